@@ -1,0 +1,142 @@
+package v1alpha1
+
+import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+// ImagePhase is Glance's image status.
+// +kubebuilder:validation:Enum=queued;saving;active;killed;deleted
+type ImagePhase string
+
+// Glance's image statuses.
+const (
+	ImageQueued  ImagePhase = "queued"
+	ImageSaving  ImagePhase = "saving"
+	ImageActive  ImagePhase = "active"
+	ImageKilled  ImagePhase = "killed"
+	ImageDeleted ImagePhase = "deleted"
+)
+
+// ImageSource says where an image's bits come from: an upload or URL (the disk) or a
+// snapshot of a server (createImage).
+// +kubebuilder:validation:XValidation:rule="has(self.url) != has(self.serverSnapshot)",message="set exactly one of url or serverSnapshot"
+type ImageSource struct {
+	// URL of the disk (a container disk reference or an HTTP(S) URL for the KubeVirt driver).
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
+	URL string `json:"url,omitempty"`
+
+	// ServerSnapshot marks an image made by createImage from a server in this namespace.
+	// +optional
+	ServerSnapshot *ServerSnapshotSource `json:"serverSnapshot,omitempty"`
+}
+
+// ServerSnapshotSource names the server an image was taken from.
+type ServerSnapshotSource struct {
+	// ServerName is the Server's metadata.name.
+	// +kubebuilder:validation:MinLength=1
+	ServerName string `json:"serverName"`
+	// ServerUID is the Server's uid (its Nova id).
+	// +kubebuilder:validation:MinLength=1
+	ServerUID string `json:"serverUID"`
+}
+
+// ImageSpec describes an OS image. Its content is immutable; metadata may change.
+type ImageSpec struct {
+	// Name is the image's display name. Defaults to metadata.name.
+	// +optional
+	// +kubebuilder:validation:MaxLength=255
+	Name string `json:"name,omitempty"`
+
+	// Source of the image's content; immutable.
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.source is immutable"
+	Source ImageSource `json:"source"`
+
+	// DiskFormat as Glance names it.
+	// +kubebuilder:validation:Enum=ami;ari;aki;vhd;vhdx;vmdk;raw;qcow2;vdi;iso;ploop
+	// +kubebuilder:default=qcow2
+	DiskFormat string `json:"diskFormat,omitempty"`
+
+	// ContainerFormat as Glance names it.
+	// +kubebuilder:validation:Enum=ami;ari;aki;bare;ovf;ova;docker;compressed
+	// +kubebuilder:default=bare
+	ContainerFormat string `json:"containerFormat,omitempty"`
+
+	// MinDisk is the smallest root disk, in GiB, a server of this image needs.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	MinDisk int64 `json:"minDisk,omitempty"`
+
+	// MinRAM is the smallest RAM, in MiB, a server of this image needs.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	MinRAM int64 `json:"minRam,omitempty"`
+
+	// Visibility: public images live in the public image namespace and every tenant sees them.
+	// +kubebuilder:validation:Enum=public;private;shared;community
+	// +kubebuilder:default=private
+	Visibility string `json:"visibility,omitempty"`
+
+	// Metadata are the image's properties (os_distro, os_version, ...).
+	// +optional
+	// +kubebuilder:validation:MaxProperties=128
+	Metadata map[string]string `json:"metadata,omitempty"`
+}
+
+// ImageStatus is what the image service observed.
+type ImageStatus struct {
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// Status is Glance's: queued, saving, active, killed or deleted.
+	// +optional
+	Status ImagePhase `json:"status,omitempty"`
+	// Progress of a snapshot upload, 0-100.
+	// +optional
+	Progress int32 `json:"progress,omitempty"`
+	// SizeBytes of the image once active.
+	// +optional
+	SizeBytes int64 `json:"sizeBytes,omitempty"`
+	// Updated is when the status last changed.
+	// +optional
+	Updated *metav1.Time `json:"updated,omitempty"`
+}
+
+// Image is an OS image servers boot from. Its uid is its Nova/Glance id.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:categories=kova
+// +kubebuilder:printcolumn:name="Name",type=string,JSONPath=`.spec.name`
+// +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.status`
+// +kubebuilder:printcolumn:name="Visibility",type=string,JSONPath=`.spec.visibility`
+// +kubebuilder:printcolumn:name="Format",type=string,JSONPath=`.spec.diskFormat`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Image struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec ImageSpec `json:"spec"`
+	// +optional
+	Status ImageStatus `json:"status,omitempty"`
+}
+
+// DisplayName is the image's Glance name.
+func (i *Image) DisplayName() string {
+	if i.Spec.Name != "" {
+		return i.Spec.Name
+	}
+	return i.Name
+}
+
+// ImageList is a list of images.
+// +kubebuilder:object:root=true
+type ImageList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Image `json:"items"`
+}
+
+func init() { SchemeBuilder.Register(&Image{}, &ImageList{}) }

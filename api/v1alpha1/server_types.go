@@ -1,0 +1,267 @@
+package v1alpha1
+
+import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+// PowerState is the power a server should be in.
+// +kubebuilder:validation:Enum=Active;Stopped;Paused;Suspended;Shelved
+type PowerState string
+
+// Desired power states. Shelved ends SHELVED_OFFLOADED when the manager offloads at once
+// (Nova's default shelved_offload_time of 0).
+const (
+	PowerActive    PowerState = "Active"
+	PowerStopped   PowerState = "Stopped"
+	PowerPaused    PowerState = "Paused"
+	PowerSuspended PowerState = "Suspended"
+	PowerShelved   PowerState = "Shelved"
+)
+
+// NetworkAttachment puts a server on a network.
+type NetworkAttachment struct {
+	// Name of a Network in the server's namespace, or of a shared one in the public namespace.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+	// FixedIP asks for one address; empty means the next free one.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="isIP(self)",message="fixedIP must be an IP address"
+	// +kubebuilder:validation:MaxLength=64
+	FixedIP string `json:"fixedIP,omitempty"`
+}
+
+// ServerSpec is the desired state of a server. A change of flavorRef is a resize, of
+// imageRef a rebuild, of powerState a stop, start, pause, suspend or shelve.
+// +kubebuilder:validation:XValidation:rule="self.keyName == oldSelf.keyName",message="spec.keyName is immutable"
+// +kubebuilder:validation:XValidation:rule="self.networks == oldSelf.networks",message="spec.networks is immutable"
+// +kubebuilder:validation:XValidation:rule="self.availabilityZone == oldSelf.availabilityZone",message="spec.availabilityZone is immutable"
+// +kubebuilder:validation:XValidation:rule="self.userData == oldSelf.userData",message="spec.userData is immutable"
+type ServerSpec struct {
+	// Name is the server's Nova name (any text); defaults to metadata.name.
+	// +optional
+	// +kubebuilder:validation:MaxLength=255
+	// +kubebuilder:validation:XValidation:rule="self.trim() == self",message="spec.name must not begin or end with white space"
+	Name string `json:"name,omitempty"`
+
+	// FlavorRef is the Flavor's metadata.name (its Nova id). Changing it resizes the server.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	FlavorRef string `json:"flavorRef"`
+
+	// ImageRef is the Image's metadata.name, in the server's namespace or the public image
+	// namespace. Changing it rebuilds the server.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	ImageRef string `json:"imageRef"`
+
+	// KeyName is a Keypair in the server's namespace; immutable.
+	// +kubebuilder:default=""
+	// +kubebuilder:validation:MaxLength=255
+	KeyName string `json:"keyName"`
+
+	// Networks the server has a port on; immutable.
+	// +kubebuilder:default={}
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=atomic
+	Networks []NetworkAttachment `json:"networks"`
+
+	// PowerState the server should be in.
+	// +kubebuilder:default=Active
+	PowerState PowerState `json:"powerState"`
+
+	// Rescue boots the server from a rescue image while true.
+	// +optional
+	Rescue bool `json:"rescue,omitempty"`
+
+	// Locked servers refuse actions from non-admin users.
+	// +optional
+	Locked bool `json:"locked,omitempty"`
+
+	// LockedReason is shown from microversion 2.73.
+	// +optional
+	// +kubebuilder:validation:MaxLength=255
+	LockedReason string `json:"lockedReason,omitempty"`
+
+	// Metadata is Nova's server metadata: at most 128 items.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=128
+	// +kubebuilder:validation:XValidation:rule="self.all(k, size(k) >= 1 && size(k) <= 255 && size(self[k]) <= 255)",message="metadata keys must be 1-255 characters and values at most 255"
+	Metadata map[string]string `json:"metadata,omitempty"`
+
+	// AvailabilityZone to place the server in; immutable.
+	// +kubebuilder:default=""
+	// +kubebuilder:validation:MaxLength=255
+	AvailabilityZone string `json:"availabilityZone"`
+
+	// UserData, base64, handed to the server at boot; immutable.
+	// +kubebuilder:default=""
+	// +kubebuilder:validation:MaxLength=65535
+	UserData string `json:"userData"`
+}
+
+// ServerAddress is one address of a server on one network.
+type ServerAddress struct {
+	// Network label (the key of Nova's addresses map).
+	Network string `json:"network"`
+	// Address is the IP.
+	Address string `json:"addr"`
+	// Version is 4 or 6.
+	Version int32 `json:"version"`
+	// MACAddress of the port.
+	// +optional
+	MACAddress string `json:"macAddr,omitempty"`
+	// Type is fixed or floating.
+	Type string `json:"type"`
+}
+
+// ServerFault is the last fault of a server in ERROR, as Nova shows it.
+type ServerFault struct {
+	Code    int32       `json:"code"`
+	Message string      `json:"message"`
+	// +optional
+	Details string      `json:"details,omitempty"`
+	Created metav1.Time `json:"created"`
+}
+
+// ServerBlocked is why a server is not moving toward its spec.
+type ServerBlocked struct {
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
+}
+
+// ServerOperation is the task the controller is running on the backend.
+type ServerOperation struct {
+	// Action is the lifecycle action (stop, resize, rebootSoft, ...).
+	Action string `json:"action"`
+	// Token identifies the backend operation, so a restarted controller resumes it.
+	Token string `json:"token"`
+	// ServerAction names the ServerAction this task carries out, if any.
+	// +optional
+	ServerAction string `json:"serverAction,omitempty"`
+	// PreviousVMState is the vm_state before the task (Nova's old_vm_state).
+	// +optional
+	PreviousVMState string `json:"previousVMState,omitempty"`
+	// Flavor and Image are the targets of a resize or rebuild.
+	// +optional
+	Flavor string `json:"flavor,omitempty"`
+	// +optional
+	Image string `json:"image,omitempty"`
+	// StartedAt is when the task began.
+	StartedAt metav1.Time `json:"startedAt"`
+}
+
+// ServerStatus is Nova's view of the server, written only by the server controller.
+type ServerStatus struct {
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// Status is Nova's API status (BUILD, ACTIVE, SHUTOFF, ...), derived from vmState and
+	// taskState by the lifecycle package.
+	// +optional
+	Status string `json:"status,omitempty"`
+	// VMState is Nova's OS-EXT-STS:vm_state.
+	// +optional
+	VMState string `json:"vmState,omitempty"`
+	// TaskState is Nova's OS-EXT-STS:task_state; absent (null) when no task runs.
+	// +optional
+	TaskState string `json:"taskState,omitempty"`
+	// PowerState is Nova's OS-EXT-STS:power_state number.
+	// +optional
+	PowerState int32 `json:"powerState"`
+	// Power is the power state's name as the openstack CLI prints it (Running, Shutdown, ...).
+	// +optional
+	Power string `json:"power,omitempty"`
+	// Progress of a build or resize, 0-100.
+	// +optional
+	Progress int32 `json:"progress"`
+
+	// Flavor and Image are what the server has now (spec says what it should have).
+	// +optional
+	Flavor string `json:"flavor,omitempty"`
+	// +optional
+	Image string `json:"image,omitempty"`
+	// +optional
+	ImageUID string `json:"imageUID,omitempty"`
+	// OldFlavor is the flavor before a resize, until it is confirmed or reverted.
+	// +optional
+	OldFlavor string `json:"oldFlavor,omitempty"`
+
+	// Host the server runs on, and Nova's hostId (a hash of tenant and host).
+	// +optional
+	Host string `json:"host,omitempty"`
+	// +optional
+	HostID string `json:"hostId,omitempty"`
+
+	// Addresses by network.
+	// +optional
+	// +listType=atomic
+	Addresses []ServerAddress `json:"addresses,omitempty"`
+	// Networks is the addresses in one line, like `openstack server list` prints them.
+	// +optional
+	Networks string `json:"networks,omitempty"`
+
+	// Locked is the observed lock.
+	// +optional
+	Locked bool `json:"locked,omitempty"`
+
+	// Fault is set while the server is in ERROR.
+	// +optional
+	Fault *ServerFault `json:"fault,omitempty"`
+
+	// Blocked says why the server is not moving toward its spec: a dependency that is not
+	// ready yet, or an action the lifecycle refuses in the current state (Nova's message).
+	// +optional
+	Blocked *ServerBlocked `json:"blocked,omitempty"`
+
+	// Operation is the task in flight, if any.
+	// +optional
+	Operation *ServerOperation `json:"operation,omitempty"`
+
+	// LaunchedAt is when the server first became ACTIVE; Updated when its state last changed.
+	// +optional
+	LaunchedAt *metav1.Time `json:"launchedAt,omitempty"`
+	// +optional
+	Updated *metav1.Time `json:"updated,omitempty"`
+}
+
+// Server is a compute instance. Its uid is its Nova id.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:categories=kova
+// +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.status`
+// +kubebuilder:printcolumn:name="Task",type=string,JSONPath=`.status.taskState`
+// +kubebuilder:printcolumn:name="Power",type=string,JSONPath=`.status.power`
+// +kubebuilder:printcolumn:name="Flavor",type=string,JSONPath=`.status.flavor`
+// +kubebuilder:printcolumn:name="Image",type=string,JSONPath=`.status.image`
+// +kubebuilder:printcolumn:name="Networks",type=string,JSONPath=`.status.networks`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Server struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec ServerSpec `json:"spec"`
+	// +optional
+	Status ServerStatus `json:"status,omitempty"`
+}
+
+// DisplayName is the server's Nova name.
+func (s *Server) DisplayName() string {
+	if s.Spec.Name != "" {
+		return s.Spec.Name
+	}
+	return s.Name
+}
+
+// ServerList is a list of servers.
+// +kubebuilder:object:root=true
+type ServerList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Server `json:"items"`
+}
+
+func init() { SchemeBuilder.Register(&Server{}, &ServerList{}) }

@@ -1,0 +1,148 @@
+package v1alpha1
+
+import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+// ActionType is an imperative action: one with no desired-state form in Server.spec.
+// +kubebuilder:validation:Enum=reboot;rebuild;createImage;changePassword;confirmResize;revertResize;shelveOffload
+type ActionType string
+
+// Action types.
+const (
+	ActionReboot         ActionType = "reboot"
+	ActionRebuild        ActionType = "rebuild"
+	ActionCreateImage    ActionType = "createImage"
+	ActionChangePassword ActionType = "changePassword"
+	ActionConfirmResize  ActionType = "confirmResize"
+	ActionRevertResize   ActionType = "revertResize"
+	ActionShelveOffload  ActionType = "shelveOffload"
+)
+
+// RebootParams chooses a soft or hard reboot.
+type RebootParams struct {
+	// +kubebuilder:validation:Enum=SOFT;HARD
+	// +kubebuilder:default=SOFT
+	Type string `json:"type"`
+}
+
+// RebuildParams rebuilds the server from its image (or, if set, another one).
+type RebuildParams struct {
+	// ImageRef of the image to rebuild from; defaults to the server's image.
+	// +optional
+	ImageRef string `json:"imageRef,omitempty"`
+}
+
+// CreateImageParams names the snapshot to make.
+type CreateImageParams struct {
+	// ImageName is the new image's display name.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=255
+	ImageName string `json:"imageName"`
+	// Metadata for the new image.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=128
+	Metadata map[string]string `json:"metadata,omitempty"`
+}
+
+// ChangePasswordParams points at the new password. It lives in a Secret, never in this
+// object, and the controller deletes the Secret once the password is set.
+type ChangePasswordParams struct {
+	// SecretName is a Secret in this namespace with the password under key "password".
+	// +kubebuilder:validation:MinLength=1
+	SecretName string `json:"secretName"`
+}
+
+// ServerActionSpec is one action on one server. It is immutable: an action is a record.
+// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="a ServerAction is immutable; create a new one"
+// +kubebuilder:validation:XValidation:rule="self.action != 'createImage' || has(self.createImage)",message="createImage needs spec.createImage.imageName"
+// +kubebuilder:validation:XValidation:rule="self.action != 'changePassword' || has(self.changePassword)",message="changePassword needs spec.changePassword.secretName"
+type ServerActionSpec struct {
+	// ServerName is the Server's metadata.name in this namespace.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	ServerName string `json:"serverName"`
+
+	// Action to take.
+	Action ActionType `json:"action"`
+
+	// +optional
+	Reboot *RebootParams `json:"reboot,omitempty"`
+	// +optional
+	Rebuild *RebuildParams `json:"rebuild,omitempty"`
+	// +optional
+	CreateImage *CreateImageParams `json:"createImage,omitempty"`
+	// +optional
+	ChangePassword *ChangePasswordParams `json:"changePassword,omitempty"`
+
+	// RequestedBy is the user who asked; the admission webhook sets it from the request.
+	// +optional
+	RequestedBy string `json:"requestedBy,omitempty"`
+	// OverrideLock is true when the requester may act on a locked server (Nova's admin);
+	// the admission webhook sets it from a SubjectAccessReview for the verb override-lock.
+	// +optional
+	OverrideLock bool `json:"overrideLock,omitempty"`
+	// RequestID is Nova's request id (req-<uuid>); the admission webhook sets one if absent.
+	// +optional
+	RequestID string `json:"requestID,omitempty"`
+}
+
+// ActionPhase is where an action stands.
+// +kubebuilder:validation:Enum=Pending;Running;Succeeded;Failed
+type ActionPhase string
+
+// Action phases.
+const (
+	ActionPending   ActionPhase = "Pending"
+	ActionRunning   ActionPhase = "Running"
+	ActionSucceeded ActionPhase = "Succeeded"
+	ActionFailed    ActionPhase = "Failed"
+)
+
+// ServerActionStatus is the outcome, written by the server controller.
+type ServerActionStatus struct {
+	// +optional
+	Phase ActionPhase `json:"phase,omitempty"`
+	// Message says why an action failed (Nova's conflict message when the lifecycle refused it).
+	// +optional
+	Message string `json:"message,omitempty"`
+	// ServerUID is the uid of the server it was applied to.
+	// +optional
+	ServerUID string `json:"serverUID,omitempty"`
+	// ImageName is the Image created by createImage.
+	// +optional
+	ImageName string `json:"imageName,omitempty"`
+	// +optional
+	StartTime *metav1.Time `json:"startTime,omitempty"`
+	// +optional
+	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
+}
+
+// ServerAction is one imperative action on a server and its outcome: the audit trail behind
+// os-instance-actions.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:categories=kova,shortName=sa
+// +kubebuilder:printcolumn:name="Server",type=string,JSONPath=`.spec.serverName`
+// +kubebuilder:printcolumn:name="Action",type=string,JSONPath=`.spec.action`
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="By",type=string,JSONPath=`.spec.requestedBy`
+// +kubebuilder:printcolumn:name="Message",type=string,JSONPath=`.status.message`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type ServerAction struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec ServerActionSpec `json:"spec"`
+	// +optional
+	Status ServerActionStatus `json:"status,omitempty"`
+}
+
+// ServerActionList is a list of server actions.
+// +kubebuilder:object:root=true
+type ServerActionList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []ServerAction `json:"items"`
+}
+
+func init() { SchemeBuilder.Register(&ServerAction{}, &ServerActionList{}) }

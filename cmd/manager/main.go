@@ -1,0 +1,84 @@
+// Command manager runs Kova's controllers and admission webhooks.
+package main
+
+import (
+	"crypto/tls"
+	"flag"
+	"fmt"
+	"os"
+
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/apimachinery/pkg/runtime"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/controllers"
+	kovawebhook "github.com/kova-dev/kova/internal/webhook"
+)
+
+func main() {
+	var o controllers.Options
+	var metricsAddr, probeAddr, webhookHost, webhookCertDir string
+	var webhookPort int
+	var leaderElect bool
+	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address of the metrics endpoint; 0 disables it.")
+	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the health probes.")
+	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader, so only one manager acts at a time.")
+	flag.StringVar(&webhookHost, "webhook-host", "", "Address the admission webhooks listen on.")
+	flag.IntVar(&webhookPort, "webhook-port", 9443, "Port the admission webhooks listen on.")
+	flag.StringVar(&webhookCertDir, "webhook-cert-dir", "", "Directory with tls.crt and tls.key for the webhooks.")
+	o.BindFlags(flag.CommandLine)
+	zopts := zap.Options{Development: false}
+	zopts.BindFlags(flag.CommandLine)
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zopts)))
+	log := ctrl.Log.WithName("setup")
+
+	scheme := runtime.NewScheme()
+	must(clientgoscheme.AddToScheme(scheme))
+	must(computev1.AddToScheme(scheme))
+
+	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: metricsAddr},
+		HealthProbeBindAddress: probeAddr,
+		LeaderElection:         leaderElect,
+		LeaderElectionID:       "manager.compute.kova.dev",
+		WebhookServer: webhook.NewServer(webhook.Options{
+			Host: webhookHost, Port: webhookPort, CertDir: webhookCertDir,
+			TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.MinVersion = tls.VersionTLS12 }},
+		}),
+	})
+	if err != nil {
+		log.Error(err, "Failed to create the manager")
+		os.Exit(1)
+	}
+	if err := controllers.Setup(mgr, o); err != nil {
+		log.Error(err, "Failed to set up the controllers")
+		os.Exit(1)
+	}
+	if err := kovawebhook.Setup(mgr, o.PublicNamespace); err != nil {
+		log.Error(err, "Failed to set up the webhooks")
+		os.Exit(1)
+	}
+	must(mgr.AddHealthzCheck("healthz", healthz.Ping))
+	must(mgr.AddReadyzCheck("readyz", mgr.GetWebhookServer().StartedChecker()))
+
+	log.Info("Started manager", "driver", "simulated", "stateDir", o.StateDir, "stepLatency", o.StepLatency.String())
+	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+		log.Error(err, "Manager stopped")
+		os.Exit(1)
+	}
+}
+
+func must(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+

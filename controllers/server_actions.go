@@ -1,0 +1,397 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/internal/lifecycle"
+	"github.com/kova-dev/kova/internal/refs"
+)
+
+// LifecycleAction is the lifecycle action a ServerAction asks for.
+func LifecycleAction(sa *computev1.ServerAction) lifecycle.Action {
+	switch sa.Spec.Action {
+	case computev1.ActionReboot:
+		if sa.Spec.Reboot != nil && sa.Spec.Reboot.Type == "HARD" {
+			return lifecycle.ActionRebootHard
+		}
+		return lifecycle.ActionRebootSoft
+	default:
+		return lifecycle.Action(sa.Spec.Action)
+	}
+}
+
+// NextSpecAction is the one lifecycle action that moves a server from its status toward
+// its spec, if any. Every spec change maps to exactly one Nova action, tried from the
+// state the server is in: a change the lifecycle refuses there (a flavor change while
+// PAUSED) is refused, as Nova would, rather than routed through other states.
+func NextSpecAction(spec *computev1.ServerSpec, st *computev1.ServerStatus, offloadShelved bool) (lifecycle.Action, bool) {
+	vm := lifecycle.VMState(st.VMState)
+	switch vm {
+	case "", lifecycle.VMBuilding, lifecycle.VMDeleted, lifecycle.VMSoftDeleted:
+		return "", false
+	case lifecycle.VMError:
+		// From ERROR Nova allows a rescue, a rebuild or a stop (and a hard reboot).
+		switch {
+		case spec.Rescue:
+			return lifecycle.ActionRescue, true
+		case spec.ImageRef != st.Image:
+			return lifecycle.ActionRebuild, true
+		case spec.PowerState == computev1.PowerStopped:
+			return lifecycle.ActionStop, true
+		}
+		return "", false
+	}
+	if spec.Rescue != (vm == lifecycle.VMRescued) {
+		if spec.Rescue {
+			return lifecycle.ActionRescue, true
+		}
+		return lifecycle.ActionUnrescue, true
+	}
+	if vm == lifecycle.VMResized && st.OldFlavor != "" && spec.FlavorRef == st.OldFlavor {
+		// Asking for the old flavor back during VERIFY_RESIZE is a revert.
+		return lifecycle.ActionRevertResize, true
+	}
+	shelved := vm == lifecycle.VMShelved || vm == lifecycle.VMShelvedOffloaded
+	if want := spec.PowerState == computev1.PowerShelved; want != shelved {
+		if want {
+			return lifecycle.ActionShelve, true
+		}
+		return lifecycle.ActionUnshelve, true
+	}
+	if vm == lifecycle.VMShelved && offloadShelved {
+		return lifecycle.ActionShelveOffload, true
+	}
+	if !shelved {
+		if a, ok := powerAction(spec.PowerState, poweredAs(vm, lifecycle.PowerState(st.PowerState))); ok {
+			return a, true
+		}
+	}
+	if spec.FlavorRef != st.Flavor {
+		return lifecycle.ActionResize, true
+	}
+	if spec.ImageRef != st.Image {
+		return lifecycle.ActionRebuild, true
+	}
+	return "", false
+}
+
+// poweredAs is the vm_state whose power a server has, for comparing with the power its
+// spec asks for: a rescued server runs; a resized one runs or is off as before the resize.
+func poweredAs(vm lifecycle.VMState, power lifecycle.PowerState) lifecycle.VMState {
+	switch vm {
+	case lifecycle.VMRescued:
+		return lifecycle.VMActive
+	case lifecycle.VMResized:
+		if power == lifecycle.PowerShutdown {
+			return lifecycle.VMStopped
+		}
+		return lifecycle.VMActive
+	}
+	return vm
+}
+
+// powerAction is the action that brings a server powered as vm to the desired power.
+func powerAction(want computev1.PowerState, vm lifecycle.VMState) (lifecycle.Action, bool) {
+	target := map[computev1.PowerState]lifecycle.VMState{
+		computev1.PowerActive:    lifecycle.VMActive,
+		computev1.PowerStopped:   lifecycle.VMStopped,
+		computev1.PowerPaused:    lifecycle.VMPaused,
+		computev1.PowerSuspended: lifecycle.VMSuspended,
+	}[want]
+	if target == "" || target == vm {
+		return "", false
+	}
+	switch target {
+	case lifecycle.VMStopped:
+		return lifecycle.ActionStop, true
+	case lifecycle.VMPaused:
+		return lifecycle.ActionPause, true
+	case lifecycle.VMSuspended:
+		return lifecycle.ActionSuspend, true
+	}
+	switch vm {
+	case lifecycle.VMPaused:
+		return lifecycle.ActionUnpause, true
+	case lifecycle.VMSuspended:
+		return lifecycle.ActionResume, true
+	default:
+		return lifecycle.ActionStart, true
+	}
+}
+
+// startSpecTask starts the action that moves the server toward its spec. The task is
+// recorded first and run on the next reconcile, so a crash in between cannot start a
+// backend operation nobody knows about.
+func (r *ServerReconciler) startSpecTask(ctx context.Context, srv *computev1.Server) (reconcile.Result, error) {
+	a, ok := NextSpecAction(&srv.Spec, &srv.Status, r.OffloadShelved)
+	if !ok {
+		srv.Status.Blocked = nil
+		return reconcile.Result{}, nil
+	}
+	launched := srv.Status.LaunchedAt != nil
+	if err := lifecycle.CheckLaunched(a, currentState(srv), false, true, launched, string(srv.UID)); err != nil {
+		srv.Status.Blocked = &computev1.ServerBlocked{Reason: computev1.ReasonActionRefused, Message: err.Error()}
+		return reconcile.Result{}, nil
+	}
+	target := &computev1.ServerOperation{}
+	switch a {
+	case lifecycle.ActionResize:
+		if _, err := refs.Flavor(ctx, r.Client, srv.Spec.FlavorRef); err != nil {
+			return r.blocked(srv, err)
+		}
+		target.Flavor = srv.Spec.FlavorRef
+	case lifecycle.ActionRebuild:
+		if _, err := r.activeImage(ctx, srv, srv.Spec.ImageRef); err != nil {
+			return r.blocked(srv, err)
+		}
+		target.Image = srv.Spec.ImageRef
+	}
+	token := fmt.Sprintf("%s-g%d-%s", a, srv.Generation, strconv.FormatInt(r.now().UnixNano(), 36))
+	r.beginTask(srv, a, token, "", target)
+	log.FromContext(ctx).Info("Started task", "action", a)
+	return requeueSoon(), nil
+}
+
+func (r *ServerReconciler) blocked(srv *computev1.Server, err error) (reconcile.Result, error) {
+	if isTransient(err) {
+		return reconcile.Result{}, err
+	}
+	srv.Status.Blocked = &computev1.ServerBlocked{Reason: computev1.ReasonDependencyError, Message: err.Error()}
+	return reconcile.Result{RequeueAfter: requeueDependency}, nil
+}
+
+func (r *ServerReconciler) activeImage(ctx context.Context, srv *computev1.Server, name string) (*computev1.Image, error) {
+	img, err := refs.Image(ctx, r.Client, srv.Namespace, r.PublicNamespace, name)
+	if err != nil {
+		return nil, err
+	}
+	if img.Status.Status != computev1.ImageActive {
+		return nil, &refs.InvalidError{Message: fmt.Sprintf("Image %s is not active.", name)}
+	}
+	return img, nil
+}
+
+// pendingActions are the server's ServerActions not yet taken up, oldest first.
+func (r *ServerReconciler) pendingActions(ctx context.Context, srv *computev1.Server) ([]computev1.ServerAction, error) {
+	var list computev1.ServerActionList
+	if err := r.List(ctx, &list, client.InNamespace(srv.Namespace), client.MatchingFields{IndexServerName: srv.Name}); err != nil {
+		return nil, err
+	}
+	var out []computev1.ServerAction
+	for _, sa := range list.Items {
+		// A Running action with no task on the server was taken up by a reconcile whose
+		// status write did not land; its token (the action's uid) makes a retry safe.
+		orphaned := sa.Status.Phase == computev1.ActionRunning && srv.Status.Operation == nil
+		if sa.Status.Phase != "" && sa.Status.Phase != computev1.ActionPending && !orphaned {
+			continue
+		}
+		if !sa.CreationTimestamp.Before(&srv.CreationTimestamp) || sa.CreationTimestamp.Equal(&srv.CreationTimestamp) {
+			out = append(out, sa)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].CreationTimestamp.Equal(&out[j].CreationTimestamp) {
+			return out[i].CreationTimestamp.Before(&out[j].CreationTimestamp)
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out, nil
+}
+
+// startNextAction takes up the oldest pending ServerAction: refused ones fail at once with
+// the lifecycle's message (Nova's 409), the first accepted one starts. It reports whether a
+// task started.
+func (r *ServerReconciler) startNextAction(ctx context.Context, srv *computev1.Server) (bool, error) {
+	pending, err := r.pendingActions(ctx, srv)
+	if err != nil {
+		return false, err
+	}
+	for i := range pending {
+		sa := &pending[i]
+		a := LifecycleAction(sa)
+		launched := srv.Status.LaunchedAt != nil
+		if err := lifecycle.CheckLaunched(a, currentState(srv), srv.Status.Locked, sa.Spec.OverrideLock, launched, string(srv.UID)); err != nil {
+			if err := r.setActionPhase(ctx, sa, computev1.ActionFailed, err.Error(), srv); err != nil {
+				return false, err
+			}
+			r.event(srv, corev1.EventTypeWarning, "ActionRefused", string(a), err.Error())
+			continue
+		}
+		target, err := r.prepareAction(ctx, srv, sa, a)
+		if err != nil {
+			if isTransient(err) {
+				return false, err
+			}
+			if err := r.setActionPhase(ctx, sa, computev1.ActionFailed, err.Error(), srv); err != nil {
+				return false, err
+			}
+			continue
+		}
+		if err := r.setActionPhase(ctx, sa, computev1.ActionRunning, "", srv); err != nil {
+			return false, err
+		}
+		r.beginTask(srv, a, string(sa.UID), sa.Name, target)
+		log.FromContext(ctx).Info("Started action", "action", a, "serverAction", sa.Name, "by", sa.Spec.RequestedBy)
+		return true, nil
+	}
+	return false, nil
+}
+
+// prepareAction checks what an action needs and makes what it makes up front: the image a
+// createImage fills (Nova returns its id at once, queued).
+func (r *ServerReconciler) prepareAction(ctx context.Context, srv *computev1.Server, sa *computev1.ServerAction, a lifecycle.Action) (*computev1.ServerOperation, error) {
+	target := &computev1.ServerOperation{}
+	switch a {
+	case lifecycle.ActionRebuild:
+		target.Image = srv.Status.Image
+		if sa.Spec.Rebuild != nil && sa.Spec.Rebuild.ImageRef != "" {
+			target.Image = sa.Spec.Rebuild.ImageRef
+		}
+		if _, err := r.activeImage(ctx, srv, target.Image); err != nil {
+			return nil, err
+		}
+		// The spec follows the image the server is rebuilt from, so desired and actual agree.
+		if err := r.patchSpec(ctx, srv, func(s *computev1.ServerSpec) { s.ImageRef = target.Image }); err != nil {
+			return nil, err
+		}
+	case lifecycle.ActionRevertResize:
+		// Likewise the spec goes back to the flavor the server goes back to, before the
+		// revert starts, so nothing resizes it again.
+		if err := r.patchSpec(ctx, srv, func(s *computev1.ServerSpec) { s.FlavorRef = srv.Status.OldFlavor }); err != nil {
+			return nil, err
+		}
+	case lifecycle.ActionChangePassword:
+		secret := &corev1.Secret{}
+		// Secrets are read past the cache: the manager must not mirror every Secret.
+		err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: srv.Namespace, Name: sa.Spec.ChangePassword.SecretName}, secret)
+		if apierrors.IsNotFound(err) || (err == nil && len(secret.Data["password"]) == 0) {
+			return nil, &refs.InvalidError{Message: fmt.Sprintf("Secret %s with key password is needed for changePassword.", sa.Spec.ChangePassword.SecretName)}
+		}
+		if err != nil {
+			return nil, err
+		}
+	case lifecycle.ActionCreateImage:
+		img, err := r.createSnapshotImage(ctx, srv, sa)
+		if err != nil {
+			return nil, err
+		}
+		if sa.Status.ImageName != img.Name {
+			patch := client.MergeFrom(sa.DeepCopy())
+			sa.Status.ImageName = img.Name
+			if err := r.Status().Patch(ctx, sa, patch); err != nil {
+				return nil, err
+			}
+		}
+		target.Image = img.Name
+	}
+	return target, nil
+}
+
+// patchSpec changes the server's spec, keeping the status being built in memory.
+func (r *ServerReconciler) patchSpec(ctx context.Context, srv *computev1.Server, change func(*computev1.ServerSpec)) error {
+	before := srv.DeepCopy()
+	change(&srv.Spec)
+	if equality.Semantic.DeepEqual(before.Spec, srv.Spec) {
+		return nil
+	}
+	status := srv.Status
+	if err := r.Patch(ctx, srv, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
+		return err
+	}
+	srv.Status = status
+	return nil
+}
+
+// SnapshotImageName is the Image a createImage ServerAction makes.
+func SnapshotImageName(sa *computev1.ServerAction) string {
+	return "snapshot-" + string(sa.UID)
+}
+
+func (r *ServerReconciler) createSnapshotImage(ctx context.Context, srv *computev1.Server, sa *computev1.ServerAction) (*computev1.Image, error) {
+	meta := map[string]string{
+		"image_type":    "snapshot",
+		"instance_uuid": string(srv.UID),
+		"base_image_ref": srv.Status.ImageUID,
+		"user_id":       sa.Spec.RequestedBy,
+	}
+	for k, v := range sa.Spec.CreateImage.Metadata {
+		meta[k] = v
+	}
+	img := &computev1.Image{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: srv.Namespace,
+			Name:      SnapshotImageName(sa),
+			Labels:    map[string]string{computev1.LabelServer: srv.Name},
+		},
+		Spec: computev1.ImageSpec{
+			Name:            sa.Spec.CreateImage.ImageName,
+			Source:          computev1.ImageSource{ServerSnapshot: &computev1.ServerSnapshotSource{ServerName: srv.Name, ServerUID: string(srv.UID)}},
+			DiskFormat:      "qcow2",
+			ContainerFormat: "bare",
+			Visibility:      "private",
+			Metadata:        meta,
+		},
+	}
+	if err := controllerutil.SetOwnerReference(sa, img, r.Scheme); err != nil {
+		return nil, err
+	}
+	// The snapshot outlives the action that made it, as in Glance: drop the owner link
+	// again but keep the deterministic name that makes this idempotent.
+	img.OwnerReferences = nil
+	err := r.Create(ctx, img)
+	if apierrors.IsAlreadyExists(err) {
+		err = r.Get(ctx, client.ObjectKeyFromObject(img), img)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return img, r.patchImagePhase(ctx, img, computev1.ImageQueued)
+}
+
+// setSnapshotPhase moves the image a createImage fills: saving while the server uploads,
+// active when done, killed when the snapshot failed.
+func (r *ServerReconciler) setSnapshotPhase(ctx context.Context, srv *computev1.Server, op *computev1.ServerOperation, phase computev1.ImagePhase) error {
+	img := &computev1.Image{}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: srv.Namespace, Name: op.Image}, img); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	return r.patchImagePhase(ctx, img, phase)
+}
+
+func (r *ServerReconciler) patchImagePhase(ctx context.Context, img *computev1.Image, phase computev1.ImagePhase) error {
+	if img.Status.Status == phase {
+		return nil
+	}
+	patch := client.MergeFrom(img.DeepCopy())
+	now := metav1.NewTime(r.now())
+	img.Status.Status = phase
+	img.Status.Updated = &now
+	switch phase {
+	case computev1.ImageActive:
+		img.Status.Progress = 100
+		img.Status.SizeBytes = 1 << 30
+	case computev1.ImageSaving:
+		img.Status.Progress = 0
+	}
+	img.Status.ObservedGeneration = img.Generation
+	setImageConditions(img)
+	err := r.Status().Patch(ctx, img, patch)
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	return client.IgnoreNotFound(err)
+}

@@ -1,0 +1,225 @@
+// Package controllers holds Kova's reconcilers. The server controller is the only writer
+// of Server status: it walks each server through Nova's state machine (internal/lifecycle)
+// on a compute driver (internal/compute), from Server.spec (desired state) and from
+// ServerAction records (one-shot actions).
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/internal/compute"
+	"github.com/kova-dev/kova/internal/ipam"
+	"github.com/kova-dev/kova/internal/lifecycle"
+)
+
+// Requeue intervals. Tasks on the driver requeue after the driver's own estimate.
+const (
+	// requeueDependency waits for a flavor, image or network that is not there yet.
+	requeueDependency = 5 * time.Second
+	// requeueMinimum is the shortest wait for a running backend task.
+	requeueMinimum = 10 * time.Millisecond
+)
+
+// IndexServerName indexes ServerActions by the server they act on.
+const IndexServerName = ".spec.serverName"
+
+// ServerReconciler reconciles Server objects.
+type ServerReconciler struct {
+	client.Client
+	// APIReader reads past the cache where a stale read could duplicate something.
+	APIReader client.Reader
+	Scheme    *runtime.Scheme
+	Driver    compute.Driver
+	Recorder  events.EventRecorder
+	// PublicNamespace holds the public images and shared networks every tenant sees.
+	PublicNamespace string
+	// OffloadShelved offloads a shelved server at once, as Nova does with its default
+	// shelved_offload_time of 0.
+	OffloadShelved bool
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// +kubebuilder:rbac:groups=compute.kova.dev,resources=servers,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=compute.kova.dev,resources=servers/status;servers/finalizers,verbs=get;update;patch
+// +kubebuilder:rbac:groups=compute.kova.dev,resources=serveractions,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=compute.kova.dev,resources=serveractions/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=compute.kova.dev,resources=flavors;keypairs;networks,verbs=get;list;watch
+// +kubebuilder:rbac:groups=compute.kova.dev,resources=images,verbs=get;list;watch;create;update;patch
+// +kubebuilder:rbac:groups=compute.kova.dev,resources=images/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=compute.kova.dev,resources=fixedips,verbs=get;list;watch;create;delete;deletecollection
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;delete
+// +kubebuilder:rbac:groups=compute.kova.dev,resources=servers,verbs=override-lock
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+func (r *ServerReconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// Reconcile moves one server one step closer to its spec: get, ensure the finalizer, one
+// status patch at the end.
+func (r *ServerReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	srv := &computev1.Server{}
+	if err := r.Get(ctx, req.NamespacedName, srv); err != nil {
+		return reconcile.Result{}, client.IgnoreNotFound(err)
+	}
+	if !srv.DeletionTimestamp.IsZero() {
+		return r.reconcileDelete(ctx, srv)
+	}
+	if !controllerutil.ContainsFinalizer(srv, computev1.Finalizer) {
+		// The finalizer goes on before anything is allocated, so a delete can never miss
+		// something this server holds.
+		patch := client.MergeFrom(srv.DeepCopy())
+		controllerutil.AddFinalizer(srv, computev1.Finalizer)
+		return reconcile.Result{}, r.Patch(ctx, srv, patch)
+	}
+
+	before := srv.DeepCopy()
+	res, err := r.reconcileNormal(ctx, srv)
+	if perr := r.patchStatus(ctx, before, srv); perr != nil {
+		if apierrors.IsConflict(perr) && err == nil {
+			// The cache was behind: what this reconcile saw was not the latest server,
+			// so its status is not written; the next reconcile starts from the latest.
+			return reconcile.Result{RequeueAfter: requeueMinimum}, nil
+		}
+		err = errors.Join(err, perr)
+	}
+	return res, err
+}
+
+// patchStatus derives the display fields and conditions, then writes status once if it
+// changed.
+func (r *ServerReconciler) patchStatus(ctx context.Context, before, srv *computev1.Server) error {
+	setDerivedStatus(srv, r.now())
+	if equality.Semantic.DeepEqual(before.Status, srv.Status) {
+		return nil
+	}
+	if !equality.Semantic.DeepEqual(before.Status.VMState, srv.Status.VMState) ||
+		before.Status.TaskState != srv.Status.TaskState || before.Status.PowerState != srv.Status.PowerState {
+		t := metav1.NewTime(r.now())
+		srv.Status.Updated = &t
+	}
+	// Our own spec writes in this reconcile moved the version on; they were locked too.
+	before.ResourceVersion = srv.ResourceVersion
+	// The optimistic lock makes a reconcile that read a stale server fail instead of
+	// writing over newer status (finishing a task twice, say).
+	err := r.Status().Patch(ctx, srv, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+func (r *ServerReconciler) reconcileNormal(ctx context.Context, srv *computev1.Server) (reconcile.Result, error) {
+	srv.Status.Locked = srv.Spec.Locked // lock and unlock are instant in Nova: no task.
+
+	switch {
+	case srv.Status.VMState == "":
+		return r.beginBuild(ctx, srv)
+	case srv.Status.Operation != nil:
+		return r.advance(ctx, srv)
+	case srv.Status.VMState == string(lifecycle.VMDeleted):
+		return reconcile.Result{}, nil
+	}
+
+	started, err := r.startNextAction(ctx, srv)
+	if err != nil || started {
+		return reconcile.Result{}, err
+	}
+	return r.startSpecTask(ctx, srv)
+}
+
+// reconcileDelete releases everything the server holds, then lets it go. Nova shows the
+// server with task_state deleting while it is torn down.
+func (r *ServerReconciler) reconcileDelete(ctx context.Context, srv *computev1.Server) (reconcile.Result, error) {
+	if !controllerutil.ContainsFinalizer(srv, computev1.Finalizer) {
+		return reconcile.Result{}, nil
+	}
+	if err := r.Driver.Destroy(ctx, string(srv.UID)); err != nil {
+		return reconcile.Result{}, fmt.Errorf("destroying instance: %w", err)
+	}
+	if err := r.releaseAddresses(ctx, srv); err != nil {
+		return reconcile.Result{}, err
+	}
+	patch := client.MergeFrom(srv.DeepCopy())
+	controllerutil.RemoveFinalizer(srv, computev1.Finalizer)
+	if err := r.Patch(ctx, srv, patch); err != nil {
+		return reconcile.Result{}, client.IgnoreNotFound(err)
+	}
+	log.FromContext(ctx).Info("Deleted server", "uid", srv.UID)
+	r.event(srv, "Normal", "Deleted", "Delete", "Released the instance and its addresses")
+	return reconcile.Result{}, nil
+}
+
+// releaseAddresses frees the server's addresses in its own namespace and, for shared
+// networks, in the public one.
+func (r *ServerReconciler) releaseAddresses(ctx context.Context, srv *computev1.Server) error {
+	alloc := r.allocator()
+	for _, ns := range uniqueStrings(srv.Namespace, r.PublicNamespace) {
+		if err := alloc.Release(ctx, ns, string(srv.UID)); err != nil {
+			return fmt.Errorf("releasing addresses in %s: %w", ns, err)
+		}
+	}
+	return nil
+}
+
+func (r *ServerReconciler) allocator() *ipam.Allocator {
+	return &ipam.Allocator{Client: r.Client, Reader: r.APIReader}
+}
+
+func (r *ServerReconciler) event(obj runtime.Object, typ, reason, action, msg string) {
+	if r.Recorder != nil {
+		r.Recorder.Eventf(obj, nil, typ, reason, action, "%s", msg)
+	}
+}
+
+func uniqueStrings(in ...string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range in {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// SetupWithManager registers the controller; ServerActions wake the server they name.
+func (r *ServerReconciler) SetupWithManager(mgr manager.Manager, workers int) error {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &computev1.ServerAction{}, IndexServerName,
+		func(o client.Object) []string { return []string{o.(*computev1.ServerAction).Spec.ServerName} }); err != nil {
+		return err
+	}
+	return builder.ControllerManagedBy(mgr).
+		For(&computev1.Server{}).
+		Watches(&computev1.ServerAction{}, handler.EnqueueRequestsFromMapFunc(
+			func(_ context.Context, o client.Object) []reconcile.Request {
+				sa := o.(*computev1.ServerAction)
+				return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: sa.Namespace, Name: sa.Spec.ServerName}}}
+			})).
+		WithOptions(ctrl.Options{MaxConcurrentReconciles: workers}).
+		Complete(r)
+}

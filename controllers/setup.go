@@ -1,0 +1,85 @@
+package controllers
+
+import (
+	"flag"
+	"fmt"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	"github.com/kova-dev/kova/internal/compute"
+)
+
+// Options configure the controllers and the compute driver.
+type Options struct {
+	// PublicNamespace holds public images and shared networks.
+	PublicNamespace string
+	// StateDir is where the simulated driver keeps its state ("" = memory only).
+	StateDir string
+	// StepLatency is the simulated time per task step.
+	StepLatency time.Duration
+	// Hosts are the simulated hypervisors, as compute.ParseHosts reads them ("" = defaults).
+	Hosts string
+	// Workers is how many servers reconcile at once.
+	Workers int
+	// KeepShelved keeps a shelved server on its host until shelveOffload, as Nova does
+	// with shelved_offload_time -1; by default it is offloaded at once.
+	KeepShelved bool
+}
+
+// BindFlags adds the options to a flag set.
+func (o *Options) BindFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.PublicNamespace, "public-namespace", "kova-public", "Namespace of the public images and shared networks every tenant sees.")
+	fs.StringVar(&o.StateDir, "sim-state-dir", "", "Directory where the simulated driver keeps its hypervisors' state; empty keeps it in memory.")
+	fs.DurationVar(&o.StepLatency, "sim-step-latency", 500*time.Millisecond, "Simulated time each step of a task takes.")
+	fs.StringVar(&o.Hosts, "sim-hosts", "", `Simulated hosts, e.g. "h1:vcpus=8,ram=16384,disk=100;h2:vcpus=4,ram=8192,disk=50"; empty for four large hosts.`)
+	fs.IntVar(&o.Workers, "workers", 16, "Servers reconciled at once.")
+	fs.BoolVar(&o.KeepShelved, "keep-shelved", false, "Keep shelved servers on their host until shelveOffload (Nova's shelved_offload_time -1).")
+}
+
+// NewDriver builds the simulated compute driver the options describe.
+func (o Options) NewDriver() (compute.Driver, error) {
+	cfg := compute.SimulatedConfig{StateDir: o.StateDir, StepLatency: o.StepLatency}
+	if o.Hosts != "" {
+		hosts, err := compute.ParseHosts(o.Hosts)
+		if err != nil {
+			return nil, fmt.Errorf("--sim-hosts: %w", err)
+		}
+		cfg.Hosts = hosts
+	}
+	return compute.NewSimulated(cfg)
+}
+
+// Setup registers every controller with the manager, on a driver built from the options.
+func Setup(mgr manager.Manager, o Options) error {
+	driver, err := o.NewDriver()
+	if err != nil {
+		return err
+	}
+	return SetupWithDriver(mgr, o, driver)
+}
+
+// SetupWithDriver registers every controller on the given driver.
+func SetupWithDriver(mgr manager.Manager, o Options, driver compute.Driver) error {
+	c := mgr.GetClient()
+	if err := (&ServerReconciler{
+		Client: c, APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(), Driver: driver,
+		Recorder: mgr.GetEventRecorder("server-controller"), PublicNamespace: o.PublicNamespace,
+		OffloadShelved: !o.KeepShelved,
+	}).SetupWithManager(mgr, max(o.Workers, 1)); err != nil {
+		return fmt.Errorf("server controller: %w", err)
+	}
+	if err := (&ServerActionReconciler{Client: c, Scheme: mgr.GetScheme()}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("serveraction controller: %w", err)
+	}
+	if err := (&ImageReconciler{Client: c}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("image controller: %w", err)
+	}
+	if err := (&KeypairReconciler{Client: c, APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme()}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("keypair controller: %w", err)
+	}
+	if err := (&NetworkReconciler{Client: c}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("network controller: %w", err)
+	}
+	return nil
+}

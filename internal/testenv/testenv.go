@@ -1,0 +1,160 @@
+// Package testenv starts what the envtest suites share: a real kube-apiserver and etcd
+// (built from source into bin/), Kova's CRDs and webhooks, and a manager running the
+// controllers on the simulated driver.
+package testenv
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/controllers"
+	"github.com/kova-dev/kova/internal/compute"
+	kovawebhook "github.com/kova-dev/kova/internal/webhook"
+)
+
+// Root is the module's root directory, found from the working directory.
+func Root() string {
+	dir, _ := os.Getwd()
+	for d := dir; d != "/"; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			if _, err := os.Stat(filepath.Join(d, "PROJECT")); err == nil {
+				return d
+			}
+		}
+	}
+	return dir
+}
+
+// BinDir is where the control-plane binaries are: $KOVA_BIN_DIR or <root>/bin.
+func BinDir() string {
+	if d := os.Getenv("KOVA_BIN_DIR"); d != "" {
+		return d
+	}
+	return filepath.Join(Root(), "bin")
+}
+
+// Scheme knows Kubernetes' and Kova's types.
+func Scheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(s)
+	_ = computev1.AddToScheme(s)
+	return s
+}
+
+// NewEnvironment is an envtest environment with Kova's CRDs and, if webhooks, its
+// admission webhooks installed to reach a local manager.
+func NewEnvironment(webhooks bool) *envtest.Environment {
+	root := Root()
+	env := &envtest.Environment{
+		BinaryAssetsDirectory: BinDir(),
+		CRDDirectoryPaths:     []string{filepath.Join(root, "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+		Scheme:                Scheme(),
+	}
+	if webhooks {
+		env.WebhookInstallOptions = envtest.WebhookInstallOptions{Paths: []string{filepath.Join(root, "config", "webhook")}}
+	}
+	return env
+}
+
+// Manager is a running manager and its driver.
+type Manager struct {
+	Driver *compute.Simulated
+	Client client.Client
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// ManagerOptions configure StartManager.
+type ManagerOptions struct {
+	StepLatency time.Duration
+	StateDir    string
+	Hosts       []compute.HostInfo
+	Webhooks    bool
+	Workers     int
+}
+
+// StartManager runs the controllers (and webhooks) in this process.
+func StartManager(env *envtest.Environment, cfg *rest.Config, o ManagerOptions) (*Manager, error) {
+	driver, err := compute.NewSimulated(compute.SimulatedConfig{StateDir: o.StateDir, StepLatency: o.StepLatency, Hosts: o.Hosts})
+	if err != nil {
+		return nil, err
+	}
+	mopts := ctrl.Options{
+		Scheme:                 env.Scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+	}
+	if o.Webhooks {
+		wo := &env.WebhookInstallOptions
+		mopts.WebhookServer = webhook.NewServer(webhook.Options{
+			Host: wo.LocalServingHost, Port: wo.LocalServingPort, CertDir: wo.LocalServingCertDir,
+		})
+	}
+	skip := true
+	mopts.Controller.SkipNameValidation = &skip
+	mgr, err := ctrl.NewManager(cfg, mopts)
+	if err != nil {
+		return nil, err
+	}
+	copts := controllers.Options{PublicNamespace: PublicNamespace, Workers: max(o.Workers, 8)}
+	if err := controllers.SetupWithDriver(mgr, copts, driver); err != nil {
+		return nil, err
+	}
+	if o.Webhooks {
+		if err := kovawebhook.Setup(mgr, PublicNamespace); err != nil {
+			return nil, err
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &Manager{Driver: driver, Client: mgr.GetClient(), cancel: cancel, done: make(chan error, 1)}
+	go func() { m.done <- mgr.Start(ctx) }()
+	if o.Webhooks {
+		if err := waitForWebhook(env); err != nil {
+			cancel()
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// Stop stops the manager and waits for it.
+func (m *Manager) Stop() error {
+	m.cancel()
+	return <-m.done
+}
+
+func waitForWebhook(env *envtest.Environment) error {
+	wo := &env.WebhookInstallOptions
+	addr := net.JoinHostPort(wo.LocalServingHost, strconv.Itoa(wo.LocalServingPort))
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // a readiness probe of our own listener
+		if err == nil {
+			return conn.Close()
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("webhook server on %s did not start: %w", addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// PublicNamespace is the namespace of public images and shared networks in the suites.
+const PublicNamespace = "kova-public"

@@ -1,0 +1,207 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/controllers"
+	"github.com/kova-dev/kova/internal/lifecycle"
+	"github.com/kova-dev/kova/internal/refs"
+)
+
+// +kubebuilder:webhook:path=/validate-compute-kova-dev-v1alpha1-server,mutating=false,failurePolicy=fail,sideEffects=None,groups=compute.kova.dev,resources=servers,verbs=create;update;delete,versions=v1alpha1,name=vserver.compute.kova.dev,admissionReviewVersions=v1
+
+// ServerValidator refuses servers that refer to what does not exist, and spec changes that
+// Nova would refuse from the server's current state.
+type ServerValidator struct {
+	Client          client.Client
+	Reader          client.Reader
+	PublicNamespace string
+	Admins          *Admins
+}
+
+var serverGK = computev1.GroupVersion.WithKind("Server").GroupKind()
+var serverGR = computev1.GroupVersion.WithResource("servers").GroupResource()
+
+// ValidateCreate checks every reference, with Nova's words for a missing one.
+func (v *ServerValidator) ValidateCreate(ctx context.Context, srv *computev1.Server) (admission.Warnings, error) {
+	spec := field.NewPath("spec")
+	var errs field.ErrorList
+	flavor, err := refs.Flavor(ctx, v.Client, srv.Spec.FlavorRef)
+	errs = appendRefError(errs, spec.Child("flavorRef"), srv.Spec.FlavorRef, err)
+	image, err := refs.Image(ctx, v.Client, srv.Namespace, v.PublicNamespace, srv.Spec.ImageRef)
+	errs = appendRefError(errs, spec.Child("imageRef"), srv.Spec.ImageRef, err)
+	if image != nil && (image.Status.Status == computev1.ImageKilled || image.Status.Status == computev1.ImageDeleted) {
+		errs = append(errs, field.Invalid(spec.Child("imageRef"), srv.Spec.ImageRef, "Image "+image.Name+" is not active."))
+	}
+	if flavor != nil && image != nil {
+		errs = appendRefError(errs, spec.Child("flavorRef"), srv.Spec.FlavorRef, refs.FitsImage(flavor, image))
+	}
+	if srv.Spec.KeyName != "" {
+		_, err := refs.Keypair(ctx, v.Client, srv.Namespace, srv.Spec.KeyName)
+		errs = appendRefError(errs, spec.Child("keyName"), srv.Spec.KeyName, err)
+	}
+	seen := map[string]bool{}
+	for i, n := range srv.Spec.Networks {
+		p := spec.Child("networks").Index(i).Child("name")
+		if seen[n.Name+"/"+n.FixedIP] && n.FixedIP != "" {
+			errs = append(errs, field.Duplicate(p, n.Name))
+		}
+		seen[n.Name+"/"+n.FixedIP] = true
+		_, err := refs.Network(ctx, v.Client, srv.Namespace, v.PublicNamespace, n.Name)
+		errs = appendRefError(errs, p, n.Name, err)
+	}
+	if len(errs) > 0 {
+		return nil, apierrors.NewInvalid(serverGK, srv.Name, errs)
+	}
+	return nil, nil
+}
+
+// appendRefError turns a failed lookup into a field error with Nova's words; an API error
+// passes through as an internal error so a flaky read is not reported as bad input.
+func appendRefError(errs field.ErrorList, p *field.Path, value string, err error) field.ErrorList {
+	var nf *refs.NotFoundError
+	var inv *refs.InvalidError
+	switch {
+	case err == nil:
+		return errs
+	case errors.As(err, &nf):
+		return append(errs, field.Invalid(p, value, nf.Message))
+	case errors.As(err, &inv):
+		return append(errs, field.Invalid(p, value, inv.Message))
+	default:
+		return append(errs, field.InternalError(p, err))
+	}
+}
+
+// ValidateUpdate refuses a spec change whose action the lifecycle refuses now, with Nova's
+// 409 message, and any action on a locked server by a user who may not override locks.
+func (v *ServerValidator) ValidateUpdate(ctx context.Context, old, srv *computev1.Server) (admission.Warnings, error) {
+	if !srv.DeletionTimestamp.IsZero() || old.Status.VMState == "" {
+		return nil, nil
+	}
+	actions := changedActions(old, srv)
+	if len(actions) == 0 {
+		return nil, nil
+	}
+	spec := field.NewPath("spec")
+	if srv.Spec.FlavorRef != old.Spec.FlavorRef {
+		if _, err := refs.Flavor(ctx, v.Client, srv.Spec.FlavorRef); err != nil {
+			return nil, apierrors.NewInvalid(serverGK, srv.Name, appendRefError(nil, spec.Child("flavorRef"), srv.Spec.FlavorRef, err))
+		}
+	}
+	if srv.Spec.ImageRef != old.Spec.ImageRef {
+		if _, err := refs.Image(ctx, v.Client, srv.Namespace, v.PublicNamespace, srv.Spec.ImageRef); err != nil {
+			return nil, apierrors.NewInvalid(serverGK, srv.Name, appendRefError(nil, spec.Child("imageRef"), srv.Spec.ImageRef, err))
+		}
+	}
+	admin := true
+	if old.Status.Locked && !lockOnly(old, srv) {
+		var err error
+		if admin, err = v.Admins.IsAdmin(ctx, srv.Namespace, userOf(ctx)); err != nil {
+			return nil, apierrors.NewInternalError(err)
+		}
+	}
+	st := lifecycle.State{VM: lifecycle.VMState(old.Status.VMState), Task: lifecycle.TaskState(old.Status.TaskState),
+		Power: lifecycle.PowerState(old.Status.PowerState)}
+	launched := old.Status.LaunchedAt != nil
+	for _, a := range actions {
+		if err := lifecycle.CheckLaunched(a, st, old.Status.Locked, admin, launched, string(srv.UID)); err != nil {
+			return nil, apierrors.NewConflict(serverGR, srv.Name, err)
+		}
+	}
+	return nil, nil
+}
+
+// changedActions are the lifecycle actions a spec change asks for: what the new spec wants
+// from the current status that the old spec did not.
+func changedActions(old, srv *computev1.Server) []lifecycle.Action {
+	var out []lifecycle.Action
+	st := &old.Status
+	add := func(changed bool, probe computev1.ServerSpec) {
+		if !changed {
+			return
+		}
+		if a, ok := controllers.NextSpecAction(&probe, st, false); ok {
+			out = append(out, a)
+		}
+	}
+	// Each aspect is probed alone against the status, with the others as they are now, so
+	// each maps to the one action Nova would run for it.
+	base := desiredFromStatus(old)
+	probe := base
+	probe.Rescue = srv.Spec.Rescue
+	add(srv.Spec.Rescue != old.Spec.Rescue, probe)
+	probe = base
+	probe.PowerState = srv.Spec.PowerState
+	add(srv.Spec.PowerState != old.Spec.PowerState, probe)
+	probe = base
+	probe.FlavorRef = srv.Spec.FlavorRef
+	add(srv.Spec.FlavorRef != old.Spec.FlavorRef, probe)
+	probe = base
+	probe.ImageRef = srv.Spec.ImageRef
+	add(srv.Spec.ImageRef != old.Spec.ImageRef, probe)
+	if srv.Spec.Locked != old.Spec.Locked {
+		if srv.Spec.Locked {
+			out = append(out, lifecycle.ActionLock)
+		} else {
+			out = append(out, lifecycle.ActionUnlock)
+		}
+	}
+	return out
+}
+
+// desiredFromStatus is a spec that asks for exactly what the server is now.
+func desiredFromStatus(srv *computev1.Server) computev1.ServerSpec {
+	spec := srv.Spec
+	spec.FlavorRef, spec.ImageRef = srv.Status.Flavor, srv.Status.Image
+	spec.Rescue = srv.Status.VMState == string(lifecycle.VMRescued)
+	switch lifecycle.VMState(srv.Status.VMState) {
+	case lifecycle.VMStopped:
+		spec.PowerState = computev1.PowerStopped
+	case lifecycle.VMPaused:
+		spec.PowerState = computev1.PowerPaused
+	case lifecycle.VMSuspended:
+		spec.PowerState = computev1.PowerSuspended
+	case lifecycle.VMShelved, lifecycle.VMShelvedOffloaded:
+		spec.PowerState = computev1.PowerShelved
+	case lifecycle.VMResized:
+		spec.PowerState = computev1.PowerActive
+		if srv.Status.PowerState == int32(lifecycle.PowerShutdown) {
+			spec.PowerState = computev1.PowerStopped
+		}
+	default: // active, rescued (running) and error
+		spec.PowerState = computev1.PowerActive
+	}
+	return spec
+}
+
+// lockOnly says whether the only change is to the lock itself.
+func lockOnly(old, srv *computev1.Server) bool {
+	a, b := old.Spec, srv.Spec
+	a.Locked, b.Locked, a.LockedReason, b.LockedReason = false, false, "", ""
+	a.Metadata, b.Metadata = nil, nil
+	return equalSpec(a, b)
+}
+
+// ValidateDelete refuses to delete a locked server for a user who may not override locks,
+// as Nova does.
+func (v *ServerValidator) ValidateDelete(ctx context.Context, srv *computev1.Server) (admission.Warnings, error) {
+	if !srv.Status.Locked {
+		return nil, nil
+	}
+	admin, err := v.Admins.IsAdmin(ctx, srv.Namespace, userOf(ctx))
+	if err != nil {
+		return nil, apierrors.NewInternalError(err)
+	}
+	if !admin {
+		return nil, apierrors.NewConflict(serverGR, srv.Name, errors.New("Instance "+string(srv.UID)+" is locked"))
+	}
+	return nil, nil
+}

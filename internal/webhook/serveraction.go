@@ -1,0 +1,71 @@
+package webhook
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+)
+
+// +kubebuilder:webhook:path=/mutate-compute-kova-dev-v1alpha1-serveraction,mutating=true,failurePolicy=fail,sideEffects=None,groups=compute.kova.dev,resources=serveractions,verbs=create,versions=v1alpha1,name=mserveraction.compute.kova.dev,admissionReviewVersions=v1
+// +kubebuilder:webhook:path=/validate-compute-kova-dev-v1alpha1-serveraction,mutating=false,failurePolicy=fail,sideEffects=None,groups=compute.kova.dev,resources=serveractions,verbs=create,versions=v1alpha1,name=vserveraction.compute.kova.dev,admissionReviewVersions=v1
+
+// ServerActionWebhook records who asked for an action, and whether they may act on a
+// locked server, from the request itself: nothing the requester writes is trusted for it.
+type ServerActionWebhook struct {
+	Admins *Admins
+}
+
+// Default stamps the requester, Nova's request id and the lock override.
+func (w *ServerActionWebhook) Default(ctx context.Context, sa *computev1.ServerAction) error {
+	user := userOf(ctx)
+	sa.Spec.RequestedBy = user.Username
+	if sa.Spec.RequestID == "" {
+		sa.Spec.RequestID = "req-" + uuid.NewString()
+	}
+	admin, err := w.Admins.IsAdmin(ctx, sa.Namespace, user)
+	if err != nil {
+		return err
+	}
+	sa.Spec.OverrideLock = admin
+	if sa.Spec.Action == computev1.ActionReboot && sa.Spec.Reboot == nil {
+		sa.Spec.Reboot = &computev1.RebootParams{Type: "SOFT"}
+	}
+	return nil
+}
+
+// ValidateCreate refuses parameters that belong to another action.
+func (w *ServerActionWebhook) ValidateCreate(_ context.Context, sa *computev1.ServerAction) (admission.Warnings, error) {
+	spec := field.NewPath("spec")
+	var errs field.ErrorList
+	check := func(set bool, name string, action computev1.ActionType) {
+		if set && sa.Spec.Action != action {
+			errs = append(errs, field.Forbidden(spec.Child(name), "only for action "+string(action)))
+		}
+	}
+	check(sa.Spec.Reboot != nil, "reboot", computev1.ActionReboot)
+	check(sa.Spec.Rebuild != nil, "rebuild", computev1.ActionRebuild)
+	check(sa.Spec.CreateImage != nil, "createImage", computev1.ActionCreateImage)
+	check(sa.Spec.ChangePassword != nil, "changePassword", computev1.ActionChangePassword)
+	if len(errs) > 0 {
+		return nil, apierrors.NewInvalid(computev1.GroupVersion.WithKind("ServerAction").GroupKind(), sa.Name, errs)
+	}
+	return nil, nil
+}
+
+// ValidateUpdate has nothing to add to the CEL rule that makes the spec immutable.
+func (w *ServerActionWebhook) ValidateUpdate(context.Context, *computev1.ServerAction, *computev1.ServerAction) (admission.Warnings, error) {
+	return nil, nil
+}
+
+// ValidateDelete allows deletes.
+func (w *ServerActionWebhook) ValidateDelete(context.Context, *computev1.ServerAction) (admission.Warnings, error) {
+	return nil, nil
+}
+
+func equalSpec(a, b computev1.ServerSpec) bool { return equality.Semantic.DeepEqual(a, b) }
