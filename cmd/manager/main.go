@@ -25,6 +25,10 @@ func main() {
 	var metricsAddr, probeAddr, webhookHost, webhookCertDir string
 	var webhookPort int
 	var leaderElect bool
+	var qps float64
+	var burst int
+	flag.Float64Var(&qps, "kube-api-qps", 200, "Requests per second the manager may make to the API server.")
+	flag.IntVar(&burst, "kube-api-burst", 400, "Burst of requests the manager may make to the API server.")
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address of the metrics endpoint; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the health probes.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader, so only one manager acts at a time.")
@@ -42,7 +46,9 @@ func main() {
 	must(clientgoscheme.AddToScheme(scheme))
 	must(computev1.AddToScheme(scheme))
 
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+	cfg := ctrl.GetConfigOrDie()
+	cfg.QPS, cfg.Burst = float32(qps), burst
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: metricsAddr},
 		HealthProbeBindAddress: probeAddr,

@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -88,6 +89,8 @@ type ManagerOptions struct {
 	Hosts       []compute.HostInfo
 	Webhooks    bool
 	Workers     int
+	// WrapTransport sees every request the manager makes (to count API writes).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
 
 // StartManager runs the controllers (and webhooks) in this process.
@@ -109,6 +112,11 @@ func StartManager(env *envtest.Environment, cfg *rest.Config, o ManagerOptions) 
 	}
 	skip := true
 	mopts.Controller.SkipNameValidation = &skip
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = 200, 400 // as cmd/manager's defaults
+	if o.WrapTransport != nil {
+		cfg.Wrap(o.WrapTransport)
+	}
 	mgr, err := ctrl.NewManager(cfg, mopts)
 	if err != nil {
 		return nil, err
