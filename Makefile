@@ -72,7 +72,7 @@ build: manifests generate ## Build the manager and the local control plane runne
 	go build -o $(LOCALBIN)/localcp ./cmd/localcp
 
 .PHONY: run
-run: build control-plane kubectl ## Start etcd, kube-apiserver, the manager and the rest on loopback.
+run: build control-plane $(if $(shell command -v kubectl),,kubectl) ## Start etcd, kube-apiserver, the manager and the rest on loopback.
 	$(LOCALBIN)/localcp --bin-dir $(LOCALBIN) --manager $(LOCALBIN)/manager --config-dir config --data-dir $(CURDIR)/.kova
 
 ##@ Dependencies

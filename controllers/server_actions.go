@@ -323,10 +323,10 @@ func SnapshotImageName(sa *computev1.ServerAction) string {
 
 func (r *ServerReconciler) createSnapshotImage(ctx context.Context, srv *computev1.Server, sa *computev1.ServerAction) (*computev1.Image, error) {
 	meta := map[string]string{
-		"image_type":    "snapshot",
-		"instance_uuid": string(srv.UID),
+		"image_type":     "snapshot",
+		"instance_uuid":  string(srv.UID),
 		"base_image_ref": srv.Status.ImageUID,
-		"user_id":       sa.Spec.RequestedBy,
+		"user_id":        sa.Spec.RequestedBy,
 	}
 	for k, v := range sa.Spec.CreateImage.Metadata {
 		meta[k] = v

@@ -201,7 +201,9 @@ var _ = Describe("Server", func() {
 		ips := fixedIPsOf(srv)
 		Expect(ips).To(HaveLen(1))
 		Expect(k8s.Delete(suiteCtx, get(srv))).To(Succeed())
-		Eventually(func() bool { return apierrors.IsNotFound(k8s.Get(suiteCtx, client.ObjectKeyFromObject(srv), &computev1.Server{})) }).Should(BeTrue())
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8s.Get(suiteCtx, client.ObjectKeyFromObject(srv), &computev1.Server{}))
+		}).Should(BeTrue())
 		Expect(fixedIPsOf(srv)).To(BeEmpty())
 		Expect(driverHas(uid)).To(BeFalse())
 	})
@@ -300,7 +302,9 @@ var _ = Describe("Server", func() {
 		s := get(srv)
 		Eventually(func() []computev1.FixedIP { return fixedIPsOf(s) }).Should(HaveLen(2))
 		Expect(k8s.Delete(suiteCtx, s)).To(Succeed())
-		Eventually(func() bool { return apierrors.IsNotFound(k8s.Get(suiteCtx, client.ObjectKeyFromObject(srv), &computev1.Server{})) }).Should(BeTrue())
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8s.Get(suiteCtx, client.ObjectKeyFromObject(srv), &computev1.Server{}))
+		}).Should(BeTrue())
 		Expect(fixedIPsOf(s)).To(BeEmpty())
 		Expect(driverHas(string(s.UID))).To(BeFalse())
 	})
@@ -433,20 +437,20 @@ var _ = Describe("Spec changes the lifecycle refuses", Ordered, func() {
 	}
 	// want[state][change] is "" when allowed, else the action and vm_state Nova names.
 	want := map[string]map[string]string{
-		"ACTIVE":    {},
-		"SHUTOFF":   {"Paused": "pause stopped", "Suspended": "suspend stopped"},
-		"PAUSED":    {"Stopped": "stop paused", "Suspended": "suspend paused", "rescue": "rescue paused", "flavor": "resize paused", "image": "rebuild paused"},
-		"SUSPENDED": {"Stopped": "stop suspended", "Paused": "pause suspended", "rescue": "rescue suspended", "flavor": "resize suspended", "image": "rebuild suspended"},
-		"RESCUE":    {"Stopped": "stop rescued", "Paused": "pause rescued", "Suspended": "suspend rescued", "Shelved": "shelve rescued", "flavor": "resize rescued", "image": "rebuild rescued"},
+		"ACTIVE":            {},
+		"SHUTOFF":           {"Paused": "pause stopped", "Suspended": "suspend stopped"},
+		"PAUSED":            {"Stopped": "stop paused", "Suspended": "suspend paused", "rescue": "rescue paused", "flavor": "resize paused", "image": "rebuild paused"},
+		"SUSPENDED":         {"Stopped": "stop suspended", "Paused": "pause suspended", "rescue": "rescue suspended", "flavor": "resize suspended", "image": "rebuild suspended"},
+		"RESCUE":            {"Stopped": "stop rescued", "Paused": "pause rescued", "Suspended": "suspend rescued", "Shelved": "shelve rescued", "flavor": "resize rescued", "image": "rebuild rescued"},
 		"SHELVED_OFFLOADED": {"rescue": "rescue shelved_offloaded", "flavor": "resize shelved_offloaded", "image": "rebuild shelved_offloaded"},
 		"VERIFY_RESIZE":     {"Stopped": "stop resized", "Paused": "pause resized", "Suspended": "suspend resized", "Shelved": "shelve resized", "rescue": "rescue resized", "flavor": "resize resized", "image": "rebuild resized"},
 	}
 	reach := map[string]func(*computev1.Server){
-		"ACTIVE":    func(*computev1.Server) {},
-		"SHUTOFF":   func(s *computev1.Server) { s.Spec.PowerState = computev1.PowerStopped },
-		"PAUSED":    func(s *computev1.Server) { s.Spec.PowerState = computev1.PowerPaused },
-		"SUSPENDED": func(s *computev1.Server) { s.Spec.PowerState = computev1.PowerSuspended },
-		"RESCUE":    func(s *computev1.Server) { s.Spec.Rescue = true },
+		"ACTIVE":            func(*computev1.Server) {},
+		"SHUTOFF":           func(s *computev1.Server) { s.Spec.PowerState = computev1.PowerStopped },
+		"PAUSED":            func(s *computev1.Server) { s.Spec.PowerState = computev1.PowerPaused },
+		"SUSPENDED":         func(s *computev1.Server) { s.Spec.PowerState = computev1.PowerSuspended },
+		"RESCUE":            func(s *computev1.Server) { s.Spec.Rescue = true },
 		"SHELVED_OFFLOADED": func(s *computev1.Server) { s.Spec.PowerState = computev1.PowerShelved },
 	}
 	var ns string
@@ -509,4 +513,6 @@ var _ = Describe("Spec changes the lifecycle refuses", Ordered, func() {
 	})
 })
 
-func equalSpecs(a, b computev1.ServerSpec) bool { return fmt.Sprintf("%+v", a) == fmt.Sprintf("%+v", b) }
+func equalSpecs(a, b computev1.ServerSpec) bool {
+	return fmt.Sprintf("%+v", a) == fmt.Sprintf("%+v", b)
+}

@@ -57,7 +57,6 @@ type FlavorSpec struct {
 // Flavor is a size a server can have: vCPUs, RAM and disk. Its name is its Nova id.
 // +kubebuilder:object:root=true
 // +kubebuilder:resource:scope=Cluster,categories=kova
-// +kubebuilder:printcolumn:name="Name",type=string,JSONPath=`.spec.name`
 // +kubebuilder:printcolumn:name="VCPUs",type=integer,JSONPath=`.spec.vcpus`
 // +kubebuilder:printcolumn:name="RAM",type=integer,JSONPath=`.spec.ram`
 // +kubebuilder:printcolumn:name="Disk",type=integer,JSONPath=`.spec.disk`

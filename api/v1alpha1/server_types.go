@@ -115,8 +115,8 @@ type ServerAddress struct {
 
 // ServerFault is the last fault of a server in ERROR, as Nova shows it.
 type ServerFault struct {
-	Code    int32       `json:"code"`
-	Message string      `json:"message"`
+	Code    int32  `json:"code"`
+	Message string `json:"message"`
 	// +optional
 	Details string      `json:"details,omitempty"`
 	Created metav1.Time `json:"created"`

@@ -135,26 +135,10 @@ type Allocator struct {
 	Reader client.Reader
 }
 
-// Held returns the addresses holder has on network, oldest first.
-func (a *Allocator) Held(ctx context.Context, n *computev1.Network, uid string) ([]computev1.FixedIP, error) {
-	var list computev1.FixedIPList
-	if err := a.Reader.List(ctx, &list, client.InNamespace(n.Namespace),
-		client.MatchingLabels{computev1.LabelNetwork: n.Name, computev1.LabelServerUID: uid}); err != nil {
-		return nil, err
-	}
-	return list.Items, nil
-}
-
 // Allocate gives holder one address on network n: want if set, else a free one. It is
-// idempotent: an address the holder already has on n is returned again.
+// idempotent without a LIST: candidates come in an order fixed by the holder's uid, so a
+// retry (after a crash, say) meets the address it already took and takes it back.
 func (a *Allocator) Allocate(ctx context.Context, n *computev1.Network, h Holder, want string) (*computev1.FixedIP, error) {
-	held, err := a.Held(ctx, n, h.UID)
-	if err != nil {
-		return nil, err
-	}
-	if len(held) > 0 {
-		return &held[0], nil
-	}
 	pool, err := NewPool(n)
 	if err != nil {
 		return nil, err
@@ -164,8 +148,8 @@ func (a *Allocator) Allocate(ctx context.Context, n *computev1.Network, h Holder
 		if err != nil || !pool.usable(addr) {
 			return nil, fmt.Errorf("fixed IP address %s is not a usable address of network %s (%s)", want, n.Name, n.Spec.CIDR)
 		}
-		ip, err := a.create(ctx, n, h, addr)
-		if apierrors.IsAlreadyExists(err) {
+		ip, mine, err := a.claim(ctx, n, h, addr)
+		if err == nil && !mine {
 			return nil, fmt.Errorf("%w: fixed IP address %s is already in use on network %s", ErrInUse, want, n.Name)
 		}
 		return ip, err
@@ -175,43 +159,74 @@ func (a *Allocator) Allocate(ctx context.Context, n *computev1.Network, h Holder
 		if !pool.usable(addr) {
 			continue
 		}
-		ip, err := a.create(ctx, n, h, addr)
-		if apierrors.IsAlreadyExists(err) {
-			continue
+		ip, mine, err := a.claim(ctx, n, h, addr)
+		if err != nil || mine {
+			return ip, err
 		}
-		return ip, err
 	}
-	// The network is crowded: list what is taken and walk the range from the start.
-	taken, err := a.taken(ctx, n)
+	// The network is crowded: list what is taken (and whether one is already ours) and
+	// walk the range from the start.
+	taken, err := a.taken(ctx, n, h.UID)
 	if err != nil {
 		return nil, err
+	}
+	if ours, ok := taken[netip.Addr{}]; ok {
+		return ours, nil
 	}
 	if int64(len(taken)) >= pool.Capacity() {
 		return nil, ErrExhausted
 	}
 	for addr := pool.Prefix.Addr().Next(); pool.Prefix.Contains(addr); addr = addr.Next() {
-		if !pool.usable(addr) || taken[addr] {
+		if !pool.usable(addr) || taken[addr] != nil {
 			continue
 		}
-		ip, err := a.create(ctx, n, h, addr)
-		if apierrors.IsAlreadyExists(err) {
-			continue
+		ip, mine, err := a.claim(ctx, n, h, addr)
+		if err != nil || mine {
+			return ip, err
 		}
-		return ip, err
 	}
 	return nil, ErrExhausted
 }
 
-func (a *Allocator) taken(ctx context.Context, n *computev1.Network) (map[netip.Addr]bool, error) {
+// claim creates the FixedIP for addr. mine is true when holder has it, newly or from
+// before; false when another server holds it.
+func (a *Allocator) claim(ctx context.Context, n *computev1.Network, h Holder, addr netip.Addr) (*computev1.FixedIP, bool, error) {
+	ip, err := a.create(ctx, n, h, addr)
+	if err == nil {
+		return ip, true, nil
+	}
+	if !apierrors.IsAlreadyExists(err) {
+		return nil, false, err
+	}
+	existing := &computev1.FixedIP{}
+	if err := a.Reader.Get(ctx, client.ObjectKeyFromObject(ip), existing); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, false, nil // released in between: the next candidate will do
+		}
+		return nil, false, err
+	}
+	if existing.Spec.ServerUID == h.UID {
+		return existing, true, nil
+	}
+	return nil, false, nil
+}
+
+// taken maps each held address of n to its FixedIP; one the holder uid has already is
+// also under the zero address.
+func (a *Allocator) taken(ctx context.Context, n *computev1.Network, uid string) (map[netip.Addr]*computev1.FixedIP, error) {
 	var list computev1.FixedIPList
 	if err := a.Reader.List(ctx, &list, client.InNamespace(n.Namespace),
 		client.MatchingLabels{computev1.LabelNetwork: n.Name}); err != nil {
 		return nil, err
 	}
-	out := make(map[netip.Addr]bool, len(list.Items))
-	for _, ip := range list.Items {
+	out := make(map[netip.Addr]*computev1.FixedIP, len(list.Items))
+	for i := range list.Items {
+		ip := &list.Items[i]
 		if addr, err := netip.ParseAddr(ip.Spec.Address); err == nil {
-			out[addr] = true
+			out[addr] = ip
+		}
+		if ip.Spec.ServerUID == uid {
+			out[netip.Addr{}] = ip
 		}
 	}
 	return out, nil
@@ -236,10 +251,7 @@ func (a *Allocator) create(ctx context.Context, n *computev1.Network, h Holder, 
 			MACAddress:      MAC(h.UID, n.Name),
 		},
 	}
-	if err := a.Client.Create(ctx, ip); err != nil {
-		return nil, err
-	}
-	return ip, nil
+	return ip, a.Client.Create(ctx, ip)
 }
 
 // Release frees every address holder has in namespace ns (a server's own namespace and,

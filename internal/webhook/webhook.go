@@ -7,8 +7,8 @@ import (
 	"context"
 	"fmt"
 
-	authorizationv1 "k8s.io/api/authorization/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -26,7 +26,7 @@ func Setup(mgr manager.Manager, publicNamespace string) error {
 	reader := mgr.GetAPIReader()
 	admins := &Admins{Client: c}
 	sv := &ServerValidator{Client: c, Reader: reader, PublicNamespace: publicNamespace, Admins: admins}
-	if err := ctrlWebhook(mgr, &computev1.Server{}).WithValidator(sv).Complete(); err != nil {
+	if err := ctrlWebhook(mgr, &computev1.Server{}).WithDefaulter(ServerDefaulter{}).WithValidator(sv).Complete(); err != nil {
 		return err
 	}
 	sa := &ServerActionWebhook{Admins: admins}

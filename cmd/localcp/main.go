@@ -1,0 +1,272 @@
+// Command localcp runs Kova on a local control plane: what `make run` runs.
+//
+// It starts etcd, kube-apiserver and kube-controller-manager (with API
+// aggregation configured) from --bin-dir, installs Kova's CRDs and webhook
+// configurations from --config-dir, applies config/rbac, runs the manager
+// (--manager) as a child process, applies config/samples, and prints how to
+// reach the cluster with kubectl. Ctrl+C (SIGINT) or SIGTERM stops the
+// manager and then the control plane. Everything the cluster stores lives in
+// --data-dir, so running it again picks up where it left off.
+//
+// If the manager exits on its own, localcp says why, stops the control plane
+// and exits with status 1.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/go-logr/logr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/kova-dev/kova/internal/localcp"
+)
+
+const (
+	// rbacTimeout and samplesTimeout bound the retries while CRDs become
+	// served and the manager's webhook server starts.
+	rbacTimeout    = 30 * time.Second
+	samplesTimeout = 2 * time.Minute
+	// managerStopTimeout is how long the manager gets to shut down cleanly.
+	managerStopTimeout = 30 * time.Second
+)
+
+// options are the command-line flags.
+type options struct {
+	dataDir   string
+	binDir    string
+	manager   string
+	configDir string
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run returns the process exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	o, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	// envtest and the controller-runtime client log through this.
+	ctrllog.SetLogger(logr.FromSlogHandler(log.Handler()))
+
+	// Keep catching signals until we return: a second Ctrl+C must not kill
+	// localcp halfway through stopping its children, which would orphan them.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if err := runLocalCP(ctx, o, log, stdout, stderr); err != nil {
+		log.Error("localcp failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func parseFlags(args []string, output io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("localcp", flag.ContinueOnError)
+	fs.SetOutput(output)
+	fs.StringVar(&o.dataDir, "data-dir", ".kova", "directory for the cluster's data (etcd, certificates, kubeconfig, logs); kept across runs")
+	fs.StringVar(&o.binDir, "bin-dir", "bin", "directory with etcd, kube-apiserver and kube-controller-manager")
+	fs.StringVar(&o.manager, "manager", filepath.Join("bin", "manager"), "path of the manager binary")
+	fs.StringVar(&o.configDir, "config-dir", "config", "directory with crd/bases, webhook, rbac and samples")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(output, "localcp: unexpected arguments: %v\n", fs.Args())
+		fs.Usage()
+		return o, errors.New("unexpected arguments")
+	}
+	return o, nil
+}
+
+// runLocalCP runs everything until ctx ends (a signal) or the manager exits.
+// It always stops what it started, the manager before the control plane.
+func runLocalCP(ctx context.Context, o options, log *slog.Logger, stdout, stderr io.Writer) (retErr error) {
+	// Fail before starting anything if the manager cannot run.
+	if err := checkExecutable(o.manager); err != nil {
+		return fmt.Errorf("manager binary: %w (build it first)", err)
+	}
+	cpOpts, err := controlPlaneOptions(o)
+	if err != nil {
+		return err
+	}
+
+	log.Info("starting the control plane", "dataDir", cpOpts.DataDir, "logs", filepath.Join(cpOpts.DataDir, "logs"))
+	cp, err := localcp.Start(ctx, cpOpts)
+	if err != nil {
+		return interrupted(ctx, fmt.Errorf("starting the control plane: %w", err))
+	}
+	defer func() {
+		log.Info("stopping the control plane")
+		if err := cp.Stop(); err != nil {
+			retErr = errors.Join(retErr, fmt.Errorf("stopping the control plane: %w", err))
+		}
+	}()
+
+	c, err := client.New(cp.Config, client.Options{})
+	if err != nil {
+		return err
+	}
+	apply := &applier{c: c, log: log}
+	if err := apply.applyDir(ctx, filepath.Join(o.configDir, "rbac"), serverSideApply, rbacTimeout); err != nil {
+		return interrupted(ctx, fmt.Errorf("applying RBAC: %w", err))
+	}
+
+	mgr, err := startManager(cp, o, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		log.Info("stopping the manager")
+		if err := mgr.Stop(managerStopTimeout); err != nil {
+			retErr = errors.Join(retErr, err)
+		}
+	}()
+
+	// The samples include custom resources the manager's webhook validates:
+	// retry until it serves, but give up at once if the manager dies.
+	samplesCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-mgr.Done():
+			cancel()
+		case <-samplesCtx.Done():
+		}
+	}()
+	samplesErr := apply.applyDir(samplesCtx, filepath.Join(o.configDir, "samples"), createIfMissing, samplesTimeout)
+
+	select {
+	case <-mgr.Done():
+		return managerExited(log, mgr)
+	case <-ctx.Done():
+		log.Info("interrupted, shutting down")
+		return nil
+	default:
+	}
+	if samplesErr != nil {
+		// The cluster is still useful: say so and keep running.
+		log.Warn("could not apply the samples; apply them by hand once fixed", "err", samplesErr)
+	}
+
+	printBanner(stdout, cp.DataDir(), cp.AdminKubeconfig(), filepath.Join(o.configDir, "samples"))
+
+	select {
+	case <-mgr.Done():
+		return managerExited(log, mgr)
+	case <-ctx.Done():
+		log.Info("interrupted, shutting down")
+		return nil
+	}
+}
+
+// managerExited says, before the slow shutdown, that and why the manager
+// died, and returns the error that makes localcp exit non-zero.
+func managerExited(log *slog.Logger, mgr *child) error {
+	log.Error("the manager exited unexpectedly; its output is above. Shutting down.", "reason", mgr.ExitReason())
+	return errors.New("the manager exited unexpectedly")
+}
+
+// controlPlaneOptions maps the flags onto localcp.Options.
+func controlPlaneOptions(o options) (localcp.Options, error) {
+	dataDir, err := filepath.Abs(o.dataDir)
+	if err != nil {
+		return localcp.Options{}, err
+	}
+	cpOpts := localcp.Options{
+		BinDir:            o.binDir,
+		DataDir:           dataDir,
+		CRDPaths:          []string{filepath.Join(o.configDir, "crd", "bases")},
+		ControllerManager: true,
+		Aggregation:       true,
+	}
+	webhookDir := filepath.Join(o.configDir, "webhook")
+	hasWebhooks, err := hasWebhookConfigurations(webhookDir)
+	if err != nil {
+		return localcp.Options{}, fmt.Errorf("reading %s: %w", webhookDir, err)
+	}
+	if hasWebhooks {
+		cpOpts.WebhookPaths = []string{webhookDir}
+	}
+	return cpOpts, nil
+}
+
+// startManager runs the manager against the control plane, serving its
+// webhooks where the installed webhook configurations point.
+func startManager(cp *localcp.ControlPlane, o options, stdout, stderr io.Writer) (*child, error) {
+	simStateDir := filepath.Join(cp.DataDir(), "driver")
+	if err := os.MkdirAll(simStateDir, 0o755); err != nil {
+		return nil, err
+	}
+	host, port, certDir := cp.WebhookOptions()
+	args := []string{
+		"--kubeconfig=" + cp.AdminKubeconfig(),
+		"--webhook-host=" + host,
+		"--webhook-port=" + strconv.Itoa(port),
+		"--webhook-cert-dir=" + certDir,
+		"--sim-state-dir=" + simStateDir,
+		"--metrics-bind-address=0",
+		"--health-probe-bind-address=127.0.0.1:0",
+		"--leader-elect=false",
+	}
+	return startChild("manager", o.manager, args, stdout, stderr)
+}
+
+// interrupted turns an error caused by a signal during startup into a clean exit.
+func interrupted(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+func checkExecutable(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() || fi.Mode().Perm()&0o111 == 0 {
+		return fmt.Errorf("%s is not an executable file", path)
+	}
+	return nil
+}
+
+func printBanner(w io.Writer, dataDir, kubeconfig, samplesDir string) {
+	fmt.Fprintf(w, `
+================================================================
+ Kova is running on a local control plane.
+
+ Data folder: %s
+   (etcd data, certificates, logs/; delete it to start afresh)
+
+ Use it with kubectl:
+
+   export KUBECONFIG=%s
+   kubectl get flavors,images,networks -A
+   kubectl apply -f %s/
+   kubectl get servers -A
+
+ Press Ctrl+C to stop; run again to continue where you left off.
+================================================================
+
+`, dataDir, kubeconfig, samplesDir)
+}

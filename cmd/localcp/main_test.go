@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestDecodeManifests(t *testing.T) {
+	data := []byte(`
+# a comment-only document is skipped
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: demo
+---
+---
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources: [a.yaml]
+---
+nameReference:
+- kind: Service
+---
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: a}
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: b}
+`)
+	objs, err := decodeManifests(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range objs {
+		got = append(got, o.GetKind()+"/"+o.GetName())
+	}
+	if want := "Namespace/demo ConfigMap/a ConfigMap/b"; strings.Join(got, " ") != want {
+		t.Errorf("got %v, want %s", got, want)
+	}
+}
+
+func TestReadManifestsAndWebhookDetection(t *testing.T) {
+	dir := t.TempDir()
+	if objs, err := readManifests(filepath.Join(dir, "missing")); err != nil || len(objs) != 0 {
+		t.Fatalf("missing dir: got %v, %v; want nothing", objs, err)
+	}
+	write := func(name, content string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("kustomization.yaml", "resources:\n- manifests.yaml\n")
+	write("notes.txt", "apiVersion: v1\nkind: ConfigMap\n")
+	if ok, err := hasWebhookConfigurations(dir); err != nil || ok {
+		t.Fatalf("got %v, %v; want no webhooks", ok, err)
+	}
+	write("manifests.yaml", "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\nmetadata:\n  name: v\n")
+	if ok, err := hasWebhookConfigurations(dir); err != nil || !ok {
+		t.Fatalf("got %v, %v; want webhooks", ok, err)
+	}
+}
+
+func TestPrefixWriter(t *testing.T) {
+	var buf bytes.Buffer
+	w := newPrefixWriter(&buf, "manager | ")
+	for _, chunk := range []string{"one\ntw", "o\n", "three"} {
+		if _, err := w.Write([]byte(chunk)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Flush()
+	if want := "manager | one\nmanager | two\nmanager | three\n"; buf.String() != want {
+		t.Errorf("got %q, want %q", buf.String(), want)
+	}
+}
+
+func TestParseFlagsDefaults(t *testing.T) {
+	o, err := parseFlags(nil, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := options{dataDir: ".kova", binDir: "bin", manager: filepath.Join("bin", "manager"), configDir: "config"}
+	if o != want {
+		t.Errorf("got %+v, want %+v", o, want)
+	}
+	if _, err := parseFlags([]string{"extra"}, &bytes.Buffer{}); err == nil {
+		t.Error("want an error for a positional argument")
+	}
+}

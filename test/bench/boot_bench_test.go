@@ -1,0 +1,182 @@
+// Package bench measures Kova against the API server it runs on. Run it with `make bench`;
+// the figures go in docs/benchmarks.md.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/internal/compute"
+	"github.com/kova-dev/kova/internal/testenv"
+)
+
+const (
+	boots       = 1000
+	concurrency = 16
+)
+
+// writeCounter counts the requests that change something on the API server.
+type writeCounter struct {
+	next   http.RoundTripper
+	writes atomic.Int64
+}
+
+func (w *writeCounter) RoundTrip(req *http.Request) (*http.Response, error) {
+	switch req.Method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+		w.writes.Add(1)
+	}
+	return w.next.RoundTrip(req)
+}
+
+// parallel runs n jobs on `concurrency` workers and returns how long they took.
+func parallel(b *testing.B, n int, job func(i int) error) time.Duration {
+	start := time.Now()
+	var wg sync.WaitGroup
+	next := atomic.Int64{}
+	for range concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				if err := job(i); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return time.Since(start)
+}
+
+// BenchmarkBoot boots 1,000 servers with no simulated latency, from create to ACTIVE, and
+// creates 1,000 bare custom resources on the same API server for comparison.
+func BenchmarkBoot(b *testing.B) {
+	ctx := context.Background()
+	env := testenv.NewEnvironment(true)
+	cfg, err := env.Start()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = env.Stop() }()
+	cfg.QPS, cfg.Burst = 200, 400
+	k8s, err := client.New(cfg, client.Options{Scheme: env.Scheme})
+	if err != nil {
+		b.Fatal(err)
+	}
+	counter := &writeCounter{}
+	mgr, err := testenv.StartManager(env, cfg, testenv.ManagerOptions{
+		Webhooks: true, StateDir: b.TempDir(), Workers: 16,
+		Hosts: []compute.HostInfo{
+			{Name: "h1", Capacity: compute.Resources{VCPUs: 1024, RAMMiB: 1 << 20, DiskGiB: 1 << 16}},
+			{Name: "h2", Capacity: compute.Resources{VCPUs: 1024, RAMMiB: 1 << 20, DiskGiB: 1 << 16}},
+		},
+		WrapTransport: func(rt http.RoundTripper) http.RoundTripper { counter.next = rt; return counter },
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = mgr.Stop() }()
+
+	for _, obj := range []client.Object{
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: testenv.PublicNamespace}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "bench"}},
+		&computev1.Flavor{ObjectMeta: metav1.ObjectMeta{Name: "m1.tiny"}, Spec: computev1.FlavorSpec{VCPUs: 1, RAM: 512, Disk: 1, IsPublic: true}},
+		&computev1.Image{ObjectMeta: metav1.ObjectMeta{Namespace: testenv.PublicNamespace, Name: "cirros"},
+			Spec: computev1.ImageSpec{Visibility: "public", Source: computev1.ImageSource{URL: "example.invalid/cirros"}}},
+		&computev1.Network{ObjectMeta: metav1.ObjectMeta{Namespace: "bench", Name: "private"}, Spec: computev1.NetworkSpec{CIDR: "10.8.0.0/16"}},
+	} {
+		if err := k8s.Create(ctx, obj); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		img := &computev1.Image{}
+		err := k8s.Get(ctx, client.ObjectKey{Namespace: testenv.PublicNamespace, Name: "cirros"}, img)
+		return err == nil && img.Status.Status == computev1.ImageActive, nil
+	}); err != nil {
+		b.Fatal("image never became active:", err)
+	}
+
+	b.ResetTimer()
+	for range b.N {
+		bare := parallel(b, boots, func(i int) error {
+			return k8s.Create(ctx, &computev1.Flavor{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("bare-%d-%d", b.N, i)},
+				Spec: computev1.FlavorSpec{VCPUs: 1, RAM: 512, IsPublic: true}})
+		})
+
+		active := watchActive(ctx, b, cfg)
+		writesBefore := counter.writes.Load()
+		start := time.Now()
+		created := parallel(b, boots, func(i int) error {
+			return k8s.Create(ctx, &computev1.Server{
+				ObjectMeta: metav1.ObjectMeta{Namespace: "bench", Name: fmt.Sprintf("s-%d-%d", b.N, i)},
+				Spec: computev1.ServerSpec{FlavorRef: "m1.tiny", ImageRef: "cirros", PowerState: computev1.PowerActive,
+					Networks: []computev1.NetworkAttachment{{Name: "private"}}},
+			})
+		})
+		if err := wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, 10*time.Minute, true, func(context.Context) (bool, error) {
+			return active() >= boots, nil
+		}); err != nil {
+			b.Fatalf("only %d of %d servers became ACTIVE: %v", active(), boots, err)
+		}
+		booted := time.Since(start)
+		writes := counter.writes.Load() - writesBefore
+
+		bareRate := float64(boots) / bare.Seconds()
+		bootRate := float64(boots) / booted.Seconds()
+		b.ReportMetric(bootRate, "servers/s")
+		b.ReportMetric(bareRate, "bare-creates/s")
+		b.ReportMetric(bootRate/bareRate, "ratio")
+		b.ReportMetric(float64(writes)/boots, "writes/boot")
+		b.Logf("%d bare custom resources created in %v (%.0f/s)", boots, bare.Round(time.Millisecond), bareRate)
+		b.Logf("%d servers created in %v, all ACTIVE after %v (%.0f servers/s)", boots, created.Round(time.Millisecond), booted.Round(time.Millisecond), bootRate)
+		b.Logf("ratio %.2f; %d API writes by the manager, %.2f per boot", bootRate/bareRate, writes, float64(writes)/boots)
+	}
+}
+
+// watchActive counts servers that reached ACTIVE, from a watch of their own.
+func watchActive(ctx context.Context, b *testing.B, cfg *rest.Config) func() int {
+	c, err := cache.New(cfg, cache.Options{Scheme: testenv.Scheme()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	inf, err := c.GetInformer(ctx, &computev1.Server{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	note := func(obj any) {
+		if s, ok := obj.(*computev1.Server); ok && s.Status.Status == "ACTIVE" {
+			mu.Lock()
+			seen[string(s.UID)] = true
+			mu.Unlock()
+		}
+	}
+	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{AddFunc: note, UpdateFunc: func(_, n any) { note(n) }}); err != nil {
+		b.Fatal(err)
+	}
+	go func() { _ = c.Start(ctx) }()
+	c.WaitForCacheSync(ctx)
+	return func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(seen)
+	}
+}
