@@ -120,7 +120,7 @@ type ServerActionStatus struct {
 // os-instance-actions.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
-// +kubebuilder:resource:categories=kova,shortName=sa
+// +kubebuilder:resource:categories=kova
 // +kubebuilder:printcolumn:name="Server",type=string,JSONPath=`.spec.serverName`
 // +kubebuilder:printcolumn:name="Action",type=string,JSONPath=`.spec.action`
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
