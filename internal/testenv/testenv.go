@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -166,3 +168,16 @@ func waitForWebhook(env *envtest.Environment) error {
 
 // PublicNamespace is the namespace of public images and shared networks in the suites.
 const PublicNamespace = "kova-public"
+
+// Fixtures are what a tenant needs to boot servers: the public namespace with a public
+// image "cirros", the tenant's namespace with a network "private" on cidr, and flavor.
+func Fixtures(tenant string, flavor *computev1.Flavor, cidr string) []client.Object {
+	return []client.Object{
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: PublicNamespace}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: tenant}},
+		flavor,
+		&computev1.Image{ObjectMeta: metav1.ObjectMeta{Namespace: PublicNamespace, Name: "cirros"},
+			Spec: computev1.ImageSpec{Visibility: "public", Source: computev1.ImageSource{URL: "example.invalid/cirros"}}},
+		&computev1.Network{ObjectMeta: metav1.ObjectMeta{Namespace: tenant, Name: "private"}, Spec: computev1.NetworkSpec{CIDR: cidr}},
+	}
+}

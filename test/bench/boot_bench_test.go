@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
@@ -93,14 +92,8 @@ func BenchmarkBoot(b *testing.B) {
 	}
 	defer func() { _ = mgr.Stop() }()
 
-	for _, obj := range []client.Object{
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: testenv.PublicNamespace}},
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "bench"}},
-		&computev1.Flavor{ObjectMeta: metav1.ObjectMeta{Name: "m1.tiny"}, Spec: computev1.FlavorSpec{VCPUs: 1, RAM: 512, Disk: 1, IsPublic: true}},
-		&computev1.Image{ObjectMeta: metav1.ObjectMeta{Namespace: testenv.PublicNamespace, Name: "cirros"},
-			Spec: computev1.ImageSpec{Visibility: "public", Source: computev1.ImageSource{URL: "example.invalid/cirros"}}},
-		&computev1.Network{ObjectMeta: metav1.ObjectMeta{Namespace: "bench", Name: "private"}, Spec: computev1.NetworkSpec{CIDR: "10.8.0.0/16"}},
-	} {
+	for _, obj := range testenv.Fixtures("bench", &computev1.Flavor{ObjectMeta: metav1.ObjectMeta{Name: "m1.tiny"},
+		Spec: computev1.FlavorSpec{VCPUs: 1, RAM: 512, Disk: 1, IsPublic: true}}, "10.8.0.0/16") {
 		if err := k8s.Create(ctx, obj); err != nil {
 			b.Fatal(err)
 		}

@@ -17,7 +17,6 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -96,14 +95,8 @@ var _ = Describe("A manager killed in the middle of 50 builds", func() {
 
 	It("leaves 50 ACTIVE servers with nothing duplicated", func() {
 		first := startManager()
-		for _, obj := range []client.Object{
-			&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: testenv.PublicNamespace}},
-			&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "tenant"}},
-			&computev1.Flavor{ObjectMeta: metav1.ObjectMeta{Name: "m1.small"}, Spec: computev1.FlavorSpec{VCPUs: 2, RAM: 2048, Disk: 20, IsPublic: true}},
-			&computev1.Image{ObjectMeta: metav1.ObjectMeta{Namespace: testenv.PublicNamespace, Name: "cirros"},
-				Spec: computev1.ImageSpec{Visibility: "public", Source: computev1.ImageSource{URL: "example.invalid/cirros"}}},
-			&computev1.Network{ObjectMeta: metav1.ObjectMeta{Namespace: "tenant", Name: "private"}, Spec: computev1.NetworkSpec{CIDR: "10.1.0.0/24"}},
-		} {
+		for _, obj := range testenv.Fixtures("tenant", &computev1.Flavor{ObjectMeta: metav1.ObjectMeta{Name: "m1.small"},
+			Spec: computev1.FlavorSpec{VCPUs: 2, RAM: 2048, Disk: 20, IsPublic: true}}, "10.1.0.0/24") {
 			Eventually(func() error { return client.IgnoreAlreadyExists(k8s.Create(ctx, obj)) }).Should(Succeed())
 		}
 		Eventually(func() computev1.ImagePhase {
