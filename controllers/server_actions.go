@@ -155,7 +155,7 @@ func (r *ServerReconciler) startSpecTask(ctx context.Context, srv *computev1.Ser
 		}
 		target.Flavor = srv.Spec.FlavorRef
 	case lifecycle.ActionRebuild:
-		if _, err := r.activeImage(ctx, srv, srv.Spec.ImageRef); err != nil {
+		if err := r.activeImage(ctx, srv, srv.Spec.ImageRef); err != nil {
 			return r.blocked(srv, err)
 		}
 		target.Image = srv.Spec.ImageRef
@@ -174,15 +174,16 @@ func (r *ServerReconciler) blocked(srv *computev1.Server, err error) (reconcile.
 	return reconcile.Result{RequeueAfter: requeueDependency}, nil
 }
 
-func (r *ServerReconciler) activeImage(ctx context.Context, srv *computev1.Server, name string) (*computev1.Image, error) {
+// activeImage checks that an image exists for the server and is active.
+func (r *ServerReconciler) activeImage(ctx context.Context, srv *computev1.Server, name string) error {
 	img, err := refs.Image(ctx, r.Client, srv.Namespace, r.PublicNamespace, name)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if img.Status.Status != computev1.ImageActive {
-		return nil, &refs.InvalidError{Message: fmt.Sprintf("Image %s is not active.", name)}
+		return &refs.InvalidError{Message: fmt.Sprintf("Image %s is not active.", name)}
 	}
-	return img, nil
+	return nil
 }
 
 // pendingActions are the server's ServerActions not yet taken up, oldest first.
@@ -261,7 +262,7 @@ func (r *ServerReconciler) prepareAction(ctx context.Context, srv *computev1.Ser
 		if sa.Spec.Rebuild != nil && sa.Spec.Rebuild.ImageRef != "" {
 			target.Image = sa.Spec.Rebuild.ImageRef
 		}
-		if _, err := r.activeImage(ctx, srv, target.Image); err != nil {
+		if err := r.activeImage(ctx, srv, target.Image); err != nil {
 			return nil, err
 		}
 		// The spec follows the image the server is rebuilt from, so desired and actual agree.

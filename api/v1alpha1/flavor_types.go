@@ -86,4 +86,4 @@ type FlavorList struct {
 	Items           []Flavor `json:"items"`
 }
 
-func init() { SchemeBuilder.Register(&Flavor{}, &FlavorList{}) }
+func init() { register(&Flavor{}, &FlavorList{}) }

@@ -139,4 +139,4 @@ type ImageList struct {
 	Items           []Image `json:"items"`
 }
 
-func init() { SchemeBuilder.Register(&Image{}, &ImageList{}) }
+func init() { register(&Image{}, &ImageList{}) }

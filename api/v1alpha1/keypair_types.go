@@ -70,4 +70,4 @@ type KeypairList struct {
 	Items           []Keypair `json:"items"`
 }
 
-func init() { SchemeBuilder.Register(&Keypair{}, &KeypairList{}) }
+func init() { register(&Keypair{}, &KeypairList{}) }

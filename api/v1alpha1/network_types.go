@@ -124,5 +124,5 @@ type FixedIPList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&Network{}, &NetworkList{}, &FixedIP{}, &FixedIPList{})
+	register(&Network{}, &NetworkList{}, &FixedIP{}, &FixedIPList{})
 }

@@ -264,4 +264,4 @@ type ServerList struct {
 	Items           []Server `json:"items"`
 }
 
-func init() { SchemeBuilder.Register(&Server{}, &ServerList{}) }
+func init() { register(&Server{}, &ServerList{}) }

@@ -145,4 +145,4 @@ type ServerActionList struct {
 	Items           []ServerAction `json:"items"`
 }
 
-func init() { SchemeBuilder.Register(&ServerAction{}, &ServerActionList{}) }
+func init() { register(&ServerAction{}, &ServerActionList{}) }

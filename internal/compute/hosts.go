@@ -61,7 +61,7 @@ func ParseHosts(spec string) ([]HostInfo, error) {
 				return nil, fmt.Errorf("compute: host %q: duplicate field %q", name, k)
 			}
 			bits := 64
-			if k == "vcpus" {
+			if k == fieldVCPUs {
 				bits = 32
 			}
 			n, err := strconv.ParseInt(v, 10, bits)
@@ -69,7 +69,7 @@ func ParseHosts(spec string) ([]HostInfo, error) {
 				return nil, fmt.Errorf("compute: host %q: field %s=%q: want a non-negative integer", name, k, v)
 			}
 			switch k {
-			case "vcpus":
+			case fieldVCPUs:
 				h.Capacity.VCPUs = int32(n)
 			case "ram":
 				h.Capacity.RAMMiB = n
@@ -80,7 +80,7 @@ func ParseHosts(spec string) ([]HostInfo, error) {
 			}
 			got[k] = true
 		}
-		for _, k := range []string{"vcpus", "ram", "disk"} {
+		for _, k := range []string{fieldVCPUs, "ram", "disk"} {
 			if !got[k] {
 				return nil, fmt.Errorf("compute: host %q: missing field %q (want vcpus=N,ram=MiB,disk=GiB)", name, k)
 			}
@@ -102,3 +102,6 @@ func validHostName(name string) error {
 	}
 	return nil
 }
+
+// fieldVCPUs is the --sim-hosts key for a host's vCPUs.
+const fieldVCPUs = "vcpus"

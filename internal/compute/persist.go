@@ -107,7 +107,8 @@ func (s *Simulated) flush(ws []pendingWrite) error {
 func stateFile(id string) string {
 	plain := len(id) <= 200 && !strings.HasPrefix(id, "x-") && !strings.HasPrefix(id, ".")
 	for _, c := range id {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && c != '-' && c != '_' && c != '.' {
 			plain = false
 			break
 		}

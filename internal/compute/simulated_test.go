@@ -414,10 +414,10 @@ func TestFailStep(t *testing.T) {
 			}
 			s := newSim(t, SimulatedConfig{StateDir: dir, Hosts: hosts, Now: clk.Now, StepLatency: lat})
 			start := clk.Now()
-			inst := mustStart(t, s, "vm", tt.req)
+			mustStart(t, s, "vm", tt.req)
 			// Just before the failure the op runs and holds what it placed.
 			clk.Advance(time.Duration(tt.want.failAt)*lat - time.Nanosecond)
-			inst = mustGet(t, s, "vm")
+			inst := mustGet(t, s, "vm")
 			if inst.Op.Failed || inst.Op.Done || inst.Op.Step != tt.want.failAt-1 {
 				t.Fatalf("before failure: %+v", inst.Op)
 			}
@@ -499,9 +499,9 @@ func TestStartIdempotentByToken(t *testing.T) {
 		t.Fatalf("usage %+v", got)
 	}
 	// A re-issued spawn of a placed instance keeps its allocation.
-	inst := mustStart(t, s, "vm", spawn("gen-2", medium))
+	mustStart(t, s, "vm", spawn("gen-2", medium))
 	clk.Advance(time.Second)
-	inst = mustGet(t, s, "vm")
+	inst := mustGet(t, s, "vm")
 	if !inst.Op.Done || inst.Power != PowerRunning || totalUsed(t, s) != medium {
 		t.Fatalf("%+v %+v used %+v", inst, inst.Op, totalUsed(t, s))
 	}
