@@ -110,6 +110,12 @@ kubectl: $(KUBECTL) ## Build kubectl from source (once).
 $(KUBECTL): hack/tools/go.mod hack/tools/go.sum
 	$(call cached-build,kubectl,hack/tools,k8s.io/kubernetes/cmd/kubectl)
 
+.PHONY: openstack-cli
+openstack-cli: ## Install the openstack CLI (Debian's python3-openstackclient) for the end-to-end tests.
+	@command -v openstack >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq python3-openstackclient >/dev/null; }
+
 .PHONY: controller-gen
 controller-gen: $(CONTROLLER_GEN)
 $(CONTROLLER_GEN): | $(LOCALBIN)

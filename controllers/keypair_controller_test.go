@@ -71,8 +71,13 @@ var _ = Describe("Keypair", func() {
 		kp := &computev1.Keypair{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "fixed"}, Spec: computev1.KeypairSpec{
 			Type: "ssh", PublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBHqD1LKkN9d8WRoexvXUZBRn0FKp3WC0ZoFsCFEbvvB demo"}}
 		Expect(k8s.Create(suiteCtx, kp)).To(Succeed())
-		kp.Spec.PublicKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBHqD1LKkN9d8WRoexvXUZBRn0FKp3WC0ZoFsCFEbvvB other"
-		err := k8s.Update(suiteCtx, kp)
+		var err error
+		Eventually(func() bool {
+			Expect(k8s.Get(suiteCtx, client.ObjectKeyFromObject(kp), kp)).To(Succeed())
+			kp.Spec.PublicKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBHqD1LKkN9d8WRoexvXUZBRn0FKp3WC0ZoFsCFEbvvB other"
+			err = k8s.Update(suiteCtx, kp)
+			return apierrors.IsConflict(err)
+		}).Should(BeFalse())
 		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "%v", err)
 		Expect(err.Error()).To(ContainSubstring("spec.publicKey is immutable"))
 	})

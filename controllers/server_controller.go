@@ -157,6 +157,15 @@ func (r *ServerReconciler) reconcileDelete(ctx context.Context, srv *computev1.S
 	if !controllerutil.ContainsFinalizer(srv, computev1.Finalizer) {
 		return reconcile.Result{}, nil
 	}
+	if srv.Status.TaskState != string(lifecycle.TaskDeleting) && srv.Status.VMState != "" {
+		// Show the teardown as Nova does (task_state deleting) while it runs.
+		before := srv.DeepCopy()
+		srv.Status.TaskState = string(lifecycle.TaskDeleting)
+		srv.Status.Operation = nil
+		if err := r.patchStatus(ctx, before, srv); err != nil && !apierrors.IsConflict(err) {
+			return reconcile.Result{}, err
+		}
+	}
 	if err := r.Driver.Destroy(ctx, string(srv.UID)); err != nil {
 		return reconcile.Result{}, fmt.Errorf("destroying instance: %w", err)
 	}

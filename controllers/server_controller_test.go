@@ -37,15 +37,19 @@ func driverHas(uid string) bool {
 // expectSeen asserts the server went through want, in order (other states may interleave).
 func expectSeen(srv *computev1.Server, want ...string) {
 	GinkgoHelper()
-	Eventually(func() []string { return history.of(string(srv.UID)) }).Should(ContainElements(want))
-	seen := history.of(string(srv.UID))
-	idx := 0
-	for _, s := range seen {
-		if idx < len(want) && s == want[idx] {
-			idx++
+	Eventually(func() []string {
+		seen := history.of(string(srv.UID))
+		idx := 0
+		for _, s := range seen {
+			if idx < len(want) && s == want[idx] {
+				idx++
+			}
 		}
-	}
-	Expect(idx).To(Equal(len(want)), "want %v in order within %v", want, seen)
+		if idx == len(want) {
+			return nil
+		}
+		return seen
+	}).Should(BeNil(), "want %v in order", want)
 }
 
 var _ = Describe("Server", func() {
