@@ -1,0 +1,443 @@
+package novaapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	k8sschema "k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/internal/lifecycle"
+)
+
+// TestDesiredStateActions: each action that has a desired-state form changes
+// Server.spec, answers Nova's code, and is recorded for os-instance-actions.
+func TestDesiredStateActions(t *testing.T) {
+	tests := []struct {
+		action, body string
+		vm           lifecycle.VMState
+		power        lifecycle.PowerState
+		code         int
+		check        func(s *computev1.ServerSpec) bool
+	}{
+		{"stop", `{"os-stop": null}`, lifecycle.VMActive, lifecycle.PowerRunning, 202,
+			func(s *computev1.ServerSpec) bool { return s.PowerState == computev1.PowerStopped }},
+		{"start", `{"os-start": null}`, lifecycle.VMStopped, lifecycle.PowerShutdown, 202,
+			func(s *computev1.ServerSpec) bool { return s.PowerState == computev1.PowerActive }},
+		{"pause", `{"pause": null}`, lifecycle.VMActive, lifecycle.PowerRunning, 202,
+			func(s *computev1.ServerSpec) bool { return s.PowerState == computev1.PowerPaused }},
+		{"unpause", `{"unpause": null}`, lifecycle.VMPaused, lifecycle.PowerPaused, 202,
+			func(s *computev1.ServerSpec) bool { return s.PowerState == computev1.PowerActive }},
+		{"suspend", `{"suspend": null}`, lifecycle.VMActive, lifecycle.PowerRunning, 202,
+			func(s *computev1.ServerSpec) bool { return s.PowerState == computev1.PowerSuspended }},
+		{"resume", `{"resume": null}`, lifecycle.VMSuspended, lifecycle.PowerSuspended, 202,
+			func(s *computev1.ServerSpec) bool { return s.PowerState == computev1.PowerActive }},
+		{"shelve", `{"shelve": null}`, lifecycle.VMActive, lifecycle.PowerRunning, 202,
+			func(s *computev1.ServerSpec) bool { return s.PowerState == computev1.PowerShelved }},
+		{"unshelve", `{"unshelve": null}`, lifecycle.VMShelvedOffloaded, lifecycle.PowerShutdown, 202,
+			func(s *computev1.ServerSpec) bool { return s.PowerState == computev1.PowerActive }},
+		{"rescue", `{"rescue": null}`, lifecycle.VMActive, lifecycle.PowerRunning, 200,
+			func(s *computev1.ServerSpec) bool { return s.Rescue }},
+		{"unrescue", `{"unrescue": null}`, lifecycle.VMRescued, lifecycle.PowerShutdown, 202,
+			func(s *computev1.ServerSpec) bool { return !s.Rescue }},
+		{"resize", `{"resize": {"flavorRef": "2"}}`, lifecycle.VMActive, lifecycle.PowerRunning, 202,
+			func(s *computev1.ServerSpec) bool { return s.FlavorRef == "2" }},
+		{"lock", `{"lock": null}`, lifecycle.VMActive, lifecycle.PowerRunning, 202,
+			func(s *computev1.ServerSpec) bool { return s.Locked }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.action, func(t *testing.T) {
+			e := newEnv(t, standard(inState(server("srv-a", srvUID, base), tt.vm, "", tt.power))...)
+			r := e.do(http.MethodPost, "/servers/"+srvUID+"/action", tt.body).expect(tt.code)
+			srv := e.getServer("srv-a")
+			if !tt.check(&srv.Spec) {
+				t.Errorf("spec %+v", srv.Spec)
+			}
+			if tt.code == 200 {
+				if pw, _ := r.object()["adminPass"].(string); len(pw) != 12 {
+					t.Errorf("rescue answer %s", r.Body.String())
+				}
+			} else if r.Body.Len() != 0 {
+				t.Errorf("body %q", r.Body.String())
+			}
+			acts := recordedActions(srv)
+			if len(acts) != 1 || acts[0].Action != tt.action || acts[0].UserID != "demo" || acts[0].RequestID != r.Header().Get("X-Openstack-Request-Id") {
+				t.Errorf("recorded %+v", acts)
+			}
+			if len(e.serverActions()) != 0 {
+				t.Error("a desired-state action made a ServerAction")
+			}
+		})
+	}
+}
+
+// TestOneShotActions: actions with no desired-state form become ServerActions.
+func TestOneShotActions(t *testing.T) {
+	tests := []struct {
+		name, body string
+		vm         lifecycle.VMState
+		code       int
+		kind       computev1.ActionType
+		check      func(sa *computev1.ServerAction) bool
+	}{
+		{"soft reboot", `{"reboot": {"type": "SOFT"}}`, lifecycle.VMActive, 202, computev1.ActionReboot,
+			func(sa *computev1.ServerAction) bool { return sa.Spec.Reboot.Type == "SOFT" }},
+		{"hard reboot", `{"reboot": {"type": "hard"}}`, lifecycle.VMActive, 202, computev1.ActionReboot,
+			func(sa *computev1.ServerAction) bool { return sa.Spec.Reboot.Type == "HARD" }},
+		{"confirmResize is 204", `{"confirmResize": null}`, lifecycle.VMResized, 204, computev1.ActionConfirmResize, nil},
+		{"revertResize", `{"revertResize": null}`, lifecycle.VMResized, 202, computev1.ActionRevertResize, nil},
+		{"shelveOffload", `{"shelveOffload": null}`, lifecycle.VMShelved, 202, computev1.ActionShelveOffload, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, standard(inState(server("srv-a", srvUID, base), tt.vm, "", lifecycle.PowerRunning))...)
+			r := e.do(http.MethodPost, "/servers/"+srvUID+"/action", tt.body).expect(tt.code)
+			sas := e.serverActions()
+			if len(sas) != 1 {
+				t.Fatalf("%d ServerActions", len(sas))
+			}
+			sa := sas[0]
+			if sa.Spec.Action != tt.kind || sa.Spec.ServerName != "srv-a" || sa.Spec.RequestedBy != "demo" ||
+				sa.Spec.RequestID != r.Header().Get("X-Openstack-Request-Id") || !strings.HasPrefix(sa.Spec.RequestID, "req-") {
+				t.Errorf("ServerAction %+v", sa.Spec)
+			}
+			if tt.check != nil && !tt.check(&sa) {
+				t.Errorf("ServerAction %+v", sa.Spec)
+			}
+		})
+	}
+}
+
+// TestActionConflicts: a refused action is Nova's 409 with the lifecycle's message, and
+// nothing is written.
+func TestActionConflicts(t *testing.T) {
+	id := srvUID
+	tests := []struct {
+		name, body string
+		srv        *computev1.Server
+		user       string
+		msg        string
+	}{
+		{"pause paused (sample)", `{"pause": null}`, inState(server("srv-a", id, base), lifecycle.VMPaused, "", lifecycle.PowerPaused), "demo",
+			"Cannot 'pause' instance " + id + " while it is in vm_state paused"},
+		{"stop stopped (sample)", `{"os-stop": null}`, inState(server("srv-a", id, base), lifecycle.VMStopped, "", lifecycle.PowerShutdown), "demo",
+			"Cannot 'stop' instance " + id + " while it is in vm_state stopped"},
+		{"reboot locked (sample)", `{"reboot": {"type": "SOFT"}}`, locked(server("srv-a", id, base)), "demo",
+			"Instance " + id + " is locked"},
+		{"resize while resizing", `{"resize": {"flavorRef": "2"}}`, inState(server("srv-a", id, base), lifecycle.VMActive, lifecycle.TaskResizePrep, lifecycle.PowerRunning), "demo",
+			"Cannot 'resize' instance " + id + " while it is in task_state resize_prep"},
+		{"confirm when not resized", `{"confirmResize": null}`, server("srv-a", id, base), "demo",
+			"Cannot 'confirmResize' instance " + id + " while it is in vm_state active"},
+		{"changePassword stopped", `{"changePassword": {"adminPass": "x"}}`, inState(server("srv-a", id, base), lifecycle.VMStopped, "", lifecycle.PowerShutdown), "demo",
+			"Cannot 'changePassword' instance " + id + " while it is in vm_state stopped"},
+		{"createImage rescued", `{"createImage": {"name": "snap"}}`, inState(server("srv-a", id, base), lifecycle.VMRescued, "", lifecycle.PowerShutdown), "demo",
+			"Cannot 'createImage' instance " + id + " while it is in vm_state rescued"},
+		{"rebuild never launched", `{"rebuild": {"imageRef": "` + imageUID + `"}}`, neverLaunched(server("srv-a", id, base)), "demo",
+			"Instance " + id + " is in an invalid state for 'rebuild'"},
+		{"admin still gets vm_state", `{"pause": null}`, locked(inState(server("srv-a", id, base), lifecycle.VMPaused, "", lifecycle.PowerPaused)), "admin",
+			"Cannot 'pause' instance " + id + " while it is in vm_state paused"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, standard(tt.srv)...)
+			before := e.getServer("srv-a")
+			e.as(tt.user, "").do(http.MethodPost, "/servers/"+id+"/action", tt.body).expectFault(409, "conflictingRequest", tt.msg)
+			after := e.getServer("srv-a")
+			if after.ResourceVersion != before.ResourceVersion || len(e.serverActions()) != 0 {
+				t.Error("a refused action wrote something")
+			}
+		})
+	}
+	t.Run("admin may act on a locked server", func(t *testing.T) {
+		e := newEnv(t, standard(locked(server("srv-a", id, base)))...)
+		e.as("admin", "").do(http.MethodPost, "/servers/"+id+"/action", `{"os-stop": null}`).expect(202)
+	})
+	t.Run("the owner may unlock", func(t *testing.T) {
+		e := newEnv(t, standard(locked(server("srv-a", id, base)))...)
+		e.do(http.MethodPost, "/servers/"+id+"/action", `{"unlock": null}`).expect(202)
+		if e.getServer("srv-a").Spec.Locked {
+			t.Error("still locked")
+		}
+	})
+}
+
+func locked(s *computev1.Server) *computev1.Server {
+	s.Spec.Locked, s.Status.Locked = true, true
+	return s
+}
+
+func neverLaunched(s *computev1.Server) *computev1.Server {
+	inState(s, lifecycle.VMError, "", lifecycle.PowerNoState)
+	s.Status.LaunchedAt = nil
+	return s
+}
+
+// TestPendingActionIsBusy: right after an action the server is busy with it, as Nova
+// shows and checks it, although the controller has not taken it up yet.
+func TestPendingActionIsBusy(t *testing.T) {
+	e := newEnv(t, standard(server("srv-a", srvUID, base))...)
+	e.do(http.MethodPost, "/servers/"+srvUID+"/action", `{"os-stop": null}`).expect(202)
+	// A real API server moves the generation on with the spec; the fake one does not.
+	srv := e.getServer("srv-a")
+	srv.Generation = 2
+	if err := e.c.Update(context.Background(), srv); err != nil {
+		t.Fatal(err)
+	}
+	s := showServer(t, e, srvUID)
+	if s["status"] != "ACTIVE" || s["OS-EXT-STS:task_state"] != "powering-off" {
+		t.Errorf("status %v task %v", s["status"], s["OS-EXT-STS:task_state"])
+	}
+	e.do(http.MethodPost, "/servers/"+srvUID+"/action", `{"os-stop": null}`).
+		expectFault(409, "conflictingRequest", "Cannot 'stop' instance "+srvUID+" while it is in task_state powering-off")
+
+	e2 := newEnv(t, standard(server("srv-a", srvUID, base))...)
+	e2.do(http.MethodPost, "/servers/"+srvUID+"/action", `{"reboot": {"type": "SOFT"}}`).expect(202)
+	s = showServer(t, e2, srvUID)
+	if s["status"] != "REBOOT" || s["OS-EXT-STS:task_state"] != "rebooting" {
+		t.Errorf("status %v task %v", s["status"], s["OS-EXT-STS:task_state"])
+	}
+	e2.do(http.MethodPost, "/servers/"+srvUID+"/action", `{"pause": null}`).
+		expectFault(409, "conflictingRequest", "Cannot 'pause' instance "+srvUID+" while it is in task_state rebooting")
+}
+
+func TestActionBodies(t *testing.T) {
+	e := newEnv(t, standard(server("srv-a", srvUID, base))...)
+	path := "/servers/" + srvUID + "/action"
+	tests := []struct {
+		name, version, body, key, msg string
+		code                          int
+	}{
+		{"unknown action", "", `{"fly": null}`, "badRequest", "There is no such action: fly", 400},
+		{"two actions", "", `{"pause": null, "unpause": null}`, "badRequest", "Malformed request body", 400},
+		{"not JSON", "", `pause`, "badRequest", "Malformed request body", 400},
+		{"resize without flavorRef (sample)", "", `{"resize": {}}`, "badRequest",
+			"Invalid input for field/attribute resize. Value: {}. 'flavorRef' is a required property", 400},
+		{"resize to an unknown flavor", "", `{"resize": {"flavorRef": "nope"}}`, "badRequest", "Flavor nope could not be found.", 400},
+		{"resize to the same flavor", "", `{"resize": {"flavorRef": "1"}}`, "badRequest", "When resizing, instances must change flavor!", 400},
+		{"reboot type", "", `{"reboot": {"type": "gentle"}}`, "badRequest",
+			"Invalid input for field/attribute type. Value: gentle. 'gentle' is not one of ['HARD', 'Hard', 'hard', 'SOFT', 'Soft', 'soft']", 400},
+		{"reboot without type", "", `{"reboot": {}}`, "badRequest",
+			"Invalid input for field/attribute reboot. Value: {}. 'type' is a required property", 400},
+		{"rebuild image format", "", `{"rebuild": {"imageRef": "cirros"}}`, "badRequest",
+			"Invalid input for field/attribute imageRef. Value: cirros. 'cirros' is not a 'uuid'", 400},
+		{"rebuild unknown image", "", `{"rebuild": {"imageRef": "33333333-0000-0000-0000-000000000000"}}`, "badRequest", "Cannot find image for rebuild", 400},
+		{"createImage without name", "", `{"createImage": {}}`, "badRequest",
+			"Invalid input for field/attribute createImage. Value: {}. 'name' is a required property", 400},
+		{"changePassword without password", "", `{"changePassword": {}}`, "badRequest",
+			"Invalid input for field/attribute changePassword. Value: {}. 'adminPass' is a required property", 400},
+		{"lock reason before 2.73 is not read", "2.72", `{"lock": {"anything": 1}}`, "", "", 202},
+		{"lock reason from 2.73", "2.73", `{"lock": {"locked_reason": ""}}`, "badRequest",
+			"Invalid input for field/attribute locked_reason. Value: . '' is too short", 400},
+		{"floating IPs are not there yet", "", `{"addFloatingIp": {"address": "1.2.3.4"}}`, "notImplemented",
+			"The addFloatingIp action is not implemented yet in Kova.", 501},
+		{"addFloatingIp is gone from 2.44", "2.44", `{"addFloatingIp": {"address": "1.2.3.4"}}`, "itemNotFound",
+			"The resource could not be found.", 404},
+		{"trigger_crash_dump starts at 2.17", "2.16", `{"trigger_crash_dump": null}`, "itemNotFound", "The resource could not be found.", 404},
+		{"trigger_crash_dump", "2.17", `{"trigger_crash_dump": null}`, "notImplemented",
+			"The trigger_crash_dump action is not implemented yet in Kova.", 501},
+		{"console output", "", `{"os-getConsoleOutput": {"length": 10}}`, "notImplemented",
+			"The os-getConsoleOutput action is not implemented yet in Kova.", 501},
+		{"migrate", "", `{"migrate": null}`, "notImplemented", "The migrate action is not implemented yet in Kova.", 501},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.as("demo", tt.version).do(http.MethodPost, path, tt.body)
+			if tt.code < 300 {
+				r.expect(tt.code)
+				return
+			}
+			r.expectFault(tt.code, tt.key, tt.msg)
+		})
+	}
+	t.Run("unknown server", func(t *testing.T) {
+		e.do(http.MethodPost, "/servers/nope/action", `{"pause": null}`).expectFault(404, "itemNotFound", "Instance nope could not be found.")
+	})
+}
+
+func TestLockReason(t *testing.T) {
+	e := newEnv(t, standard(server("srv-a", srvUID, base))...)
+	e.as("demo", "2.73").do(http.MethodPost, "/servers/"+srvUID+"/action", `{"lock": {"locked_reason": "maintenance"}}`).expect(202)
+	s := showServer(t, e.as("demo", "2.73"), srvUID)
+	if s["locked"] != true || s["locked_reason"] != "maintenance" {
+		t.Errorf("locked %v reason %v", s["locked"], s["locked_reason"])
+	}
+	e.do(http.MethodPost, "/servers/"+srvUID+"/action", `{"unlock": null}`).expect(202)
+	s = showServer(t, e.as("demo", "2.73"), srvUID)
+	if s["locked"] != false || s["locked_reason"] != nil {
+		t.Errorf("locked %v reason %v", s["locked"], s["locked_reason"])
+	}
+}
+
+func TestCreateImageAction(t *testing.T) {
+	for _, version := range []string{"2.1", "2.45"} {
+		t.Run(version, func(t *testing.T) {
+			e := newEnv(t, standard(server("srv-a", srvUID, base))...)
+			r := e.as("demo", version).do(http.MethodPost, "/servers/"+srvUID+"/action",
+				`{"createImage": {"name": "peer-demo-snap", "metadata": {"kind": "snapshot"}}}`).expect(202)
+			sas := e.serverActions()
+			if len(sas) != 1 || sas[0].Spec.CreateImage.ImageName != "peer-demo-snap" {
+				t.Fatalf("ServerActions %+v", sas)
+			}
+			var imgs computev1.ImageList
+			_ = e.c.List(context.Background(), &imgs, client.InNamespace(tenant))
+			if len(imgs.Items) != 1 || imgs.Items[0].Name != "snapshot-"+string(sas[0].UID) {
+				t.Fatalf("images %+v", imgs.Items)
+			}
+			img := imgs.Items[0]
+			if img.Spec.Metadata["instance_uuid"] != srvUID || img.Spec.Metadata["kind"] != "snapshot" || img.Spec.Metadata["image_type"] != "snapshot" {
+				t.Errorf("image metadata %v", img.Spec.Metadata)
+			}
+			id := string(img.UID)
+			if version == "2.45" {
+				if m := r.object(); m["image_id"] != id || len(m) != 1 || r.Header().Get("Location") != "" {
+					t.Errorf("body %v, Location %q", m, r.Header().Get("Location"))
+				}
+			} else if r.Header().Get("Location") != root+"/images/"+id || r.Body.Len() != 0 {
+				t.Errorf("Location %q body %q", r.Header().Get("Location"), r.Body.String())
+			}
+			// The new image shows at once, as Nova's queued image does.
+			got := e.do(http.MethodGet, "/images/"+id, "").expect(200).object()["image"].(map[string]any)
+			if got["status"] != "SAVING" || got["progress"] != float64(25) || got["server"].(map[string]any)["id"] != srvUID {
+				t.Errorf("image %v", got)
+			}
+			if keys, want := keysOf(got), sampleKeys(t, "image_snapshot.json", "image"); strings.Join(keys, ",") != strings.Join(want, ",") {
+				t.Errorf("keys %v, want %v", keys, want)
+			}
+		})
+	}
+}
+
+func TestChangePasswordAction(t *testing.T) {
+	e := newEnv(t, standard(server("srv-a", srvUID, base))...)
+	e.do(http.MethodPost, "/servers/"+srvUID+"/action", `{"changePassword": {"adminPass": "n3w-pass"}}`).expect(202)
+	sas := e.serverActions()
+	if len(sas) != 1 || sas[0].Spec.ChangePassword == nil || sas[0].Spec.ChangePassword.SecretName != sas[0].Name {
+		t.Fatalf("ServerActions %+v", sas)
+	}
+	secret := &corev1.Secret{}
+	if err := e.c.Get(context.Background(), client.ObjectKey{Namespace: tenant, Name: sas[0].Name}, secret); err != nil {
+		t.Fatal(err)
+	}
+	pw := string(secret.Data["password"]) + secret.StringData["password"]
+	if pw != "n3w-pass" {
+		t.Errorf("secret holds %q", pw)
+	}
+	if len(secret.OwnerReferences) != 1 || secret.OwnerReferences[0].UID != sas[0].UID {
+		t.Errorf("owner %v", secret.OwnerReferences)
+	}
+}
+
+func TestRebuildAction(t *testing.T) {
+	for _, version := range []string{"2.1", "2.75"} {
+		t.Run(version, func(t *testing.T) {
+			e := newEnv(t, standard(server("srv-a", srvUID, base))...)
+			r := e.as("demo", version).do(http.MethodPost, "/servers/"+srvUID+"/action",
+				`{"rebuild": {"imageRef": "`+imageUID+`", "name": "peer-demo-rebuilt", "adminPass": "Tt5oY3V9qWP2"}}`).expect(202)
+			s := r.object()["server"].(map[string]any)
+			if s["status"] != "REBUILD" || s["name"] != "peer-demo-rebuilt" || s["adminPass"] != "Tt5oY3V9qWP2" || s["progress"] != float64(0) {
+				t.Errorf("answer %v", s)
+			}
+			if version == "2.1" {
+				if got, want := keysOf(s), sampleKeys(t, "rebuild_response.json", "server"); strings.Join(got, ",") != strings.Join(want, ",") {
+					t.Errorf("keys %v, want %v", got, want)
+				}
+			} else if _, ok := s["OS-EXT-STS:vm_state"]; !ok {
+				t.Error("2.75 rebuild answer is not the full view")
+			}
+			if r.Header().Get("Location") != root+"/servers/"+srvUID {
+				t.Errorf("Location %q", r.Header().Get("Location"))
+			}
+			sas := e.serverActions()
+			if len(sas) != 1 || sas[0].Spec.Rebuild.ImageRef != "cirros" {
+				t.Errorf("ServerActions %+v", sas)
+			}
+			if e.getServer("srv-a").Spec.Name != "peer-demo-rebuilt" {
+				t.Error("name not changed")
+			}
+		})
+	}
+}
+
+// TestWriteRaces: a write that lost a race on resourceVersion is done again on the
+// latest server, checked again; an admission webhook's refusal is Nova's answer.
+func TestWriteRaces(t *testing.T) {
+	t.Run("stale cache: retried on the latest server", func(t *testing.T) {
+		calls := 0
+		e := newEnvWith(t, func(ctx context.Context, c client.WithWatch, obj client.Object, p client.Patch, opts ...client.PatchOption) error {
+			calls++
+			if calls == 1 {
+				// The server was paused meanwhile.
+				srv := &computev1.Server{}
+				_ = c.Get(ctx, client.ObjectKeyFromObject(obj), srv)
+				srv.Status.VMState, srv.Status.PowerState = string(lifecycle.VMPaused), int32(lifecycle.PowerPaused)
+				if err := c.Status().Update(ctx, srv); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return c.Patch(ctx, obj, p, opts...)
+		}, standard(server("srv-a", srvUID, base))...)
+		e.do(http.MethodPost, "/servers/"+srvUID+"/action", `{"pause": null}`).
+			expectFault(409, "conflictingRequest", "Cannot 'pause' instance "+srvUID+" while it is in vm_state paused")
+		if calls != 1 || e.getServer("srv-a").Spec.PowerState != computev1.PowerActive {
+			t.Errorf("%d patches, spec %+v", calls, e.getServer("srv-a").Spec)
+		}
+	})
+	t.Run("webhook refusal", func(t *testing.T) {
+		e := newEnvWith(t, func(context.Context, client.WithWatch, client.Object, client.Patch, ...client.PatchOption) error {
+			return apierrors.NewConflict(k8sschema.GroupResource{Group: "compute.kova.dev", Resource: "servers"}, "srv-a",
+				errors.New("Instance "+srvUID+" is locked"))
+		}, standard(server("srv-a", srvUID, base))...)
+		e.do(http.MethodPost, "/servers/"+srvUID+"/action", `{"os-stop": null}`).
+			expectFault(409, "conflictingRequest", "Instance "+srvUID+" is locked")
+	})
+	t.Run("unexpected errors are computeFaults", func(t *testing.T) {
+		e := newEnvWith(t, func(context.Context, client.WithWatch, client.Object, client.Patch, ...client.PatchOption) error {
+			return errors.New("etcd is on fire")
+		}, standard(server("srv-a", srvUID, base))...)
+		e.do(http.MethodPost, "/servers/"+srvUID+"/action", `{"os-stop": null}`).
+			expectFault(500, "computeFault", "Unexpected API Error. etcd is on fire")
+	})
+}
+
+func TestWebhookMessage(t *testing.T) {
+	msg := `admission webhook "vserver.compute.kova.dev" denied the request: Operation cannot be fulfilled on servers.compute.kova.dev "srv-a": Cannot 'pause' instance x while it is in vm_state paused`
+	if got := webhookMessage(msg); got != "Cannot 'pause' instance x while it is in vm_state paused" {
+		t.Errorf("got %q", got)
+	}
+	if isOptimisticConflict(apierrors.NewConflict(k8sschema.GroupResource{Resource: "servers"}, "srv-a", errors.New("Instance x is locked"))) {
+		t.Error("a webhook conflict is retried")
+	}
+	if !isOptimisticConflict(apierrors.NewConflict(k8sschema.GroupResource{Resource: "servers"}, "srv-a",
+		errors.New("the object has been modified; please apply your changes to the latest version and try again"))) {
+		t.Error("a resourceVersion conflict is not retried")
+	}
+}
+
+func TestRescueAndUnshelveBodies(t *testing.T) {
+	e := newEnv(t, standard(server("srv-a", srvUID, base))...)
+	path := "/servers/" + srvUID + "/action"
+	e.do(http.MethodPost, path, `{"rescue": {"rescue_image_ref": "`+imageUID+`"}}`).
+		expectFault(501, "notImplemented", "Rescue from another image (rescue_image_ref) is not implemented yet in Kova.")
+	r := e.do(http.MethodPost, path, `{"rescue": {"adminPass": "MySecretPass"}}`).expect(200)
+	if r.object()["adminPass"] != "MySecretPass" {
+		t.Errorf("rescue %s", r.Body.String())
+	}
+
+	shelved := inState(server("srv-s", "00000000-0000-0000-0000-0000000000a5", base), lifecycle.VMShelvedOffloaded, "", lifecycle.PowerShutdown)
+	e = newEnv(t, standard(shelved)...)
+	path = "/servers/" + string(shelved.UID) + "/action"
+	e.as("demo", "2.77").do(http.MethodPost, path, `{"unshelve": {}}`).expectFault(400, "badRequest",
+		"Invalid input for field/attribute unshelve. Value: {}. 'availability_zone' is a required property")
+	e.as("demo", "2.77").do(http.MethodPost, path, `{"unshelve": {"availability_zone": "elsewhere"}}`).
+		expectFault(400, "badRequest", "The requested availability zone is not available")
+	e.as("demo", "2.77").do(http.MethodPost, path, `{"unshelve": {"availability_zone": "nova"}}`).expect(202)
+	if e.getServer("srv-s").Spec.PowerState != computev1.PowerActive {
+		t.Error("not unshelved")
+	}
+}

@@ -1,0 +1,390 @@
+package novaapi
+
+import (
+	"context"
+	"errors"
+	"io"
+	"k8s.io/apiserver/pkg/authentication/user"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+)
+
+// Config is what the handler needs from the serving layer.
+type Config struct {
+	// Client writes (creates, patches and deletes custom resources) and reads past the
+	// cache where a read must not be stale.
+	Client client.Client
+	// Cache serves every list and show: an informer-backed reader (a controller-runtime
+	// cache), so no request lists against the API server. Nil means Client.
+	Cache client.Reader
+	// Admins says who is Nova's admin in a tenant. Nil means nobody is.
+	Admins Admins
+	// PublicNamespace holds the public images and shared networks every tenant sees;
+	// default "kova-public".
+	PublicNamespace string
+	// MaxBodyBytes bounds a request body; a bigger one is a 413. Default 1 MiB.
+	MaxBodyBytes int64
+	// ClientFor, if set, returns a client that acts as the caller (impersonation). Writes
+	// on the caller's behalf go through it, so the API server applies the caller's RBAC
+	// and the admission webhooks record the real requester; Client keeps the shim's own
+	// chores (the Secret a password travels in, reads past the cache).
+	ClientFor func(user.Info) (client.Client, error)
+}
+
+const (
+	defaultPublicNamespace = "kova-public"
+	defaultMaxBodyBytes    = 1 << 20
+)
+
+// Nova's defaults that its answers show.
+const (
+	maxListLimit   = 1000   // CONF.api.max_limit: the longest page
+	defaultAZ      = "nova" // CONF.default_availability_zone
+	defaultRxTx    = "1.0"  // a flavor's rxtx_factor
+	maxMetaItems   = 128    // the metadata_items quota, which the CRDs enforce too
+	maxServerTags  = 50     // instance.MAX_TAG_COUNT
+	maxTagLength   = 60     // tag.MAX_TAG_LENGTH
+	passwordLength = 12     // utils.generate_password
+)
+
+// handler serves the compute API over Kova's custom resources.
+type handler struct {
+	client    client.Client
+	clientFor func(user.Info) (client.Client, error)
+	cache     client.Reader
+	admins    Admins
+	public    string
+	maxBody   int64
+	recent    *recentObjects
+	now       func() time.Time
+	routes    []route
+}
+
+func newHandler(cfg Config) *handler {
+	h := &handler{
+		client:    cfg.Client,
+		clientFor: cfg.ClientFor,
+		cache:     cfg.Cache,
+		admins:    cfg.Admins,
+		public:    cfg.PublicNamespace,
+		maxBody:   cfg.MaxBodyBytes,
+		recent:    newRecentObjects(2 * time.Minute),
+		now:       time.Now,
+	}
+	if h.cache == nil {
+		h.cache = cfg.Client
+	}
+	if h.public == "" {
+		h.public = defaultPublicNamespace
+	}
+	if h.maxBody <= 0 {
+		h.maxBody = defaultMaxBodyBytes
+	}
+	return h
+}
+
+// New returns the compute API handler. It serves paths relative to the compute root
+// (/servers, /flavors/detail, ...) for the Caller the serving layer put in the request's
+// context.
+func New(cfg Config) http.Handler {
+	h := newHandler(cfg)
+	h.routes = h.computeRoutes()
+	return h
+}
+
+type writerKey struct{}
+
+// writer is the client that writes on the caller's behalf: an impersonating one when
+// Config.ClientFor is set, else the shim's own.
+func (h *handler) writer(ctx context.Context) client.Client {
+	if c, ok := ctx.Value(writerKey{}).(client.Client); ok {
+		return c
+	}
+	return h.client
+}
+
+// route is one path pattern ("servers/{}/metadata/{}") and method, optionally bounded by
+// microversions: outside them Nova answers 404, as if the method were not there.
+type route struct {
+	method  string
+	pattern []string
+	min     int // lowest 2.x minor, 0 for none
+	max     int // highest 2.x minor, 0 for none
+	fn      func(*request) error
+}
+
+func endpoint(method, pattern string, fn func(*request) error) route {
+	return route{method: method, pattern: strings.Split(pattern, "/"), fn: fn}
+}
+
+func (rt route) versions(min, max int) route {
+	rt.min, rt.max = min, max
+	return rt
+}
+
+func (rt route) match(method string, segs []string) ([]string, bool) {
+	if len(segs) != len(rt.pattern) || method != rt.method {
+		return nil, false
+	}
+	var params []string
+	for i, p := range rt.pattern {
+		switch {
+		case p == "{}":
+			params = append(params, segs[i])
+		case p != segs[i]:
+			return nil, false
+		}
+	}
+	return params, true
+}
+
+// request is one API call in flight.
+type request struct {
+	h       *handler
+	w       http.ResponseWriter
+	r       *http.Request
+	ctx     context.Context
+	caller  Caller
+	version apiVersion
+	id      string // Nova's request id, req-<uuid>
+	params  []string
+	body    []byte
+	hasBody bool
+
+	adminOnce sync.Once
+	admin     bool
+	adminErr  error
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
+	rq := &request{h: h, w: w, r: hr, ctx: hr.Context()}
+	rq.id = w.Header().Get("X-Openstack-Request-Id")
+	if rq.id == "" {
+		rq.id = "req-" + uuid.NewString()
+		w.Header().Set("X-Openstack-Request-Id", rq.id)
+		w.Header().Set("X-Compute-Request-Id", rq.id)
+	}
+	caller, ok := CallerFrom(hr.Context())
+	if !ok || caller.User == nil {
+		writeFault(w, http.StatusUnauthorized, "Authentication required")
+		return
+	}
+	caller.Root = strings.TrimRight(caller.Root, "/")
+	rq.caller = caller
+	if h.clientFor != nil {
+		c, err := h.clientFor(caller.User)
+		if err != nil {
+			writeFault(w, http.StatusInternalServerError, "Unexpected API Error.")
+			return
+		}
+		rq.ctx = context.WithValue(rq.ctx, writerKey{}, c)
+	}
+	rq.ctx = log.IntoContext(rq.ctx, log.FromContext(rq.ctx).WithValues("requestID", rq.id, "tenant", caller.Tenant))
+
+	// The body limit comes first, as oslo's sizelimit middleware sits before Nova.
+	if err := rq.readBody(); err != nil {
+		writeFault(w, err.code, err.message)
+		return
+	}
+	v, verr := requestedVersion(hr.Header)
+	if verr != nil {
+		writeFault(w, verr.code, verr.message)
+		return
+	}
+	rq.version = v
+	setVersionHeaders(w.Header(), v)
+	if err := checkContentType(hr); err != nil {
+		writeFault(w, err.code, err.message)
+		return
+	}
+	rq.serve(h.routes)
+}
+
+func (rq *request) serve(routes []route) {
+	segs := splitPath(rq.r.URL.Path)
+	for _, rt := range routes {
+		params, ok := rt.match(rq.r.Method, segs)
+		if !ok {
+			continue
+		}
+		if (rt.min > 0 && !rq.version.atLeast(rt.min)) || (rt.max > 0 && !rq.version.atMost(rt.max)) {
+			break
+		}
+		rq.params = params
+		if err := rt.fn(rq); err != nil {
+			rq.fail(err)
+		}
+		return
+	}
+	writeFault(rq.w, http.StatusNotFound, msgResourceNotFound)
+}
+
+func splitPath(p string) []string {
+	p = strings.Trim(p, "/")
+	if p == "" {
+		return []string{""}
+	}
+	return strings.Split(p, "/")
+}
+
+func (rq *request) fail(err error) {
+	ae := asAPIError(err)
+	if ae.code >= 500 && ae.code != http.StatusNotImplemented {
+		log.FromContext(rq.ctx).Error(err, "Failed compute API request", "method", rq.r.Method, "path", rq.r.URL.Path)
+	}
+	writeFault(rq.w, ae.code, ae.message)
+}
+
+// readBody reads a bounded body. Nova treats an empty body of a POST or PUT as None.
+func (rq *request) readBody() *apiError {
+	if rq.r.Body == nil || rq.r.Body == http.NoBody {
+		return nil
+	}
+	if rq.r.ContentLength > rq.h.maxBody {
+		return newError(http.StatusRequestEntityTooLarge, msgTooLarge)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(rq.w, rq.r.Body, rq.h.maxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return newError(http.StatusRequestEntityTooLarge, msgTooLarge)
+		}
+		return badRequest(msgMalformed)
+	}
+	rq.body = body
+	rq.hasBody = len(body) > 0
+	return nil
+}
+
+// checkContentType refuses a body type Nova does not read (415); no type, or text/plain,
+// counts as JSON.
+func checkContentType(r *http.Request) *apiError {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return newError(http.StatusUnsupportedMediaType, "Unsupported Content-Type")
+	}
+	switch mt {
+	case "text/plain", "application/json", "application/vnd.openstack.compute+json":
+		return nil
+	}
+	return newError(http.StatusUnsupportedMediaType, "Unsupported Content-Type")
+}
+
+// decodedBody is the body as Nova's validators see it: nil when empty, an apiError when
+// it is not JSON.
+func (rq *request) decodedBody() (any, *apiError) {
+	if !rq.hasBody {
+		return nil, nil
+	}
+	v, err := decodeOrdered(rq.body)
+	if err != nil {
+		return nil, badRequest(msgMalformed)
+	}
+	return v, nil
+}
+
+// validBody decodes the body and checks it against s.
+func (rq *request) validBody(s *schema) (any, *apiError) {
+	v, err := rq.decodedBody()
+	if err != nil {
+		return nil, err
+	}
+	if err := validateBody(s, v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// json writes a success response.
+func (rq *request) json(code int, v any) error {
+	rq.w.Header().Set("Content-Type", "application/json")
+	if v == nil {
+		if code != http.StatusNoContent {
+			rq.w.Header().Set("Content-Length", "0")
+		}
+		rq.w.WriteHeader(code)
+		return nil
+	}
+	body := marshal(v)
+	rq.w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	rq.w.WriteHeader(code)
+	_, _ = rq.w.Write(body)
+	return nil
+}
+
+// isAdmin asks once per request whether the caller is Nova's admin in the tenant.
+func (rq *request) isAdmin() (bool, error) {
+	rq.adminOnce.Do(func() {
+		if rq.h.admins == nil {
+			return
+		}
+		rq.admin, rq.adminErr = rq.h.admins.IsAdmin(rq.ctx, rq.caller.Tenant, rq.caller.User)
+	})
+	return rq.admin, rq.adminErr
+}
+
+func (rq *request) userName() string { return rq.caller.User.GetName() }
+
+func (rq *request) param(i int) string { return rq.params[i] }
+
+func (h *handler) computeRoutes() []route {
+	routes := []route{
+		endpoint(http.MethodGet, "servers", h.listServers),
+		endpoint(http.MethodPost, "servers", h.createServer),
+		endpoint(http.MethodGet, "servers/detail", h.listServersDetail),
+		endpoint(http.MethodGet, "servers/{}", h.showServer),
+		endpoint(http.MethodPut, "servers/{}", h.updateServer),
+		endpoint(http.MethodDelete, "servers/{}", h.deleteServer),
+		endpoint(http.MethodPost, "servers/{}/action", h.serverAction),
+		endpoint(http.MethodGet, "servers/{}/ips", h.listIPs),
+		endpoint(http.MethodGet, "servers/{}/ips/{}", h.showIPs),
+		endpoint(http.MethodGet, "servers/{}/metadata", h.listServerMetadata),
+		endpoint(http.MethodPost, "servers/{}/metadata", h.updateServerMetadata),
+		endpoint(http.MethodPut, "servers/{}/metadata", h.replaceServerMetadata),
+		endpoint(http.MethodGet, "servers/{}/metadata/{}", h.showServerMetadataItem),
+		endpoint(http.MethodPut, "servers/{}/metadata/{}", h.setServerMetadataItem),
+		endpoint(http.MethodDelete, "servers/{}/metadata/{}", h.deleteServerMetadataItem),
+		endpoint(http.MethodGet, "servers/{}/os-instance-actions", h.listInstanceActions),
+		endpoint(http.MethodGet, "servers/{}/os-instance-actions/{}", h.showInstanceAction),
+
+		endpoint(http.MethodGet, "flavors", h.listFlavors),
+		endpoint(http.MethodGet, "flavors/detail", h.listFlavorsDetail),
+		endpoint(http.MethodGet, "flavors/{}", h.showFlavor),
+
+		// The image proxy ends at 2.35, its metadata at 2.38 (MAX_PROXY_API_SUPPORT_VERSION
+		// and MAX_IMAGE_META_PROXY_API_VERSION).
+		endpoint(http.MethodGet, "images", h.listImages).versions(0, 35),
+		endpoint(http.MethodGet, "images/detail", h.listImagesDetail).versions(0, 35),
+		endpoint(http.MethodGet, "images/{}", h.showImage).versions(0, 35),
+		endpoint(http.MethodDelete, "images/{}", h.deleteImage).versions(0, 35),
+		endpoint(http.MethodGet, "images/{}/metadata", h.listImageMetadata).versions(0, 38),
+		endpoint(http.MethodPost, "images/{}/metadata", h.updateImageMetadata).versions(0, 38),
+		endpoint(http.MethodPut, "images/{}/metadata", h.replaceImageMetadata).versions(0, 38),
+		endpoint(http.MethodGet, "images/{}/metadata/{}", h.showImageMetadataItem).versions(0, 38),
+		endpoint(http.MethodPut, "images/{}/metadata/{}", h.setImageMetadataItem).versions(0, 38),
+		endpoint(http.MethodDelete, "images/{}/metadata/{}", h.deleteImageMetadataItem).versions(0, 38),
+
+		endpoint(http.MethodGet, "os-keypairs", h.listKeypairs),
+		endpoint(http.MethodPost, "os-keypairs", h.createKeypair),
+		endpoint(http.MethodGet, "os-keypairs/{}", h.showKeypair),
+		endpoint(http.MethodDelete, "os-keypairs/{}", h.deleteKeypair),
+
+		endpoint(http.MethodGet, "limits", h.showLimits),
+
+		endpoint(http.MethodGet, "os-networksv2", h.listNetworks),
+		endpoint(http.MethodGet, "os-networksv2/{}", h.showNetwork),
+	}
+	return append(routes, h.notImplementedRoutes()...)
+}

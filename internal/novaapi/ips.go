@@ -1,0 +1,27 @@
+package novaapi
+
+import "net/http"
+
+// GET /servers/{id}/ips and /servers/{id}/ips/{network}: a server's addresses by network
+// label, without the extended type and MAC the server view carries.
+
+func (h *handler) listIPs(rq *request) error {
+	srv, err := h.server(rq.ctx, rq.caller.Tenant, rq.param(0))
+	if err != nil {
+		return err
+	}
+	return rq.json(http.StatusOK, map[string]any{"addresses": addresses(srv, false)})
+}
+
+func (h *handler) showIPs(rq *request) error {
+	srv, err := h.server(rq.ctx, rq.caller.Tenant, rq.param(0))
+	if err != nil {
+		return err
+	}
+	label := rq.param(1)
+	addrs, ok := addresses(srv, false)[label]
+	if !ok {
+		return notFound("Instance is not a member of specified network")
+	}
+	return rq.json(http.StatusOK, map[string]any{label: addrs})
+}

@@ -1,0 +1,367 @@
+package novaapi
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"hash/fnv"
+	"math/big"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/internal/keys"
+)
+
+// /os-keypairs. Nova keypairs belong to a user: each caller sees and uses only their own
+// (spec.userID). A Keypair's name is its Nova name when that is a valid object name;
+// other Nova names (upper case, "_", spaces) are kept in an annotation on a Keypair named
+// after their hash. A generated private key is handed back once and kept nowhere: the
+// Keypair gets only the public key.
+
+var sKeypairName = newSchema(kwAllOf(sName,
+	newSchema(kwType("string"), kwMinLength(1), kwMaxLength(255), kwFormat("keypair_name_20"))))
+
+func keypairCreateSchema(v apiVersion) *schema {
+	ps := []prop{{"name", sKeypairName}}
+	if v.atLeast(2) {
+		ps = append(ps, prop{"type", newSchema(kwType("string"), kwEnum("ssh", "x509"))})
+	}
+	ps = append(ps, prop{"public_key", sString})
+	if v.atLeast(10) {
+		ps = append(ps, prop{"user_id", sString})
+	}
+	kp := newSchema(kwType("object"), kwProps(ps...), kwRequired("name"), kwNoAdditional())
+	return newSchema(kwType("object"), kwProps(prop{"keypair", kp}), kwRequired("keypair"), kwNoAdditional())
+}
+
+func keypairQuerySchema(v apiVersion, list bool) *schema {
+	var ps []prop
+	if v.atLeast(10) {
+		ps = append(ps, prop{"user_id", qParam})
+	}
+	if list && v.atLeast(35) {
+		ps = append(ps, prop{"limit", qLimit}, prop{"marker", qParam})
+	}
+	kws := []func(*schema){kwType("object"), kwProps(ps...)}
+	if v.atLeast(75) {
+		kws = append(kws, kwNoAdditional())
+	}
+	return newSchema(kws...)
+}
+
+// keypairObjectName is the Keypair that holds a Nova keypair name.
+func keypairObjectName(novaName string) string {
+	if len(validation.IsDNS1123Subdomain(novaName)) == 0 {
+		return novaName
+	}
+	sum := sha256.Sum256([]byte(novaName))
+	return "kp-" + hex.EncodeToString(sum[:])[:16]
+}
+
+func keypairNovaName(kp *computev1.Keypair) string {
+	if n, ok := kp.Annotations[annKeypairName]; ok {
+		return n
+	}
+	return kp.Name
+}
+
+// ownedBy says whether a keypair is the user's. One with no owner recorded (made without
+// the admission webhook) belongs to the whole tenant.
+func ownedBy(kp *computev1.Keypair, user string) bool {
+	return kp.Spec.UserID == "" || kp.Spec.UserID == user
+}
+
+// keypair finds a user's keypair by Nova name; nil when there is none.
+func (h *handler) keypair(ctx context.Context, ns, user, name string) (*computev1.Keypair, error) {
+	key := client.ObjectKey{Namespace: ns, Name: keypairObjectName(name)}
+	kp := &computev1.Keypair{}
+	err := h.cache.Get(ctx, key, kp)
+	if apierrors.IsNotFound(err) && h.recent.hasKey(key) {
+		err = h.client.Get(ctx, key, kp)
+	}
+	if apierrors.IsNotFound(err) || apierrors.IsInvalid(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if keypairNovaName(kp) != name || !ownedBy(kp, user) {
+		return nil, nil
+	}
+	return kp, nil
+}
+
+// keypairUser is whose keypairs a request is about: the caller, or (2.10+, admins only)
+// the user_id asked for.
+func (rq *request) keypairUser(asked, rule string) (string, error) {
+	user := rq.userName()
+	if asked == "" || asked == user {
+		return user, nil
+	}
+	admin, err := rq.isAdmin()
+	if err != nil {
+		return "", err
+	}
+	if !admin {
+		return "", policyForbidden(rule)
+	}
+	return asked, nil
+}
+
+func keypairPublicKey(kp *computev1.Keypair) string {
+	if kp.Spec.PublicKey != "" {
+		return kp.Spec.PublicKey
+	}
+	return kp.Status.PublicKey
+}
+
+func keypairType(kp *computev1.Keypair) string { return orDefault(kp.Spec.Type, keys.TypeSSH) }
+
+func keypairFingerprint(kp *computev1.Keypair) string {
+	if kp.Status.Fingerprint != "" {
+		return kp.Status.Fingerprint
+	}
+	fp, _ := keys.Fingerprint(keypairType(kp), keypairPublicKey(kp))
+	return fp
+}
+
+// keypairID stands in for Nova's database id: a number that stays the same.
+func keypairID(kp *computev1.Keypair) int {
+	f := fnv.New32a()
+	_, _ = f.Write([]byte(kp.UID))
+	return int(f.Sum32() & 0x7fffffff)
+}
+
+func (rq *request) keypairView(kp *computev1.Keypair, full bool) map[string]any {
+	v := map[string]any{
+		"name":        keypairNovaName(kp),
+		"public_key":  keypairPublicKey(kp),
+		"fingerprint": keypairFingerprint(kp),
+	}
+	if rq.version.atLeast(2) {
+		v["type"] = keypairType(kp)
+	}
+	if full {
+		v["user_id"] = kp.Spec.UserID
+		v["created_at"] = naiveTime(kp.CreationTimestamp.Time)
+		v["deleted"] = false
+		v["deleted_at"] = nil
+		v["updated_at"] = nil
+		v["id"] = keypairID(kp)
+	}
+	return v
+}
+
+func (h *handler) listKeypairs(rq *request) error {
+	if err := validateQuery(keypairQuerySchema(rq.version, true), rq.r); err != nil {
+		return err
+	}
+	q := queryObject(rq.r)
+	asked := ""
+	if rq.version.atLeast(10) {
+		asked = firstValue(q, "user_id")
+	}
+	user, err := rq.keypairUser(asked, "os_compute_api:os-keypairs:index")
+	if err != nil {
+		return err
+	}
+	var list computev1.KeypairList
+	if err := h.cache.List(rq.ctx, &list, client.InNamespace(rq.caller.Tenant)); err != nil {
+		return err
+	}
+	var kps []*computev1.Keypair
+	for i := range list.Items {
+		if ownedBy(&list.Items[i], user) {
+			kps = append(kps, &list.Items[i])
+		}
+	}
+	sort.Slice(kps, func(i, j int) bool { return keypairNovaName(kps[i]) < keypairNovaName(kps[j]) })
+	limit := len(kps)
+	paged := rq.version.atLeast(35)
+	if paged {
+		if kps, limit, err = page(q, kps, keypairNovaName, markerMissing); err != nil {
+			return err
+		}
+	}
+	out := make([]any, 0, len(kps))
+	for _, kp := range kps {
+		out = append(out, map[string]any{"keypair": rq.keypairView(kp, false)})
+	}
+	body := map[string]any{"keypairs": out}
+	if paged && len(kps) > 0 {
+		body = rq.listBody("keypairs", "os-keypairs", false, out, limit, lastID(kps, keypairNovaName))
+	}
+	return rq.json(http.StatusOK, body)
+}
+
+func firstValue(q *jsonObject, k string) string {
+	vals := allValues(q, k)
+	if len(vals) == 0 {
+		return ""
+	}
+	return vals[0]
+}
+
+// requestedKeypair finds the keypair a show or delete names, for the caller or (2.10+,
+// admins) the user_id asked for.
+func (h *handler) requestedKeypair(rq *request, rule string) (*computev1.Keypair, error) {
+	if err := validateQuery(keypairQuerySchema(rq.version, false), rq.r); err != nil {
+		return nil, err
+	}
+	asked := ""
+	if rq.version.atLeast(10) {
+		asked = firstValue(queryObject(rq.r), "user_id")
+	}
+	user, err := rq.keypairUser(asked, rule)
+	if err != nil {
+		return nil, err
+	}
+	name := rq.param(0)
+	kp, err := h.keypair(rq.ctx, rq.caller.Tenant, user, name)
+	if err != nil {
+		return nil, err
+	}
+	if kp == nil {
+		return nil, notFound("Keypair %s not found for user %s", name, user)
+	}
+	return kp, nil
+}
+
+func (h *handler) showKeypair(rq *request) error {
+	kp, err := h.requestedKeypair(rq, "os_compute_api:os-keypairs:show")
+	if err != nil {
+		return err
+	}
+	return rq.json(http.StatusOK, map[string]any{"keypair": rq.keypairView(kp, true)})
+}
+
+// deleteKeypair answers 202 at 2.1, 204 from 2.2.
+func (h *handler) deleteKeypair(rq *request) error {
+	kp, err := h.requestedKeypair(rq, "os_compute_api:os-keypairs:delete")
+	if err != nil {
+		return err
+	}
+	uid := kp.UID
+	if err := h.writer(rq.ctx).Delete(rq.ctx, kp, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	if !rq.version.atLeast(2) {
+		return rq.json(http.StatusAccepted, nil)
+	}
+	return rq.json(http.StatusNoContent, nil)
+}
+
+func (h *handler) createKeypair(rq *request) error {
+	if _, err := rq.validBody(keypairCreateSchema(rq.version)); err != nil {
+		return err
+	}
+	var body struct {
+		Keypair struct {
+			Name      string  `json:"name"`
+			Type      string  `json:"type"`
+			PublicKey *string `json:"public_key"`
+			UserID    string  `json:"user_id"`
+		} `json:"keypair"`
+	}
+	if err := json.Unmarshal(rq.body, &body); err != nil {
+		return badRequest(msgMalformed)
+	}
+	in := body.Keypair
+	user, err := rq.keypairUser(in.UserID, "os_compute_api:os-keypairs:create")
+	if err != nil {
+		return err
+	}
+	typ := orDefault(in.Type, keys.TypeSSH)
+	var publicKey, privateKey, fingerprint string
+	if in.PublicKey != nil {
+		publicKey = *in.PublicKey
+		if fingerprint, err = keys.Fingerprint(typ, publicKey); err != nil {
+			return badRequest("%s", err.Error())
+		}
+	} else {
+		if publicKey, privateKey, fingerprint, err = generateKey(typ, user); err != nil {
+			return err
+		}
+	}
+	kp := &computev1.Keypair{
+		ObjectMeta: metav1.ObjectMeta{Namespace: rq.caller.Tenant, Name: keypairObjectName(in.Name)},
+		Spec:       computev1.KeypairSpec{PublicKey: publicKey, Type: typ, UserID: user},
+	}
+	if kp.Name != in.Name {
+		kp.Annotations = map[string]string{annKeypairName: in.Name}
+	}
+	if err := h.writer(rq.ctx).Create(rq.ctx, kp); err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			return conflict("Key pair '%s' already exists.", in.Name)
+		}
+		return err
+	}
+	h.recent.add(kp)
+	v := map[string]any{
+		"name":        in.Name,
+		"public_key":  publicKey,
+		"fingerprint": fingerprint,
+		"user_id":     user,
+	}
+	if privateKey != "" {
+		v["private_key"] = privateKey
+	}
+	code := http.StatusOK
+	if rq.version.atLeast(2) {
+		v["type"] = typ
+		code = http.StatusCreated
+	}
+	return rq.json(code, map[string]any{"keypair": v})
+}
+
+// generateKey makes a key pair as Nova does: RSA 2048, OpenSSH public key for ssh, a
+// self-signed certificate (CN = the user) for x509.
+func generateKey(typ, user string) (public, private, fingerprint string, err error) {
+	if typ != keys.TypeX509 {
+		g, err := keys.Generate("Generated-by-Nova")
+		if err != nil {
+			return "", "", "", err
+		}
+		return strings.TrimSpace(g.PublicKey), g.PrivateKey, g.Fingerprint, nil
+	}
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return "", "", "", err
+	}
+	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
+	if err != nil {
+		return "", "", "", err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: user},
+		NotBefore:    now.Add(-time.Minute),
+		NotAfter:     now.AddDate(10, 0, 0),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return "", "", "", err
+	}
+	cert := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	priv := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
+	fp, err := keys.Fingerprint(keys.TypeX509, cert)
+	if err != nil {
+		return "", "", "", err
+	}
+	return cert, priv, fp, nil
+}

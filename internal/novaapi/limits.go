@@ -1,0 +1,85 @@
+package novaapi
+
+import (
+	"net/http"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+)
+
+// GET /limits: Nova's absolute limits and what the tenant uses. Kova enforces no quota
+// on instances, cores, RAM or keypairs, so those maxima are -1 (Nova's "unlimited"), and
+// it has no file injection or server groups, so those are 0; metadata is bounded at 128
+// items by the CRDs. Usage is counted from the tenant's servers and their flavors.
+
+var limitsQuery = newSchema(kwType("object"), kwProps(prop{"tenant_id", qParam}))
+var limitsQuery275 = newSchema(kwType("object"), kwProps(prop{"tenant_id", qParam}), kwNoAdditional())
+
+func (h *handler) showLimits(rq *request) error {
+	qs := limitsQuery
+	if rq.version.atLeast(75) {
+		qs = limitsQuery275
+	}
+	if err := validateQuery(qs, rq.r); err != nil {
+		return err
+	}
+	tenant := rq.caller.Tenant
+	if t := lastValue(queryObject(rq.r), "tenant_id"); t != "" && t != tenant {
+		admin := false
+		if h.admins != nil {
+			var err error
+			if admin, err = h.admins.IsAdmin(rq.ctx, t, rq.caller.User); err != nil {
+				return err
+			}
+		}
+		if !admin {
+			return policyForbidden("os_compute_api:limits:other_project")
+		}
+		tenant = t
+	}
+	var servers computev1.ServerList
+	if err := h.cache.List(rq.ctx, &servers, client.InNamespace(tenant)); err != nil {
+		return err
+	}
+	var cores, ram int64
+	for i := range servers.Items {
+		f, err := h.flavor(rq.ctx, serverFlavorID(&servers.Items[i]))
+		if err != nil {
+			return err
+		}
+		if f != nil {
+			cores += int64(f.Spec.VCPUs)
+			ram += f.Spec.RAM
+		}
+	}
+	abs := map[string]any{
+		"maxServerMeta":         maxMetaItems,
+		"maxTotalCores":         -1,
+		"maxTotalInstances":     -1,
+		"maxTotalKeypairs":      -1,
+		"maxTotalRAMSize":       -1,
+		"maxServerGroups":       0,
+		"maxServerGroupMembers": 0,
+		"totalCoresUsed":        cores,
+		"totalInstancesUsed":    len(servers.Items),
+		"totalRAMUsed":          ram,
+		"totalServerGroupsUsed": 0,
+	}
+	v := rq.version
+	if !v.atLeast(36) {
+		abs["maxSecurityGroups"] = -1
+		abs["maxSecurityGroupRules"] = -1
+		abs["maxTotalFloatingIps"] = -1
+		abs["totalFloatingIpsUsed"] = 0
+		abs["totalSecurityGroupsUsed"] = 0
+	}
+	if !v.atLeast(39) {
+		abs["maxImageMeta"] = maxMetaItems
+	}
+	if !v.atLeast(57) {
+		abs["maxPersonality"] = 0
+		abs["maxPersonalitySize"] = 0
+	}
+	return rq.json(http.StatusOK, map[string]any{"limits": map[string]any{"absolute": abs, "rate": []any{}}})
+}

@@ -1,0 +1,195 @@
+package novaapi
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+)
+
+// recentObjects remembers what this process created a moment ago, by uid. The informer
+// cache lags a write by a little; a client that creates a server and polls it at once
+// must not get a 404 for it, so a miss in the cache for a recent uid is read past the
+// cache once.
+type recentObjects struct {
+	ttl   time.Duration
+	mu    sync.Mutex
+	m     map[types.UID]recentEntry
+	byKey map[client.ObjectKey]time.Time
+}
+
+type recentEntry struct {
+	key client.ObjectKey
+	at  time.Time
+}
+
+func newRecentObjects(ttl time.Duration) *recentObjects {
+	return &recentObjects{ttl: ttl, m: map[types.UID]recentEntry{}, byKey: map[client.ObjectKey]time.Time{}}
+}
+
+func (ro *recentObjects) add(o client.Object) {
+	ro.mu.Lock()
+	defer ro.mu.Unlock()
+	now := time.Now()
+	for uid, e := range ro.m {
+		if now.Sub(e.at) > ro.ttl {
+			delete(ro.m, uid)
+			delete(ro.byKey, e.key)
+		}
+	}
+	key := client.ObjectKeyFromObject(o)
+	ro.m[o.GetUID()] = recentEntry{key: key, at: now}
+	ro.byKey[key] = now
+}
+
+// hasKey says whether an object of that name was created here a moment ago.
+func (ro *recentObjects) hasKey(key client.ObjectKey) bool {
+	ro.mu.Lock()
+	defer ro.mu.Unlock()
+	at, ok := ro.byKey[key]
+	return ok && time.Since(at) <= ro.ttl
+}
+
+func (ro *recentObjects) get(uid string) (client.ObjectKey, bool) {
+	ro.mu.Lock()
+	defer ro.mu.Unlock()
+	e, ok := ro.m[types.UID(uid)]
+	if !ok || time.Since(e.at) > ro.ttl {
+		return client.ObjectKey{}, false
+	}
+	return e.key, true
+}
+
+// findByUID finds the object of list's kind with the given uid in namespace ns, from the
+// cache, falling back to an uncached get for what this process just created. It returns
+// false when there is none.
+func findByUID[T any, PT interface {
+	*T
+	client.Object
+}](ctx context.Context, h *handler, list client.ObjectList, items func() []T, ns, uid string) (PT, bool, error) {
+	if uid == "" {
+		return nil, false, nil
+	}
+	uid = canonicalUUID(uid)
+	if err := h.cache.List(ctx, list, client.InNamespace(ns), client.MatchingFields{indexUID: uid}); err != nil {
+		return nil, false, err
+	}
+	for _, it := range items() {
+		obj := PT(&it)
+		if string(obj.GetUID()) == uid && obj.GetNamespace() == ns {
+			return obj, true, nil
+		}
+	}
+	key, ok := h.recent.get(uid)
+	if !ok || key.Namespace != ns {
+		return nil, false, nil
+	}
+	obj := PT(new(T))
+	if err := h.client.Get(ctx, key, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, false, nil
+		}
+		return nil, false, err
+	}
+	if string(obj.GetUID()) != uid {
+		return nil, false, nil
+	}
+	return obj, true, nil
+}
+
+// server finds a server of the caller's tenant by its Nova id; another tenant's server is
+// simply not there (404), as in Nova.
+func (h *handler) server(ctx context.Context, ns, id string) (*computev1.Server, error) {
+	var list computev1.ServerList
+	srv, ok, err := findByUID[computev1.Server](ctx, h, &list, func() []computev1.Server { return list.Items }, ns, id)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, notFound("Instance %s could not be found.", id)
+	}
+	return srv, nil
+}
+
+// image finds an image by id among the tenant's images and the public ones.
+func (h *handler) image(ctx context.Context, ns, id string) (*computev1.Image, bool, error) {
+	for _, n := range h.visibleNamespaces(ns) {
+		var list computev1.ImageList
+		img, ok, err := findByUID[computev1.Image](ctx, h, &list, func() []computev1.Image { return list.Items }, n, id)
+		if err != nil {
+			return nil, false, err
+		}
+		if ok && (n == ns || img.Spec.Visibility == "public") {
+			return img, true, nil
+		}
+	}
+	return nil, false, nil
+}
+
+// visibleNamespaces are where a tenant's images and networks are: its own namespace and
+// the public one.
+func (h *handler) visibleNamespaces(ns string) []string {
+	if ns == h.public {
+		return []string{ns}
+	}
+	return []string{ns, h.public}
+}
+
+// imageByName finds the image a server names (its metadata.name), tenant first.
+func (h *handler) imageByName(ctx context.Context, ns, name string) (*computev1.Image, error) {
+	for _, n := range h.visibleNamespaces(ns) {
+		img := &computev1.Image{}
+		err := h.cache.Get(ctx, client.ObjectKey{Namespace: n, Name: name}, img)
+		if err == nil && (n == ns || img.Spec.Visibility == "public") {
+			return img, nil
+		}
+		if err != nil && !apierrors.IsNotFound(err) {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+// network finds a network by id among the tenant's networks and the shared ones.
+func (h *handler) network(ctx context.Context, ns, id string) (*computev1.Network, bool, error) {
+	for _, n := range h.visibleNamespaces(ns) {
+		var list computev1.NetworkList
+		net, ok, err := findByUID[computev1.Network](ctx, h, &list, func() []computev1.Network { return list.Items }, n, id)
+		if err != nil {
+			return nil, false, err
+		}
+		if ok && (n == ns || net.Spec.Shared) {
+			return net, true, nil
+		}
+	}
+	return nil, false, nil
+}
+
+// flavor gets a flavor by its Nova id (its name); nil when there is none.
+func (h *handler) flavor(ctx context.Context, id string) (*computev1.Flavor, error) {
+	if id == "" {
+		return nil, nil
+	}
+	f := &computev1.Flavor{}
+	if err := h.cache.Get(ctx, client.ObjectKey{Name: id}, f); err != nil {
+		if apierrors.IsNotFound(err) || apierrors.IsBadRequest(err) || apierrors.IsInvalid(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return f, nil
+}
+
+// serverActions lists the ServerActions of a server.
+func (h *handler) serverActions(ctx context.Context, srv *computev1.Server) ([]computev1.ServerAction, error) {
+	var list computev1.ServerActionList
+	if err := h.cache.List(ctx, &list, client.InNamespace(srv.Namespace), client.MatchingFields{indexServerName: srv.Name}); err != nil {
+		return nil, err
+	}
+	return list.Items, nil
+}

@@ -1,0 +1,42 @@
+package novaapi
+
+import "net/http"
+
+// Paths Nova or Rackspace serve that Kova does not serve yet: volume attachments,
+// virtual interfaces, scheduled images, and creating or deleting networks. They answer
+// 501 in Nova's body, after the server they name is found (404 otherwise), so a client
+// learns the truth rather than a fake success.
+
+func (h *handler) notImplementedRoutes() []route {
+	var routes []route
+	serverScoped := []struct{ path, what string }{
+		{"servers/{}/os-volume_attachments", "Volume attachments"},
+		{"servers/{}/os-volume_attachments/{}", "Volume attachments"},
+		{"servers/{}/os-virtual-interfacesv2", "Virtual interfaces"},
+		{"servers/{}/os-virtual-interfacesv2/{}", "Virtual interfaces"},
+		{"servers/{}/rax-si-image-schedule", "Scheduled images"},
+	}
+	for _, p := range serverScoped {
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+			routes = append(routes, endpoint(m, p.path, h.unimplementedForServer(p.what)))
+		}
+	}
+	routes = append(routes,
+		endpoint(http.MethodPost, "os-networksv2", unimplemented("Creating networks")),
+		endpoint(http.MethodDelete, "os-networksv2/{}", unimplemented("Deleting networks")),
+	)
+	return routes
+}
+
+func (h *handler) unimplementedForServer(what string) func(*request) error {
+	return func(rq *request) error {
+		if _, err := h.server(rq.ctx, rq.caller.Tenant, rq.param(0)); err != nil {
+			return err
+		}
+		return notImplemented(what)
+	}
+}
+
+func unimplemented(what string) func(*request) error {
+	return func(*request) error { return notImplemented(what) }
+}
