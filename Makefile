@@ -57,7 +57,7 @@ lint: golangci-lint ## Run golangci-lint.
 	$(GOLANGCI_LINT) run ./...
 
 .PHONY: test
-test: manifests generate vet control-plane ## Run every test (unit, envtest suites, end to end).
+test: manifests generate vet control-plane openstack-cli ## Run every test (unit, envtest suites, end to end).
 	go test ./... -count=1 -timeout 40m
 
 .PHONY: bench
@@ -70,10 +70,12 @@ bench: manifests generate control-plane ## Run the benchmarks and print their fi
 build: manifests generate ## Build the manager and the local control plane runner.
 	go build -o $(LOCALBIN)/manager ./cmd/manager
 	go build -o $(LOCALBIN)/localcp ./cmd/localcp
+	go build -o $(LOCALBIN)/nova-api ./cmd/nova-api
 
 .PHONY: run
 run: build control-plane $(if $(shell command -v kubectl),,kubectl) ## Start etcd, kube-apiserver, the manager and the rest on loopback.
-	$(LOCALBIN)/localcp --bin-dir $(LOCALBIN) --manager $(LOCALBIN)/manager --config-dir config --data-dir $(CURDIR)/.kova
+	$(LOCALBIN)/localcp --bin-dir $(LOCALBIN) --manager $(LOCALBIN)/manager --nova-api $(LOCALBIN)/nova-api \
+		--config-dir config --data-dir $(CURDIR)/.kova
 
 ##@ Dependencies
 

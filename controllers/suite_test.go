@@ -73,6 +73,7 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 
 	applyFile(filepath.Join(testenv.Root(), "config", "rbac", "user_roles.yaml"))
+	Expect(k8s.Create(suiteCtx, tenantUserRole)).To(Succeed())
 	creatorUser, err := env.AddUser(envtest.User{Name: "alice"}, nil)
 	Expect(err).NotTo(HaveOccurred())
 	creator, err = client.New(creatorUser.Config(), client.Options{Scheme: env.Scheme})
@@ -108,12 +109,25 @@ func applyFile(path string) {
 	}
 }
 
-// tenant makes a namespace where alice is a kova-creator.
+// tenantUserRole is what alice may do in the test tenants: edit servers and ask for
+// actions with kubectl, but not override locks (she is no Nova admin). The shipped roles
+// follow Rackspace's matrix, where only admins act on servers; this one exists to test
+// locks against a non-admin.
+var tenantUserRole = &rbacv1.ClusterRole{
+	ObjectMeta: metav1.ObjectMeta{Name: "kova-test-tenant-user"},
+	Rules: []rbacv1.PolicyRule{{
+		APIGroups: []string{computev1.GroupVersion.Group},
+		Resources: []string{"servers", "serveractions", "keypairs", "images", "networks", "flavors", "fixedips"},
+		Verbs:     []string{"get", "list", "watch", "create", "update", "patch"},
+	}},
+}
+
+// tenant makes a namespace where alice is a tenant user (see tenantUserRole).
 func tenant(name string) string {
 	Expect(k8s.Create(suiteCtx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})).To(Succeed())
 	Expect(k8s.Create(suiteCtx, &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Namespace: name, Name: "alice-creator"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "kova-creator"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: name, Name: "alice"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: tenantUserRole.Name},
 		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "alice"}},
 	})).To(Succeed())
 	Expect(k8s.Create(suiteCtx, &computev1.Network{

@@ -3,13 +3,16 @@
 // It starts etcd, kube-apiserver and kube-controller-manager (with API
 // aggregation configured) from --bin-dir, installs Kova's CRDs and webhook
 // configurations from --config-dir, applies config/rbac, runs the manager
-// (--manager) as a child process, applies config/samples, and prints how to
-// reach the cluster with kubectl. Ctrl+C (SIGINT) or SIGTERM stops the
-// manager and then the control plane. Everything the cluster stores lives in
+// (--manager) as a child process, applies config/samples, runs the Nova API
+// (--nova-api, skipped if not built), registers it as an aggregated API
+// (config/apiservice), creates demo users for the three roles in namespace
+// "demo", and prints how to reach the cluster with kubectl and the openstack
+// CLI. Ctrl+C (SIGINT) or SIGTERM stops the manager and the Nova API, and then
+// the control plane. Everything the cluster stores lives in
 // --data-dir, so running it again picks up where it left off.
 //
-// If the manager exits on its own, localcp says why, stops the control plane
-// and exits with status 1.
+// If the manager or the Nova API exits on its own, localcp says why, stops
+// the control plane and exits with status 1.
 package main
 
 import (
@@ -48,6 +51,9 @@ type options struct {
 	binDir    string
 	manager   string
 	configDir string
+	// novaAPI is the REST shim's binary; novaDirect where it serves OpenStack clients.
+	novaAPI    string
+	novaDirect string
 }
 
 func main() {
@@ -86,7 +92,9 @@ func parseFlags(args []string, output io.Writer) (options, error) {
 	fs.StringVar(&o.dataDir, "data-dir", ".kova", "directory for the cluster's data (etcd, certificates, kubeconfig, logs); kept across runs")
 	fs.StringVar(&o.binDir, "bin-dir", "bin", "directory with etcd, kube-apiserver and kube-controller-manager")
 	fs.StringVar(&o.manager, "manager", filepath.Join("bin", "manager"), "path of the manager binary")
-	fs.StringVar(&o.configDir, "config-dir", "config", "directory with crd/bases, webhook, rbac and samples")
+	fs.StringVar(&o.configDir, "config-dir", "config", "directory with crd/bases, webhook, rbac, apiservice and samples")
+	fs.StringVar(&o.novaAPI, "nova-api", filepath.Join("bin", "nova-api"), "path of the nova-api binary (the Nova REST shim); skipped with a warning if missing")
+	fs.StringVar(&o.novaDirect, "nova-api-direct-address", "127.0.0.1:8774", "host:port where nova-api serves OpenStack clients directly")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -142,6 +150,26 @@ func runLocalCP(ctx context.Context, o options, log *slog.Logger, stdout, stderr
 		}
 	}()
 
+	nova, err := startNovaAPI(ctx, cp, o, log, stdout, stderr)
+	if err != nil {
+		return interrupted(ctx, err)
+	}
+	novaDone := make(<-chan struct{}) // never closed when the Nova API is not running
+	if nova == nil {
+		// An APIService left by an earlier run would point at nothing and fail discovery.
+		if err := unregisterNovaAPI(ctx, apply, o.configDir); err != nil {
+			log.Warn("could not remove APIService v1.nova.kova.dev; discovery of nova.kova.dev will fail", "err", err)
+		}
+	} else {
+		novaDone = nova.Done()
+		defer func() {
+			log.Info("stopping the Nova API")
+			if err := nova.Stop(managerStopTimeout); err != nil {
+				retErr = errors.Join(retErr, err)
+			}
+		}()
+	}
+
 	// The samples include custom resources the manager's webhook validates:
 	// retry until it serves, but give up at once if the manager dies.
 	samplesCtx, cancel := context.WithCancel(ctx)
@@ -158,6 +186,8 @@ func runLocalCP(ctx context.Context, o options, log *slog.Logger, stdout, stderr
 	select {
 	case <-mgr.Done():
 		return managerExited(log, mgr)
+	case <-novaDone:
+		return novaExited(log, nova)
 	case <-ctx.Done():
 		log.Info("interrupted, shutting down")
 		return nil
@@ -168,15 +198,49 @@ func runLocalCP(ctx context.Context, o options, log *slog.Logger, stdout, stderr
 		log.Warn("could not apply the samples; apply them by hand once fixed", "err", samplesErr)
 	}
 
-	printBanner(stdout, cp.DataDir(), cp.AdminKubeconfig(), filepath.Join(o.configDir, "samples"))
+	var novaBanner func(io.Writer)
+	if nova != nil {
+		if novaBanner, err = setUpNovaAPI(ctx, nova, apply, cp, o.configDir); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			// kubectl still works: say so and keep running.
+			log.Warn("the Nova API is running but not fully set up", "err", err)
+		}
+	}
+	printBanner(stdout, cp.DataDir(), cp.AdminKubeconfig(), filepath.Join(o.configDir, "samples"), novaBanner)
 
 	select {
 	case <-mgr.Done():
 		return managerExited(log, mgr)
+	case <-novaDone:
+		return novaExited(log, nova)
 	case <-ctx.Done():
 		log.Info("interrupted, shutting down")
 		return nil
 	}
+}
+
+// setUpNovaAPI registers the Nova API with kube-apiserver and creates the demo users, and
+// returns what the banner says about them.
+func setUpNovaAPI(ctx context.Context, nova *novaAPI, apply *applier, cp *localcp.ControlPlane, configDir string) (func(io.Writer), error) {
+	// First: until it is done, the APIService of a previous run points at its old port, and
+	// discovery, namespace deletion included, fails.
+	registerErr := nova.register(ctx, apply, configDir)
+	if registerErr != nil {
+		registerErr = fmt.Errorf("registering APIService v1.nova.kova.dev (the direct endpoint works regardless): %w", registerErr)
+	}
+	users, err := setUpDemo(ctx, apply.c, cp)
+	if err != nil {
+		return nil, errors.Join(registerErr, fmt.Errorf("creating the demo users: %w", err))
+	}
+	return func(w io.Writer) { printNovaBanner(w, nova, users) }, registerErr
+}
+
+// novaExited is managerExited for the Nova API.
+func novaExited(log *slog.Logger, nova *novaAPI) error {
+	log.Error("the Nova API exited unexpectedly; its output is above. Shutting down.", "reason", nova.ExitReason())
+	return errors.New("the Nova API exited unexpectedly")
 }
 
 // managerExited says, before the slow shutdown, that and why the manager
@@ -250,7 +314,8 @@ func checkExecutable(path string) error {
 	return nil
 }
 
-func printBanner(w io.Writer, dataDir, kubeconfig, samplesDir string) {
+// printBanner says how to use the cluster; nova, if not nil, adds the Nova API.
+func printBanner(w io.Writer, dataDir, kubeconfig, samplesDir string, nova func(io.Writer)) {
 	fmt.Fprintf(w, `
 ================================================================
  Kova is running on a local control plane.
@@ -265,8 +330,12 @@ func printBanner(w io.Writer, dataDir, kubeconfig, samplesDir string) {
    kubectl apply -f %s/
    kubectl get servers -A
 
- Press Ctrl+C to stop; run again to continue where you left off.
+`, dataDir, kubeconfig, samplesDir)
+	if nova != nil {
+		nova(w)
+	}
+	fmt.Fprint(w, ` Press Ctrl+C to stop; run again to continue where you left off.
 ================================================================
 
-`, dataDir, kubeconfig, samplesDir)
+`)
 }

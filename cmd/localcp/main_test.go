@@ -89,7 +89,10 @@ func TestParseFlagsDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := options{dataDir: ".kova", binDir: "bin", manager: filepath.Join("bin", "manager"), configDir: "config"}
+	want := options{
+		dataDir: ".kova", binDir: "bin", manager: filepath.Join("bin", "manager"), configDir: "config",
+		novaAPI: filepath.Join("bin", "nova-api"), novaDirect: "127.0.0.1:8774",
+	}
 	if o != want {
 		t.Errorf("got %+v, want %+v", o, want)
 	}

@@ -29,7 +29,7 @@ func (c *ControlPlane) startControllerManager(ctx context.Context) error {
 	}
 	var lastErr error
 	for range kcmStartAttempts {
-		port, err := freePort()
+		port, err := FreePort()
 		if err != nil {
 			return err
 		}
@@ -94,8 +94,9 @@ func waitHealthy(ctx context.Context, p *process, url string) error {
 	})
 }
 
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort() (int, error) {
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago, for the servers
+// started beside the control plane (kube-controller-manager here, nova-api in cmd/localcp).
+func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err

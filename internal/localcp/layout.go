@@ -26,6 +26,7 @@ func (l layout) frontProxyClientKey() string  { return l.path("pki", "front-prox
 func (l layout) webhookCerts() string         { return l.path("webhook-certs") }
 func (l layout) kcm() string                  { return l.path("kube-controller-manager") }
 func (l layout) logs() string                 { return l.path("logs") }
+func (l layout) authnConfig() string          { return l.path("pki", "authentication-config.yaml") }
 
 // saSigningKey is the service-account signing key envtest generates for
 // kube-apiserver; kube-controller-manager signs legacy tokens with it.

@@ -231,6 +231,12 @@ func (c *ControlPlane) newEnvironment() *envtest.Environment {
 // configureAggregation creates the front-proxy certificates and passes the
 // request-header and proxy-client flags to kube-apiserver.
 func (c *ControlPlane) configureAggregation() error {
+	// A request with no credentials is a 401, as OpenStack clients expect, not a 403 for
+	// system:anonymous: anonymous access stays only for the health checks.
+	if err := writeFile(c.dirs.authnConfig(), []byte(anonymousHealthOnly)); err != nil {
+		return err
+	}
+	c.Env.ControlPlane.APIServer.Configure().Set("authentication-config", c.dirs.authnConfig())
 	if err := ensureFrontProxyCerts(c.dirs); err != nil {
 		return fmt.Errorf("localcp: front-proxy certificates: %w", err)
 	}
@@ -396,3 +402,16 @@ func writeFile(path string, data []byte) error {
 	}
 	return os.WriteFile(path, data, 0o600)
 }
+
+// anonymousHealthOnly is kube-apiserver's authentication configuration: anonymous
+// requests are authenticated for the health endpoints and nowhere else.
+const anonymousHealthOnly = `apiVersion: apiserver.config.k8s.io/v1
+kind: AuthenticationConfiguration
+anonymous:
+  enabled: true
+  conditions:
+  - path: /livez
+  - path: /readyz
+  - path: /healthz
+  - path: /version
+`

@@ -371,6 +371,7 @@ func (h *handler) createAction(rq *request, srv *computev1.Server, name string, 
 		return nil, err
 	}
 	h.recent.add(sa)
+	h.recentActions.add(sa)
 	return sa, nil
 }
 

@@ -155,6 +155,23 @@ func (h *handler) showFlavor(rq *request) error {
 	return rq.json(http.StatusOK, map[string]any{"flavor": rq.flavorView(f)})
 }
 
+// showExtraSpecs is GET /flavors/{id}/os-extra_specs: the openstack CLI reads it for every
+// flavor whose list entry carries no extra specs.
+func (h *handler) showExtraSpecs(rq *request) error {
+	f, err := h.usableFlavor(rq, rq.param(0))
+	if err != nil {
+		return err
+	}
+	if f == nil {
+		return notFound("Flavor %s could not be found.", rq.param(0))
+	}
+	specs := map[string]string{}
+	for k, v := range f.Spec.ExtraSpecs {
+		specs[k] = v
+	}
+	return rq.json(http.StatusOK, map[string]any{"extra_specs": specs})
+}
+
 // flavorView is Nova's detailed flavor. rxtx_factor is a float (1.0 by default), swap ""
 // when zero until 2.75 and a number from it.
 func (rq *request) flavorView(f *computev1.Flavor) map[string]any {

@@ -64,20 +64,23 @@ type handler struct {
 	public    string
 	maxBody   int64
 	recent    *recentObjects
-	now       func() time.Time
-	routes    []route
+	// recentActions are the ServerActions created here a moment ago.
+	recentActions *recentObjects
+	now           func() time.Time
+	routes        []route
 }
 
 func newHandler(cfg Config) *handler {
 	h := &handler{
-		client:    cfg.Client,
-		clientFor: cfg.ClientFor,
-		cache:     cfg.Cache,
-		admins:    cfg.Admins,
-		public:    cfg.PublicNamespace,
-		maxBody:   cfg.MaxBodyBytes,
-		recent:    newRecentObjects(2 * time.Minute),
-		now:       time.Now,
+		client:        cfg.Client,
+		clientFor:     cfg.ClientFor,
+		cache:         cfg.Cache,
+		admins:        cfg.Admins,
+		public:        cfg.PublicNamespace,
+		maxBody:       cfg.MaxBodyBytes,
+		recent:        newRecentObjects(2 * time.Minute),
+		recentActions: newRecentObjects(time.Minute),
+		now:           time.Now,
 	}
 	if h.cache == nil {
 		h.cache = cfg.Client
@@ -362,6 +365,7 @@ func (h *handler) computeRoutes() []route {
 		endpoint(http.MethodGet, "flavors", h.listFlavors),
 		endpoint(http.MethodGet, "flavors/detail", h.listFlavorsDetail),
 		endpoint(http.MethodGet, "flavors/{}", h.showFlavor),
+		endpoint(http.MethodGet, "flavors/{}/os-extra_specs", h.showExtraSpecs),
 
 		// The image proxy ends at 2.35, its metadata at 2.38 (MAX_PROXY_API_SUPPORT_VERSION
 		// and MAX_IMAGE_META_PROXY_API_VERSION).

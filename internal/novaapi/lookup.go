@@ -55,6 +55,19 @@ func (ro *recentObjects) hasKey(key client.ObjectKey) bool {
 	return ok && time.Since(at) <= ro.ttl
 }
 
+// keys are the objects created here a moment ago.
+func (ro *recentObjects) keys() []client.ObjectKey {
+	ro.mu.Lock()
+	defer ro.mu.Unlock()
+	var out []client.ObjectKey
+	for key, at := range ro.byKey {
+		if time.Since(at) <= ro.ttl {
+			out = append(out, key)
+		}
+	}
+	return out
+}
+
 func (ro *recentObjects) get(uid string) (client.ObjectKey, bool) {
 	ro.mu.Lock()
 	defer ro.mu.Unlock()
@@ -190,6 +203,27 @@ func (h *handler) serverActions(ctx context.Context, srv *computev1.Server) ([]c
 	var list computev1.ServerActionList
 	if err := h.cache.List(ctx, &list, client.InNamespace(srv.Namespace), client.MatchingFields{indexServerName: srv.Name}); err != nil {
 		return nil, err
+	}
+	// An action accepted a moment ago may not be in the cache yet; Nova shows its task at
+	// once, so read those past the cache.
+	have := map[string]bool{}
+	for _, sa := range list.Items {
+		have[sa.Name] = true
+	}
+	for _, key := range h.recentActions.keys() {
+		if key.Namespace != srv.Namespace || have[key.Name] {
+			continue
+		}
+		sa := &computev1.ServerAction{}
+		if err := h.client.Get(ctx, key, sa); err != nil {
+			if apierrors.IsNotFound(err) {
+				continue
+			}
+			return nil, err
+		}
+		if sa.Spec.ServerName == srv.Name {
+			list.Items = append(list.Items, *sa)
+		}
 	}
 	return list.Items, nil
 }

@@ -68,7 +68,10 @@ func pendingActions(srv *computev1.Server, actions []computev1.ServerAction) []c
 		if sa.Spec.ServerName != srv.Name || sa.Namespace != srv.Namespace {
 			continue
 		}
-		if sa.Status.Phase != "" && sa.Status.Phase != computev1.ActionPending {
+		// Running but not yet on the server as cached: taken up a moment ago.
+		running := sa.Status.Phase == computev1.ActionRunning &&
+			(srv.Status.Operation == nil || srv.Status.Operation.ServerAction != sa.Name)
+		if sa.Status.Phase != "" && sa.Status.Phase != computev1.ActionPending && !running {
 			continue
 		}
 		if sa.CreationTimestamp.Before(&srv.CreationTimestamp) {

@@ -1,0 +1,269 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	certutil "k8s.io/client-go/util/cert"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kova-dev/kova/internal/localcp"
+	"github.com/kova-dev/kova/internal/novaserver"
+)
+
+const (
+	// demoTenant is the namespace where the demo users of the three roles live.
+	demoTenant = "demo"
+	// demoTokenTTL is how long the printed demo tokens stay valid.
+	demoTokenTTL = 24 * time.Hour
+	// novaStartAttempts: the secure port is picked here and could be taken before the shim
+	// binds it; it then exits and we try another.
+	novaStartAttempts = 3
+	novaReadyTimeout  = 90 * time.Second
+	apiServiceTimeout = time.Minute
+)
+
+// demoRoles are the roles of config/rbac/user_roles.yaml, one demo service account each.
+var demoRoles = []string{"observer", "creator", "admin"}
+
+// novaAPI is the REST shim running as a child of localcp.
+type novaAPI struct {
+	*child
+	securePort int
+	certDir    string
+	directAddr string
+}
+
+// startNovaAPI runs bin/nova-api against the control plane, with its front-proxy CA, and
+// waits until it is ready. It returns nil, and says so, if the binary is not built.
+func startNovaAPI(ctx context.Context, cp *localcp.ControlPlane, o options, log *slog.Logger, stdout, stderr io.Writer) (*novaAPI, error) {
+	if err := checkExecutable(o.novaAPI); err != nil {
+		log.Warn("not starting the Nova API: its binary is missing; build it with `go build -o bin/nova-api ./cmd/nova-api`", "err", err)
+		return nil, nil
+	}
+	caFile, allowedNames := cp.FrontProxy()
+	certDir := filepath.Join(cp.DataDir(), "nova-api")
+	var lastErr error
+	for range novaStartAttempts {
+		port, err := localcp.FreePort()
+		if err != nil {
+			return nil, err
+		}
+		args := []string{
+			"--kubeconfig=" + cp.AdminKubeconfig(),
+			"--bind-address=127.0.0.1",
+			"--secure-port=" + strconv.Itoa(port),
+			"--cert-dir=" + certDir,
+			"--direct-bind-address=" + o.novaDirect,
+			"--requestheader-client-ca-file=" + caFile,
+			"--requestheader-allowed-names=" + strings.Join(allowedNames, ","),
+			"--default-tenant=" + demoTenant,
+		}
+		c, err := startChild("nova-api", o.novaAPI, args, stdout, stderr)
+		if err != nil {
+			return nil, err
+		}
+		n := &novaAPI{child: c, securePort: port, certDir: certDir, directAddr: o.novaDirect}
+		if lastErr = n.waitReady(ctx); lastErr == nil {
+			return n, nil
+		}
+		select {
+		case <-c.Done(): // exited during startup: maybe the port was taken, try another
+		default:
+			_ = c.Stop(managerStopTimeout)
+			return nil, fmt.Errorf("nova-api: %w", lastErr)
+		}
+	}
+	return nil, fmt.Errorf("nova-api: %w", lastErr)
+}
+
+// waitReady polls /readyz (open to anonymous requests), which passes once the shim's
+// informer cache has synced.
+func (n *novaAPI) waitReady(ctx context.Context) error {
+	hc := &http.Client{
+		Timeout: 2 * time.Second,
+		// Only readiness matters here; the certificate is checked by kube-apiserver.
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, //nolint:gosec
+	}
+	defer hc.CloseIdleConnections()
+	url := fmt.Sprintf("https://127.0.0.1:%d/readyz", n.securePort)
+	return wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, novaReadyTimeout, true, func(ctx context.Context) (bool, error) {
+		select {
+		case <-n.Done():
+			return false, fmt.Errorf("exited during startup (%s)", n.ExitReason())
+		default:
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return false, err
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return false, nil
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, nil
+	})
+}
+
+// register applies config/apiservice with the shim's CA bundle and port, and waits for
+// kube-apiserver to mark the APIService Available.
+func (n *novaAPI) register(ctx context.Context, apply *applier, configDir string) error {
+	caBundle, err := os.ReadFile(novaserver.ServingCertFile(n.certDir))
+	if err != nil {
+		return fmt.Errorf("reading the shim's serving certificate: %w", err)
+	}
+	if _, err := certutil.ParseCertsPEM(caBundle); err != nil {
+		return fmt.Errorf("the shim's serving certificate %s: %w", novaserver.ServingCertFile(n.certDir), err)
+	}
+	dir := filepath.Join(configDir, "apiservice")
+	objs, err := readManifests(dir)
+	if err != nil {
+		return err
+	}
+	var apiService *unstructured.Unstructured
+	for _, obj := range objs {
+		if err := novaserver.ConfigureAPIService(obj, caBundle, n.securePort); err != nil {
+			return err
+		}
+		if obj.GetKind() == "APIService" {
+			apiService = obj
+		}
+		if err := apply.applyWithRetry(ctx, obj, serverSideApply, rbacTimeout); err != nil {
+			return fmt.Errorf("%s %s: %w", obj.GetKind(), objectName(obj), err)
+		}
+	}
+	if apiService == nil {
+		return fmt.Errorf("no APIService in %s", dir)
+	}
+	apply.log.Info("registered the Nova API", "apiservice", apiService.GetName())
+	return wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, apiServiceTimeout, true, func(ctx context.Context) (bool, error) {
+		got := &unstructured.Unstructured{}
+		got.SetGroupVersionKind(apiService.GroupVersionKind())
+		if err := apply.c.Get(ctx, client.ObjectKeyFromObject(apiService), got); err != nil {
+			return false, nil
+		}
+		conditions, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
+		for _, c := range conditions {
+			if c, ok := c.(map[string]any); ok && c["type"] == "Available" {
+				return c["status"] == "True", nil
+			}
+		}
+		return false, nil
+	})
+}
+
+// unregisterNovaAPI deletes the APIService of config/apiservice, if registered.
+func unregisterNovaAPI(ctx context.Context, apply *applier, configDir string) error {
+	objs, err := readManifests(filepath.Join(configDir, "apiservice"))
+	if err != nil {
+		return err
+	}
+	for _, obj := range objs {
+		if obj.GetKind() != "APIService" {
+			continue
+		}
+		if err := apply.c.Delete(ctx, obj); err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
+	}
+	return nil
+}
+
+// demoUser is a service account of the demo tenant bound to one role.
+type demoUser struct {
+	role, tokenFile, kubeconfig string
+}
+
+// setUpDemo creates the demo tenant, a service account bound to each role in it, and, in
+// DataDir/demo, a token (TokenRequest, demoTokenTTL) and a kubeconfig for each.
+func setUpDemo(ctx context.Context, c client.Client, cp *localcp.ControlPlane) ([]demoUser, error) {
+	if err := ensureCreated(ctx, c, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: demoTenant}}); err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(cp.DataDir(), "demo")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	var users []demoUser
+	for _, role := range demoRoles {
+		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: demoTenant, Name: role}}
+		if err := ensureCreated(ctx, c, sa); err != nil {
+			return nil, err
+		}
+		if err := ensureCreated(ctx, c, &rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Namespace: demoTenant, Name: role},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "kova-" + role},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: demoTenant, Name: role}},
+		}); err != nil {
+			return nil, err
+		}
+		seconds := int64(demoTokenTTL / time.Second)
+		tr := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &seconds}}
+		if err := c.SubResource("token").Create(ctx, sa, tr); err != nil {
+			return nil, fmt.Errorf("requesting a token for %s/%s: %w", demoTenant, role, err)
+		}
+		u := demoUser{role: role, tokenFile: filepath.Join(dir, role+".token"), kubeconfig: filepath.Join(dir, role+".kubeconfig")}
+		if err := os.WriteFile(u.tokenFile, []byte(tr.Status.Token), 0o600); err != nil {
+			return nil, err
+		}
+		if err := writeTokenKubeconfig(u.kubeconfig, cp.Config, role, tr.Status.Token); err != nil {
+			return nil, err
+		}
+		users = append(users, u)
+	}
+	return users, nil
+}
+
+func ensureCreated(ctx context.Context, c client.Client, obj client.Object) error {
+	if err := c.Create(ctx, obj, client.FieldOwner(fieldOwner)); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating %T %s: %w", obj, obj.GetName(), err)
+	}
+	return nil
+}
+
+// writeTokenKubeconfig writes a kubeconfig that reaches the API server as a demo user.
+func writeTokenKubeconfig(path string, admin *rest.Config, user, token string) error {
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["kova"] = &clientcmdapi.Cluster{Server: admin.Host, CertificateAuthorityData: admin.CAData}
+	cfg.AuthInfos[user] = &clientcmdapi.AuthInfo{Token: token}
+	cfg.Contexts[user] = &clientcmdapi.Context{Cluster: "kova", AuthInfo: user, Namespace: demoTenant}
+	cfg.CurrentContext = user
+	return clientcmd.WriteToFile(*cfg, path)
+}
+
+// printNovaBanner says how to reach the Nova API as each demo user.
+func printNovaBanner(w io.Writer, n *novaAPI, users []demoUser) {
+	endpoint := "https://" + n.directAddr + "/v2.1/" + demoTenant
+	fmt.Fprintf(w, " Use the Nova API with the openstack CLI, as a user of each role in tenant %q\n (tokens valid for %s, new ones on each start):\n\n", demoTenant, demoTokenTTL)
+	for _, u := range users {
+		fmt.Fprintf(w, "   # kova-%s\n   openstack --os-auth-type admin_token --os-endpoint %s --os-token \"$(cat %s)\" --os-cacert %s server list\n",
+			u.role, endpoint, u.tokenFile, novaserver.ServingCertFile(n.certDir))
+	}
+	fmt.Fprintf(w, `
+ or through kube-apiserver (the aggregated API nova.kova.dev), as the admin or a demo user:
+
+   kubectl get --raw /apis/nova.kova.dev/v1/namespaces/%s/servers/detail
+   kubectl --kubeconfig %s get --raw /apis/nova.kova.dev/v1/namespaces/%s/servers/detail
+
+`, demoTenant, users[0].kubeconfig, demoTenant)
+}

@@ -1,0 +1,214 @@
+package novaserver
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apiserver/pkg/authentication/authenticator"
+	"k8s.io/apiserver/pkg/authentication/serviceaccount"
+	"k8s.io/apiserver/pkg/endpoints/request"
+	"k8s.io/apiserver/pkg/endpoints/responsewriter"
+)
+
+// Nova's messages for what the handler chain refuses before the Nova handler runs.
+const (
+	msgUnauthorized = "The request you have made requires authentication."
+	msgNoTenant     = "This request names no tenant: use /v2.1/{tenant}/..., a service-account token, or start nova-api with --default-tenant."
+	msgNotFound     = "The resource could not be found."
+)
+
+// direct serves the OpenStack paths on the direct listener by rewriting them to the
+// aggregated form and running the generic handler chain on them.
+type direct struct {
+	chain         http.Handler // the generic server's full handler chain
+	versions      http.Handler
+	writeError    func(w http.ResponseWriter, code int, msg string)
+	authenticator authenticator.Request
+	requestInfo   request.RequestInfoResolver
+	defaultTenant string
+}
+
+// directRequest is what the tenant router needs to know about a direct request; it travels
+// in the request's context through the handler chain.
+type directRequest struct {
+	root      string // the compute root as the client sees it
+	flexCloud bool
+	// reached is set once the chain let the request through to the Nova handler: a 401 or
+	// 403 before that comes from the chain and must be rewritten into a Nova body.
+	reached atomic.Bool
+}
+
+type directKey struct{}
+
+func directFrom(ctx context.Context) *directRequest {
+	d, _ := ctx.Value(directKey{}).(*directRequest)
+	return d
+}
+
+func (d *direct) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.EscapedPath()
+	switch {
+	case path == "/" || path == "/v2.1" || path == "/v2.1/":
+		d.versions.ServeHTTP(w, r)
+	case strings.HasPrefix(path, "/v2.1/"):
+		d.serveCompute(w, r, strings.TrimPrefix(path, "/v2.1"))
+	case strings.HasPrefix(path, "/accounts/"):
+		// /accounts/{accountId}/flexcloud/servers...
+		account, rest, _ := strings.Cut(strings.TrimPrefix(path, "/accounts/"), "/")
+		if rest != "flexcloud" && !strings.HasPrefix(rest, "flexcloud/") {
+			d.writeError(w, http.StatusNotFound, msgNotFound)
+			return
+		}
+		root := clientBase(r) + "/accounts/" + account + "/flexcloud"
+		d.forward(w, r, account, strings.TrimPrefix(rest, "flexcloud"), &directRequest{root: root, flexCloud: true})
+	default:
+		d.writeError(w, http.StatusNotFound, msgNotFound)
+	}
+}
+
+// serveCompute serves rest, the path after /v2.1: either /{tenant}/... or, without a
+// tenant, /servers/... with the tenant taken from the token.
+func (d *direct) serveCompute(w http.ResponseWriter, r *http.Request, rest string) {
+	first, after, _ := strings.Cut(strings.TrimPrefix(rest, "/"), "/")
+	if isComputeCollection(first) {
+		tenant := d.tenantOf(r)
+		if tenant == "" {
+			if bearerToken(r) == "" {
+				d.writeError(w, http.StatusUnauthorized, msgUnauthorized)
+			} else {
+				d.writeError(w, http.StatusBadRequest, msgNoTenant)
+			}
+			return
+		}
+		d.forward(w, r, tenant, rest, &directRequest{root: clientBase(r) + "/v2.1"})
+		return
+	}
+	if after == "" {
+		// The versioned root of a tenant (/v2.1/{tenant}), which clients probe for the
+		// supported microversions: the same document as /v2.1.
+		r = r.Clone(r.Context())
+		r.URL.Path, r.URL.RawPath = "/v2.1", ""
+		d.versions.ServeHTTP(w, r)
+		return
+	}
+	d.forward(w, r, first, "/"+after, &directRequest{root: clientBase(r) + "/v2.1/" + first})
+}
+
+// isComputeCollection tells /v2.1/servers (no tenant) from /v2.1/{tenant}/servers. Nova's
+// top-level collections are a few plain names and the os-* extensions, so a tenant whose
+// name starts with "os-" can only be reached with a token (or the default tenant).
+func isComputeCollection(segment string) bool {
+	switch segment {
+	case "servers", "flavors", "images", "limits", "extensions":
+		return true
+	}
+	return strings.HasPrefix(segment, "os-")
+}
+
+// tenantOf is the tenant of a request that names none: the namespace of a service-account
+// token, else the default tenant. It authenticates with the server's own authenticator,
+// whose TokenReview answers are cached, so the chain's own check costs nothing more.
+func (d *direct) tenantOf(r *http.Request) string {
+	if token := bearerToken(r); token != "" {
+		probe := (&http.Request{
+			Method: r.Method,
+			URL:    &url.URL{Path: tenantsPath},
+			Header: http.Header{"Authorization": {"Bearer " + token}},
+		}).WithContext(r.Context())
+		if resp, ok, _ := d.authenticator.AuthenticateRequest(probe); ok {
+			if ns, _, err := serviceaccount.SplitUsername(resp.User.GetName()); err == nil {
+				return ns
+			}
+		}
+	}
+	return d.defaultTenant
+}
+
+// bearerToken is the Kubernetes token a Nova client sent: X-Auth-Token, or a bearer token
+// in Authorization for clients that speak Kubernetes.
+func bearerToken(r *http.Request) string {
+	if token := strings.TrimSpace(r.Header.Get("X-Auth-Token")); token != "" {
+		return token
+	}
+	if scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
+		return strings.TrimSpace(token)
+	}
+	return ""
+}
+
+// forward runs the request through the generic handler chain as
+// /apis/nova.kova.dev/v1/namespaces/{tenant}{rest}, so that it is authenticated and
+// authorized exactly like the same request through kube-apiserver.
+func (d *direct) forward(w http.ResponseWriter, r *http.Request, tenant, rest string, dr *directRequest) {
+	if len(validation.IsDNS1123Label(tenant)) > 0 {
+		d.writeError(w, http.StatusNotFound, msgNotFound)
+		return
+	}
+	r = r.Clone(context.WithValue(r.Context(), directKey{}, dr))
+	// Only the token authenticates here: identity headers count only from kube-apiserver
+	// with its front-proxy certificate, which this listener never asks for; drop them anyway.
+	for name := range r.Header {
+		if strings.HasPrefix(name, "X-Remote-") {
+			r.Header.Del(name)
+		}
+	}
+	if token := bearerToken(r); token != "" {
+		r.Header.Set("Authorization", "Bearer "+token)
+	}
+	r.Header.Del("X-Auth-Token")
+	r.URL = withEscapedPath(r.URL, tenantsPath+tenant+rest)
+	r.RequestURI = r.URL.RequestURI()
+
+	nw := &novaErrors{ResponseWriter: w, reached: &dr.reached}
+	d.chain.ServeHTTP(responsewriter.WrapForHTTP1Or2(nw), r)
+	if nw.held != 0 {
+		d.writeError(w, nw.held, d.message(nw.held, r))
+	}
+}
+
+// message is Nova's wording for a 401 or 403 from the handler chain.
+func (d *direct) message(code int, r *http.Request) string {
+	if code == http.StatusUnauthorized {
+		return msgUnauthorized
+	}
+	action := "this action"
+	if info, err := d.requestInfo.NewRequestInfo(r); err == nil && info.IsResourceRequest {
+		action = info.Resource
+		if info.Subresource != "" {
+			action += "/" + info.Subresource
+		}
+		action += ":" + info.Verb
+	}
+	return "Policy doesn't allow " + action + " to be performed."
+}
+
+// novaErrors holds back a 401 or 403 the handler chain writes before the Nova handler
+// runs (as a Kubernetes Status), for forward to write Nova's body instead.
+type novaErrors struct {
+	http.ResponseWriter
+	reached *atomic.Bool
+	held    int
+}
+
+func (w *novaErrors) WriteHeader(code int) {
+	if (code == http.StatusUnauthorized || code == http.StatusForbidden) && !w.reached.Load() {
+		w.held = code
+		w.Header().Del("Content-Length")
+		return
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *novaErrors) Write(b []byte) (int, error) {
+	if w.held != 0 {
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets the chain's writers see the Flusher and Hijacker underneath.
+func (w *novaErrors) Unwrap() http.ResponseWriter { return w.ResponseWriter }

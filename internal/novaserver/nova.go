@@ -1,0 +1,60 @@
+package novaserver
+
+import (
+	"context"
+	"net/http"
+
+	"k8s.io/apiserver/pkg/authentication/user"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kova-dev/kova/internal/novaapi"
+)
+
+// Nova is what the serving layer takes from the Nova handler package: NovaAPI in
+// production, a stand-in in tests.
+type Nova struct {
+	// IndexFields registers the handler's field indexes; it is called before the cache starts.
+	IndexFields func(ctx context.Context, idx client.FieldIndexer) error
+	// Compute serves paths relative to the compute root ("/servers", "/flavors/detail", ...).
+	Compute func(Deps) http.Handler
+	// FlexCloud serves "/servers..." relative to /accounts/{accountId}/flexcloud.
+	FlexCloud func(Deps) http.Handler
+	// Versions serves the unauthenticated version documents at "/" and "/v2.1"; root gives
+	// the scheme and host the client used.
+	Versions func(root func(*http.Request) string) http.Handler
+	// WriteError writes a Nova error body, e.g. {"unauthorized": {"code": 401, ...}}.
+	WriteError func(w http.ResponseWriter, code int, msg string)
+}
+
+// Deps is what the Nova handler works with.
+type Deps struct {
+	Client client.Client // the server's own identity: its chores, reads past the cache
+	// ClientFor returns a client that acts as a caller: writes made for a caller go
+	// through it, so RBAC and the admission webhooks see the real requester.
+	ClientFor       func(user.Info) (client.Client, error)
+	Cache           client.Reader // reads, from informers over compute.kova.dev
+	Admins          novaapi.Admins
+	PublicNamespace string
+	MaxBodyBytes    int64
+}
+
+// NovaAPI is internal/novaapi, the Nova handler cmd/nova-api serves.
+func NovaAPI() Nova {
+	config := func(d Deps) novaapi.Config {
+		return novaapi.Config{
+			Client:          d.Client,
+			Cache:           d.Cache,
+			Admins:          d.Admins,
+			PublicNamespace: d.PublicNamespace,
+			MaxBodyBytes:    d.MaxBodyBytes,
+			ClientFor:       d.ClientFor,
+		}
+	}
+	return Nova{
+		IndexFields: novaapi.IndexFields,
+		Compute:     func(d Deps) http.Handler { return novaapi.New(config(d)) },
+		FlexCloud:   func(d Deps) http.Handler { return novaapi.FlexCloud(config(d)) },
+		Versions:    novaapi.Versions,
+		WriteError:  novaapi.WriteError,
+	}
+}

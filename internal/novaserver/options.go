@@ -1,0 +1,222 @@
+package novaserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/util/validation"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	genericoptions "k8s.io/apiserver/pkg/server/options"
+	"k8s.io/apiserver/pkg/util/compatibility"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	netutils "k8s.io/utils/net"
+)
+
+// ServiceDNSName is the name kube-apiserver checks the serving certificate against when it
+// proxies to the Service named in the APIService (nova-api in kova-system).
+const ServiceDNSName = "nova-api.kova-system.svc"
+
+// Defaults of the flags that are ours rather than the library's.
+const (
+	defaultSecurePort   = 8443
+	defaultDirectBind   = "127.0.0.1:8774"
+	defaultPublicNS     = "kova-public"
+	defaultKubeAPIQPS   = 50
+	defaultKubeAPIBurst = 100
+	certPairName        = "nova-api"
+)
+
+// Options are the command-line options of the nova-api server: the library's secure serving
+// and delegated authentication and authorization (as sample-apiserver and metrics-server use
+// them, without etcd, admission or audit), plus the direct listener and the Nova settings.
+type Options struct {
+	SecureServing  *genericoptions.SecureServingOptionsWithLoopback
+	Authentication *genericoptions.DelegatingAuthenticationOptions
+	Authorization  *genericoptions.DelegatingAuthorizationOptions
+
+	// Kubeconfig is used for the cache and writes, and, unless set apart, for TokenReviews
+	// and SubjectAccessReviews. Empty means in-cluster.
+	Kubeconfig   string
+	KubeAPIQPS   float32
+	KubeAPIBurst int
+	// KubeAPIServerURL is how clients reach kube-apiserver: the base of the links in
+	// responses served through it. kube-apiserver proxies with the Host of the Service, so
+	// the request cannot tell. Empty means the server of Kubeconfig.
+	KubeAPIServerURL string
+
+	// DirectBindAddress is where OpenStack clients reach the server without kube-apiserver.
+	// Empty disables the direct listener.
+	DirectBindAddress string
+	// DirectListener, if set, is used instead of DirectBindAddress (tests pass a listener on
+	// port 0). Like SecureServing.Listener, it is not a flag.
+	DirectListener net.Listener
+
+	PublicNamespace string
+	// DefaultTenant is the tenant of /v2.1/... paths without one when the token is not a
+	// service account's. Empty means such requests are refused.
+	DefaultTenant string
+	MaxBodyBytes  int64
+}
+
+// NewOptions returns the defaults.
+func NewOptions() *Options {
+	sso := genericoptions.NewSecureServingOptions()
+	sso.BindPort = defaultSecurePort
+	sso.ServerCert.PairName = certPairName
+	// kube-apiserver multiplexes many users' requests over one HTTP/2 connection.
+	sso.HTTP2MaxStreamsPerConnection = 1000
+	return &Options{
+		SecureServing:     sso.WithLoopback(),
+		Authentication:    genericoptions.NewDelegatingAuthenticationOptions(),
+		Authorization:     genericoptions.NewDelegatingAuthorizationOptions(),
+		KubeAPIQPS:        defaultKubeAPIQPS,
+		KubeAPIBurst:      defaultKubeAPIBurst,
+		DirectBindAddress: defaultDirectBind,
+		PublicNamespace:   defaultPublicNS,
+	}
+}
+
+// AddFlags adds the flags of every option to fs.
+func (o *Options) AddFlags(fs *pflag.FlagSet) {
+	o.SecureServing.AddFlags(fs)
+	o.Authentication.AddFlags(fs)
+	o.Authorization.AddFlags(fs)
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig,
+		"kubeconfig of the cluster whose compute.kova.dev objects are served; also the default of --authentication-kubeconfig and --authorization-kubeconfig. Empty means in-cluster.")
+	fs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "queries per second to kube-apiserver (writes and reviews; reads come from the cache)")
+	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "burst of queries to kube-apiserver")
+	fs.StringVar(&o.KubeAPIServerURL, "kube-apiserver-url", o.KubeAPIServerURL,
+		"URL clients use to reach kube-apiserver, the base of links in responses served through it (default: the server of --kubeconfig)")
+	fs.StringVar(&o.DirectBindAddress, "direct-bind-address", o.DirectBindAddress,
+		"host:port of the direct HTTPS listener for OpenStack clients (X-Auth-Token carrying a Kubernetes bearer token); empty disables it")
+	fs.StringVar(&o.PublicNamespace, "public-namespace", o.PublicNamespace, "namespace of the public images and shared networks every tenant sees")
+	fs.StringVar(&o.DefaultTenant, "default-tenant", o.DefaultTenant,
+		"tenant (namespace) of direct /v2.1/... requests without one, when the token is not a service account's")
+	fs.Int64Var(&o.MaxBodyBytes, "max-body-bytes", o.MaxBodyBytes, "largest request body the Nova API accepts, 413 beyond; 0 means the handler's default")
+}
+
+// Complete fills in what follows from other options.
+func (o *Options) Complete() {
+	if o.Authentication.RemoteKubeConfigFile == "" {
+		o.Authentication.RemoteKubeConfigFile = o.Kubeconfig
+	}
+	if o.Authorization.RemoteKubeConfigFile == "" {
+		o.Authorization.RemoteKubeConfigFile = o.Kubeconfig
+	}
+}
+
+// Validate reports every invalid option.
+func (o *Options) Validate() error {
+	var errs []error
+	errs = append(errs, o.SecureServing.Validate()...)
+	errs = append(errs, o.Authentication.Validate()...)
+	errs = append(errs, o.Authorization.Validate()...)
+	if o.SecureServing.BindPort == 0 && o.SecureServing.Listener == nil {
+		errs = append(errs, errors.New("--secure-port must not be 0: the server only serves HTTPS"))
+	}
+	if o.DirectListener == nil && o.DirectBindAddress != "" {
+		if _, _, err := net.SplitHostPort(o.DirectBindAddress); err != nil {
+			errs = append(errs, fmt.Errorf("--direct-bind-address %q: %w", o.DirectBindAddress, err))
+		}
+	}
+	if msgs := validation.IsDNS1123Label(o.PublicNamespace); len(msgs) > 0 {
+		errs = append(errs, fmt.Errorf("--public-namespace %q is not a namespace name: %v", o.PublicNamespace, msgs))
+	}
+	if msgs := validation.IsDNS1123Label(o.DefaultTenant); o.DefaultTenant != "" && len(msgs) > 0 {
+		errs = append(errs, fmt.Errorf("--default-tenant %q is not a namespace name: %v", o.DefaultTenant, msgs))
+	}
+	if o.MaxBodyBytes < 0 {
+		errs = append(errs, errors.New("--max-body-bytes must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// Config turns the options into a server configuration: it generates a self-signed serving
+// certificate if none was given, and connects the delegated authenticator and authorizer.
+func (o *Options) Config() (*Config, error) {
+	// The names kube-apiserver (through the Service) and local clients use.
+	if err := o.SecureServing.MaybeDefaultWithSelfSignedCerts("localhost",
+		[]string{ServiceDNSName, ServiceDNSName + ".cluster.local"},
+		[]net.IP{netutils.ParseIPSloppy("127.0.0.1")}); err != nil {
+		return nil, fmt.Errorf("creating a self-signed serving certificate: %w", err)
+	}
+
+	gc := genericapiserver.NewRecommendedConfig(codecs)
+	gc.EffectiveVersion = compatibility.DefaultBuildEffectiveVersion()
+	gc.EnableProfiling = false
+	if err := o.SecureServing.ApplyToConfig(&gc.Config); err != nil {
+		return nil, err
+	}
+	if err := o.Authentication.ApplyTo(&gc.Authentication, gc.SecureServing, nil); err != nil {
+		return nil, err
+	}
+	if err := o.Authorization.ApplyTo(&gc.Authorization); err != nil {
+		return nil, err
+	}
+	// The library always lets requests without credentials through as system:anonymous;
+	// here they must be 401, as Nova clients expect (see requireCredentials).
+	gc.Authentication.Authenticator = requireCredentials(gc.Authentication.Authenticator)
+
+	restConfig, err := loadRESTConfig(o.Kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	restConfig.QPS, restConfig.Burst = o.KubeAPIQPS, o.KubeAPIBurst
+	restConfig.UserAgent = "kova-nova-api"
+
+	direct := o.DirectListener
+	if direct == nil && o.DirectBindAddress != "" {
+		if direct, err = net.Listen("tcp", o.DirectBindAddress); err != nil {
+			return nil, fmt.Errorf("direct listener: %w", err)
+		}
+	}
+	base := o.KubeAPIServerURL
+	if base == "" {
+		base = restConfig.Host
+	}
+	if !strings.Contains(base, "://") {
+		base = "https://" + base
+	}
+	return &Config{
+		Generic:         gc,
+		REST:            restConfig,
+		AggregatedBase:  strings.TrimSuffix(base, "/"),
+		DirectListener:  direct,
+		PublicNamespace: o.PublicNamespace,
+		DefaultTenant:   o.DefaultTenant,
+		MaxBodyBytes:    o.MaxBodyBytes,
+	}, nil
+}
+
+func loadRESTConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig == "" {
+		cfg, err := rest.InClusterConfig()
+		if err != nil {
+			return nil, fmt.Errorf("no --kubeconfig and not in a cluster: %w", err)
+		}
+		return cfg, nil
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("loading --kubeconfig %s: %w", kubeconfig, err)
+	}
+	return cfg, nil
+}
+
+// Run builds the server from the options and serves until ctx ends.
+func (o *Options) Run(ctx context.Context, nova Nova) error {
+	cfg, err := o.Config()
+	if err != nil {
+		return err
+	}
+	srv, err := cfg.New(nova)
+	if err != nil {
+		return err
+	}
+	return srv.Run(ctx)
+}

@@ -1,0 +1,125 @@
+package novaserver_test
+
+import (
+	"bufio"
+	"fmt"
+	"net/http"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	authorizationv1 "k8s.io/api/authorization/v1"
+)
+
+// matrixRow is one API call of shared/permission-matrix.tsv (copied to testdata) and the
+// roles that may make it.
+type matrixRow struct {
+	capability, method, path string
+	roles                    []string
+}
+
+func readMatrix() []matrixRow {
+	GinkgoHelper()
+	f, err := os.Open("testdata/permission-matrix.tsv")
+	Expect(err).NotTo(HaveOccurred())
+	defer f.Close()
+	var rows []matrixRow
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		line := s.Text()
+		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, "section\t") {
+			continue
+		}
+		cols := strings.Split(line, "\t")
+		Expect(cols).To(HaveLen(5), line)
+		rows = append(rows, matrixRow{capability: cols[1], method: cols[2], path: cols[3], roles: strings.Split(cols[4], ",")})
+	}
+	Expect(s.Err()).NotTo(HaveOccurred())
+	return rows
+}
+
+var placeholder = regexp.MustCompile(`\{[^}]+\}`)
+
+var _ = Describe("The kova roles", func() {
+	It("allow exactly the calls of the permission matrix, through the shim", func(ctx SpecContext) {
+		ns := uniqTenant()
+		tokens := tenant(ctx, ns)
+		for role, t := range tokens {
+			Eventually(func() (int, error) {
+				return status(do(tlsClient, http.MethodGet, directURL+"/v2.1/"+ns+"/servers", token(t), nil))
+			}).WithContext(ctx).Should(Equal(http.StatusOK), role)
+		}
+
+		rows := readMatrix()
+		Expect(rows).To(HaveLen(48))
+		var wrong []string
+		for _, row := range rows {
+			path := "/v2.1/" + ns + placeholder.ReplaceAllString(row.path, "x")
+			var body []byte
+			if row.method == http.MethodPost || row.method == http.MethodPut {
+				body = []byte("{}")
+			}
+			for _, role := range []string{"observer", "creator", "admin"} {
+				want := http.StatusForbidden
+				if slices.Contains(row.roles, role) {
+					want = http.StatusOK // the stand-in answers whatever reaches it
+				}
+				r, err := do(tlsClient, row.method, directURL+path, token(tokens[role]), body)
+				Expect(err).NotTo(HaveOccurred())
+				if r.code != want {
+					wrong = append(wrong, fmt.Sprintf("%s (%s %s) as %s: got %d, want %d: %s", row.capability, row.method, row.path, role, r.code, want, r.body))
+				}
+			}
+		}
+		Expect(wrong).To(BeEmpty())
+	})
+
+	It("grant the compute.kova.dev resources consistently with the matrix", func(ctx SpecContext) {
+		ns := uniqTenant()
+		tenant(ctx, ns)
+		allowed := func(role, verb, group, resource string) (bool, error) {
+			sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+				User:   "system:serviceaccount:" + ns + ":" + role,
+				Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"},
+				ResourceAttributes: &authorizationv1.ResourceAttributes{
+					Namespace: ns, Verb: verb, Group: group, Resource: resource,
+				},
+			}}
+			err := k8s.Create(ctx, sar)
+			return sar.Status.Allowed, err
+		}
+		// Wait until RBAC sees every binding, so that a denial below means something.
+		for _, role := range []string{"observer", "creator", "admin"} {
+			Eventually(func() (bool, error) { return allowed(role, "get", "compute.kova.dev", "servers") }).
+				WithContext(ctx).Should(BeTrue(), role)
+		}
+		for _, c := range []struct {
+			role, verb, group, resource string
+			allowed                     bool
+		}{
+			{"observer", "list", "compute.kova.dev", "servers", true},
+			{"observer", "get", "compute.kova.dev", "flavors", true},
+			{"observer", "list", "compute.kova.dev", "keypairs", false}, // GET /os-keypairs is creator,admin
+			{"observer", "create", "compute.kova.dev", "servers", false},
+			{"creator", "create", "compute.kova.dev", "servers", true},
+			{"creator", "create", "compute.kova.dev", "keypairs", true},
+			{"creator", "list", "compute.kova.dev", "keypairs", true},
+			{"creator", "create", "compute.kova.dev", "networks", true},
+			{"creator", "update", "compute.kova.dev", "servers", false},       // PUT /servers/{id} is admin
+			{"creator", "create", "compute.kova.dev", "serveractions", false}, // POST /servers/{id}/action is admin
+			{"creator", "delete", "compute.kova.dev", "servers", false},
+			{"creator", "override-lock", "compute.kova.dev", "servers", false},
+			{"creator", "create", "", "secrets", false},
+			{"admin", "delete", "compute.kova.dev", "servers", true},
+			{"admin", "patch", "compute.kova.dev", "servers", true},
+			{"admin", "create", "compute.kova.dev", "serveractions", true},
+			{"admin", "override-lock", "compute.kova.dev", "servers", true},
+			{"admin", "create", "", "secrets", true},
+		} {
+			Expect(allowed(c.role, c.verb, c.group, c.resource)).To(Equal(c.allowed), "%s %s %s", c.role, c.verb, c.resource)
+		}
+	})
+})
