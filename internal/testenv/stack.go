@@ -40,6 +40,8 @@ type Stack struct {
 	DirectURL, AggregatedURL string
 	// DirectCAs trusts nova-api's serving certificate; APIServerCAs kube-apiserver's.
 	DirectCAs, APIServerCAs *x509.CertPool
+	// DirectCAFile is nova-api's serving certificate as a file (for --os-cacert).
+	DirectCAFile string
 
 	stop func()
 }
@@ -135,7 +137,8 @@ func StartStack(ctx context.Context, stepLatency time.Duration, nova novaserver.
 		}
 	})
 
-	caBundle, err := os.ReadFile(novaserver.ServingCertFile(certDir))
+	st.DirectCAFile = novaserver.ServingCertFile(certDir)
+	caBundle, err := os.ReadFile(st.DirectCAFile)
 	if err != nil {
 		return fail(err)
 	}

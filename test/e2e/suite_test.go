@@ -102,4 +102,3 @@ func computeFor(token, way, tenant string) *gophercloud.ServiceClient {
 	pc.SetToken(token)
 	return &gophercloud.ServiceClient{ProviderClient: pc, Endpoint: endpoint, Type: "compute"}
 }
-
