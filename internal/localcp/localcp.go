@@ -257,7 +257,7 @@ func (c *ControlPlane) writeAdminFiles() error {
 	if err := writeFile(c.AdminKubeconfig(), c.Env.KubeConfig); err != nil {
 		return err
 	}
-	return writeFile(c.dirs.apiServerCA(), c.Env.ControlPlane.APIServer.SecureServing.CA)
+	return writeFile(c.dirs.apiServerCA(), c.Env.ControlPlane.APIServer.CA)
 }
 
 // moveWebhookCerts moves the webhook serving certificate from the temporary

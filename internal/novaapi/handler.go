@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"io"
-	"k8s.io/apiserver/pkg/authentication/user"
 	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"k8s.io/apiserver/pkg/authentication/user"
 
 	"github.com/google/uuid"
 	"sigs.k8s.io/controller-runtime/pkg/client"

@@ -24,6 +24,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/kova-dev/kova/internal/compute"
 	"github.com/kova-dev/kova/internal/localcp"
 	"github.com/kova-dev/kova/internal/novaserver"
 )
@@ -80,7 +81,11 @@ func StartStack(ctx context.Context, stepLatency time.Duration, nova novaserver.
 		return fail(err)
 	}
 	stops = append(stops, func() { _ = os.RemoveAll(stateDir) })
-	if st.Manager, err = StartManager(cp.Env, cp.Config, ManagerOptions{StepLatency: stepLatency, StateDir: stateDir, Webhooks: true}); err != nil {
+	if st.Manager, err = StartManager(cp.Env, cp.Config, ManagerOptions{StepLatency: stepLatency, StateDir: stateDir, Webhooks: true,
+		Hosts: []compute.HostInfo{ // room for the benchmark's fleet
+			{Name: "sim-host-1", Capacity: compute.Resources{VCPUs: 2048, RAMMiB: 4 << 20, DiskGiB: 1 << 16}},
+			{Name: "sim-host-2", Capacity: compute.Resources{VCPUs: 2048, RAMMiB: 4 << 20, DiskGiB: 1 << 16}},
+		}}); err != nil {
 		return fail(err)
 	}
 	stops = append(stops, func() { _ = st.Manager.Stop() })
@@ -132,7 +137,8 @@ func StartStack(ctx context.Context, stepLatency time.Duration, nova novaserver.
 	stops = append(stops, func() {
 		cancel()
 		select {
-		case <-stopped:
+		case err := <-stopped:
+			_ = err // a stop on the way out: nothing is left to report it to
 		case <-time.After(time.Minute):
 		}
 	})
