@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -219,4 +220,22 @@ func (o *Options) Run(ctx context.Context, nova Nova) error {
 		return err
 	}
 	return srv.Run(ctx)
+}
+
+// LoopbackOptions are the options of a server on listeners the caller opened on loopback
+// (the tests and the local stack): both ways in, a self-signed certificate in certDir,
+// kube-apiserver reached with kubeconfig, and front-proxy requests trusted from caFile's
+// allowed names. A denial is remembered for a second only, as RoleBindings come and go.
+func LoopbackOptions(secure, direct net.Listener, certDir, kubeconfig, caFile string, allowedNames []string) *Options {
+	o := NewOptions()
+	o.SecureServing.Listener = secure
+	o.SecureServing.BindAddress = net.ParseIP("127.0.0.1")
+	o.SecureServing.BindPort = secure.Addr().(*net.TCPAddr).Port
+	o.SecureServing.ServerCert.CertDirectory = certDir
+	o.DirectListener = direct
+	o.Kubeconfig = kubeconfig
+	o.Authentication.RequestHeader.ClientCAFile, o.Authentication.RequestHeader.AllowedNames = caFile, allowedNames
+	o.Authorization.DenyCacheTTL = time.Second
+	o.Complete()
+	return o
 }

@@ -1,45 +1,17 @@
 package novaserver_test
 
 import (
-	"bufio"
 	"fmt"
 	"net/http"
-	"os"
 	"regexp"
 	"slices"
-	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	authorizationv1 "k8s.io/api/authorization/v1"
+
+	"github.com/kova-dev/kova/internal/testenv"
 )
-
-// matrixRow is one API call of shared/permission-matrix.tsv (copied to testdata) and the
-// roles that may make it.
-type matrixRow struct {
-	capability, method, path string
-	roles                    []string
-}
-
-func readMatrix() []matrixRow {
-	GinkgoHelper()
-	f, err := os.Open("testdata/permission-matrix.tsv")
-	Expect(err).NotTo(HaveOccurred())
-	defer f.Close()
-	var rows []matrixRow
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		line := s.Text()
-		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, "section\t") {
-			continue
-		}
-		cols := strings.Split(line, "\t")
-		Expect(cols).To(HaveLen(5), line)
-		rows = append(rows, matrixRow{capability: cols[1], method: cols[2], path: cols[3], roles: strings.Split(cols[4], ",")})
-	}
-	Expect(s.Err()).NotTo(HaveOccurred())
-	return rows
-}
 
 var placeholder = regexp.MustCompile(`\{[^}]+\}`)
 
@@ -53,24 +25,25 @@ var _ = Describe("The kova roles", func() {
 			}).WithContext(ctx).Should(Equal(http.StatusOK), role)
 		}
 
-		rows := readMatrix()
+		rows, err := testenv.PermissionMatrix()
+		Expect(err).NotTo(HaveOccurred())
 		Expect(rows).To(HaveLen(48))
 		var wrong []string
 		for _, row := range rows {
-			path := "/v2.1/" + ns + placeholder.ReplaceAllString(row.path, "x")
+			path := "/v2.1/" + ns + placeholder.ReplaceAllString(row.Path, "x")
 			var body []byte
-			if row.method == http.MethodPost || row.method == http.MethodPut {
+			if row.Method == http.MethodPost || row.Method == http.MethodPut {
 				body = []byte("{}")
 			}
 			for _, role := range []string{"observer", "creator", "admin"} {
 				want := http.StatusForbidden
-				if slices.Contains(row.roles, role) {
+				if slices.Contains(row.Roles, role) {
 					want = http.StatusOK // the stand-in answers whatever reaches it
 				}
-				r, err := do(tlsClient, row.method, directURL+path, token(tokens[role]), body)
+				r, err := do(tlsClient, row.Method, directURL+path, token(tokens[role]), body)
 				Expect(err).NotTo(HaveOccurred())
 				if r.code != want {
-					wrong = append(wrong, fmt.Sprintf("%s (%s %s) as %s: got %d, want %d: %s", row.capability, row.method, row.path, role, r.code, want, r.body))
+					wrong = append(wrong, fmt.Sprintf("%s (%s %s) as %s: got %d, want %d: %s", row.Capability, row.Method, row.Path, role, r.code, want, r.body))
 				}
 			}
 		}

@@ -74,17 +74,8 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	secureURL, directURL = "https://"+secure.Addr().String(), "https://"+direct.Addr().String()
 	certDir := GinkgoT().TempDir()
 
-	o := novaserver.NewOptions()
-	o.SecureServing.Listener = secure
-	o.SecureServing.BindAddress = net.ParseIP("127.0.0.1")
-	o.SecureServing.BindPort = securePort
-	o.SecureServing.ServerCert.CertDirectory = certDir
-	o.DirectListener = direct
-	o.Kubeconfig = cp.AdminKubeconfig()
-	o.Authentication.RequestHeader.ClientCAFile, o.Authentication.RequestHeader.AllowedNames = cp.FrontProxy()
-	// Specs create RoleBindings as they go: do not remember a denial for long.
-	o.Authorization.DenyCacheTTL = time.Second
-	o.Complete()
+	caFile, allowed := cp.FrontProxy()
+	o := novaserver.LoopbackOptions(secure, direct, certDir, cp.AdminKubeconfig(), caFile, allowed)
 	Expect(o.Validate()).To(Succeed())
 
 	cfg, err := o.Config() // writes the self-signed serving certificate

@@ -110,16 +110,8 @@ func StartStack(ctx context.Context, stepLatency time.Duration, nova novaserver.
 	}
 	stops = append(stops, func() { _ = os.RemoveAll(certDir) })
 
-	o := novaserver.NewOptions()
-	o.SecureServing.Listener = secure
-	o.SecureServing.BindAddress = net.ParseIP("127.0.0.1")
-	o.SecureServing.BindPort = securePort
-	o.SecureServing.ServerCert.CertDirectory = certDir
-	o.DirectListener = direct
-	o.Kubeconfig = cp.AdminKubeconfig()
-	o.Authentication.RequestHeader.ClientCAFile, o.Authentication.RequestHeader.AllowedNames = cp.FrontProxy()
-	o.Authorization.DenyCacheTTL = time.Second
-	o.Complete()
+	caFile, allowed := cp.FrontProxy()
+	o := novaserver.LoopbackOptions(secure, direct, certDir, cp.AdminKubeconfig(), caFile, allowed)
 	if err := o.Validate(); err != nil {
 		return fail(err)
 	}

@@ -1,14 +1,11 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -19,43 +16,6 @@ import (
 
 	"github.com/kova-dev/kova/internal/testenv"
 )
-
-// matrixRow is one row of shared/permission-matrix.tsv.
-type matrixRow struct {
-	capability, method, path string
-	roles                    []string
-}
-
-func readMatrix() []matrixRow {
-	GinkgoHelper()
-	// The matrix is shared/permission-matrix.tsv beside the repository; a clone without it
-	// uses the copy the novaserver tests keep.
-	path := filepath.Join(testenv.Root(), "..", "shared", "permission-matrix.tsv")
-	if _, err := os.Stat(path); err != nil {
-		path = filepath.Join(testenv.Root(), "internal", "novaserver", "testdata", "permission-matrix.tsv")
-	}
-	f, err := os.Open(path)
-	Expect(err).NotTo(HaveOccurred())
-	defer func() { _ = f.Close() }()
-	var rows []matrixRow
-	sc := bufio.NewScanner(f)
-	header := true
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, "#") || strings.TrimSpace(line) == "" {
-			continue
-		}
-		if header {
-			header = false
-			continue
-		}
-		cols := strings.Split(line, "\t")
-		Expect(cols).To(HaveLen(5), line)
-		rows = append(rows, matrixRow{capability: cols[1], method: cols[2], path: cols[3], roles: strings.Split(cols[4], ",")})
-	}
-	Expect(sc.Err()).NotTo(HaveOccurred())
-	return rows
-}
 
 // call makes one request as a token through one way in and returns the status code.
 func call(way, token, method, path string, body []byte) (int, string) {
@@ -95,21 +55,24 @@ var _ = Describe("The permission matrix", Ordered, func() {
 		waitFor(ctx, c, serverID, "ACTIVE")
 	})
 
-	rows := readMatrix()
+	rows, err := testenv.PermissionMatrix()
+	if err != nil {
+		panic(err) // the tree is built from the matrix: nothing to run without it
+	}
 	It("has its 48 rows", func() { Expect(rows).To(HaveLen(48)) })
 
 	for _, way := range []string{"direct", "aggregated"} {
 		for _, row := range rows {
-			It(fmt.Sprintf("%s %s (%s) through the %s way in", row.method, row.path, row.capability, way), func() {
+			It(fmt.Sprintf("%s %s (%s) through the %s way in", row.Method, row.Path, row.Capability, way), func() {
 				// Reads go to real objects; writes to ids that do not exist, so an allowed
 				// write is refused by Nova (400/404/409/501), never carried out, and the
 				// only 403 is RBAC's.
 				id := "00000000-0000-4000-8000-000000000000"
 				image := "00000000-0000-4000-8000-000000000001"
-				if row.method == http.MethodGet {
+				if row.Method == http.MethodGet {
 					id, image = serverID, imageID
 				}
-				path := row.path
+				path := row.Path
 				if strings.HasPrefix(path, "/images/") {
 					path = strings.Replace(path, "{id}", image, 1)
 				}
@@ -123,16 +86,16 @@ var _ = Describe("The permission matrix", Ordered, func() {
 					"{attachment_id}", "a", "{interface_id}", "i")
 				path = r.Replace(path)
 				var body []byte
-				if row.method == http.MethodPost || row.method == http.MethodPut {
+				if row.Method == http.MethodPost || row.Method == http.MethodPut {
 					body = []byte(`{}`)
 				}
 				for _, role := range testenv.RoleNames {
-					code, resp := call(way, tokens[role], row.method, path, body)
+					code, resp := call(way, tokens[role], row.Method, path, body)
 					Expect(code).NotTo(Equal(http.StatusUnauthorized), "%s: %s", role, resp)
-					if slices.Contains(row.roles, role) {
-						Expect(code).NotTo(Equal(http.StatusForbidden), "%s may %s %s: %s", role, row.method, path, resp)
+					if slices.Contains(row.Roles, role) {
+						Expect(code).NotTo(Equal(http.StatusForbidden), "%s may %s %s: %s", role, row.Method, path, resp)
 					} else {
-						Expect(code).To(Equal(http.StatusForbidden), "%s may not %s %s: %s", role, row.method, path, resp)
+						Expect(code).To(Equal(http.StatusForbidden), "%s may not %s %s: %s", role, row.Method, path, resp)
 					}
 				}
 			})
