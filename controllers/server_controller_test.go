@@ -480,13 +480,13 @@ var _ = Describe("Spec changes the lifecycle refuses", Ordered, func() {
 		It("from "+state, func() {
 			srv := get(servers[state])
 			for _, ch := range changes {
-				cur := get(srv)
-				before := cur.Spec
-				ch.apply(&cur.Spec)
-				if equalSpecs(before, cur.Spec) {
+				before := get(srv).Spec
+				probe := before
+				ch.apply(&probe)
+				if equalSpecs(before, probe) {
 					continue
 				}
-				err := k8s.Update(suiteCtx, cur, client.DryRunAll)
+				err := dryRunSpec(srv, ch.apply)
 				expected := want[state][ch.name]
 				if expected == "" {
 					Expect(err).NotTo(HaveOccurred(), "%s from %s", ch.name, state)
@@ -508,14 +508,27 @@ var _ = Describe("Spec changes the lifecycle refuses", Ordered, func() {
 			"rebuild": func(s *computev1.ServerSpec) { s.ImageRef = "ubuntu" },
 			"stop":    func(s *computev1.ServerSpec) { s.PowerState = computev1.PowerStopped },
 		} {
-			cur := get(srv)
-			change(&cur.Spec)
-			err := k8s.Update(suiteCtx, cur, client.DryRunAll)
+			err := dryRunSpec(srv, change)
 			Expect(apierrors.IsConflict(err)).To(BeTrue(), "%s: %v", name, err)
 			Expect(err.Error()).To(HaveSuffix(fmt.Sprintf("Instance %s is in an invalid state for '%s'", srv.UID, name)))
 		}
 	})
 })
+
+// dryRunSpec sends a spec change as a dry run, as admission sees it, again on a fresh copy
+// if the server's status moved on in between (a version conflict, not a refusal).
+func dryRunSpec(srv *computev1.Server, change func(*computev1.ServerSpec)) error {
+	var err error
+	for range 20 {
+		cur := get(srv)
+		change(&cur.Spec)
+		err = k8s.Update(suiteCtx, cur, client.DryRunAll)
+		if err == nil || !strings.Contains(err.Error(), "the object has been modified") {
+			return err
+		}
+	}
+	return err
+}
 
 func equalSpecs(a, b computev1.ServerSpec) bool {
 	return fmt.Sprintf("%+v", a) == fmt.Sprintf("%+v", b)
