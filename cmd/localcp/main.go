@@ -183,15 +183,8 @@ func runLocalCP(ctx context.Context, o options, log *slog.Logger, stdout, stderr
 	}()
 	samplesErr := apply.applyDir(samplesCtx, filepath.Join(o.configDir, "samples"), createIfMissing, samplesTimeout)
 
-	select {
-	case <-mgr.Done():
-		return managerExited(log, mgr)
-	case <-novaDone:
-		return novaExited(log, nova)
-	case <-ctx.Done():
-		log.Info("interrupted, shutting down")
-		return nil
-	default:
+	if stopped, err := ended(ctx, log, mgr, nova, novaDone, false); stopped {
+		return err
 	}
 	if samplesErr != nil {
 		// The cluster is still useful: say so and keep running.
@@ -210,14 +203,30 @@ func runLocalCP(ctx context.Context, o options, log *slog.Logger, stdout, stderr
 	}
 	printBanner(stdout, cp.DataDir(), cp.AdminKubeconfig(), filepath.Join(o.configDir, "samples"), novaBanner)
 
+	_, err = ended(ctx, log, mgr, nova, novaDone, true)
+	return err
+}
+
+// ended reports whether a child died or the user interrupted, and what runLocalCP returns
+// then. With wait it blocks until one of those happens; without, it only looks.
+func ended(ctx context.Context, log *slog.Logger, mgr *child, nova *novaAPI, novaDone <-chan struct{}, wait bool) (bool, error) {
+	if !wait {
+		select {
+		case <-mgr.Done():
+		case <-novaDone:
+		case <-ctx.Done():
+		default:
+			return false, nil
+		}
+	}
 	select {
 	case <-mgr.Done():
-		return managerExited(log, mgr)
+		return true, managerExited(log, mgr)
 	case <-novaDone:
-		return novaExited(log, nova)
+		return true, novaExited(log, nova)
 	case <-ctx.Done():
 		log.Info("interrupted, shutting down")
-		return nil
+		return true, nil
 	}
 }
 
