@@ -2,21 +2,16 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"io"
-	"os/exec"
 	"sync"
-	"syscall"
-	"time"
+
+	"github.com/kova-dev/kova/internal/localcp"
 )
 
-// child is a long-running program (the manager) whose output is shown on
-// the terminal, each line prefixed with its name.
+// child is a long-running program (the manager, nova-api) whose output is shown on the
+// terminal, each line prefixed with its name; Done is closed once its output is flushed.
 type child struct {
-	name string
-	cmd  *exec.Cmd
-	done chan struct{} // closed once it has exited and its output is flushed
-	err  error         // Wait's result, valid once done is closed
+	*localcp.Process
 }
 
 // startChild starts path with args, sending its stdout and stderr, prefixed
@@ -24,54 +19,14 @@ type child struct {
 func startChild(name, path string, args []string, stdout, stderr io.Writer) (*child, error) {
 	outW := newPrefixWriter(stdout, name+" | ")
 	errW := newPrefixWriter(stderr, name+" | ")
-	cmd := exec.Command(path, args...)
-	cmd.Stdout, cmd.Stderr = outW, errW
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting %s: %w", name, err)
-	}
-	c := &child{name: name, cmd: cmd, done: make(chan struct{})}
-	go func() {
-		c.err = cmd.Wait()
+	p, err := localcp.StartProcess(name, path, args, outW, errW, func() {
 		outW.Flush()
 		errW.Flush()
-		close(c.done)
-	}()
-	return c, nil
-}
-
-// Done is closed when the child has exited.
-func (c *child) Done() <-chan struct{} { return c.done }
-
-// ExitReason describes how the child ended, e.g. "exit status 2" or
-// "signal: killed". Only valid once Done is closed.
-func (c *child) ExitReason() string {
-	if c.err != nil {
-		return c.err.Error()
+	})
+	if err != nil {
+		return nil, err
 	}
-	return "exit status 0"
-}
-
-// Stop sends SIGTERM, so that the child can shut down cleanly, and kills it
-// if it has not exited within timeout. Stopping an exited child does nothing.
-func (c *child) Stop(timeout time.Duration) error {
-	select {
-	case <-c.done:
-		return nil
-	default:
-	}
-	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		<-c.done // it exited meanwhile: that is the only way Signal fails here
-		return nil
-	}
-	select {
-	case <-c.done:
-		return nil
-	case <-time.After(timeout):
-		_ = c.cmd.Process.Kill()
-		<-c.done
-		return fmt.Errorf("%s did not stop within %s and was killed", c.name, timeout)
-	}
+	return &child{p}, nil
 }
 
 // prefixWriter writes each complete line it receives to w, prefixed.

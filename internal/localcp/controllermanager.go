@@ -34,8 +34,8 @@ func (c *ControlPlane) startControllerManager(ctx context.Context) error {
 			return err
 		}
 		stdout, stderr := c.output("kube-controller-manager")
-		p, err := startProcess("kube-controller-manager", filepath.Join(c.opts.BinDir, "kube-controller-manager"),
-			c.controllerManagerArgs(kubeconfig, port), stdout, stderr)
+		p, err := StartProcess("kube-controller-manager", filepath.Join(c.opts.BinDir, "kube-controller-manager"),
+			c.controllerManagerArgs(kubeconfig, port), stdout, stderr, nil)
 		if err != nil {
 			return fmt.Errorf("localcp: %w", err)
 		}
@@ -70,7 +70,7 @@ func (c *ControlPlane) controllerManagerArgs(kubeconfig string, port int) []stri
 
 // waitHealthy polls url until it answers 200, the process exits, ctx ends or
 // startTimeout passes.
-func waitHealthy(ctx context.Context, p *process, url string) error {
+func waitHealthy(ctx context.Context, p *Process, url string) error {
 	client := &http.Client{
 		Timeout: 2 * time.Second,
 		// Its serving certificate is self-signed, and only liveness matters here.

@@ -100,7 +100,7 @@ type ControlPlane struct {
 	removeDir bool // DataDir is temporary
 	logs      []io.Closer
 	lock      *os.File // held while running; see lockDataDir
-	kcm       *process
+	kcm       *Process
 	usersMu   sync.Mutex // envtest's user CA is not safe for concurrent use
 
 	stopOnce sync.Once
@@ -319,7 +319,7 @@ func (c *ControlPlane) stop() error {
 	// kube-controller-manager first: it would only log errors once the API
 	// server is gone.
 	if c.kcm != nil {
-		if err := c.kcm.stop(30 * time.Second); err != nil {
+		if err := c.kcm.Stop(30 * time.Second); err != nil {
 			errs = append(errs, fmt.Errorf("stopping kube-controller-manager: %w", err))
 		}
 	}
