@@ -145,25 +145,31 @@ func flavorSortValue(f *computev1.Flavor, key string) string {
 }
 
 func (h *handler) showFlavor(rq *request) error {
-	f, err := h.usableFlavor(rq, rq.param(0))
+	f, err := h.flavorOfPath(rq)
 	if err != nil {
 		return err
 	}
-	if f == nil {
-		return notFound("Flavor %s could not be found.", rq.param(0))
-	}
 	return rq.json(http.StatusOK, map[string]any{"flavor": rq.flavorView(f)})
+}
+
+// flavorOfPath is the flavor the path names ({id} first), or Nova's 404.
+func (h *handler) flavorOfPath(rq *request) (*computev1.Flavor, error) {
+	f, err := h.usableFlavor(rq, rq.param(0))
+	if err != nil {
+		return nil, err
+	}
+	if f == nil {
+		return nil, notFound("Flavor %s could not be found.", rq.param(0))
+	}
+	return f, nil
 }
 
 // showExtraSpecs is GET /flavors/{id}/os-extra_specs: the openstack CLI reads it for every
 // flavor whose list entry carries no extra specs.
 func (h *handler) showExtraSpecs(rq *request) error {
-	f, err := h.usableFlavor(rq, rq.param(0))
+	f, err := h.flavorOfPath(rq)
 	if err != nil {
 		return err
-	}
-	if f == nil {
-		return notFound("Flavor %s could not be found.", rq.param(0))
 	}
 	specs := map[string]string{}
 	for k, v := range f.Spec.ExtraSpecs {
