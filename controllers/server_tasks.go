@@ -100,7 +100,7 @@ func (r *ServerReconciler) beginBuild(ctx context.Context, srv *computev1.Server
 		return r.failBuild(ctx, srv, err)
 	}
 	if srv.Spec.KeyName != "" {
-		if _, err := refs.Keypair(ctx, r.Client, srv.Namespace, srv.Spec.KeyName); err != nil {
+		if _, err := refs.ServerKeypair(ctx, r.Client, srv); err != nil {
 			return r.failBuild(ctx, srv, err)
 		}
 	}

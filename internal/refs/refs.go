@@ -77,16 +77,83 @@ func Network(ctx context.Context, c client.Reader, ns, publicNS, name string) (*
 	return nil, &NotFoundError{fmt.Sprintf("Network %s could not be found.", name)}
 }
 
-// Keypair gets a keypair of the tenant.
-func Keypair(ctx context.Context, c client.Reader, ns, name string) (*computev1.Keypair, error) {
-	kp := &computev1.Keypair{}
-	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, kp); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, &NotFoundError{"Invalid key_name provided."}
-		}
+// Keypair finds the keypair a server boots with: the one its user knows as name (Nova
+// keypairs are per user, so the same name may be another user's). An empty user (a server
+// made without the admission webhook, which records its user) matches any owner. Should two
+// keypairs of one user share a name (two creates that raced past the webhook's check), the
+// older is the keypair, as UserKeypairs decides for every reader.
+func Keypair(ctx context.Context, c client.Reader, ns, user, name string) (*computev1.Keypair, error) {
+	var list computev1.KeypairList
+	if err := c.List(ctx, &list, client.InNamespace(ns)); err != nil {
 		return nil, err
 	}
-	return kp, nil
+	if kp := UserKeypair(list.Items, user, name); kp != nil {
+		return kp, nil
+	}
+	// The REST API records the keypair's object name, which is no Nova name of the user's.
+	for i := range list.Items {
+		if kp := &list.Items[i]; kp.Name == name && KeypairOwnedBy(kp, user) && kp.DeletionTimestamp.IsZero() {
+			return kp, nil
+		}
+	}
+	return nil, &NotFoundError{"Invalid key_name provided."}
+}
+
+// ServerKeypair is the keypair a server boots with: spec.keyName among the keypairs of the
+// user who created it.
+func ServerKeypair(ctx context.Context, c client.Reader, srv *computev1.Server) (*computev1.Keypair, error) {
+	return Keypair(ctx, c, srv.Namespace, srv.Annotations[computev1.AnnotationUserID], srv.Spec.KeyName)
+}
+
+// KeypairOwnedBy says whether a keypair is user's. One with no owner recorded (made without
+// the admission webhook) belongs to the whole tenant; an empty user asks for any owner.
+func KeypairOwnedBy(kp *computev1.Keypair, user string) bool {
+	return user == "" || kp.Spec.UserID == "" || kp.Spec.UserID == user
+}
+
+// UserKeypairs are user's keypairs among a tenant's, one per Nova name: of two with one name
+// (a race past the webhook's check) the older, then the first by object name, so that every
+// reader (REST, the webhook, the controller) picks the same one and the other is never used.
+// Keypairs being deleted are left out.
+func UserKeypairs(kps []computev1.Keypair, user string) []*computev1.Keypair {
+	byName := map[string]*computev1.Keypair{}
+	var names []string
+	for i := range kps {
+		kp := &kps[i]
+		if !KeypairOwnedBy(kp, user) || !kp.DeletionTimestamp.IsZero() {
+			continue
+		}
+		n := kp.NovaName()
+		cur, ok := byName[n]
+		if !ok {
+			names = append(names, n)
+		}
+		if !ok || olderKeypair(kp, cur) {
+			byName[n] = kp
+		}
+	}
+	out := make([]*computev1.Keypair, 0, len(names))
+	for _, n := range names {
+		out = append(out, byName[n])
+	}
+	return out
+}
+
+// UserKeypair is user's keypair named name (its Nova name), or nil.
+func UserKeypair(kps []computev1.Keypair, user, name string) *computev1.Keypair {
+	for _, kp := range UserKeypairs(kps, user) {
+		if kp.NovaName() == name {
+			return kp
+		}
+	}
+	return nil
+}
+
+func olderKeypair(a, b *computev1.Keypair) bool {
+	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+		return a.CreationTimestamp.Before(&b.CreationTimestamp)
+	}
+	return a.Name < b.Name
 }
 
 // FitsImage checks a flavor against an image's minimums, with Nova's messages.

@@ -57,7 +57,7 @@ func (v *ServerValidator) ValidateCreate(ctx context.Context, srv *computev1.Ser
 		errs = appendRefError(errs, spec.Child("flavorRef"), srv.Spec.FlavorRef, refs.FitsImage(flavor, image))
 	}
 	if srv.Spec.KeyName != "" {
-		_, err := refs.Keypair(ctx, v.Client, srv.Namespace, srv.Spec.KeyName)
+		_, err := refs.ServerKeypair(ctx, v.Client, srv)
 		errs = appendRefError(errs, spec.Child("keyName"), srv.Spec.KeyName, err)
 	}
 	seen := map[string]bool{}

@@ -1,0 +1,19 @@
+package v1alpha1
+
+// NovaAPIGroup is the API group of the Nova REST shim (APIService v1.nova.kova.dev). Its
+// paths are what RBAC rules for the REST calls name (servers/action, servers/metadata, ...),
+// so the admission webhook asks RBAC in the same terms when a spec field means such a call.
+const NovaAPIGroup = "nova.kova.dev"
+
+// Annotations that name people. Kova sets them from the authenticated request and the
+// admission webhook refuses a user-made one: they say who created a server or asked for an
+// action, and Nova shows them as user_id.
+const (
+	// AnnotationUserID is the user who created a Server or asked for a ServerAction.
+	AnnotationUserID = NovaAPIGroup + "/user-id"
+	// AnnotationInstanceActions is a server's history of the actions asked through the REST
+	// API, a JSON list whose entries name the user who asked ("userID").
+	AnnotationInstanceActions = NovaAPIGroup + "/instance-actions"
+	// AnnotationKeypairName is the Nova name of a Keypair made before spec.name existed.
+	AnnotationKeypairName = NovaAPIGroup + "/name"
+)
