@@ -293,6 +293,9 @@ func (rq *request) decodedBody() (any, *apiError) {
 		return nil, nil
 	}
 	v, err := decodeOrdered(rq.body)
+	if errors.Is(err, errTooManyItems) {
+		return nil, newError(http.StatusRequestEntityTooLarge, msgTooLarge)
+	}
 	if err != nil {
 		return nil, badRequest(msgMalformed)
 	}

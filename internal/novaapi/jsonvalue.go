@@ -32,13 +32,33 @@ func (o *jsonObject) get(k string) (any, bool) {
 
 func (o *jsonObject) len() int { return len(o.keys) }
 
-// errMalformed is a body that is not JSON at all.
-var errMalformed = errors.New("malformed JSON")
+// maxJSONDepth is the deepest nesting Nova's json.loads decodes: past it Python raises
+// RecursionError (nova-api Zed on CPython 3.11 answers 500 from depth 890). Here deeper is
+// "Malformed request body".
+const maxJSONDepth = 889
+
+// maxJSONItems bounds the values of one body. Decoding costs about 200 bytes of garbage per
+// value, whatever the body's size; the bound is the most values a body of Nova's own size
+// limit (oslo's max_request_body_size, 114688 bytes) can hold, "[0,0,...]", so no body Nova
+// would read is refused for it, and a larger one is "too large", as Nova says of it.
+const maxJSONItems = 114688 / 2
+
+// errMalformed is a body that is not JSON at all; errTooManyItems one that holds more
+// values than any body Nova accepts.
+var (
+	errMalformed    = errors.New("malformed JSON")
+	errTooManyItems = errors.New("too many JSON values")
+)
 
 // decodeOrdered decodes one JSON document into jsonObject, []any, string, json.Number,
 // bool and nil values. Anything after the document but white space is malformed, as for
-// Python's json.loads.
+// Python's json.loads. Nesting and size are checked first, in one pass that allocates
+// nothing, so a body of a million brackets costs a scan of its bytes and not a million
+// frames.
 func decodeOrdered(data []byte) (any, error) {
+	if err := checkShape(data); err != nil {
+		return nil, err
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	v, err := decodeValue(dec)
@@ -49,6 +69,44 @@ func decodeOrdered(data []byte) (any, error) {
 		return nil, errMalformed
 	}
 	return v, nil
+}
+
+// checkShape refuses a body nested deeper than maxJSONDepth (errMalformed) or with more
+// than maxJSONItems values (errTooManyItems). It reads bytes only: brackets and commas
+// inside strings do not count, and whether data is JSON at all is the decoder's question.
+// Every value but the first follows an opening bracket, a comma or a colon, so counting
+// those bounds the values from above.
+func checkShape(data []byte) error {
+	depth, items := 0, 1
+	inString, escaped := false, false
+	for _, c := range data {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '[' || c == '{':
+			if depth++; depth > maxJSONDepth {
+				return errMalformed
+			}
+			items++
+		case c == ']' || c == '}':
+			depth--
+		case c == ',' || c == ':':
+			items++
+		}
+		if items > maxJSONItems {
+			return errTooManyItems
+		}
+	}
+	return nil
 }
 
 func decodeValue(dec *json.Decoder) (any, error) {
