@@ -2,8 +2,10 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -24,6 +26,11 @@ func PrivateKeySecretName(kp *computev1.Keypair) string { return kp.Name + "-pri
 // one. A generated private key goes into a Secret owned by the keypair, once; it is never
 // written into the Keypair, and if status already names a Secret the key is not made again
 // (a deleted Secret means the key is gone, as with Nova).
+//
+// The Secret is for the keypair's user alone, as Nova hands a generated key to the one who
+// asked: no tenant role may read Secrets, and with the Secret come a Role and a RoleBinding
+// of the same name, owned by the keypair, that let the keypair's user get and delete that
+// one Secret.
 type KeypairReconciler struct {
 	client.Client
 	// APIReader reads Secrets past the cache: the manager must not mirror every Secret.
@@ -33,7 +40,8 @@ type KeypairReconciler struct {
 
 // +kubebuilder:rbac:groups=compute.kova.dev,resources=keypairs,verbs=get;list;watch
 // +kubebuilder:rbac:groups=compute.kova.dev,resources=keypairs/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=create
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=create;get;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=create;get
 
 // Reconcile handles one Keypair.
 func (r *KeypairReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
@@ -80,6 +88,9 @@ func (r *KeypairReconciler) Reconcile(ctx context.Context, req reconcile.Request
 		} else if err != nil {
 			return reconcile.Result{}, err
 		}
+		if err := r.grantSecret(ctx, kp, secret.Name); err != nil {
+			return reconcile.Result{}, err
+		}
 		kp.Status.PublicKey, kp.Status.Fingerprint, kp.Status.PrivateKeySecret = gen.PublicKey, gen.Fingerprint, secret.Name
 	}
 	kp.Status.ObservedGeneration = kp.Generation
@@ -88,6 +99,49 @@ func (r *KeypairReconciler) Reconcile(ctx context.Context, req reconcile.Request
 		return reconcile.Result{}, nil
 	}
 	return reconcile.Result{}, client.IgnoreNotFound(r.Status().Patch(ctx, kp, client.MergeFrom(before)))
+}
+
+// grantSecret lets the keypair's user, and no one else of the tenant, get and delete the
+// Secret holding its private key: a Role naming that one Secret and a RoleBinding to the
+// user, both owned by the keypair so they go with it. The manager may grant this because it
+// holds get and delete on Secrets itself (RBAC refuses to grant more than one has).
+func (r *KeypairReconciler) grantSecret(ctx context.Context, kp *computev1.Keypair, secret string) error {
+	if kp.Spec.UserID == "" {
+		return nil // made without the admission webhook: no user to hand it to
+	}
+	role := &rbacv1.Role{
+		ObjectMeta: metav1.ObjectMeta{Namespace: kp.Namespace, Name: secret},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"},
+			ResourceNames: []string{secret}, Verbs: []string{"get", "delete"}}},
+	}
+	binding := &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Namespace: kp.Namespace, Name: secret},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: kp.Spec.UserID}},
+	}
+	if err := r.createOwned(ctx, kp, role, &rbacv1.Role{}); err != nil {
+		return err
+	}
+	return r.createOwned(ctx, kp, binding, &rbacv1.RoleBinding{})
+}
+
+// createOwned creates obj controlled by the keypair; one already there is fine if it is
+// the keypair's (a reconcile that did not get to record its work), an error if not.
+func (r *KeypairReconciler) createOwned(ctx context.Context, kp *computev1.Keypair, obj, existing client.Object) error {
+	if err := controllerutil.SetControllerReference(kp, obj, r.Scheme); err != nil {
+		return err
+	}
+	err := r.Create(ctx, obj)
+	if !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(obj), existing); err != nil {
+		return err
+	}
+	if !metav1.IsControlledBy(existing, kp) {
+		return fmt.Errorf("%T %s/%s exists and is not keypair %s's: delete it", obj, obj.GetNamespace(), obj.GetName(), kp.Name)
+	}
+	return nil
 }
 
 // recover reads a generated key back from the Secret this keypair owns; nil if the Secret

@@ -119,6 +119,15 @@ var tenantUserRole = &rbacv1.ClusterRole{
 		APIGroups: []string{computev1.GroupVersion.Group},
 		Resources: []string{"servers", "serveractions", "keypairs", "images", "networks", "flavors", "fixedips"},
 		Verbs:     []string{"get", "list", "watch", "create", "update", "patch"},
+	}, {
+		// The REST calls her spec edits mean, which the admission webhook asks RBAC about.
+		APIGroups: []string{computev1.NovaAPIGroup},
+		Resources: []string{"servers/action"},
+		Verbs:     []string{"create"},
+	}, {
+		APIGroups: []string{computev1.NovaAPIGroup},
+		Resources: []string{"servers/metadata", "servers"},
+		Verbs:     []string{"update"},
 	}},
 }
 

@@ -13,7 +13,7 @@ import (
 // and the history of the actions asked through this API.
 const (
 	annPrefix        = "nova.kova.dev/"
-	annUserID        = annPrefix + "user-id"
+	annUserID        = computev1.AnnotationUserID
 	annDescription   = annPrefix + "description"
 	annAccessIPv4    = annPrefix + "access-ipv4"
 	annAccessIPv6    = annPrefix + "access-ipv6"
@@ -23,8 +23,7 @@ const (
 	annReservationID = annPrefix + "reservation-id"
 	annLaunchIndex   = annPrefix + "launch-index"
 	annKeyName       = annPrefix + "key-name"
-	annActions       = annPrefix + "instance-actions"
-	annKeypairName   = annPrefix + "name"
+	annActions       = computev1.AnnotationInstanceActions
 )
 
 // maxRecordedActions bounds the action history kept on a server.

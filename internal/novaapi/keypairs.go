@@ -24,13 +24,16 @@ import (
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/keys"
+	"github.com/kova-dev/kova/internal/refs"
 )
 
 // /os-keypairs. Nova keypairs belong to a user: each caller sees and uses only their own
-// (spec.userID). A Keypair's name is its Nova name when that is a valid object name;
-// other Nova names (upper case, "_", spaces) are kept in an annotation on a Keypair named
-// after their hash. A generated private key is handed back once and kept nowhere: the
-// Keypair gets only the public key.
+// (spec.userID), and two users of a tenant may each have a keypair of the same name. The
+// Nova name is spec.name; a Keypair made here is named after its user and Nova name
+// (keypairObjectName), so two creates of one user's name race to one object name and the
+// API server lets only one win. (Keypairs made with kubectl carry any object name; the
+// admission webhook refuses a second one of a user's name.) A generated private key is
+// handed back once and kept nowhere: the Keypair gets only the public key.
 
 var sKeypairName = newSchema(kwAllOf(sName,
 	newSchema(kwType("string"), kwMinLength(1), kwMaxLength(255), kwFormat("keypair_name_20"))))
@@ -63,46 +66,36 @@ func keypairQuerySchema(v apiVersion, list bool) *schema {
 	return newSchema(kws...)
 }
 
-// keypairObjectName is the Keypair that holds a Nova keypair name.
-func keypairObjectName(novaName string) string {
-	if len(validation.IsDNS1123Subdomain(novaName)) == 0 {
-		return novaName
+// keypairObjectName is the Keypair that a user's keypair made through this API is: the
+// Nova name (when it makes a valid object name) and a hash of user and name, so that one
+// user's keypair of a name has one object name and another user's another.
+func keypairObjectName(user, novaName string) string {
+	sum := sha256.Sum256([]byte(user + "\x00" + novaName))
+	digest := hex.EncodeToString(sum[:])
+	if name := novaName + "-" + digest[:10]; len(validation.IsDNS1123Subdomain(name)) == 0 {
+		return name
 	}
-	sum := sha256.Sum256([]byte(novaName))
-	return "kp-" + hex.EncodeToString(sum[:])[:16]
+	return "kp-" + digest[:16]
 }
 
-func keypairNovaName(kp *computev1.Keypair) string {
-	if n, ok := kp.Annotations[annKeypairName]; ok {
-		return n
-	}
-	return kp.Name
-}
-
-// ownedBy says whether a keypair is the user's. One with no owner recorded (made without
-// the admission webhook) belongs to the whole tenant.
-func ownedBy(kp *computev1.Keypair, user string) bool {
-	return kp.Spec.UserID == "" || kp.Spec.UserID == user
-}
-
-// keypair finds a user's keypair by Nova name; nil when there is none.
+// keypair finds a user's keypair by Nova name; nil when there is none. The one made here
+// is read by its object name, past the cache when the cache may not have it yet; one made
+// with kubectl is found among the tenant's keypairs.
 func (h *handler) keypair(ctx context.Context, ns, user, name string) (*computev1.Keypair, error) {
-	key := client.ObjectKey{Namespace: ns, Name: keypairObjectName(name)}
+	key := client.ObjectKey{Namespace: ns, Name: keypairObjectName(user, name)}
 	kp := &computev1.Keypair{}
-	err := h.cache.Get(ctx, key, kp)
-	if apierrors.IsNotFound(err) && h.recent.hasKey(key) {
-		err = h.client.Get(ctx, key, kp)
-	}
-	if apierrors.IsNotFound(err) || apierrors.IsInvalid(err) {
-		return nil, nil
-	}
-	if err != nil {
+	err := h.client.Get(ctx, key, kp) // past the cache: read-your-writes (consistency.go)
+	switch {
+	case err == nil && kp.NovaName() == name && kp.Spec.UserID == user && kp.DeletionTimestamp.IsZero():
+		return kp, nil
+	case err != nil && !apierrors.IsNotFound(err) && !apierrors.IsInvalid(err):
 		return nil, err
 	}
-	if keypairNovaName(kp) != name || !ownedBy(kp, user) {
-		return nil, nil
+	var list computev1.KeypairList
+	if err := h.cache.List(ctx, &list, client.InNamespace(ns)); err != nil {
+		return nil, err
 	}
-	return kp, nil
+	return refs.UserKeypair(list.Items, user, name), nil
 }
 
 // keypairUser is whose keypairs a request is about: the caller, or (2.10+, admins only)
@@ -148,7 +141,7 @@ func keypairID(kp *computev1.Keypair) int {
 
 func (rq *request) keypairView(kp *computev1.Keypair, full bool) map[string]any {
 	v := map[string]any{
-		"name":        keypairNovaName(kp),
+		"name":        kp.NovaName(),
 		"public_key":  keypairPublicKey(kp),
 		"fingerprint": keypairFingerprint(kp),
 	}
@@ -180,20 +173,15 @@ func (h *handler) listKeypairs(rq *request) error {
 		return err
 	}
 	var list computev1.KeypairList
-	if err := h.cache.List(rq.ctx, &list, client.InNamespace(rq.caller.Tenant)); err != nil {
+	if err := h.client.List(rq.ctx, &list, client.InNamespace(rq.caller.Tenant)); err != nil { // past the cache (consistency.go)
 		return err
 	}
-	var kps []*computev1.Keypair
-	for i := range list.Items {
-		if ownedBy(&list.Items[i], user) {
-			kps = append(kps, &list.Items[i])
-		}
-	}
-	sort.Slice(kps, func(i, j int) bool { return keypairNovaName(kps[i]) < keypairNovaName(kps[j]) })
+	kps := refs.UserKeypairs(list.Items, user)
+	sort.Slice(kps, func(i, j int) bool { return kps[i].NovaName() < kps[j].NovaName() })
 	limit := len(kps)
 	paged := rq.version.atLeast(35)
 	if paged {
-		if kps, limit, err = page(q, kps, keypairNovaName, markerMissing); err != nil {
+		if kps, limit, err = page(q, kps, (*computev1.Keypair).NovaName, markerMissing); err != nil {
 			return err
 		}
 	}
@@ -203,7 +191,7 @@ func (h *handler) listKeypairs(rq *request) error {
 	}
 	body := map[string]any{"keypairs": out}
 	if paged && len(kps) > 0 {
-		body = rq.listBody("keypairs", "os-keypairs", false, out, limit, lastID(kps, keypairNovaName))
+		body = rq.listBody("keypairs", "os-keypairs", false, out, limit, lastID(kps, (*computev1.Keypair).NovaName))
 	}
 	return rq.json(http.StatusOK, body)
 }
@@ -297,12 +285,17 @@ func (h *handler) createKeypair(rq *request) error {
 			return err
 		}
 	}
-	kp := &computev1.Keypair{
-		ObjectMeta: metav1.ObjectMeta{Namespace: rq.caller.Tenant, Name: keypairObjectName(in.Name)},
-		Spec:       computev1.KeypairSpec{PublicKey: publicKey, Type: typ, UserID: user},
+	// A keypair of this name made with kubectl has another object name: look first. Two
+	// creates here race to one object name, and a kubectl create racing this one is refused
+	// by the admission webhook (or, past it, loses to the older: refs.UserKeypairs).
+	if existing, err := h.keypair(rq.ctx, rq.caller.Tenant, user, in.Name); err != nil {
+		return err
+	} else if existing != nil {
+		return conflict("Key pair '%s' already exists.", in.Name)
 	}
-	if kp.Name != in.Name {
-		kp.Annotations = map[string]string{annKeypairName: in.Name}
+	kp := &computev1.Keypair{
+		ObjectMeta: metav1.ObjectMeta{Namespace: rq.caller.Tenant, Name: keypairObjectName(user, in.Name)},
+		Spec:       computev1.KeypairSpec{Name: in.Name, PublicKey: publicKey, Type: typ, UserID: user},
 	}
 	if err := h.writer(rq.ctx).Create(rq.ctx, kp); err != nil {
 		if apierrors.IsAlreadyExists(err) {

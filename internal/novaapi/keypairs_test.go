@@ -7,12 +7,15 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/keys"
+	"github.com/kova-dev/kova/internal/refs"
 )
 
 func TestKeypairGenerate(t *testing.T) {
@@ -31,8 +34,15 @@ func TestKeypairGenerate(t *testing.T) {
 	}
 
 	obj := &computev1.Keypair{}
-	if err := e.c.Get(context.Background(), client.ObjectKey{Namespace: tenant, Name: "kp-new"}, obj); err != nil {
+	if err := e.c.Get(context.Background(), client.ObjectKey{Namespace: tenant, Name: keypairObjectName("demo", "kp-new")}, obj); err != nil {
 		t.Fatal(err)
+	}
+	if obj.Spec.Name != "kp-new" {
+		t.Errorf("spec.name %q", obj.Spec.Name)
+	}
+	var secrets corev1.SecretList
+	if err := e.c.List(context.Background(), &secrets); err != nil || len(secrets.Items) != 0 {
+		t.Errorf("a generated key left in Secrets: %v %v", secrets.Items, err)
 	}
 	raw, _ := json.Marshal(obj)
 	if strings.Contains(string(raw), "PRIVATE KEY") || strings.Contains(string(raw), strings.Split(priv, "\n")[1]) {
@@ -134,3 +144,80 @@ func TestKeypairs(t *testing.T) {
 		e.as("demo", "2.35").do(http.MethodGet, "/os-keypairs?marker=zzz", "").expectFault(400, "badRequest", "Marker zzz could not be found.")
 	})
 }
+
+// Nova keypair names are per user: two users of one tenant each own a "prod", and each
+// sees, shows, boots with and deletes their own.
+func TestKeypairsPerUser(t *testing.T) {
+	// The creator's "prod", made with kubectl: any object name, the Nova name in spec.name.
+	creators := &computev1.Keypair{ObjectMeta: metav1.ObjectMeta{Namespace: tenant, Name: "prod", UID: "kp-uid-3", CreationTimestamp: metav1.NewTime(base)},
+		Spec: computev1.KeypairSpec{Name: "prod", Type: "ssh", UserID: "creator", PublicKey: testPublicKey}}
+	e := newEnv(t, standard(creators)...)
+	admin := e.as("admin", "2.2")
+
+	kp := admin.do(http.MethodPost, "/os-keypairs", `{"keypair": {"name": "prod"}}`).expect(201).object()["keypair"].(map[string]any)
+	if kp["user_id"] != "admin" || kp["private_key"] == nil {
+		t.Errorf("admin's prod %v", kp)
+	}
+	shown := admin.do(http.MethodGet, "/os-keypairs/prod", "").expect(200).object()["keypair"].(map[string]any)
+	if shown["user_id"] != "admin" || shown["fingerprint"] != kp["fingerprint"] {
+		t.Errorf("admin shows %v", shown)
+	}
+	mine := e.as("creator", "2.2").do(http.MethodGet, "/os-keypairs/prod", "").expect(200).object()["keypair"].(map[string]any)
+	if mine["user_id"] != "creator" || mine["fingerprint"] != "1f:cd:f4:8c:f3:52:81:97:5b:e0:36:58:bd:1e:d6:98" {
+		t.Errorf("creator shows %v", mine)
+	}
+	list := admin.do(http.MethodGet, "/os-keypairs", "").expect(200).object()["keypairs"].([]any)
+	if len(list) != 1 || list[0].(map[string]any)["keypair"].(map[string]any)["fingerprint"] != kp["fingerprint"] {
+		t.Errorf("admin lists %v", list)
+	}
+	admin.do(http.MethodPost, "/os-keypairs", `{"keypair": {"name": "prod"}}`).
+		expectFault(409, "conflictingRequest", "Key pair 'prod' already exists.")
+	e.as("creator", "2.2").do(http.MethodPost, "/os-keypairs", `{"keypair": {"name": "prod"}}`).
+		expectFault(409, "conflictingRequest", "Key pair 'prod' already exists.")
+
+	// A server boots with its own user's keypair.
+	s := e.as("admin", "2.37").do(http.MethodPost, "/servers", `{"server": {"name": "k", "flavorRef": "1", "imageRef": "`+imageUID+`", "networks": "none", "key_name": "prod"}}`).expect(202).object()["server"].(map[string]any)
+	srv := &computev1.Server{}
+	var servers computev1.ServerList
+	if err := e.c.List(context.Background(), &servers); err != nil {
+		t.Fatal(err)
+	}
+	for i := range servers.Items {
+		if string(servers.Items[i].UID) == s["id"] {
+			srv = &servers.Items[i]
+		}
+	}
+	if got, err := refs.ServerKeypair(context.Background(), e.c, srv); err != nil || got.Spec.UserID != "admin" {
+		t.Errorf("server %s boots with %+v (%v)", srv.Name, got, err)
+	}
+
+	admin.do(http.MethodDelete, "/os-keypairs/prod", "").expect(204)
+	admin.do(http.MethodGet, "/os-keypairs/prod", "").expectFault(404, "itemNotFound", "Keypair prod not found for user admin")
+	e.as("creator", "2.2").do(http.MethodGet, "/os-keypairs/prod", "").expect(200)
+}
+
+// Two keypairs of one user with one name (two kubectl creates that raced past the
+// webhook): every reader takes the older, so the user has one "prod".
+func TestKeypairDuplicateOlderWins(t *testing.T) {
+	older := &computev1.Keypair{ObjectMeta: metav1.ObjectMeta{Namespace: tenant, Name: "zz-prod", UID: "kp-uid-4", CreationTimestamp: metav1.NewTime(base)},
+		Spec: computev1.KeypairSpec{Name: "prod", Type: "ssh", UserID: "demo", PublicKey: testPublicKey}}
+	newer := &computev1.Keypair{ObjectMeta: metav1.ObjectMeta{Namespace: tenant, Name: "aa-prod", UID: "kp-uid-5", CreationTimestamp: metav1.NewTime(base.Add(time.Second))},
+		Spec: computev1.KeypairSpec{Name: "prod", Type: "ssh", UserID: "demo", PublicKey: otherPublicKey}}
+	e := newEnv(t, standard(older, newer)...)
+	list := e.do(http.MethodGet, "/os-keypairs", "").expect(200).object()["keypairs"].([]any)
+	var prods []any
+	for _, k := range list {
+		if kp := k.(map[string]any)["keypair"].(map[string]any); kp["name"] == "prod" {
+			prods = append(prods, kp)
+		}
+	}
+	if len(prods) != 1 || prods[0].(map[string]any)["public_key"] != testPublicKey {
+		t.Errorf("listed %v", prods)
+	}
+	shown := e.do(http.MethodGet, "/os-keypairs/prod", "").expect(200).object()["keypair"].(map[string]any)
+	if shown["public_key"] != testPublicKey {
+		t.Errorf("shown %v", shown)
+	}
+}
+
+const otherPublicKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBHqD1LKkN9d8WRoexvXUZBRn0FKp3WC0ZoFsCFEbvvB demo"

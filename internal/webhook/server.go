@@ -21,12 +21,20 @@ import (
 // +kubebuilder:webhook:path=/mutate-compute-kova-dev-v1alpha1-server,mutating=true,failurePolicy=fail,sideEffects=None,groups=compute.kova.dev,resources=servers,verbs=create,versions=v1alpha1,name=mserver.compute.kova.dev,admissionReviewVersions=v1
 
 // ServerDefaulter puts the finalizer on a server as it is created, which spares the
-// controller a write per boot. (The controller still adds it if it is missing.)
+// controller a write per boot (the controller still adds it if it is missing), and records
+// who created it: the authenticated user, whatever the request said. The server boots with
+// that user's keypair, and Nova shows the user as user_id.
 type ServerDefaulter struct{}
 
-// Default adds the finalizer.
-func (ServerDefaulter) Default(_ context.Context, srv *computev1.Server) error {
+// Default adds the finalizer and the creator.
+func (ServerDefaulter) Default(ctx context.Context, srv *computev1.Server) error {
 	controllerutil.AddFinalizer(srv, computev1.Finalizer)
+	if user := userOf(ctx).Username; user != "" {
+		if srv.Annotations == nil {
+			srv.Annotations = map[string]string{}
+		}
+		srv.Annotations[computev1.AnnotationUserID] = user
+	}
 	return nil
 }
 
@@ -42,8 +50,15 @@ type ServerValidator struct {
 var serverGK = computev1.GroupVersion.WithKind("Server").GroupKind()
 var serverGR = computev1.GroupVersion.WithResource("servers").GroupResource()
 
-// ValidateCreate checks every reference, with Nova's words for a missing one.
+// ValidateCreate refuses what the user may not ask for through the REST API either, then
+// checks every reference, with Nova's words for a missing one.
 func (v *ServerValidator) ValidateCreate(ctx context.Context, srv *computev1.Server) (admission.Warnings, error) {
+	if err := checkPeopleAnnotations(ctx, nil, srv); err != nil {
+		return nil, err
+	}
+	if err := v.checkCalls(ctx, nil, srv); err != nil {
+		return nil, err
+	}
 	spec := field.NewPath("spec")
 	var errs field.ErrorList
 	flavor, err := refs.Flavor(ctx, v.Client, srv.Spec.FlavorRef)
@@ -93,9 +108,16 @@ func appendRefError(errs field.ErrorList, p *field.Path, value string, err error
 	}
 }
 
-// ValidateUpdate refuses a spec change whose action the lifecycle refuses now, with Nova's
-// 409 message, and any action on a locked server by a user who may not override locks.
+// ValidateUpdate refuses a spec change the user may not make through the REST API, one
+// whose action the lifecycle refuses now, with Nova's 409 message, and any action on a
+// locked server by a user who may not override locks.
 func (v *ServerValidator) ValidateUpdate(ctx context.Context, old, srv *computev1.Server) (admission.Warnings, error) {
+	if err := checkPeopleAnnotations(ctx, old, srv); err != nil {
+		return nil, err
+	}
+	if err := v.checkCalls(ctx, old, srv); err != nil {
+		return nil, err
+	}
 	if !srv.DeletionTimestamp.IsZero() || old.Status.VMState == "" {
 		return nil, nil
 	}

@@ -25,6 +25,10 @@ type ServerActionWebhook struct {
 func (w *ServerActionWebhook) Default(ctx context.Context, sa *computev1.ServerAction) error {
 	user := userOf(ctx)
 	sa.Spec.RequestedBy = user.Username
+	if sa.Annotations == nil {
+		sa.Annotations = map[string]string{}
+	}
+	sa.Annotations[computev1.AnnotationUserID] = user.Username
 	if sa.Spec.RequestID == "" {
 		sa.Spec.RequestID = "req-" + uuid.NewString()
 	}
