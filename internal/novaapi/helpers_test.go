@@ -100,7 +100,7 @@ func newEnvWith(t *testing.T, patch func(ctx context.Context, c client.WithWatch
 			}
 			return c.Create(ctx, obj, opts...)
 		}, Patch: patch})
-	for _, fi := range fieldIndexes() {
+	for _, fi := range append(fieldIndexes(), selectableFields()...) {
 		b = b.WithIndex(fi.obj, fi.field, fi.fn)
 	}
 	c := b.Build()

@@ -79,8 +79,9 @@ func keypairObjectName(user, novaName string) string {
 }
 
 // keypair finds a user's keypair by Nova name; nil when there is none. The one made here
-// is read by its object name, past the cache when the cache may not have it yet; one made
-// with kubectl is found among the tenant's keypairs.
+// is read by its object name; one made with kubectl is found among the tenant's keypairs.
+// Both past the cache, so a keypair made or deleted a moment ago, through any replica, is
+// seen as it is (consistency.go).
 func (h *handler) keypair(ctx context.Context, ns, user, name string) (*computev1.Keypair, error) {
 	key := client.ObjectKey{Namespace: ns, Name: keypairObjectName(user, name)}
 	kp := &computev1.Keypair{}
@@ -92,7 +93,7 @@ func (h *handler) keypair(ctx context.Context, ns, user, name string) (*computev
 		return nil, err
 	}
 	var list computev1.KeypairList
-	if err := h.cache.List(ctx, &list, client.InNamespace(ns)); err != nil {
+	if err := h.client.List(ctx, &list, client.InNamespace(ns)); err != nil { // past the cache (consistency.go)
 		return nil, err
 	}
 	return refs.UserKeypair(list.Items, user, name), nil

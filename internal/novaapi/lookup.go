@@ -79,8 +79,7 @@ func (ro *recentObjects) get(uid string) (client.ObjectKey, bool) {
 }
 
 // findByUID finds the object of list's kind with the given uid in namespace ns, from the
-// cache, falling back to an uncached get for what this process just created. It returns
-// false when there is none.
+// cache: for what the shim does not write. It returns false when there is none.
 func findByUID[T any, PT interface {
 	*T
 	client.Object
@@ -98,28 +97,14 @@ func findByUID[T any, PT interface {
 			return obj, true, nil
 		}
 	}
-	key, ok := h.recent.get(uid)
-	if !ok || key.Namespace != ns {
-		return nil, false, nil
-	}
-	obj := PT(new(T))
-	if err := h.client.Get(ctx, key, obj); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, false, nil
-		}
-		return nil, false, err
-	}
-	if string(obj.GetUID()) != uid {
-		return nil, false, nil
-	}
-	return obj, true, nil
+	return nil, false, nil
 }
 
-// server finds a server of the caller's tenant by its Nova id; another tenant's server is
-// simply not there (404), as in Nova.
+// server finds a server of the caller's tenant by its Nova id, as the API server has it
+// now; another tenant's server is simply not there (404), as in Nova.
 func (h *handler) server(ctx context.Context, ns, id string) (*computev1.Server, error) {
-	var list computev1.ServerList
-	srv, ok, err := findByUID[computev1.Server](ctx, h, &list, func() []computev1.Server { return list.Items }, ns, id)
+	srv := &computev1.Server{}
+	ok, err := h.byUID(ctx, srv, ns, id)
 	if err != nil {
 		return nil, err
 	}
@@ -129,19 +114,18 @@ func (h *handler) server(ctx context.Context, ns, id string) (*computev1.Server,
 	return srv, nil
 }
 
-// image finds an image by id among the tenant's images and the public ones.
+// image finds an image by id among the tenant's images and the public ones, as the API
+// server has it now.
 func (h *handler) image(ctx context.Context, ns, id string) (*computev1.Image, bool, error) {
-	for _, n := range h.visibleNamespaces(ns) {
-		var list computev1.ImageList
-		img, ok, err := findByUID[computev1.Image](ctx, h, &list, func() []computev1.Image { return list.Items }, n, id)
-		if err != nil {
-			return nil, false, err
-		}
-		if ok && (n == ns || img.Spec.Visibility == "public") {
-			return img, true, nil
-		}
+	img := &computev1.Image{}
+	ok, err := h.byUIDIn(ctx, img, h.visibleNamespaces(ns), id)
+	if err != nil || !ok {
+		return nil, false, err
 	}
-	return nil, false, nil
+	if img.Namespace != ns && img.Spec.Visibility != "public" {
+		return nil, false, nil
+	}
+	return img, true, nil
 }
 
 // visibleNamespaces are where a tenant's images and networks are: its own namespace and
@@ -198,32 +182,3 @@ func (h *handler) flavor(ctx context.Context, id string) (*computev1.Flavor, err
 	return f, nil
 }
 
-// serverActions lists the ServerActions of a server.
-func (h *handler) serverActions(ctx context.Context, srv *computev1.Server) ([]computev1.ServerAction, error) {
-	var list computev1.ServerActionList
-	if err := h.cache.List(ctx, &list, client.InNamespace(srv.Namespace), client.MatchingFields{indexServerName: srv.Name}); err != nil {
-		return nil, err
-	}
-	// An action accepted a moment ago may not be in the cache yet; Nova shows its task at
-	// once, so read those past the cache.
-	have := map[string]bool{}
-	for _, sa := range list.Items {
-		have[sa.Name] = true
-	}
-	for _, key := range h.recentActions.keys() {
-		if key.Namespace != srv.Namespace || have[key.Name] {
-			continue
-		}
-		sa := &computev1.ServerAction{}
-		if err := h.client.Get(ctx, key, sa); err != nil {
-			if apierrors.IsNotFound(err) {
-				continue
-			}
-			return nil, err
-		}
-		if sa.Spec.ServerName == srv.Name {
-			list.Items = append(list.Items, *sa)
-		}
-	}
-	return list.Items, nil
-}

@@ -1,6 +1,7 @@
 package novaapi
 
 import (
+	"maps"
 	"net"
 	"net/http"
 	"regexp"
@@ -9,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/lifecycle"
@@ -346,29 +345,24 @@ func allTenants(rq *request, opts *jsonObject, detail bool) ([]string, error) {
 	return namespaces, nil
 }
 
-// findServers reads the servers in the search's namespaces from the cache, with their
-// actions, and keeps those the filters match.
+// findServers reads the servers in the search's namespaces, with their unfinished actions,
+// as the API server has them now (see consistency.go), and keeps those the filters match.
+// The actions are read first: an action finished in between then shows its outcome, never
+// an older state.
 func (h *handler) findServers(rq *request, search *serverSearch) ([]computev1.Server, []listedServer, error) {
 	var all []computev1.Server
 	actions := map[string][]computev1.ServerAction{}
 	for _, ns := range search.namespaces {
-		var opts []client.ListOption
-		if ns != "" {
-			opts = append(opts, client.InNamespace(ns))
-		}
-		var servers computev1.ServerList
-		if err := h.cache.List(rq.ctx, &servers, opts...); err != nil {
+		pending, err := h.unfinishedActions(rq.ctx, ns)
+		if err != nil {
 			return nil, nil, err
 		}
-		all = append(all, servers.Items...)
-		var sas computev1.ServerActionList
-		if err := h.cache.List(rq.ctx, &sas, opts...); err != nil {
+		servers, err := h.freshServers(rq.ctx, ns)
+		if err != nil {
 			return nil, nil, err
 		}
-		for _, sa := range sas.Items {
-			k := sa.Namespace + "/" + sa.Spec.ServerName
-			actions[k] = append(actions[k], sa)
-		}
+		all = append(all, servers...)
+		maps.Copy(actions, pending)
 	}
 	var items []listedServer
 	for i := range all {

@@ -344,7 +344,7 @@ func (rq *request) fault(f *computev1.ServerFault) (map[string]any, error) {
 
 // serverShow renders a server for GET /servers/{id}.
 func (rq *request) serverShow(srv *computev1.Server) (map[string]any, error) {
-	st, err := rq.h.serverState(rq.ctx, srv)
+	srv, st, err := rq.h.shownState(rq.ctx, srv)
 	if err != nil {
 		return nil, err
 	}

@@ -142,9 +142,10 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.indexFields(ctx, s.cache); err != nil {
 		return fmt.Errorf("registering the Nova handler's field indexes: %w", err)
 	}
-	// Start every informer now rather than on the first request that needs it.
+	// Start every informer now rather than on the first request that needs it. (ServerActions
+	// are read past the cache, so every replica shows an accepted action at once.)
 	for _, obj := range []client.Object{
-		&computev1.Server{}, &computev1.ServerAction{}, &computev1.Flavor{}, &computev1.Image{},
+		&computev1.Server{}, &computev1.Flavor{}, &computev1.Image{},
 		&computev1.Keypair{}, &computev1.Network{}, &computev1.FixedIP{},
 	} {
 		if _, err := s.cache.GetInformer(ctx, obj, cache.BlockUntilSynced(false)); err != nil {

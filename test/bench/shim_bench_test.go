@@ -25,6 +25,7 @@ import (
 const (
 	detailServers = 1000
 	detailRounds  = 50
+	showRounds    = 200
 	bootSamples   = 50
 )
 
@@ -121,9 +122,43 @@ func BenchmarkShim(b *testing.B) {
 		return time.Since(start), err
 	}
 
+	// One server of the fleet, for GET /servers/{id}.
+	var one computev1.Server
+	if err := st.Client.Get(ctx, client.ObjectKey{Namespace: "bench", Name: "d-0500"}, &one); err != nil {
+		b.Fatal(err)
+	}
+	showURL := c.ServiceURL("servers", string(one.UID))
+	show := func() (time.Duration, error) {
+		start := time.Now()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, showURL, nil)
+		req.Header.Set("X-Auth-Token", tokens["admin"])
+		resp, err := pc.HTTPClient.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return 0, fmt.Errorf("GET /servers/{id}: %d", resp.StatusCode)
+		}
+		return time.Since(start), nil
+	}
+	// A metadata-only LIST of the same servers: what a consistent list of the shim pays
+	// to learn which cached servers are stale.
+	metaList := func() (time.Duration, error) {
+		start := time.Now()
+		list := &metav1.PartialObjectMetadataList{}
+		list.SetGroupVersionKind(computev1.GroupVersion.WithKind("ServerList"))
+		err := st.Client.List(ctx, list, client.InNamespace("bench"))
+		if err == nil && len(list.Items) < detailServers {
+			err = fmt.Errorf("metadata LIST returned %d servers", len(list.Items))
+		}
+		return time.Since(start), err
+	}
+
 	b.ResetTimer()
 	for range b.N {
-		var shim, list []time.Duration
+		var shim, list, meta, shows []time.Duration
 		for range detailRounds {
 			d, err := get()
 			if err != nil {
@@ -135,6 +170,18 @@ func BenchmarkShim(b *testing.B) {
 				b.Fatal(err)
 			}
 			list = append(list, d)
+			d, err = metaList()
+			if err != nil {
+				b.Fatal(err)
+			}
+			meta = append(meta, d)
+		}
+		for range showRounds {
+			d, err := show()
+			if err != nil {
+				b.Fatal(err)
+			}
+			shows = append(shows, d)
 		}
 
 		// POST /servers -> ACTIVE, one at a time, polled as a client would.
@@ -163,12 +210,18 @@ func BenchmarkShim(b *testing.B) {
 		b.ReportMetric(ms(percentile(shim, 0.99)), "detail-p99-ms")
 		b.ReportMetric(ms(percentile(list, 0.5)), "rawlist-p50-ms")
 		b.ReportMetric(ms(percentile(list, 0.99)), "rawlist-p99-ms")
+		b.ReportMetric(ms(percentile(meta, 0.5)), "metalist-p50-ms")
+		b.ReportMetric(ms(percentile(shows, 0.5)), "show-p50-ms")
+		b.ReportMetric(ms(percentile(shows, 0.99)), "show-p99-ms")
 		b.ReportMetric(ms(percentile(boots, 0.5)), "boot-p50-ms")
 		b.ReportMetric(ms(percentile(boots, 0.99)), "boot-p99-ms")
 		b.Logf("GET /servers/detail (%d servers) through the shim: p50 %v p99 %v; raw LIST: p50 %v p99 %v; ratio p50 %.2f",
 			detailServers, percentile(shim, 0.5).Round(time.Millisecond), percentile(shim, 0.99).Round(time.Millisecond),
 			percentile(list, 0.5).Round(time.Millisecond), percentile(list, 0.99).Round(time.Millisecond),
 			float64(percentile(shim, 0.5))/float64(percentile(list, 0.5)))
+		b.Logf("metadata-only LIST of the same servers: p50 %v p99 %v; GET /servers/{id}: p50 %v p99 %v",
+			percentile(meta, 0.5).Round(100*time.Microsecond), percentile(meta, 0.99).Round(100*time.Microsecond),
+			percentile(shows, 0.5).Round(100*time.Microsecond), percentile(shows, 0.99).Round(100*time.Microsecond))
 		b.Logf("POST /servers -> ACTIVE over %d boots: p50 %v p99 %v", bootSamples,
 			percentile(boots, 0.5).Round(time.Millisecond), percentile(boots, 0.99).Round(time.Millisecond))
 	}
