@@ -6,9 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // faultNames are the keys of Nova's error bodies (nova/api/openstack/wsgi.py Fault). A
@@ -116,8 +120,9 @@ func marshal(v any) []byte {
 }
 
 // asAPIError maps an error from the Kubernetes API (or anything else) to what Nova would
-// answer: an apiError passes through; an admission webhook's refusal keeps its message,
-// which is Nova's; anything unexpected is a computeFault.
+// answer: an apiError passes through; a refusal of the API server or of an admission
+// webhook becomes Nova's body with Nova's words (see novaMessage); anything unexpected is
+// a computeFault.
 func asAPIError(err error) *apiError {
 	var ae *apiError
 	if errors.As(err, &ae) {
@@ -128,18 +133,101 @@ func asAPIError(err error) *apiError {
 		st := status.Status()
 		switch st.Code {
 		case http.StatusConflict:
-			return conflict("%s", webhookMessage(st.Message))
+			return conflict("%s", novaMessage(st))
 		case http.StatusForbidden:
-			return forbidden("%s", st.Message)
+			return forbidden("%s", novaMessage(st))
 		case http.StatusNotFound:
 			return notFound("%s", msgResourceNotFound)
 		case http.StatusBadRequest, http.StatusUnprocessableEntity:
-			return badRequest("%s", webhookMessage(st.Message))
+			return badRequest("%s", novaMessage(st))
 		case http.StatusRequestEntityTooLarge:
 			return newError(http.StatusRequestEntityTooLarge, msgTooLarge)
 		}
 	}
 	return newError(http.StatusInternalServerError, "Unexpected API Error. %v", err)
+}
+
+// novaMessage is what a Nova client is told of a refusal from the API server: never
+// Kubernetes' framing (`Server.compute.kova.dev "srv-…" is invalid: ...`, which names an
+// object the client has never seen), but the message inside it. Kova's admission webhooks
+// put Nova's own message in each field error, so a webhook's refusal reads as Nova's; the
+// API server's own checks (the CRD schema, RBAC) are said in Nova's form around their
+// detail.
+func novaMessage(st metav1.Status) string {
+	msg, fromWebhook := st.Message, false
+	if _, rest, ok := strings.Cut(msg, "denied the request: "); ok {
+		msg, fromWebhook = rest, true
+	}
+	if st.Details != nil && len(st.Details.Causes) > 0 {
+		c := st.Details.Causes[0]
+		detail, ok := causeDetail(c)
+		switch {
+		case ok && fromWebhook:
+			return detail
+		case c.Field != "":
+			leaf := c.Field[strings.LastIndex(c.Field, ".")+1:]
+			if i := strings.Index(leaf, "["); i > 0 {
+				leaf = leaf[:i]
+			}
+			return fmt.Sprintf("Invalid input for field/attribute %s. %s", leaf, c.Message)
+		}
+	}
+	if m := rbacDenial.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("Policy doesn't allow %s:%s to be performed.", m[2], m[1])
+	}
+	return webhookMessage(msg)
+}
+
+// rbacDenial is how the API server words an RBAC refusal: `servers.compute.kova.dev is
+// forbidden: User "u" cannot create resource "servers" in API group ...`.
+var rbacDenial = regexp.MustCompile(`cannot (\S+) resource "([^"]+)"`)
+
+// objectPrefix is the API server's framing of a message about one object:
+// `Server.compute.kova.dev "srv-1" is invalid: ` or `servers.compute.kova.dev "x" is forbidden: `.
+var objectPrefix = regexp.MustCompile(`^\S+ "[^"]*" is (invalid|forbidden): `)
+
+// causeDetail is the detail of one field error, as field.Error.ErrorBody wrote it:
+// "<type>[: <value>][: <detail>]", e.g. `Invalid value: "nope": Flavor nope could not be
+// found.`. It reports false when the error has no detail.
+func causeDetail(c metav1.StatusCause) (string, bool) {
+	rest := c.Message
+	for _, t := range []field.ErrorType{field.ErrorTypeInvalid, field.ErrorTypeNotSupported, field.ErrorTypeNotFound,
+		field.ErrorTypeDuplicate, field.ErrorTypeTooMany, field.ErrorTypeTooFew, field.ErrorTypeRequired,
+		field.ErrorTypeForbidden, field.ErrorTypeTooLong, field.ErrorTypeTooShort, field.ErrorTypeInternal} {
+		if string(c.Type) != string(t) || !strings.HasPrefix(rest, t.String()) {
+			continue
+		}
+		rest = strings.TrimPrefix(rest, t.String())
+		switch t {
+		case field.ErrorTypeRequired, field.ErrorTypeForbidden, field.ErrorTypeTooLong, field.ErrorTypeTooShort, field.ErrorTypeInternal:
+		default: // the bad value comes first
+			rest = skipValue(strings.TrimPrefix(rest, ": "))
+		}
+		detail, ok := strings.CutPrefix(rest, ": ")
+		return detail, ok && detail != ""
+	}
+	return "", false
+}
+
+// skipValue drops the value at the start of s: a quoted string, a JSON object or list,
+// or a plain number or boolean.
+func skipValue(s string) string {
+	switch {
+	case strings.HasPrefix(s, `"`):
+		if q, err := strconv.QuotedPrefix(s); err == nil {
+			return s[len(q):]
+		}
+	case strings.HasPrefix(s, "{") || strings.HasPrefix(s, "["):
+		dec := json.NewDecoder(strings.NewReader(s))
+		var v any
+		if dec.Decode(&v) == nil {
+			return s[dec.InputOffset():]
+		}
+	}
+	if i := strings.Index(s, ": "); i >= 0 {
+		return s[i:]
+	}
+	return ""
 }
 
 // webhookMessage digs Nova's message out of an API error that an admission webhook (or
@@ -153,6 +241,9 @@ func webhookMessage(msg string) string {
 		if i := strings.Index(msg, "\": "); i >= 0 {
 			return msg[i+3:]
 		}
+	}
+	if loc := objectPrefix.FindStringIndex(msg); loc != nil {
+		return msg[loc[1]:]
 	}
 	return msg
 }

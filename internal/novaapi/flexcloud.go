@@ -73,6 +73,48 @@ func lastSegment(ref string) string {
 	return ref
 }
 
+// writeFlexError writes an error in FlexCloud's body, where every 400 is a computeFault.
+func writeFlexError(w http.ResponseWriter, err error) {
+	if apierrors.IsNotFound(err) {
+		writeFlexFault(w, http.StatusNotFound, "itemNotFound", "Resource not found")
+		return
+	}
+	ae := asAPIError(err)
+	key := faultName(ae.code)
+	if ae.code == http.StatusBadRequest {
+		key = "computeFault"
+	}
+	writeFlexFault(w, ae.code, key, ae.message)
+}
+
+// flexCreateServer makes the one server of a FlexCloud create, on every network the
+// account can use, within the same instance quota as /v2.1's creates.
+func (h *handler) flexCreateServer(rq *request, name, zone string, flavor *computev1.Flavor, img *computev1.Image, ic *idempotentCreate) (*computev1.Server, bool, error) {
+	nets, err := h.availableNetworks(rq.ctx, rq.caller.Tenant)
+	if err != nil {
+		return nil, false, err
+	}
+	attach := []computev1.NetworkAttachment{}
+	for _, n := range nets {
+		if len(attach) < 16 {
+			attach = append(attach, computev1.NetworkAttachment{Name: n.Name})
+		}
+	}
+	count, err := h.serversToCreate(rq.ctx, rq.caller.Tenant, oneInstance(), oneInstance())
+	if err != nil {
+		return nil, false, err
+	}
+	return h.createServers(rq, &serverPlan{
+		count: count,
+		spec: computev1.ServerSpec{
+			Name: name, FlavorRef: flavor.Name, ImageRef: img.Name, Networks: attach,
+			PowerState: computev1.PowerActive, AvailabilityZone: zone,
+		},
+		annotations: map[string]string{annUserID: rq.userName(), annReservationID: "r-" + randomString(8)},
+		idempotent:  ic,
+	})
+}
+
 func (h *handler) flexCreate(rq *request) {
 	w, ctx := rq.w, rq.ctx
 	// An account is a namespace. Without the right to read namespaces, the create itself
@@ -144,45 +186,32 @@ func (h *handler) flexCreate(rq *request) {
 			return
 		}
 	}
-	nets, err := h.availableNetworks(ctx, rq.caller.Tenant)
-	if err != nil {
-		writeFlexFault(w, http.StatusInternalServerError, "computeFault", err.Error())
+	// The same checks as /v2.1's create, in the same words.
+	if err := rq.checkZone(s.Zone); err != nil {
+		writeFlexError(w, err)
 		return
 	}
-	attach := []computev1.NetworkAttachment{}
-	for _, n := range nets {
-		if len(attach) < 16 {
-			attach = append(attach, computev1.NetworkAttachment{Name: n.Name})
-		}
+	ic, err := rq.idempotency("flexcloud")
+	if err != nil {
+		writeFlexError(w, err)
+		return
 	}
+	srv, err := h.previousCreate(ctx, rq.caller.Tenant, ic)
+	if err != nil {
+		writeFlexError(w, err)
+		return
+	}
+	replayed := srv != nil
 	password := s.AdminPass
-	if password == "" {
-		password = generatePassword()
-	}
-	plan := &serverPlan{
-		count: 1,
-		spec: computev1.ServerSpec{
-			Name: s.Name, FlavorRef: flavor.Name, ImageRef: img.Name, Networks: attach,
-			PowerState: computev1.PowerActive, AvailabilityZone: s.Zone,
-		},
-		annotations: map[string]string{annUserID: rq.userName(), annReservationID: "r-" + randomString(8)},
-		password:    password,
-	}
-	created, err := h.createServers(rq, plan)
-	if apierrors.IsNotFound(err) {
-		writeFlexFault(w, http.StatusNotFound, "itemNotFound", "Resource not found")
-		return
-	}
-	if err != nil {
-		ae := asAPIError(err)
-		key := faultName(ae.code)
-		if ae.code == http.StatusBadRequest {
-			key = "computeFault"
+	if !replayed {
+		if srv, replayed, err = h.flexCreateServer(rq, s.Name, s.Zone, flavor, img, ic); err != nil {
+			writeFlexError(w, err)
+			return
 		}
-		writeFlexFault(w, ae.code, key, ae.message)
-		return
+		if password == "" && !replayed {
+			password = generatePassword()
+		}
 	}
-	srv := created[0]
 	id := string(srv.UID)
 	root := rq.caller.Root
 	self := root + "/servers/" + id + "/"
@@ -206,13 +235,16 @@ func (h *handler) flexCreate(rq *request) {
 		"id":         id,
 		"zone":       s.Zone,
 		"name":       s.Name,
-		"adminPass":  password,
 		"created":    "",
 		"tenantId":   nil,
 		"accessIPv4": "",
 		"accessIPv6": nil,
 		"progress":   0,
 		"metadata":   map[string]any{},
+	}
+	// A generated password is given once: a retry's answer has none (see createServer).
+	if password != "" {
+		out["adminPass"] = password
 	}
 	if sgID != "" {
 		out["securityGroup"] = map[string]any{

@@ -86,3 +86,24 @@ func TestFlexCloudCreate(t *testing.T) {
 		t.Errorf("%d servers, want 2", len(list.Items))
 	}
 }
+
+// TestFlexCloudForcedHost: a zone that forces a host is for admins on FlexCloud as on
+// /v2.1 (it was accepted from anyone there).
+func TestFlexCloudForcedHost(t *testing.T) {
+	e := newEnv(t, standard()...)
+	prefix := "http://api.example/accounts/demo/flexcloud"
+	body := `{"server": {"flavorRef": "` + prefix + `/flavors/1/", "name": "n", "imageRef": "` + prefix + `/images/` + imageUID + `/", "zone": "nova:host-a"}}`
+	r := flexDo(t, e, "demo", body).expect(http.StatusForbidden)
+	f := r.object()["forbidden"].(map[string]any)
+	if f["message"] != "Policy doesn't allow os_compute_api:servers:create:forced_host to be performed." || f["code"] != float64(403) {
+		t.Errorf("fault %v", f)
+	}
+	// The same body's zone through /v2.1.
+	e.as("demo", "2.37").do(http.MethodPost, "/servers", createBody(`, "availability_zone": "nova:host-a"`)).expectFault(http.StatusForbidden,
+		"forbidden", "Policy doesn't allow os_compute_api:servers:create:forced_host to be performed.")
+	var list computev1.ServerList
+	_ = e.c.List(context.Background(), &list)
+	if len(list.Items) != 0 {
+		t.Errorf("%d servers made with a forced host", len(list.Items))
+	}
+}

@@ -33,6 +33,12 @@ type Config struct {
 	PublicNamespace string
 	// MaxBodyBytes bounds a request body; a bigger one is a 413. Default 1 MiB.
 	MaxBodyBytes int64
+	// InstanceQuota is how many servers a tenant may have (Nova's instances quota): a
+	// create beyond it is Nova's 403. 0 means Nova's default, 10; negative means no limit.
+	InstanceQuota int
+	// MaxServersPerRequest bounds how many servers one create makes (max_count), whatever
+	// the quota. 0 means 100.
+	MaxServersPerRequest int
 	// ClientFor, if set, returns a client that acts as the caller (impersonation). Writes
 	// on the caller's behalf go through it, so the API server applies the caller's RBAC
 	// and the admission webhooks record the real requester; Client keeps the shim's own
@@ -64,7 +70,10 @@ type handler struct {
 	admins    Admins
 	public    string
 	maxBody   int64
-	recent    *recentObjects
+	// instanceQuota (negative: none) and maxPerRequest bound the servers a create makes.
+	instanceQuota int
+	maxPerRequest int
+	recent        *recentObjects
 	// recentActions are the ServerActions created here a moment ago.
 	recentActions *recentObjects
 	now           func() time.Time
@@ -91,6 +100,13 @@ func newHandler(cfg Config) *handler {
 	}
 	if h.maxBody <= 0 {
 		h.maxBody = defaultMaxBodyBytes
+	}
+	h.instanceQuota, h.maxPerRequest = cfg.InstanceQuota, cfg.MaxServersPerRequest
+	if h.instanceQuota == 0 {
+		h.instanceQuota = defaultInstanceQuota
+	}
+	if h.maxPerRequest <= 0 {
+		h.maxPerRequest = defaultMaxServersPerRequest
 	}
 	return h
 }

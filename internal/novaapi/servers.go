@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/lifecycle"
@@ -183,8 +184,8 @@ type serverCreate struct {
 		BlockDeviceMappingV2 []json.RawMessage `json:"block_device_mapping_v2"`
 		ConfigDrive          any               `json:"config_drive"`
 		KeyName              *string           `json:"key_name"`
-		MinCount             any               `json:"min_count"`
-		MaxCount             any               `json:"max_count"`
+		MinCount             json.RawMessage   `json:"min_count"`
+		MaxCount             json.RawMessage   `json:"max_count"`
 		ReturnReservationID  any               `json:"return_reservation_id"`
 		SecurityGroups       []struct {
 			Name string `json:"name"`
@@ -215,18 +216,30 @@ func (h *handler) createServer(rq *request) error {
 	if err := json.Unmarshal(rq.body, &body); err != nil {
 		return badRequest(msgMalformed)
 	}
-	plan, err := h.planServer(rq, &body)
+	ic, err := rq.idempotency("compute")
 	if err != nil {
 		return err
 	}
-	created, err := h.createServers(rq, plan)
+	// A retry is answered before anything is planned: the quota already counts its servers.
+	first, err := h.previousCreate(rq.ctx, rq.caller.Tenant, ic)
 	if err != nil {
 		return err
+	}
+	replayed := first != nil
+	var plan *serverPlan
+	if !replayed {
+		if plan, err = h.planServer(rq, &body); err != nil {
+			return err
+		}
+		plan.idempotent = ic
+		if first, replayed, err = h.createServers(rq, plan); err != nil {
+			return err
+		}
 	}
 	if truthy(body.Server.ReturnReservationID) {
-		return rq.json(http.StatusAccepted, map[string]any{"reservation_id": plan.reservationID})
+		return rq.json(http.StatusAccepted, map[string]any{"reservation_id": first.Annotations[annReservationID]})
 	}
-	id := string(created[0].UID)
+	id := string(first.UID)
 	sgs := []map[string]string{{"name": "default"}}
 	if body.Server.SecurityGroups != nil {
 		sgs = []map[string]string{}
@@ -236,13 +249,22 @@ func (h *handler) createServer(rq *request) error {
 	}
 	links := rq.links("servers", id)
 	rq.w.Header().Set("Location", links[0].Href)
-	return rq.json(http.StatusAccepted, map[string]any{"server": map[string]any{
+	out := map[string]any{
 		"id":                id,
 		"links":             links,
 		"OS-DCF:diskConfig": orDefault(body.Server.DiskConfig, "MANUAL"),
 		"security_groups":   sgs,
-		"adminPass":         plan.password,
-	}})
+	}
+	// A generated password is not kept anywhere, so the answer to a retry can only repeat
+	// one the client gave; without it, it has no adminPass, as Nova's answer when
+	// enable_instance_password is off.
+	switch {
+	case !replayed:
+		out["adminPass"] = plan.password
+	case body.Server.AdminPass != nil:
+		out["adminPass"] = *body.Server.AdminPass
+	}
+	return rq.json(http.StatusAccepted, map[string]any{"server": out})
 }
 
 // serverPlan is what a valid create asks for, resolved against what exists.
@@ -252,7 +274,8 @@ type serverPlan struct {
 	annotations   map[string]string
 	password      string
 	reservationID string
-	describe      bool // description defaults to the name (before 2.19)
+	describe      bool              // description defaults to the name (before 2.19)
+	idempotent    *idempotentCreate // the create's Idempotency-Key, if it has one
 }
 
 // planServer checks a create the way Nova's API and compute API do, in their order, and
@@ -268,32 +291,22 @@ func (h *handler) planServer(rq *request, body *serverCreate) (*serverPlan, erro
 	if s.AdminPass != nil {
 		plan.password = *s.AdminPass
 	}
-	minCount := countOf(s.MinCount, 1)
-	maxCount := countOf(s.MaxCount, minCount)
-	if minCount > maxCount {
+	minCount := parseCount(s.MinCount, oneInstance())
+	maxCount := parseCount(s.MaxCount, minCount)
+	if maxCount.less(minCount) {
 		return nil, badRequest("min_count must be <= max_count")
 	}
-	plan.count = maxCount
 
 	if rq.version.atLeast(74) && (s.Host != "" || s.HypervisorHostname != "") {
-		admin, err := rq.isAdmin()
-		if err != nil {
+		if err := rq.mayChooseHost("compute:servers:create:requested_destination"); err != nil {
 			return nil, err
-		}
-		if !admin {
-			return nil, policyForbidden("compute:servers:create:requested_destination")
 		}
 		return nil, notImplemented("Requesting a host")
 	}
-	if s.AvailabilityZone != nil && strings.Contains(*s.AvailabilityZone, ":") {
-		admin, err := rq.isAdmin()
-		if err != nil {
+	if s.AvailabilityZone != nil {
+		if err := rq.checkZone(*s.AvailabilityZone); err != nil {
 			return nil, err
 		}
-		if !admin {
-			return nil, policyForbidden("os_compute_api:servers:create:forced_host")
-		}
-		return nil, notImplemented("Forcing a host through availability_zone")
 	}
 	if len(s.BlockDeviceMapping) > 0 && len(s.BlockDeviceMappingV2) > 0 {
 		return nil, badRequest("Using different block_device_mapping syntaxes is not allowed in the same request.")
@@ -308,7 +321,7 @@ func (h *handler) planServer(rq *request, body *serverCreate) (*serverPlan, erro
 	if err != nil {
 		return nil, err
 	}
-	if plan.count > 1 && slices.ContainsFunc(requested, func(r nwRequest) bool { return r.FixedIP != nil }) {
+	if maxCount.n > 1 && slices.ContainsFunc(requested, func(r nwRequest) bool { return r.FixedIP != nil }) {
 		return nil, badRequest("Failed to launch instances: max_count cannot be greater than 1 if an fixed_ip is specified.")
 	}
 
@@ -414,13 +427,45 @@ func (h *handler) planServer(rq *request, body *serverCreate) (*serverPlan, erro
 		b, _ := json.Marshal(s.Tags)
 		plan.annotations[annTags] = string(b)
 	}
+	// Last, as in Nova's compute API: the instance quota and Kova's bound per request.
+	if plan.count, err = h.serversToCreate(ctx, rq.caller.Tenant, minCount, maxCount); err != nil {
+		return nil, err
+	}
 	return plan, nil
 }
 
+// checkZone is Nova's check of the availability zone a create asks for, in both forms of
+// create (/v2.1 and FlexCloud): "zone:host" or "zone:host:node" forces a host, which only
+// an admin may do, and which Kova cannot do yet.
+func (rq *request) checkZone(zone string) error {
+	if !strings.Contains(zone, ":") {
+		return nil
+	}
+	if err := rq.mayChooseHost("os_compute_api:servers:create:forced_host"); err != nil {
+		return err
+	}
+	return notImplemented("Forcing a host through availability_zone")
+}
+
+// mayChooseHost is the policy on a create that picks its host: admins only.
+func (rq *request) mayChooseHost(rule string) error {
+	admin, err := rq.isAdmin()
+	if err != nil {
+		return err
+	}
+	if !admin {
+		return policyForbidden(rule)
+	}
+	return nil
+}
+
 // createServers writes the planned servers: one, or max_count of them named as Nova names
-// them ("name-1", "name-2", ...).
-func (h *handler) createServers(rq *request, plan *serverPlan) ([]*computev1.Server, error) {
-	var out []*computev1.Server
+// them ("name-1", "name-2", ...), and returns the first. It is all or nothing: when one
+// cannot be made, those made before it are deleted and the error is returned. When a keyed
+// create finds its first server made by an earlier create with the same key, it makes
+// nothing and returns that server, with replayed set.
+func (h *handler) createServers(rq *request, plan *serverPlan) (first *computev1.Server, replayed bool, err error) {
+	var made []*computev1.Server
 	for i := 0; i < plan.count; i++ {
 		srv := &computev1.Server{
 			ObjectMeta: metav1.ObjectMeta{Namespace: rq.caller.Tenant, Annotations: map[string]string{}},
@@ -437,13 +482,41 @@ func (h *handler) createServers(rq *request, plan *serverPlan) ([]*computev1.Ser
 			srv.Annotations[annDescription] = srv.Spec.Name
 		}
 		recordAction(srv, recordedAction{Action: "create", RequestID: rq.id, UserID: rq.userName(), StartTime: h.now().UTC()})
-		if err := h.createNamed(rq.ctx, srv, "srv-"); err != nil {
-			return out, err
+		if ic := plan.idempotent; ic != nil {
+			srv.Name = ic.serverName(i)
+			srv.Annotations[annIdempotency] = ic.fingerprint
+			err = h.writer(rq.ctx).Create(rq.ctx, srv)
+			if i == 0 && apierrors.IsAlreadyExists(err) {
+				// A create with the same key got there first: its servers are this one's.
+				prev, perr := h.previousCreate(rq.ctx, rq.caller.Tenant, ic)
+				if perr == nil && prev == nil {
+					perr = conflict("A request with this Idempotency-Key is being undone; use a new key for a new request.")
+				}
+				return prev, perr == nil, perr
+			}
+		} else {
+			err = h.createNamed(rq.ctx, srv, "srv-")
+		}
+		if err != nil {
+			h.undoCreate(rq.ctx, made)
+			return nil, false, err
 		}
 		h.recent.add(srv)
-		out = append(out, srv)
+		made = append(made, srv)
 	}
-	return out, nil
+	return made[0], false, nil
+}
+
+// undoCreate deletes the servers of a create that failed part of the way. It deletes as
+// the shim (creators may not delete) and finishes even if the client has gone.
+func (h *handler) undoCreate(ctx context.Context, made []*computev1.Server) {
+	ctx = context.WithoutCancel(ctx)
+	for _, srv := range made {
+		uid := srv.UID
+		if err := h.client.Delete(ctx, srv, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) {
+			log.FromContext(ctx).Error(err, "Failed to delete a server of a create that failed", "server", srv.Name)
+		}
+	}
 }
 
 // createNamed creates obj under a fresh random name with the given prefix, trying again
@@ -612,19 +685,6 @@ func hintString(body *serverCreate, k string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// countOf reads min_count or max_count: an integer or a numeric string.
-func countOf(v any, def int) int {
-	switch t := v.(type) {
-	case float64:
-		return int(t)
-	case string:
-		if n, err := strconv.Atoi(t); err == nil {
-			return n
-		}
-	}
-	return def
 }
 
 // truthy is oslo's bool_from_string on one of Nova's boolean enum values.
