@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -44,7 +45,9 @@ type Stack struct {
 	// DirectCAFile is nova-api's serving certificate as a file (for --os-cacert).
 	DirectCAFile string
 
-	stop func()
+	nova    novaserver.Nova
+	certDir string
+	stop    func()
 }
 
 // RoleNames are the roles of the permission matrix, in its order.
@@ -93,49 +96,21 @@ func StartStack(ctx context.Context, stepLatency time.Duration, nova novaserver.
 		return fail(err)
 	}
 
-	secure, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return fail(err)
-	}
-	direct, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return fail(err)
-	}
-	securePort := secure.Addr().(*net.TCPAddr).Port
-	st.DirectURL = "https://" + direct.Addr().String()
 	st.AggregatedURL = strings.TrimRight(cp.Config.Host, "/") + "/apis/nova.kova.dev/v1/namespaces"
-	certDir, err := os.MkdirTemp("", "kova-nova-api-")
+	if st.certDir, err = os.MkdirTemp("", "kova-nova-api-"); err != nil {
+		return fail(err)
+	}
+	stops = append(stops, func() { _ = os.RemoveAll(st.certDir) })
+	st.nova = nova
+	replica, err := st.startNovaAPI()
 	if err != nil {
 		return fail(err)
 	}
-	stops = append(stops, func() { _ = os.RemoveAll(certDir) })
+	stops = append(stops, replica.stop)
+	st.DirectURL = replica.DirectURL
+	securePort := replica.securePort
 
-	caFile, allowed := cp.FrontProxy()
-	o := novaserver.LoopbackOptions(secure, direct, certDir, cp.AdminKubeconfig(), caFile, allowed)
-	if err := o.Validate(); err != nil {
-		return fail(err)
-	}
-	cfg, err := o.Config()
-	if err != nil {
-		return fail(err)
-	}
-	srv, err := cfg.New(nova)
-	if err != nil {
-		return fail(err)
-	}
-	serverCtx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan error, 1)
-	go func() { stopped <- srv.Run(serverCtx) }()
-	stops = append(stops, func() {
-		cancel()
-		select {
-		case err := <-stopped:
-			_ = err // a stop on the way out: nothing is left to report it to
-		case <-time.After(time.Minute):
-		}
-	})
-
-	st.DirectCAFile = novaserver.ServingCertFile(certDir)
+	st.DirectCAFile = novaserver.ServingCertFile(st.certDir)
 	caBundle, err := os.ReadFile(st.DirectCAFile)
 	if err != nil {
 		return fail(err)
@@ -183,6 +158,86 @@ func StartStack(ctx context.Context, stepLatency time.Duration, nova novaserver.
 		return fail(fmt.Errorf("the APIService never became reachable (last: %s; APIService conditions %v): %w", last, conds, err))
 	}
 	return st, nil
+}
+
+// Replica is one nova-api process of the stack.
+type Replica struct {
+	// DirectURL is its direct endpoint (https://127.0.0.1:port).
+	DirectURL string
+
+	securePort int
+	server     *novaserver.Server
+	stop       func()
+}
+
+// Stop stops the replica and waits for it (a minute at most).
+func (r *Replica) Stop() { r.stop() }
+
+// startNovaAPI starts a nova-api server on new loopback listeners, with the stack's serving
+// certificate (made by the first one).
+func (s *Stack) startNovaAPI() (*Replica, error) {
+	secure, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	direct, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		_ = secure.Close()
+		return nil, err
+	}
+	caFile, allowed := s.CP.FrontProxy()
+	o := novaserver.LoopbackOptions(secure, direct, s.certDir, s.CP.AdminKubeconfig(), caFile, allowed)
+	cfg, err := func() (*novaserver.Config, error) {
+		if err := o.Validate(); err != nil {
+			return nil, err
+		}
+		return o.Config()
+	}()
+	if err != nil {
+		_, _ = secure.Close(), direct.Close()
+		return nil, err
+	}
+	srv, err := cfg.New(s.nova)
+	if err != nil {
+		_, _ = secure.Close(), direct.Close()
+		return nil, err
+	}
+	serverCtx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error, 1)
+	go func() { stopped <- srv.Run(serverCtx) }()
+	return &Replica{
+		DirectURL:  "https://" + direct.Addr().String(),
+		securePort: secure.Addr().(*net.TCPAddr).Port,
+		server:     srv,
+		stop: sync.OnceFunc(func() {
+			cancel()
+			select {
+			case err := <-stopped:
+				_ = err // a stop on the way out: nothing is left to report it to
+			case <-time.After(time.Minute):
+			}
+		}),
+	}, nil
+}
+
+// StartReplica starts another nova-api over the same API server, as a second replica of a
+// Deployment would be: reachable directly (kube-apiserver keeps sending the aggregated way
+// to the first), with its own informer cache. It returns once that cache has synced; the
+// stack stops it with the rest.
+func (s *Stack) StartReplica(ctx context.Context) (*Replica, error) {
+	r, err := s.startNovaAPI()
+	if err != nil {
+		return nil, err
+	}
+	prev := s.stop
+	s.stop = func() { r.Stop(); prev() }
+	if err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+		return r.server.Synced(), nil
+	}); err != nil {
+		r.Stop()
+		return nil, fmt.Errorf("the replica's informer cache never synced: %w", err)
+	}
+	return r, nil
 }
 
 // Stop stops everything StartStack started.
