@@ -181,4 +181,3 @@ func (h *handler) flavor(ctx context.Context, id string) (*computev1.Flavor, err
 	}
 	return f, nil
 }
-
