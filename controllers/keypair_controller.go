@@ -102,13 +102,24 @@ func (r *KeypairReconciler) Reconcile(ctx context.Context, req reconcile.Request
 }
 
 // grantSecret lets the keypair's user, and no one else of the tenant, get and delete the
-// Secret holding its private key: a Role naming that one Secret and a RoleBinding to the
-// user, both owned by the keypair so they go with it. The manager may grant this because it
-// holds get and delete on Secrets itself (RBAC refuses to grant more than one has).
+// Secret holding its private key (PrivateKeyAccess), with objects owned by the keypair so
+// they go with it.
 func (r *KeypairReconciler) grantSecret(ctx context.Context, kp *computev1.Keypair, secret string) error {
 	if kp.Spec.UserID == "" {
 		return nil // made without the admission webhook: no user to hand it to
 	}
+	role, binding := PrivateKeyAccess(kp, secret)
+	if err := r.createOwned(ctx, kp, role, &rbacv1.Role{}); err != nil {
+		return err
+	}
+	return r.createOwned(ctx, kp, binding, &rbacv1.RoleBinding{})
+}
+
+// PrivateKeyAccess is a Role naming the one Secret that holds a keypair's generated private
+// key, with get and delete on it, and a RoleBinding of it to the keypair's user; both are
+// named after the Secret. The manager may grant this because it holds get and delete on
+// Secrets itself (RBAC refuses to grant more than one has).
+func PrivateKeyAccess(kp *computev1.Keypair, secret string) (*rbacv1.Role, *rbacv1.RoleBinding) {
 	role := &rbacv1.Role{
 		ObjectMeta: metav1.ObjectMeta{Namespace: kp.Namespace, Name: secret},
 		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"},
@@ -119,10 +130,7 @@ func (r *KeypairReconciler) grantSecret(ctx context.Context, kp *computev1.Keypa
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name},
 		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: kp.Spec.UserID}},
 	}
-	if err := r.createOwned(ctx, kp, role, &rbacv1.Role{}); err != nil {
-		return err
-	}
-	return r.createOwned(ctx, kp, binding, &rbacv1.RoleBinding{})
+	return role, binding
 }
 
 // createOwned creates obj controlled by the keypair; one already there is fine if it is
