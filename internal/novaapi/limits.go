@@ -8,8 +8,9 @@ import (
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 )
 
-// GET /limits: Nova's absolute limits and what the tenant uses. Kova enforces no quota
-// on instances, cores, RAM or keypairs, so those maxima are -1 (Nova's "unlimited"), and
+// GET /limits: Nova's absolute limits and what the tenant uses. Kova's one quota is on
+// instances (quota.go; -1 when unlimited); it enforces none on cores, RAM or keypairs, so
+// those maxima are -1 (Nova's "unlimited"), and
 // it has no file injection or server groups, so those are 0; metadata is bounded at 128
 // items by the CRDs. Usage is counted from the tenant's servers and their flavors.
 
@@ -56,7 +57,7 @@ func (h *handler) showLimits(rq *request) error {
 	abs := map[string]any{
 		"maxServerMeta":         maxMetaItems,
 		"maxTotalCores":         -1,
-		"maxTotalInstances":     -1,
+		"maxTotalInstances":     max(h.instanceQuota, -1),
 		"maxTotalKeypairs":      -1,
 		"maxTotalRAMSize":       -1,
 		"maxServerGroups":       0,

@@ -244,3 +244,14 @@ func TestKubernetesWordsNeverReachAClient(t *testing.T) {
 		})
 	}
 }
+
+// TestLimitsShowTheInstanceQuota: GET /limits says the quota a create is held to.
+func TestLimitsShowTheInstanceQuota(t *testing.T) {
+	for quota, want := range map[int]float64{0: 10, 25: 25, -1: -1} {
+		e := newEnvCreating(t, Config{InstanceQuota: quota}, nil, standard(existing(3)...)...)
+		abs := e.do(http.MethodGet, "/limits", "").expect(http.StatusOK).object()["limits"].(map[string]any)["absolute"].(map[string]any)
+		if abs["maxTotalInstances"] != want || abs["totalInstancesUsed"] != float64(3) {
+			t.Errorf("quota %d: maxTotalInstances %v used %v", quota, abs["maxTotalInstances"], abs["totalInstancesUsed"])
+		}
+	}
+}
