@@ -1,0 +1,99 @@
+package webhook
+
+import (
+	"testing"
+
+	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+)
+
+func TestSpecCalls(t *testing.T) {
+	active := computev1.ServerSpec{FlavorRef: "m1.tiny", ImageRef: "cirros", PowerState: computev1.PowerActive}
+	srv := func(change func(*computev1.ServerSpec)) *computev1.Server {
+		s := &computev1.Server{Spec: active}
+		change(&s.Spec)
+		return s
+	}
+	for _, c := range []struct {
+		name  string
+		old   *computev1.Server
+		new   *computev1.Server
+		rules []string
+	}{
+		{"a plain create", nil, srv(func(*computev1.ServerSpec) {}), nil},
+		{"create locked and stopped", nil, srv(func(s *computev1.ServerSpec) { s.Locked = true; s.PowerState = computev1.PowerStopped }),
+			[]string{"os_compute_api:os-lock-server:lock", "os_compute_api:servers:stop"}},
+		{"create in rescue", nil, srv(func(s *computev1.ServerSpec) { s.Rescue = true }), []string{"os_compute_api:os-rescue"}},
+		{"a flavor at create is no resize", nil, srv(func(s *computev1.ServerSpec) { s.FlavorRef = "m1.large" }), nil},
+		{"paused to suspended: unpause, then suspend", srv(func(s *computev1.ServerSpec) { s.PowerState = computev1.PowerPaused }),
+			srv(func(s *computev1.ServerSpec) { s.PowerState = computev1.PowerSuspended }),
+			[]string{"os_compute_api:os-pause-server:unpause", "os_compute_api:os-suspend-server:suspend"}},
+		{"unshelve", srv(func(s *computev1.ServerSpec) { s.PowerState = computev1.PowerShelved }), srv(func(*computev1.ServerSpec) {}),
+			[]string{"os_compute_api:os-shelve:unshelve"}},
+		{"resize, rebuild, metadata, rename", srv(func(*computev1.ServerSpec) {}),
+			srv(func(s *computev1.ServerSpec) {
+				s.FlavorRef, s.ImageRef, s.Metadata, s.Name = "m1.large", "ubuntu", map[string]string{"k": "v"}, "web"
+			}),
+			[]string{"os_compute_api:servers:resize", "os_compute_api:servers:rebuild", "os_compute_api:server-metadata:update_all", "os_compute_api:servers:update"}},
+		{"a new lock reason is a lock", srv(func(s *computev1.ServerSpec) { s.Locked = true }),
+			srv(func(s *computev1.ServerSpec) { s.Locked = true; s.LockedReason = "why" }), []string{"os_compute_api:os-lock-server:lock"}},
+		{"no change", srv(func(*computev1.ServerSpec) {}), srv(func(*computev1.ServerSpec) {}), nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var got []string
+			for _, fc := range specCalls(c.old, c.new) {
+				got = append(got, fc.call.rule)
+			}
+			if len(got) != len(c.rules) {
+				t.Fatalf("calls %v, want %v", got, c.rules)
+			}
+			for i := range got {
+				if got[i] != c.rules[i] {
+					t.Errorf("calls %v, want %v", got, c.rules)
+				}
+			}
+		})
+	}
+}
+
+// The attributes are kube-apiserver's parse of the shim's path: what the Roles of the
+// permission matrix name.
+func TestCallAttributes(t *testing.T) {
+	for _, c := range []struct {
+		call                               novaCall
+		verb, group, resource, subresource string
+	}{
+		{callLock, "create", "nova.kova.dev", "servers", "action"},
+		{callMetadata, "update", "nova.kova.dev", "servers", "metadata"},
+		{callRename, "update", "nova.kova.dev", "servers", ""},
+	} {
+		a, err := callAttributes("demo", "srv-1", c.call)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Verb != c.verb || a.Group != c.group || a.Resource != c.resource || a.Subresource != c.subresource ||
+			a.Namespace != "demo" || a.Name != "srv-1" {
+			t.Errorf("%s %s: %+v", c.call.method, c.call.path, a)
+		}
+	}
+}
+
+func TestForcesHost(t *testing.T) {
+	for zone, want := range map[string]bool{"": false, "nova": false, "nova:host": true, "nova:host:node": true, "nova::node": true} {
+		if ForcesHost(zone) != want {
+			t.Errorf("ForcesHost(%q) = %v", zone, !want)
+		}
+	}
+}
+
+func TestHistoryEntries(t *testing.T) {
+	a := historyEntries(`[{"action":"stop","userID":"u","requestID":"r"}]`)
+	b := historyEntries(`[{"requestID":"r","userID":"u","action":"stop"},{"action":"start","userID":"v"}]`)
+	if len(a) != 1 || len(b) != 2 {
+		t.Fatalf("%v %v", a, b)
+	}
+	for e := range a {
+		if !b[e] {
+			t.Errorf("%s is not kept in %v", e, b)
+		}
+	}
+}
