@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -215,11 +216,12 @@ func (r *ServerReconciler) pendingActions(ctx context.Context, srv *computev1.Se
 
 // startNextAction takes up the oldest pending ServerAction: refused ones fail at once with
 // the lifecycle's message (Nova's 409), the first accepted one starts. It reports whether a
-// task started.
-func (r *ServerReconciler) startNextAction(ctx context.Context, srv *computev1.Server) (bool, error) {
+// task started, or how long to wait for what the oldest action still needs (nothing
+// overtakes it meanwhile).
+func (r *ServerReconciler) startNextAction(ctx context.Context, srv *computev1.Server) (bool, time.Duration, error) {
 	pending, err := r.pendingActions(ctx, srv)
 	if err != nil {
-		return false, err
+		return false, 0, err
 	}
 	for i := range pending {
 		sa := &pending[i]
@@ -227,29 +229,33 @@ func (r *ServerReconciler) startNextAction(ctx context.Context, srv *computev1.S
 		launched := srv.Status.LaunchedAt != nil
 		if err := lifecycle.CheckLaunched(a, currentState(srv), srv.Status.Locked, sa.Spec.OverrideLock, launched, string(srv.UID)); err != nil {
 			if err := r.setActionPhase(ctx, sa, computev1.ActionFailed, err.Error(), srv); err != nil {
-				return false, err
+				return false, 0, err
 			}
 			r.event(srv, corev1.EventTypeWarning, "ActionRefused", string(a), err.Error())
 			continue
 		}
 		target, err := r.prepareAction(ctx, srv, sa, a)
-		if err != nil {
-			if isTransient(err) {
-				return false, err
-			}
+		var wait *waitError
+		switch {
+		case errors.As(err, &wait):
+			srv.Status.Blocked = &computev1.ServerBlocked{Reason: computev1.ReasonDependencyError, Message: wait.message}
+			return false, wait.after, nil
+		case err != nil && isTransient(err):
+			return false, 0, err
+		case err != nil:
 			if err := r.setActionPhase(ctx, sa, computev1.ActionFailed, err.Error(), srv); err != nil {
-				return false, err
+				return false, 0, err
 			}
 			continue
 		}
 		if err := r.setActionPhase(ctx, sa, computev1.ActionRunning, "", srv); err != nil {
-			return false, err
+			return false, 0, err
 		}
 		r.beginTask(srv, a, string(sa.UID), sa.Name, target)
 		log.FromContext(ctx).Info("Started action", "action", a, "serverAction", sa.Name, "by", sa.Spec.RequestedBy)
-		return true, nil
+		return true, 0, nil
 	}
-	return false, nil
+	return false, 0, nil
 }
 
 // prepareAction checks what an action needs and makes what it makes up front: the image a
@@ -276,13 +282,7 @@ func (r *ServerReconciler) prepareAction(ctx context.Context, srv *computev1.Ser
 			return nil, err
 		}
 	case lifecycle.ActionChangePassword:
-		secret := &corev1.Secret{}
-		// Secrets are read past the cache: the manager must not mirror every Secret.
-		err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: srv.Namespace, Name: sa.Spec.ChangePassword.SecretName}, secret)
-		if apierrors.IsNotFound(err) || (err == nil && len(secret.Data["password"]) == 0) {
-			return nil, &refs.InvalidError{Message: fmt.Sprintf("Secret %s with key password is needed for changePassword.", sa.Spec.ChangePassword.SecretName)}
-		}
-		if err != nil {
+		if err := r.checkPasswordSecret(ctx, sa); err != nil {
 			return nil, err
 		}
 	case lifecycle.ActionCreateImage:

@@ -41,6 +41,10 @@ const (
 // IndexServerName indexes ServerActions by the server they act on.
 const IndexServerName = ".spec.serverName"
 
+// IndexServerImage indexes Servers by the image they boot from, so an image that turns
+// active (or fails) wakes the servers waiting for it.
+const IndexServerImage = ".spec.imageRef"
+
 // ServerReconciler reconciles Server objects.
 type ServerReconciler struct {
 	client.Client
@@ -136,7 +140,7 @@ func (r *ServerReconciler) reconcileNormal(ctx context.Context, srv *computev1.S
 	srv.Status.Locked = srv.Spec.Locked // lock and unlock are instant in Nova: no task.
 
 	switch {
-	case srv.Status.VMState == "":
+	case waitingToBuild(srv):
 		return r.beginBuild(ctx, srv)
 	case srv.Status.Operation != nil:
 		return r.advance(ctx, srv)
@@ -144,9 +148,12 @@ func (r *ServerReconciler) reconcileNormal(ctx context.Context, srv *computev1.S
 		return reconcile.Result{}, nil
 	}
 
-	started, err := r.startNextAction(ctx, srv)
+	started, wait, err := r.startNextAction(ctx, srv)
 	if err != nil || started {
 		return reconcile.Result{}, err
+	}
+	if wait > 0 {
+		return reconcile.Result{RequeueAfter: wait}, nil
 	}
 	return r.startSpecTask(ctx, srv)
 }
@@ -222,6 +229,10 @@ func (r *ServerReconciler) SetupWithManager(mgr manager.Manager, workers int) er
 		func(o client.Object) []string { return []string{o.(*computev1.ServerAction).Spec.ServerName} }); err != nil {
 		return err
 	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &computev1.Server{}, IndexServerImage,
+		func(o client.Object) []string { return []string{o.(*computev1.Server).Spec.ImageRef} }); err != nil {
+		return err
+	}
 	return builder.ControllerManagedBy(mgr).
 		For(&computev1.Server{}).
 		Watches(&computev1.ServerAction{}, handler.EnqueueRequestsFromMapFunc(
@@ -229,6 +240,28 @@ func (r *ServerReconciler) SetupWithManager(mgr manager.Manager, workers int) er
 				sa := o.(*computev1.ServerAction)
 				return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: sa.Namespace, Name: sa.Spec.ServerName}}}
 			})).
+		Watches(&computev1.Image{}, handler.EnqueueRequestsFromMapFunc(r.serversWaitingFor)).
 		WithOptions(ctrl.Options{MaxConcurrentReconciles: workers}).
 		Complete(r)
+}
+
+// serversWaitingFor are the servers that wait to build from an image: those of its
+// namespace, or of every namespace for a public image.
+func (r *ServerReconciler) serversWaitingFor(ctx context.Context, o client.Object) []reconcile.Request {
+	var opts []client.ListOption
+	if o.GetNamespace() != r.PublicNamespace {
+		opts = append(opts, client.InNamespace(o.GetNamespace()))
+	}
+	var list computev1.ServerList
+	if err := r.List(ctx, &list, append(opts, client.MatchingFields{IndexServerImage: o.GetName()})...); err != nil {
+		log.FromContext(ctx).Error(err, "Failed to list the servers waiting for an image", "image", o.GetName())
+		return nil
+	}
+	var out []reconcile.Request
+	for i := range list.Items {
+		if waitingToBuild(&list.Items[i]) {
+			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+		}
+	}
+	return out
 }

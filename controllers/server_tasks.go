@@ -71,27 +71,47 @@ func setState(srv *computev1.Server, s lifecycle.State) {
 	srv.Status.PowerState = int32(s.Power)
 }
 
+// waitingToBuild says whether a server has not started its boot yet: new, or shown as
+// BUILD/scheduling (as Nova shows a server before it is scheduled) while it waits for its
+// image. Nothing else leaves a server building with no operation.
+func waitingToBuild(srv *computev1.Server) bool {
+	vm := lifecycle.VMState(srv.Status.VMState)
+	return vm == "" || vm == lifecycle.VMBuilding && srv.Status.Operation == nil
+}
+
 // beginBuild resolves what the server is made of, takes its addresses and starts the
-// spawn. Whatever the backend cannot do ends the server in ERROR with a fault that says
-// why: a server never stays in BUILD for a reason nobody can see.
+// spawn. It runs again on every reconcile until the spawn starts, so a server that waits
+// for its image builds once the image is active. Whatever the backend cannot do ends the
+// server in ERROR with a fault that says why: a server never stays in BUILD for a reason
+// nobody can see.
 func (r *ServerReconciler) beginBuild(ctx context.Context, srv *computev1.Server) (reconcile.Result, error) {
 	setState(srv, lifecycle.Building())
 	srv.Status.Progress = 0
 
-	flavor, err := refs.Flavor(ctx, r.Client, srv.Spec.FlavorRef)
+	var flavor *computev1.Flavor
+	err := r.resolve(func(c client.Reader) (err error) {
+		flavor, err = refs.Flavor(ctx, c, srv.Spec.FlavorRef)
+		return err
+	})
 	if err != nil {
 		return r.failBuild(ctx, srv, err)
 	}
-	image, err := refs.Image(ctx, r.Client, srv.Namespace, r.PublicNamespace, srv.Spec.ImageRef)
+	var image *computev1.Image
+	err = r.resolve(func(c client.Reader) (err error) {
+		image, err = refs.Image(ctx, c, srv.Namespace, r.PublicNamespace, srv.Spec.ImageRef)
+		return err
+	})
 	if err != nil {
 		return r.failBuild(ctx, srv, err)
 	}
 	switch image.Status.Status {
 	case computev1.ImageActive:
 	case computev1.ImageKilled, computev1.ImageDeleted:
-		return r.failBuild(ctx, srv, fmt.Errorf("Image %s is not active.", image.Name)) //nolint:staticcheck // Nova's words
+		// Nova's compute manager aborts the build with ImageNotActive's message.
+		return r.failBuild(ctx, srv, fmt.Errorf("Build of instance %s aborted: Image %s is not active.", srv.UID, image.UID)) //nolint:staticcheck // Nova's words
 	default:
-		// An image applied together with the server becomes active in a moment.
+		// An image applied together with the server, or a snapshot still being saved,
+		// becomes active in a while: the image's watch wakes this server then.
 		srv.Status.Blocked = &computev1.ServerBlocked{Reason: computev1.ReasonDependencyError,
 			Message: fmt.Sprintf("Waiting for image %s to become active (it is %s).", image.Name, orQueued(image.Status.Status))}
 		return reconcile.Result{RequeueAfter: requeueDependency}, nil
@@ -100,7 +120,10 @@ func (r *ServerReconciler) beginBuild(ctx context.Context, srv *computev1.Server
 		return r.failBuild(ctx, srv, err)
 	}
 	if srv.Spec.KeyName != "" {
-		if _, err := refs.ServerKeypair(ctx, r.Client, srv); err != nil {
+		if err := r.resolve(func(c client.Reader) error {
+			_, err := refs.ServerKeypair(ctx, c, srv)
+			return err
+		}); err != nil {
 			return r.failBuild(ctx, srv, err)
 		}
 	}
@@ -121,6 +144,17 @@ func (r *ServerReconciler) beginBuild(ctx context.Context, srv *computev1.Server
 	srv.Status.ImageUID = string(image.UID)
 	log.FromContext(ctx).Info("Started build", "flavor", flavor.Name, "image", image.Name)
 	return r.advance(ctx, srv)
+}
+
+// resolve runs a lookup on the cache and, when the cache has not got the object, once more
+// past it: a flavor or image applied together with the server may not be cached yet, and a
+// build must not fail for that.
+func (r *ServerReconciler) resolve(lookup func(client.Reader) error) error {
+	err := lookup(r.Client)
+	if refs.IsNotFound(err) && r.APIReader != nil {
+		err = lookup(r.APIReader)
+	}
+	return err
 }
 
 func orQueued(p computev1.ImagePhase) string {
@@ -364,10 +398,6 @@ func (r *ServerReconciler) finishTask(ctx context.Context, srv *computev1.Server
 		if err := r.setSnapshotPhase(ctx, srv, op, computev1.ImageActive); err != nil {
 			return reconcile.Result{}, err
 		}
-	case lifecycle.ActionChangePassword:
-		if err := r.forgetPassword(ctx, srv, op); err != nil {
-			return reconcile.Result{}, err
-		}
 	}
 	srv.Status.Operation = nil
 	if err := r.completeAction(ctx, srv, op, computev1.ActionSucceeded, ""); err != nil {
@@ -428,6 +458,11 @@ func (r *ServerReconciler) setActionPhase(ctx context.Context, sa *computev1.Ser
 	if sa.Status.Phase == phase && sa.Status.Message == msg {
 		return nil
 	}
+	// The Secret a password came in goes before the action is seen ended: set, Kova keeps
+	// no copy; failed, none of Kova's lingers.
+	if err := releasePasswordSecret(ctx, r.Client, r.APIReader, sa, phase); err != nil {
+		return err
+	}
 	patch := client.MergeFrom(sa.DeepCopy())
 	now := metav1.NewTime(r.now())
 	sa.Status.Phase = phase
@@ -442,19 +477,6 @@ func (r *ServerReconciler) setActionPhase(ctx context.Context, sa *computev1.Ser
 		sa.Status.CompletionTime = &now
 	}
 	return client.IgnoreNotFound(r.Status().Patch(ctx, sa, patch))
-}
-
-// forgetPassword deletes the Secret a password came in: it is set, and Kova keeps no copy.
-func (r *ServerReconciler) forgetPassword(ctx context.Context, srv *computev1.Server, op *computev1.ServerOperation) error {
-	sa := &computev1.ServerAction{}
-	if err := r.Get(ctx, client.ObjectKey{Namespace: srv.Namespace, Name: op.ServerAction}, sa); err != nil {
-		return client.IgnoreNotFound(err)
-	}
-	if sa.Spec.ChangePassword == nil {
-		return nil
-	}
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: srv.Namespace, Name: sa.Spec.ChangePassword.SecretName}}
-	return client.IgnoreNotFound(r.Delete(ctx, secret))
 }
 
 // requeueSoon is the wait after recording a task, before the driver is asked to run it.

@@ -20,7 +20,9 @@ import (
 // not exist. The server controller carries the action out.
 type ServerActionReconciler struct {
 	client.Client
-	Scheme *runtime.Scheme
+	// APIReader reads Secrets, which the manager does not cache.
+	APIReader client.Reader
+	Scheme    *runtime.Scheme
 }
 
 // Reconcile handles one ServerAction.
@@ -38,6 +40,9 @@ func (r *ServerActionReconciler) Reconcile(ctx context.Context, req reconcile.Re
 		return reconcile.Result{}, err
 	}
 	if err != nil || (sa.Status.ServerUID != "" && sa.Status.ServerUID != string(srv.UID)) || !srv.DeletionTimestamp.IsZero() && sa.Status.Phase == "" {
+		if err := releasePasswordSecret(ctx, r.Client, r.APIReader, sa, computev1.ActionFailed); err != nil {
+			return reconcile.Result{}, err
+		}
 		patch := client.MergeFrom(sa.DeepCopy())
 		now := metav1.Now()
 		sa.Status.Phase = computev1.ActionFailed

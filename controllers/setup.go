@@ -69,7 +69,7 @@ func SetupWithDriver(mgr manager.Manager, o Options, driver compute.Driver) erro
 	}).SetupWithManager(mgr, max(o.Workers, 1)); err != nil {
 		return fmt.Errorf("server controller: %w", err)
 	}
-	if err := (&ServerActionReconciler{Client: c, Scheme: mgr.GetScheme()}).SetupWithManager(mgr); err != nil {
+	if err := (&ServerActionReconciler{Client: c, APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme()}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("serveraction controller: %w", err)
 	}
 	if err := (&ImageReconciler{Client: c}).SetupWithManager(mgr); err != nil {

@@ -32,14 +32,16 @@ import (
 const stepLatency = 150 * time.Millisecond
 
 var (
-	env       *envtest.Environment
-	cfg       *rest.Config
-	k8s       client.Client
-	creator   client.Client // a tenant user bound to kova-creator: not Nova's admin
-	mgr       *testenv.Manager
-	history   = &transitions{seen: map[string][]string{}}
-	suiteCtx  context.Context
-	suiteStop context.CancelFunc
+	env     *envtest.Environment
+	cfg     *rest.Config
+	k8s     client.Client
+	creator client.Client // a tenant user bound to kova-creator: not Nova's admin
+	mgr     *testenv.Manager
+	// mgrOptions start the manager again, on the same simulated hosts, after a restart.
+	mgrOptions testenv.ManagerOptions
+	history    = &transitions{seen: map[string][]string{}}
+	suiteCtx   context.Context
+	suiteStop  context.CancelFunc
 )
 
 func TestControllers(t *testing.T) {
@@ -63,13 +65,14 @@ var _ = BeforeSuite(func() {
 	stateDir, err := os.MkdirTemp("", "kova-driver-")
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(os.RemoveAll, stateDir)
-	mgr, err = testenv.StartManager(env, cfg, testenv.ManagerOptions{
+	mgrOptions = testenv.ManagerOptions{
 		StepLatency: stepLatency, StateDir: stateDir, Webhooks: true,
 		Hosts: []compute.HostInfo{
 			{Name: "sim-host-1", Capacity: compute.Resources{VCPUs: 64, RAMMiB: 262144, DiskGiB: 4000}},
 			{Name: "sim-host-2", Capacity: compute.Resources{VCPUs: 64, RAMMiB: 262144, DiskGiB: 4000}},
 		},
-	})
+	}
+	mgr, err = testenv.StartManager(env, cfg, mgrOptions)
 	Expect(err).NotTo(HaveOccurred())
 
 	applyFile(filepath.Join(testenv.Root(), "config", "rbac", "user_roles.yaml"))
@@ -94,6 +97,19 @@ var _ = AfterSuite(func() {
 		Expect(env.Stop()).To(Succeed())
 	}
 })
+
+// whileManagerDown stops the manager, runs do, and starts the manager again on the same
+// driver state, as a restart would.
+func whileManagerDown(do func()) {
+	GinkgoHelper()
+	Expect(mgr.Stop()).To(Succeed())
+	defer func() {
+		var err error
+		mgr, err = testenv.StartManager(env, cfg, mgrOptions)
+		Expect(err).NotTo(HaveOccurred())
+	}()
+	do()
+}
 
 // applyFile creates every object of a multi-document YAML file.
 func applyFile(path string) {

@@ -292,33 +292,37 @@ func (h *handler) reboot(rq *request, srv *computev1.Server, arg any) error {
 
 func (h *handler) changePassword(rq *request, srv *computev1.Server, arg any) error {
 	pw, _ := arg.(*jsonObject).get("adminPass")
-	name := actionName(srv, computev1.ActionChangePassword)
 	if err := h.checkAction(rq, srv, lifecycle.ActionChangePassword); err != nil {
 		return err
 	}
-	// The password goes into a Secret named after the action, never into the action; the
-	// controller deletes it once the password is set.
+	// The password goes into a Secret, never into the action. The action is written first
+	// and the Secret after it, owned by it from its first write: a crash at any instant
+	// leaves either an action that fails for want of its Secret or a Secret that the
+	// controller deletes when the action ends (and garbage collection with the action).
+	name := actionName(srv, computev1.ActionChangePassword)
+	sa, err := h.createAction(rq, srv, name, computev1.ActionChangePassword, func(s *computev1.ServerActionSpec) {
+		s.ChangePassword = &computev1.ChangePasswordParams{SecretName: name}
+	})
+	if err != nil {
+		return err
+	}
 	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Namespace: srv.Namespace, Name: name,
-			Labels: map[string]string{computev1.LabelServer: srv.Name}},
+			Labels: map[string]string{computev1.LabelServer: srv.Name},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: computev1.GroupVersion.String(), Kind: "ServerAction",
+				Name: sa.Name, UID: sa.UID}}},
 		Type:       corev1.SecretTypeOpaque,
 		StringData: map[string]string{"password": pw.(string)},
 	}
 	if err := h.client.Create(rq.ctx, secret); err != nil {
 		return err
 	}
-	sa, err := h.createAction(rq, srv, name, computev1.ActionChangePassword, func(s *computev1.ServerActionSpec) {
-		s.ChangePassword = &computev1.ChangePasswordParams{SecretName: name}
-	})
-	if err != nil {
+	// A Secret that came after its action ended (refused, or tired of waiting for it) is of
+	// no use: take it back.
+	now := &computev1.ServerAction{}
+	if err := h.client.Get(rq.ctx, client.ObjectKeyFromObject(sa), now); err == nil && now.Status.Phase == computev1.ActionFailed {
 		_ = h.client.Delete(rq.ctx, secret)
-		return err
 	}
-	// Should the controller never get to it, the Secret goes with its action.
-	patch := client.MergeFrom(secret.DeepCopy())
-	secret.OwnerReferences = []metav1.OwnerReference{{APIVersion: computev1.GroupVersion.String(), Kind: "ServerAction",
-		Name: sa.Name, UID: sa.UID}}
-	_ = h.client.Patch(rq.ctx, secret, patch)
 	return rq.json(http.StatusAccepted, nil)
 }
 
