@@ -30,3 +30,34 @@ func TestParseFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestPublicEndpointAndLimits: links are built on a configured endpoint, never on the
+// request's Host; without --public-endpoint the direct address must name a host.
+func TestPublicEndpointAndLimits(t *testing.T) {
+	o, err := parseFlags(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.QuotaInstances != 10 || o.MaxServersPerRequest != 100 {
+		t.Errorf("defaults: quota %d, per request %d", o.QuotaInstances, o.MaxServersPerRequest)
+	}
+	for _, args := range [][]string{
+		{"--public-endpoint=https://nova.example.com:8774", "--direct-bind-address=0.0.0.0:8774"},
+		{"--quota-instances=-1", "--max-servers-per-request=5"},
+	} {
+		if _, err := parseFlags(args); err != nil {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+	for args, want := range map[string]string{
+		"--direct-bind-address=0.0.0.0:8774": "--public-endpoint is required",
+		"--direct-bind-address=:8774":        "--public-endpoint is required",
+		"--public-endpoint=nova.example":     "--public-endpoint",
+		"--quota-instances=0":                "--quota-instances",
+		"--max-servers-per-request=0":        "--max-servers-per-request",
+	} {
+		if _, err := parseFlags([]string{args}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want an error about %s", args, err, want)
+		}
+	}
+}

@@ -30,6 +30,9 @@ type direct struct {
 	authenticator authenticator.Request
 	requestInfo   request.RequestInfoResolver
 	defaultTenant string
+	// base is the direct endpoint as clients know it (--public-endpoint): links are built
+	// on it, never on the request's Host header, which the client chooses.
+	base string
 }
 
 // directRequest is what the tenant router needs to know about a direct request; it travels
@@ -63,7 +66,7 @@ func (d *direct) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			d.writeError(w, http.StatusNotFound, msgNotFound)
 			return
 		}
-		root := clientBase(r) + "/accounts/" + account + "/flexcloud"
+		root := d.base + "/accounts/" + account + "/flexcloud"
 		d.forward(w, r, account, strings.TrimPrefix(rest, "flexcloud"), &directRequest{root: root, flexCloud: true})
 	default:
 		d.writeError(w, http.StatusNotFound, msgNotFound)
@@ -84,7 +87,7 @@ func (d *direct) serveCompute(w http.ResponseWriter, r *http.Request, rest strin
 			}
 			return
 		}
-		d.forward(w, r, tenant, rest, &directRequest{root: clientBase(r) + "/v2.1"})
+		d.forward(w, r, tenant, rest, &directRequest{root: d.base + "/v2.1"})
 		return
 	}
 	if after == "" {
@@ -95,7 +98,7 @@ func (d *direct) serveCompute(w http.ResponseWriter, r *http.Request, rest strin
 		d.versions.ServeHTTP(w, r)
 		return
 	}
-	d.forward(w, r, first, "/"+after, &directRequest{root: clientBase(r) + "/v2.1/" + first})
+	d.forward(w, r, first, "/"+after, &directRequest{root: d.base + "/v2.1/" + first})
 }
 
 // isComputeCollection tells /v2.1/servers (no tenant) from /v2.1/{tenant}/servers. Nova's

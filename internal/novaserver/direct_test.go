@@ -38,6 +38,7 @@ func TestDirectRouting(t *testing.T) {
 		authenticator: bearertoken.New(tokens),
 		requestInfo:   &request.RequestInfoFactory{APIPrefixes: sets.NewString("apis"), GrouplessAPIPrefixes: sets.NewString()},
 		defaultTenant: "fallback",
+		base:          "https://nova.example:8774",
 	}
 	const base = "https://nova.example:8774"
 	for _, c := range []struct {
@@ -63,7 +64,8 @@ func TestDirectRouting(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got = nil
-			r := httptest.NewRequest(http.MethodGet, base+c.path, nil)
+			// The links' base is the configured endpoint, whatever Host the client sends.
+			r := httptest.NewRequest(http.MethodGet, "https://evil.example"+c.path, nil)
 			for k, v := range c.header {
 				r.Header.Set(k, v)
 			}

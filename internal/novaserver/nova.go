@@ -36,6 +36,8 @@ type Deps struct {
 	Admins          novaapi.Admins
 	PublicNamespace string
 	MaxBodyBytes    int64
+	// InstanceQuota and MaxPerRequest bound the servers one create makes.
+	InstanceQuota, MaxPerRequest int
 }
 
 // NovaAPI is internal/novaapi, the Nova handler cmd/nova-api serves.
@@ -48,6 +50,9 @@ func NovaAPI() Nova {
 			PublicNamespace: d.PublicNamespace,
 			MaxBodyBytes:    d.MaxBodyBytes,
 			ClientFor:       d.ClientFor,
+
+			InstanceQuota:        d.InstanceQuota,
+			MaxServersPerRequest: d.MaxPerRequest,
 		}
 	}
 	return Nova{

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strings"
 	"time"
 
@@ -57,11 +58,21 @@ type Options struct {
 	// port 0). Like SecureServing.Listener, it is not a flag.
 	DirectListener net.Listener
 
+	// PublicEndpoint is how OpenStack clients reach the direct listener (https://host:port):
+	// the base of the Location header and of every link in answers to direct requests,
+	// which never come from the request's Host header. Empty means https:// and
+	// DirectBindAddress, which must then name a host.
+	PublicEndpoint string
+
 	PublicNamespace string
 	// DefaultTenant is the tenant of /v2.1/... paths without one when the token is not a
 	// service account's. Empty means such requests are refused.
 	DefaultTenant string
 	MaxBodyBytes  int64
+	// QuotaInstances is how many servers a tenant may have (Nova's [quota] instances);
+	// -1 means no limit. MaxServersPerRequest bounds what one create makes.
+	QuotaInstances       int
+	MaxServersPerRequest int
 }
 
 // NewOptions returns the defaults.
@@ -79,6 +90,9 @@ func NewOptions() *Options {
 		KubeAPIBurst:      defaultKubeAPIBurst,
 		DirectBindAddress: defaultDirectBind,
 		PublicNamespace:   defaultPublicNS,
+		// Nova's default quota, and Kova's bound on one request.
+		QuotaInstances:       10,
+		MaxServersPerRequest: 100,
 	}
 }
 
@@ -95,6 +109,12 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 		"URL clients use to reach kube-apiserver, the base of links in responses served through it (default: the server of --kubeconfig)")
 	fs.StringVar(&o.DirectBindAddress, "direct-bind-address", o.DirectBindAddress,
 		"host:port of the direct HTTPS listener for OpenStack clients (X-Auth-Token carrying a Kubernetes bearer token); empty disables it")
+	fs.StringVar(&o.PublicEndpoint, "public-endpoint", o.PublicEndpoint,
+		"URL OpenStack clients reach the direct listener at (https://host:port), the base of Location headers and links in its answers; default https://<direct-bind-address>")
+	fs.IntVar(&o.QuotaInstances, "quota-instances", o.QuotaInstances,
+		"servers a tenant may have, as Nova's instances quota (a create past it is 403); -1 means no limit")
+	fs.IntVar(&o.MaxServersPerRequest, "max-servers-per-request", o.MaxServersPerRequest,
+		"most servers one create makes (max_count), whatever the quota")
 	fs.StringVar(&o.PublicNamespace, "public-namespace", o.PublicNamespace, "namespace of the public images and shared networks every tenant sees")
 	fs.StringVar(&o.DefaultTenant, "default-tenant", o.DefaultTenant,
 		"tenant (namespace) of direct /v2.1/... requests without one, when the token is not a service account's")
@@ -133,6 +153,15 @@ func (o *Options) Validate() error {
 	}
 	if o.MaxBodyBytes < 0 {
 		errs = append(errs, errors.New("--max-body-bytes must not be negative"))
+	}
+	if o.QuotaInstances < -1 || o.QuotaInstances == 0 {
+		errs = append(errs, errors.New("--quota-instances must be at least 1, or -1 for no limit"))
+	}
+	if o.MaxServersPerRequest < 1 {
+		errs = append(errs, errors.New("--max-servers-per-request must be at least 1"))
+	}
+	if _, err := o.directEndpoint(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
@@ -176,6 +205,10 @@ func (o *Options) Config() (*Config, error) {
 			return nil, fmt.Errorf("direct listener: %w", err)
 		}
 	}
+	directBase, err := o.directEndpoint()
+	if err != nil {
+		return nil, err
+	}
 	base := o.KubeAPIServerURL
 	if base == "" {
 		base = restConfig.Host
@@ -191,7 +224,37 @@ func (o *Options) Config() (*Config, error) {
 		PublicNamespace: o.PublicNamespace,
 		DefaultTenant:   o.DefaultTenant,
 		MaxBodyBytes:    o.MaxBodyBytes,
+		DirectBase:      directBase,
+		InstanceQuota:   o.QuotaInstances,
+		MaxPerRequest:   o.MaxServersPerRequest,
 	}, nil
+}
+
+// directEndpoint is the base URL of direct clients' links: --public-endpoint, or https://
+// and the address the direct listener is on when it names a host.
+func (o *Options) directEndpoint() (string, error) {
+	if o.PublicEndpoint != "" {
+		u, err := url.Parse(o.PublicEndpoint)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return "", fmt.Errorf("--public-endpoint %q: want an http(s)://host[:port][/path] URL", o.PublicEndpoint)
+		}
+		return strings.TrimSuffix(o.PublicEndpoint, "/"), nil
+	}
+	addr := o.DirectBindAddress
+	if o.DirectListener != nil {
+		addr = o.DirectListener.Addr().String()
+	}
+	if addr == "" {
+		return "", nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("--direct-bind-address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		return "", fmt.Errorf("--public-endpoint is required when --direct-bind-address %q listens on every address: links in answers need the name clients use", addr)
+	}
+	return "https://" + addr, nil
 }
 
 func loadRESTConfig(kubeconfig string) (*rest.Config, error) {

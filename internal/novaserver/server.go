@@ -55,6 +55,11 @@ type Config struct {
 	PublicNamespace string
 	DefaultTenant   string
 	MaxBodyBytes    int64
+	// DirectBase is the base URL of the direct listener as clients know it, the base of
+	// links in its answers (never the request's Host).
+	DirectBase string
+	// InstanceQuota and MaxPerRequest bound the servers a create makes (novaapi.Config).
+	InstanceQuota, MaxPerRequest int
 }
 
 // Server is a nova-api server ready to Run.
@@ -97,6 +102,8 @@ func (c *Config) New(nova Nova) (*Server, error) {
 		ClientFor:       impersonate.New(c.REST, scheme, writer.RESTMapper()).For,
 		PublicNamespace: c.PublicNamespace,
 		MaxBodyBytes:    c.MaxBodyBytes,
+		InstanceQuota:   c.InstanceQuota,
+		MaxPerRequest:   c.MaxPerRequest,
 	}
 
 	s := &Server{generic: generic, cache: informers, indexFields: nova.IndexFields, directListener: c.DirectListener}
@@ -119,7 +126,8 @@ func (c *Config) New(nova Nova) (*Server, error) {
 	if c.DirectListener != nil {
 		d := &direct{
 			chain:         generic.Handler,
-			versions:      nova.Versions(clientBase),
+			versions:      nova.Versions(func(*http.Request) string { return c.DirectBase }),
+			base:          c.DirectBase,
 			writeError:    nova.WriteError,
 			authenticator: completed.Authentication.Authenticator,
 			requestInfo:   completed.RequestInfoResolver,
@@ -198,9 +206,6 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 }
-
-// clientBase is the scheme and host a direct client used: the base of its links.
-func clientBase(r *http.Request) string { return "https://" + r.Host }
 
 // directTLSConfig serves the same certificate as the secure port, without asking for a
 // client certificate: on the direct listener only bearer tokens authenticate.

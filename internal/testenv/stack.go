@@ -50,6 +50,14 @@ type Stack struct {
 	stop    func()
 }
 
+// The stack's nova-api limits: room in one tenant for the benchmark's fleet (1,000
+// servers made through the CRDs) and the servers its clients then boot, and for the
+// end-to-end tests; one create makes at most MaxServersPerRequest.
+const (
+	InstanceQuota        = 2000
+	MaxServersPerRequest = 20
+)
+
 // RoleNames are the roles of the permission matrix, in its order.
 var RoleNames = []string{"observer", "creator", "admin"}
 
@@ -187,6 +195,7 @@ func (s *Stack) startNovaAPI() (*Replica, error) {
 	}
 	caFile, allowed := s.CP.FrontProxy()
 	o := novaserver.LoopbackOptions(secure, direct, s.certDir, s.CP.AdminKubeconfig(), caFile, allowed)
+	o.QuotaInstances, o.MaxServersPerRequest = InstanceQuota, MaxServersPerRequest
 	cfg, err := func() (*novaserver.Config, error) {
 		if err := o.Validate(); err != nil {
 			return nil, err
