@@ -147,7 +147,7 @@ func (r *KeypairReconciler) createOwned(ctx context.Context, kp *computev1.Keypa
 		return err
 	}
 	if !metav1.IsControlledBy(existing, kp) {
-		return fmt.Errorf("%T %s/%s exists and is not keypair %s's: delete it", obj, obj.GetNamespace(), obj.GetName(), kp.Name)
+		return fmt.Errorf("%s/%s exists and is not keypair %s's: delete it or give spec.publicKey", obj.GetNamespace(), obj.GetName(), kp.Name)
 	}
 	return nil
 }

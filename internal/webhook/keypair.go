@@ -46,11 +46,8 @@ func (w *KeypairWebhook) ValidateCreate(ctx context.Context, kp *computev1.Keypa
 	if err := w.checkOwner(ctx, kp); err != nil {
 		return nil, err
 	}
-	if kp.Spec.PublicKey != "" {
-		if _, err := keys.Fingerprint(kp.Spec.Type, kp.Spec.PublicKey); err != nil {
-			return nil, apierrors.NewInvalid(keypairGK, kp.Name,
-				field.ErrorList{field.Invalid(field.NewPath("spec", "publicKey"), "<key>", err.Error())})
-		}
+	if err := checkPublicKey(kp); err != nil {
+		return nil, err
 	}
 	return nil, w.checkUnique(ctx, kp)
 }
@@ -67,10 +64,9 @@ func (w *KeypairWebhook) ValidateUpdate(ctx context.Context, old, kp *computev1.
 			return nil, err
 		}
 	}
-	if kp.Spec.PublicKey != "" && kp.Spec.PublicKey != old.Spec.PublicKey {
-		if _, err := keys.Fingerprint(kp.Spec.Type, kp.Spec.PublicKey); err != nil {
-			return nil, apierrors.NewInvalid(keypairGK, kp.Name,
-				field.ErrorList{field.Invalid(field.NewPath("spec", "publicKey"), "<key>", err.Error())})
+	if kp.Spec.PublicKey != old.Spec.PublicKey {
+		if err := checkPublicKey(kp); err != nil {
+			return nil, err
 		}
 	}
 	if kp.NovaName() != old.NovaName() || kp.Spec.UserID != old.Spec.UserID {
@@ -82,6 +78,18 @@ func (w *KeypairWebhook) ValidateUpdate(ctx context.Context, old, kp *computev1.
 // ValidateDelete allows deletes.
 func (w *KeypairWebhook) ValidateDelete(context.Context, *computev1.Keypair) (admission.Warnings, error) {
 	return nil, nil
+}
+
+// checkPublicKey refuses a public key that does not parse, with Nova's message.
+func checkPublicKey(kp *computev1.Keypair) error {
+	if kp.Spec.PublicKey == "" {
+		return nil
+	}
+	if _, err := keys.Fingerprint(kp.Spec.Type, kp.Spec.PublicKey); err != nil {
+		return apierrors.NewInvalid(keypairGK, kp.Name,
+			field.ErrorList{field.Invalid(field.NewPath("spec", "publicKey"), "<key>", err.Error())})
+	}
+	return nil
 }
 
 // checkOwner refuses a keypair in another user's name unless the requester may act for

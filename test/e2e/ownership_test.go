@@ -29,7 +29,9 @@ func kubectlAs(token string) client.Client {
 	return c
 }
 
-func serviceAccountUser(role string) string { return "system:serviceaccount:" + tenantName + ":" + role }
+func serviceAccountUser(role string) string {
+	return "system:serviceaccount:" + tenantName + ":" + role
+}
 
 var _ = Describe("Keypairs belong to a user", func() {
 	for _, way := range []string{"direct", "aggregated"} {
