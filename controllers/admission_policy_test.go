@@ -258,6 +258,13 @@ var _ = Describe("Who may set what", func() {
 			Expect(carol.Create(suiteCtx, srv)).To(Succeed())
 			Expect(get(srv).Annotations).To(HaveKeyWithValue(computev1.AnnotationUserID, "carol"))
 
+			By("a ServerAction records who asked, whatever it says")
+			sa := &computev1.ServerAction{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: uniq("reboot"),
+				Annotations: map[string]string{computev1.AnnotationUserID: "tina"}},
+				Spec: computev1.ServerActionSpec{ServerName: srv.Name, Action: computev1.ActionReboot}}
+			Expect(creator.Create(suiteCtx, sa)).To(Succeed())
+			Expect(sa.Annotations).To(HaveKeyWithValue(computev1.AnnotationUserID, "alice"))
+
 			history, err := json.Marshal([]map[string]any{{"action": "create", "requestID": "req-1", "userID": "tina", "startTime": "2024-01-01T00:00:00Z"}})
 			Expect(err).NotTo(HaveOccurred())
 			forged := serverIn(ns, func(s *computev1.Server) {

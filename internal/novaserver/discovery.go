@@ -11,11 +11,13 @@ import (
 	"k8s.io/apiserver/pkg/endpoints"
 	"k8s.io/apiserver/pkg/endpoints/discovery"
 	genericapiserver "k8s.io/apiserver/pkg/server"
+
+	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 )
 
 // The API group of the shim, registered with kube-apiserver as APIService v1.nova.kova.dev.
 const (
-	GroupName   = "nova.kova.dev"
+	GroupName   = computev1.NovaAPIGroup
 	Version     = "v1"
 	groupPath   = "/apis/" + GroupName
 	versionPath = groupPath + "/" + Version
