@@ -1,5 +1,7 @@
 package v1alpha1
 
+import "strings"
+
 // NovaAPIGroup is the API group of the Nova REST shim (APIService v1.nova.kova.dev). Its
 // paths are what RBAC rules for the REST calls name (servers/action, servers/metadata, ...),
 // so the admission webhook asks RBAC in the same terms when a spec field means such a call.
@@ -17,3 +19,8 @@ const (
 	// AnnotationKeypairName is the Nova name of a Keypair made before spec.name existed.
 	AnnotationKeypairName = NovaAPIGroup + "/name"
 )
+
+// ForcesHost says whether an availability zone names a host ("zone:host", "zone:host:node"
+// or "zone::node"), which Nova lets only its admin ask for: one rule for every way a server
+// is asked for (kubectl, /v2.1, FlexCloud).
+func ForcesHost(zone string) bool { return strings.Contains(zone, ":") }

@@ -142,10 +142,6 @@ func equalMetadata(a, b map[string]string) bool {
 	return true
 }
 
-// ForcesHost says whether an availability zone names a host ("zone:host",
-// "zone:host:node" or "zone::node"): Nova lets only its admin place a server so.
-func ForcesHost(zone string) bool { return strings.Contains(zone, ":") }
-
 // shimRequestInfo parses a shim path the way kube-apiserver does before it asks RBAC.
 var shimRequestInfo = &request.RequestInfoFactory{
 	APIPrefixes:          sets.NewString("api", "apis"),
@@ -199,7 +195,7 @@ func (v *ServerValidator) checkCalls(ctx context.Context, old, srv *computev1.Se
 			refused = append(refused, fc.field.String()+": "+policyMessage(fc.call.rule))
 		}
 	}
-	if old == nil && ForcesHost(srv.Spec.AvailabilityZone) {
+	if old == nil && computev1.ForcesHost(srv.Spec.AvailabilityZone) {
 		ok, err := v.Admins.IsAdmin(ctx, srv.Namespace, user)
 		if err != nil {
 			return internalError(err)

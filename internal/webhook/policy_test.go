@@ -79,7 +79,7 @@ func TestCallAttributes(t *testing.T) {
 
 func TestForcesHost(t *testing.T) {
 	for zone, want := range map[string]bool{"": false, "nova": false, "nova:host": true, "nova:host:node": true, "nova::node": true} {
-		if ForcesHost(zone) != want {
+		if computev1.ForcesHost(zone) != want {
 			t.Errorf("ForcesHost(%q) = %v", zone, !want)
 		}
 	}
