@@ -8,25 +8,16 @@ import (
 	"github.com/kova-dev/kova/internal/localcp"
 )
 
-// child is a long-running program (the manager, nova-api) whose output is shown on the
-// terminal, each line prefixed with its name; Done is closed once its output is flushed.
-type child struct {
-	*localcp.Process
-}
-
-// startChild starts path with args, sending its stdout and stderr, prefixed
-// with "name | ", to stdout and stderr.
-func startChild(name, path string, args []string, stdout, stderr io.Writer) (*child, error) {
+// startChild starts a long-running program (the manager, nova-api) whose output is shown
+// on the terminal: its stdout and stderr go, each line prefixed with "name | ", to stdout
+// and stderr, and the process's Done is closed once that output is flushed.
+func startChild(name, path string, args []string, stdout, stderr io.Writer) (*localcp.Process, error) {
 	outW := newPrefixWriter(stdout, name+" | ")
 	errW := newPrefixWriter(stderr, name+" | ")
-	p, err := localcp.StartProcess(name, path, args, outW, errW, func() {
+	return localcp.StartProcess(name, path, args, outW, errW, func() {
 		outW.Flush()
 		errW.Flush()
 	})
-	if err != nil {
-		return nil, err
-	}
-	return &child{p}, nil
 }
 
 // prefixWriter writes each complete line it receives to w, prefixed.

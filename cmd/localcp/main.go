@@ -11,8 +11,12 @@
 // the control plane. Everything the cluster stores lives in
 // --data-dir, so running it again picks up where it left off.
 //
-// If the manager or the Nova API exits on its own, localcp says why, stops
-// the control plane and exits with status 1.
+// If the manager or the Nova API exits on its own, localcp says why and starts it
+// again with the same flags, after a back-off that doubles from 1s up to 30s and
+// starts over once the program has run for a minute (as the kubelet restarts a
+// crashing container); so do etcd, kube-apiserver and kube-controller-manager
+// (internal/localcp). The service-account signing key lives in --data-dir, so a
+// token issued before any restart keeps working until it expires.
 package main
 
 import (
@@ -41,8 +45,9 @@ const (
 	// served and the manager's webhook server starts.
 	rbacTimeout    = 30 * time.Second
 	samplesTimeout = 2 * time.Minute
-	// managerStopTimeout is how long the manager gets to shut down cleanly.
-	managerStopTimeout = 30 * time.Second
+	// managerStopTimeout is how long the manager and the Nova API get to shut down
+	// cleanly before they are killed.
+	managerStopTimeout = 15 * time.Second
 )
 
 // options are the command-line flags.
@@ -139,10 +144,11 @@ func runLocalCP(ctx context.Context, o options, log *slog.Logger, stdout, stderr
 		return interrupted(ctx, fmt.Errorf("applying RBAC: %w", err))
 	}
 
-	mgr, err := startManager(cp, o, stdout, stderr)
+	mgrProcess, err := startManager(cp, o, stdout, stderr)
 	if err != nil {
 		return err
 	}
+	mgr := localcp.Supervise(mgrProcess, logr.FromSlogHandler(log.Handler()))
 	defer func() {
 		log.Info("stopping the manager")
 		if err := mgr.Stop(managerStopTimeout); err != nil {
@@ -154,14 +160,12 @@ func runLocalCP(ctx context.Context, o options, log *slog.Logger, stdout, stderr
 	if err != nil {
 		return interrupted(ctx, err)
 	}
-	novaDone := make(<-chan struct{}) // never closed when the Nova API is not running
 	if nova == nil {
 		// An APIService left by an earlier run would point at nothing and fail discovery.
 		if err := unregisterNovaAPI(ctx, apply, o.configDir); err != nil {
 			log.Warn("could not remove APIService v1.nova.kova.dev; discovery of nova.kova.dev will fail", "err", err)
 		}
 	} else {
-		novaDone = nova.Done()
 		defer func() {
 			log.Info("stopping the Nova API")
 			if err := nova.Stop(managerStopTimeout); err != nil {
@@ -171,20 +175,10 @@ func runLocalCP(ctx context.Context, o options, log *slog.Logger, stdout, stderr
 	}
 
 	// The samples include custom resources the manager's webhook validates:
-	// retry until it serves, but give up at once if the manager dies.
-	samplesCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-mgr.Done():
-			cancel()
-		case <-samplesCtx.Done():
-		}
-	}()
-	samplesErr := apply.applyDir(samplesCtx, filepath.Join(o.configDir, "samples"), createIfMissing, samplesTimeout)
-
-	if stopped, err := ended(ctx, log, mgr, nova, novaDone, false); stopped {
-		return err
+	// retry until it serves.
+	samplesErr := apply.applyDir(ctx, filepath.Join(o.configDir, "samples"), createIfMissing, samplesTimeout)
+	if ctx.Err() != nil {
+		return nil
 	}
 	if samplesErr != nil {
 		// The cluster is still useful: say so and keep running.
@@ -203,31 +197,9 @@ func runLocalCP(ctx context.Context, o options, log *slog.Logger, stdout, stderr
 	}
 	printBanner(stdout, cp.DataDir(), cp.AdminKubeconfig(), filepath.Join(o.configDir, "samples"), novaBanner)
 
-	_, err = ended(ctx, log, mgr, nova, novaDone, true)
-	return err
-}
-
-// ended reports whether a child died or the user interrupted, and what runLocalCP returns
-// then. With wait it blocks until one of those happens; without, it only looks.
-func ended(ctx context.Context, log *slog.Logger, mgr *child, nova *novaAPI, novaDone <-chan struct{}, wait bool) (bool, error) {
-	if !wait {
-		select {
-		case <-mgr.Done():
-		case <-novaDone:
-		case <-ctx.Done():
-		default:
-			return false, nil
-		}
-	}
-	select {
-	case <-mgr.Done():
-		return true, managerExited(log, mgr)
-	case <-novaDone:
-		return true, novaExited(log, nova)
-	case <-ctx.Done():
-		log.Info("interrupted, shutting down")
-		return true, nil
-	}
+	<-ctx.Done()
+	log.Info("interrupted, shutting down")
+	return nil
 }
 
 // setUpNovaAPI registers the Nova API with kube-apiserver and creates the demo users, and
@@ -244,19 +216,6 @@ func setUpNovaAPI(ctx context.Context, nova *novaAPI, apply *applier, cp *localc
 		return nil, errors.Join(registerErr, fmt.Errorf("creating the demo users: %w", err))
 	}
 	return func(w io.Writer) { printNovaBanner(w, nova, users) }, registerErr
-}
-
-// novaExited is managerExited for the Nova API.
-func novaExited(log *slog.Logger, nova *novaAPI) error {
-	log.Error("the Nova API exited unexpectedly; its output is above. Shutting down.", "reason", nova.ExitReason())
-	return errors.New("the Nova API exited unexpectedly")
-}
-
-// managerExited says, before the slow shutdown, that and why the manager
-// died, and returns the error that makes localcp exit non-zero.
-func managerExited(log *slog.Logger, mgr *child) error {
-	log.Error("the manager exited unexpectedly; its output is above. Shutting down.", "reason", mgr.ExitReason())
-	return errors.New("the manager exited unexpectedly")
 }
 
 // controlPlaneOptions maps the flags onto localcp.Options.
@@ -285,7 +244,7 @@ func controlPlaneOptions(o options) (localcp.Options, error) {
 
 // startManager runs the manager against the control plane, serving its
 // webhooks where the installed webhook configurations point.
-func startManager(cp *localcp.ControlPlane, o options, stdout, stderr io.Writer) (*child, error) {
+func startManager(cp *localcp.ControlPlane, o options, stdout, stderr io.Writer) (*localcp.Process, error) {
 	simStateDir := filepath.Join(cp.DataDir(), "driver")
 	if err := os.MkdirAll(simStateDir, 0o755); err != nil {
 		return nil, err

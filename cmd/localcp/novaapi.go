@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-logr/logr"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -45,9 +46,9 @@ const (
 // demoRoles are the roles of config/rbac/user_roles.yaml, one demo service account each.
 var demoRoles = []string{"observer", "creator", "admin"}
 
-// novaAPI is the REST shim running as a child of localcp.
+// novaAPI is the REST shim running as a child of localcp, started again if it dies.
 type novaAPI struct {
-	*child
+	*localcp.Supervisor
 	securePort int
 	certDir    string
 	directAddr string
@@ -82,9 +83,10 @@ func startNovaAPI(ctx context.Context, cp *localcp.ControlPlane, o options, log 
 		if err != nil {
 			return nil, err
 		}
-		n := &novaAPI{child: c, securePort: port, certDir: certDir, directAddr: o.novaDirect}
-		if lastErr = n.waitReady(ctx); lastErr == nil {
-			return n, nil
+		if lastErr = waitReady(ctx, c, port); lastErr == nil {
+			// A restart keeps the port, so the APIService registered below stays right.
+			return &novaAPI{Supervisor: localcp.Supervise(c, logr.FromSlogHandler(log.Handler())),
+				securePort: port, certDir: certDir, directAddr: o.novaDirect}, nil
 		}
 		select {
 		case <-c.Done(): // exited during startup: maybe the port was taken, try another
@@ -96,20 +98,20 @@ func startNovaAPI(ctx context.Context, cp *localcp.ControlPlane, o options, log 
 	return nil, fmt.Errorf("nova-api: %w", lastErr)
 }
 
-// waitReady polls /readyz (open to anonymous requests), which passes once the shim's
-// informer cache has synced.
-func (n *novaAPI) waitReady(ctx context.Context) error {
+// waitReady polls /readyz of nova-api p on securePort (open to anonymous requests), which
+// passes once the shim's informer cache has synced.
+func waitReady(ctx context.Context, p *localcp.Process, securePort int) error {
 	hc := &http.Client{
 		Timeout: 2 * time.Second,
 		// Only readiness matters here; the certificate is checked by kube-apiserver.
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, //nolint:gosec
 	}
 	defer hc.CloseIdleConnections()
-	url := fmt.Sprintf("https://127.0.0.1:%d/readyz", n.securePort)
+	url := fmt.Sprintf("https://127.0.0.1:%d/readyz", securePort)
 	return wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, novaReadyTimeout, true, func(ctx context.Context) (bool, error) {
 		select {
-		case <-n.Done():
-			return false, fmt.Errorf("exited during startup (%s)", n.ExitReason())
+		case <-p.Done():
+			return false, fmt.Errorf("exited during startup (%s)", p.ExitReason())
 		default:
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)

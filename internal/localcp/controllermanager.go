@@ -39,12 +39,13 @@ func (c *ControlPlane) startControllerManager(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("localcp: %w", err)
 		}
-		c.kcm = p
 		lastErr = waitHealthy(ctx, p, fmt.Sprintf("https://127.0.0.1:%d/healthz", port))
 		if lastErr == nil {
+			c.kcm = Supervise(p, c.log)
 			return nil
 		}
 		if done, _ := p.exited(); !done {
+			_ = p.Stop(stopTimeout)
 			return fmt.Errorf("localcp: kube-controller-manager: %w", lastErr)
 		}
 	}
@@ -62,7 +63,7 @@ func (c *ControlPlane) controllerManagerArgs(kubeconfig string, port int) []stri
 		"--cert-dir=" + c.dirs.kcm(),
 		"--leader-elect=false",
 		"--use-service-account-credentials=false",
-		"--service-account-private-key-file=" + c.dirs.saSigningKey(),
+		"--service-account-private-key-file=" + c.dirs.serviceAccountKey(),
 		"--root-ca-file=" + c.dirs.apiServerCA(),
 		"--controllers=*",
 	}

@@ -28,9 +28,9 @@ func (l layout) kcm() string                  { return l.path("kube-controller-m
 func (l layout) logs() string                 { return l.path("logs") }
 func (l layout) authnConfig() string          { return l.path("pki", "authentication-config.yaml") }
 
-// saSigningKey is the service-account signing key envtest generates for
-// kube-apiserver; kube-controller-manager signs legacy tokens with it.
-func (l layout) saSigningKey() string { return l.path("apiserver", "sa-signer.key") }
+// serviceAccountKey signs service-account tokens (kube-apiserver, and
+// kube-controller-manager for legacy ones) and verifies them; kept across restarts.
+func (l layout) serviceAccountKey() string { return l.path("pki", "service-account.key") }
 
 // resetAPIServerDir removes what a previous run left in the kube-apiserver
 // cert dir. envtest only generates the serving certificate (and learns its

@@ -13,14 +13,19 @@
 //     deleting and ownerReferences are never garbage-collected;
 //   - the kube-apiserver flags for API aggregation (a front-proxy CA and client
 //     certificate), so that an aggregated API server can be registered later;
-//   - kubeconfig files on disk for an admin and for arbitrary users.
+//   - kubeconfig files on disk for an admin and for arbitrary users;
+//   - a service-account signing key and issuer that stay the same across restarts, so
+//     that tokens issued before a restart keep working until they expire;
+//   - supervision: etcd, kube-apiserver and kube-controller-manager are started again,
+//     after a back-off, when one of them dies (see superviseControlPlane).
 //
 // Layout of the data directory:
 //
 //	kubeconfig                   admin (system:masters) kubeconfig
 //	etcd/                        etcd data (kept across restarts)
 //	apiserver/                   kube-apiserver cert dir (certificates regenerated on each start)
-//	pki/                         front-proxy CA (kept), front-proxy client cert, API server CA
+//	pki/                         front-proxy CA (kept), front-proxy client cert, API server CA,
+//	                             service-account signing key (kept)
 //	webhook-certs/               serving certificate for the webhook server (tls.crt, tls.key)
 //	kube-controller-manager/     its kubeconfig and serving certificate
 //	logs/                        process output when Options.Stdout/Stderr are nil
@@ -37,8 +42,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-logr/logr"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // FrontProxyClientName is the common name of the client certificate
@@ -49,6 +56,11 @@ const FrontProxyClientName = "front-proxy-client"
 // startTimeout bounds how long each process may take to become healthy. The
 // envtest default (20s) is tight for kube-apiserver on a busy 2-core machine.
 const startTimeout = 90 * time.Second
+
+// stopTimeout bounds how long each process may take to stop after SIGTERM before it is
+// killed, so that Stop returns even when a process hangs (say, because its data dir was
+// removed underneath it): at most about three times this for the whole plane.
+const stopTimeout = 15 * time.Second
 
 // Options configures a control plane. Only BinDir is required.
 type Options struct {
@@ -100,8 +112,14 @@ type ControlPlane struct {
 	removeDir bool // DataDir is temporary
 	logs      []io.Closer
 	lock      *os.File // held while running; see lockDataDir
-	kcm       *Process
+	kcm       *Supervisor
 	usersMu   sync.Mutex // envtest's user CA is not safe for concurrent use
+	log       logr.Logger
+
+	// planeMu keeps a restart of etcd or kube-apiserver and Stop apart.
+	planeMu       sync.Mutex
+	stopSupervise context.CancelFunc
+	supervising   sync.WaitGroup
 
 	stopOnce sync.Once
 	stopErr  error
@@ -120,7 +138,7 @@ func Start(ctx context.Context, o Options) (_ *ControlPlane, retErr error) {
 	}
 	o.BinDir = binDir
 
-	c := &ControlPlane{opts: o}
+	c := &ControlPlane{opts: o, log: ctrllog.Log.WithName("localcp")}
 	defer func() {
 		if retErr != nil {
 			_ = c.Stop()
@@ -150,6 +168,9 @@ func Start(ctx context.Context, o Options) (_ *ControlPlane, retErr error) {
 			return nil, err
 		}
 	}
+	superviseCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	c.stopSupervise = cancel
+	c.supervising.Go(func() { c.superviseControlPlane(superviseCtx) })
 	return c, nil
 }
 
@@ -181,6 +202,9 @@ func (c *ControlPlane) prepareDataDir() error {
 			return err
 		}
 	}
+	if err := ensureServiceAccountKey(c.dirs.serviceAccountKey()); err != nil {
+		return err
+	}
 	return c.dirs.resetAPIServerDir()
 }
 
@@ -196,7 +220,7 @@ func (c *ControlPlane) newEnvironment() *envtest.Environment {
 		CRDDirectoryPaths:        o.CRDPaths,
 		ErrorIfCRDPathMissing:    true,
 		ControlPlaneStartTimeout: startTimeout,
-		ControlPlaneStopTimeout:  30 * time.Second,
+		ControlPlaneStopTimeout:  stopTimeout,
 		WebhookInstallOptions: envtest.WebhookInstallOptions{
 			Paths: o.WebhookPaths,
 			// Pin IPv4 loopback: "localhost" may resolve to ::1 first.
@@ -225,6 +249,12 @@ func (c *ControlPlane) newEnvironment() *envtest.Environment {
 	env.ControlPlane.APIServer.Configure().
 		Set("advertise-address", "127.0.0.1").
 		Set("endpoint-reconciler-type", "none")
+	// envtest makes a new signing key on every start and names the port in the issuer:
+	// either would refuse every token issued before a restart.
+	env.ControlPlane.APIServer.Configure().
+		Set("service-account-issuer", ServiceAccountIssuer).
+		Set("service-account-key-file", c.dirs.serviceAccountKey()).
+		Set("service-account-signing-key-file", c.dirs.serviceAccountKey())
 	return env
 }
 
@@ -316,15 +346,23 @@ func (c *ControlPlane) Stop() error {
 
 func (c *ControlPlane) stop() error {
 	var errs []error
+	// No restarts from here on; a restart under way finishes first.
+	if c.stopSupervise != nil {
+		c.stopSupervise()
+		c.supervising.Wait()
+	}
 	// kube-controller-manager first: it would only log errors once the API
 	// server is gone.
 	if c.kcm != nil {
-		if err := c.kcm.Stop(30 * time.Second); err != nil {
+		if err := c.kcm.Stop(stopTimeout); err != nil {
 			errs = append(errs, fmt.Errorf("stopping kube-controller-manager: %w", err))
 		}
 	}
 	if c.Env != nil {
-		if err := c.Env.Stop(); err != nil {
+		c.planeMu.Lock()
+		err := c.Env.Stop()
+		c.planeMu.Unlock()
+		if err != nil {
 			errs = append(errs, fmt.Errorf("stopping kube-apiserver and etcd: %w", err))
 		}
 	}
@@ -374,6 +412,11 @@ func (c *ControlPlane) WebhookOptions() (host string, port int, certDir string) 
 	w := c.Env.WebhookInstallOptions
 	return w.LocalServingHost, w.LocalServingPort, w.LocalServingCertDir
 }
+
+// ServiceAccountSigningKey returns the file with the private key kube-apiserver signs
+// service-account tokens with (tests sign tokens of their own with it, for instance one
+// that expires sooner than TokenRequest allows).
+func (c *ControlPlane) ServiceAccountSigningKey() string { return c.dirs.serviceAccountKey() }
 
 // FrontProxy returns the CA file that signs the client certificate
 // kube-apiserver uses when proxying to aggregated API servers, and the

@@ -2,21 +2,27 @@ package localcp_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	admissionv1 "k8s.io/api/admissionregistration/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kova-dev/kova/internal/localcp"
@@ -146,13 +152,57 @@ var _ = Describe("ControlPlane", Ordered, func() {
 		Expect(clientFromKubeconfig(cp.AdminKubeconfig()).List(ctx, &corev1.NamespaceList{})).To(Succeed())
 	}, SpecTimeout(time.Minute))
 
-	It("keeps objects across a restart on the same data dir", func(ctx SpecContext) {
+	// newToken creates a service account and returns a token of it.
+	newToken := func(ctx context.Context, name string) string {
+		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+		Expect(c.Create(ctx, sa)).To(Succeed())
+		tr := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](3600)}}
+		Expect(c.SubResource("token").Create(ctx, sa, tr)).To(Succeed())
+		return tr.Status.Token
+	}
+	// tokenWorks says why kube-apiserver refuses token, if it does.
+	tokenWorks := func(ctx context.Context, token string) error {
+		review := &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: token}}
+		if err := c.Create(ctx, review); err != nil {
+			return err
+		}
+		if !review.Status.Authenticated {
+			return fmt.Errorf("the token issued before the restart is refused: %q", review.Status.Error)
+		}
+		return nil
+	}
+
+	It("starts etcd, kube-apiserver and kube-controller-manager again after a kill -9, keeping tokens valid", func(ctx SpecContext) {
+		token := newToken(ctx, "robot")
+		Expect(tokenWorks(ctx, token)).To(Succeed())
+
+		for _, p := range []struct{ name, arg string }{
+			{"etcd", "--data-dir=" + filepath.Join(dataDir, "etcd")},
+			{"kube-apiserver", "--cert-dir=" + filepath.Join(dataDir, "apiserver")},
+			{"kube-controller-manager", "--cert-dir=" + filepath.Join(dataDir, "kube-controller-manager")},
+		} {
+			By("killing " + p.name)
+			pid := pidWithArg(p.arg)
+			Expect(pid).NotTo(BeZero(), "%s is running", p.name)
+			Expect(syscall.Kill(pid, syscall.SIGKILL)).To(Succeed())
+			Eventually(func() int { return pidWithArg(p.arg) }).WithContext(ctx).WithTimeout(2*time.Minute).
+				Should(And(Not(BeZero()), Not(Equal(pid))), "%s is started again", p.name)
+			Eventually(func() error {
+				return c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "robot"}, &corev1.ServiceAccount{})
+			}).WithContext(ctx).WithTimeout(2 * time.Minute).Should(Succeed())
+			Eventually(tokenWorks).WithContext(ctx).WithArguments(token).WithTimeout(time.Minute).Should(Succeed())
+		}
+	}, SpecTimeout(8*time.Minute))
+
+	It("keeps objects, and tokens valid, across a restart on the same data dir", func(ctx SpecContext) {
+		token := newToken(ctx, "survivor")
 		Expect(cp.Stop()).To(Succeed())
 		Expect(cp.Stop()).To(Succeed(), "Stop must be safe to call twice")
 		cp = nil
 
 		start(ctx)
 		Expect(c.Get(ctx, client.ObjectKey{Name: ns}, &corev1.Namespace{})).To(Succeed())
+		Expect(tokenWorks(ctx, token)).To(Succeed(), "the service-account signing key and issuer are kept")
 		w := &unstructured.Unstructured{}
 		w.SetAPIVersion("localcp.test.kova.dev/v1")
 		w.SetKind("Widget")
@@ -165,6 +215,27 @@ var _ = Describe("ControlPlane", Ordered, func() {
 		}).WithContext(ctx).WithTimeout(90 * time.Second).Should(Satisfy(apierrors.IsNotFound))
 	}, SpecTimeout(4*time.Minute))
 })
+
+// pidWithArg is the process id of the running process with arg on its command line, or 0.
+func pidWithArg(arg string) int {
+	GinkgoHelper()
+	entries, err := os.ReadDir("/proc")
+	Expect(err).NotTo(HaveOccurred())
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		if slices.Contains(strings.Split(string(cmdline), "\x00"), arg) && alive(pid) {
+			return pid
+		}
+	}
+	return 0
+}
 
 func clientFromKubeconfig(path string) client.Client {
 	GinkgoHelper()

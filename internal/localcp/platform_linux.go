@@ -15,6 +15,12 @@ func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 }
 
+// signalGroup signals p's process group (see sysProcAttr), so that what the child started
+// itself is stopped with it.
+func signalGroup(p *os.Process, sig syscall.Signal) error {
+	return syscall.Kill(-p.Pid, sig)
+}
+
 // lockDataDir takes an exclusive lock on path for as long as the returned
 // file stays open, so that a second control plane on the same data dir fails
 // at once instead of wiping the certificates of the running one. The kernel

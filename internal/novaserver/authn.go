@@ -3,7 +3,9 @@ package novaserver
 import (
 	"net/http"
 	"strings"
+	"time"
 
+	"gopkg.in/go-jose/go-jose.v2/jwt"
 	"k8s.io/apiserver/pkg/authentication/authenticator"
 	"k8s.io/apiserver/pkg/authentication/user"
 )
@@ -21,6 +23,51 @@ func requireCredentials(a authenticator.Request) authenticator.Request {
 		}
 		return resp, ok, err
 	})
+}
+
+// refuseExpiredTokens fails the authentication of a bearer token whose own expiry (its
+// JWT "exp" claim) has passed, before the wrapped authenticator looks at it. Two things would accept it longer:
+// the TokenReview cache, which keeps a positive answer for its TTL
+// (--authentication-token-webhook-cache-ttl) whatever the token's expiry, and
+// kube-apiserver itself, which accepts a service-account token until a minute after it
+// expired (the JWT library's leeway for clock skew, which is no concern on one host).
+//
+// The claim is read without verifying the signature: it can only refuse a token earlier,
+// never accept one; a forged expiry breaks the signature TokenReview still checks.
+func refuseExpiredTokens(a authenticator.Request, now func() time.Time) authenticator.Request {
+	return authenticator.RequestFunc(func(r *http.Request) (*authenticator.Response, bool, error) {
+		if expiry, ok := tokenExpiry(requestBearerToken(r)); ok && !now().Before(expiry) {
+			return nil, false, nil
+		}
+		return a.AuthenticateRequest(r)
+	})
+}
+
+// requestBearerToken is the token of an "Authorization: Bearer" header (the direct listener
+// moves X-Auth-Token there), or "".
+func requestBearerToken(r *http.Request) string {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
+}
+
+// tokenExpiry is the expiry a JWT claims, unverified; false if token is no JWT or claims
+// none (a legacy service-account token never expires).
+func tokenExpiry(token string) (time.Time, bool) {
+	if token == "" {
+		return time.Time{}, false
+	}
+	parsed, err := jwt.ParseSigned(token)
+	if err != nil {
+		return time.Time{}, false
+	}
+	var claims jwt.Claims
+	if err := parsed.UnsafeClaimsWithoutVerification(&claims); err != nil || claims.Expiry == nil {
+		return time.Time{}, false
+	}
+	return claims.Expiry.Time(), true
 }
 
 func isHealthPath(p string) bool {

@@ -2,11 +2,16 @@ package novaserver
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync/atomic"
+	"time"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apiserver/pkg/authentication/authenticator"
 	"k8s.io/apiserver/pkg/authentication/serviceaccount"
@@ -166,17 +171,56 @@ func (d *direct) forward(w http.ResponseWriter, r *http.Request, tenant, rest st
 	r.URL = withEscapedPath(r.URL, tenantsPath+tenant+rest)
 	r.RequestURI = r.URL.RequestURI()
 
+	impersonated := impersonatedKind(r.Header) // before the chain, which may remove the headers
 	nw := &novaErrors{ResponseWriter: w, reached: &dr.reached}
 	d.chain.ServeHTTP(responsewriter.WrapForHTTP1Or2(nw), r)
 	if nw.held != 0 {
-		d.writeError(w, nw.held, d.message(nw.held, r))
+		if !drainBody(w, r) {
+			// Over HTTP/2 the chain's "Connection: close" for a client without credentials
+			// (kube-apiserver's defence against stream floods) sends GOAWAY and closes the
+			// connection once the stream ends. With the client still sending a body nobody
+			// reads, the stream is reset and the close resets the connection, and clients
+			// lose the refusal they were sent (curl: the status, then no body). Keep the
+			// connection open for a body too big to read.
+			w.Header().Del("Connection")
+		}
+		d.writeError(w, nw.held, d.message(nw.held, r, impersonated, nw.status))
 	}
 }
 
+// Bounds on what drainBody reads of a refused request's body: net/http's own for an HTTP/1
+// body a handler left unread, and a deadline against a client that trickles it.
+const (
+	drainMaxBytes = 256 << 10
+	drainTimeout  = 5 * time.Second
+)
+
+// drainBody reads and discards what is left of r's body, up to drainMaxBytes and
+// drainTimeout, before a refusal is written, so that the response ends the exchange
+// cleanly; it reports whether the body was read to its end.
+func drainBody(w http.ResponseWriter, r *http.Request) bool {
+	if r.Body == nil || r.Body == http.NoBody {
+		return true
+	}
+	rc := http.NewResponseController(w)
+	if err := rc.SetReadDeadline(time.Now().Add(drainTimeout)); err == nil {
+		defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
+	}
+	n, err := io.Copy(io.Discard, io.LimitReader(r.Body, drainMaxBytes+1))
+	return err == nil && n <= drainMaxBytes
+}
+
 // message is Nova's wording for a 401 or 403 from the handler chain.
-func (d *direct) message(code int, r *http.Request) string {
+// impersonated is what the request asks to impersonate (see impersonatedKind), status the
+// Kubernetes Status the chain refused it with.
+func (d *direct) message(code int, r *http.Request, impersonated string, status []byte) string {
 	if code == http.StatusUnauthorized {
 		return msgUnauthorized
+	}
+	// The impersonation filter runs before authorization: a refused Impersonate-User (or
+	// -Uid, -Group, -Extra-*) header is its refusal, not the path's.
+	if impersonated != "" && impersonationRefused(status) {
+		return "Policy doesn't allow " + impersonated + ":impersonate to be performed."
 	}
 	action := "this action"
 	if info, err := d.requestInfo.NewRequestInfo(r); err == nil && info.IsResourceRequest {
@@ -189,12 +233,44 @@ func (d *direct) message(code int, r *http.Request) string {
 	return "Policy doesn't allow " + action + " to be performed."
 }
 
+// impersonatedKind is the RBAC resource of what a request's impersonation headers ask to
+// act as (users, uids, groups, userextras), or "" if it asks for no impersonation.
+func impersonatedKind(h http.Header) string {
+	switch {
+	case h.Get(authenticationv1.ImpersonateUserHeader) != "":
+		return "users"
+	case h.Get(authenticationv1.ImpersonateUIDHeader) != "":
+		return "uids"
+	case h.Get(authenticationv1.ImpersonateGroupHeader) != "":
+		return "groups"
+	}
+	for name := range h {
+		if strings.HasPrefix(name, authenticationv1.ImpersonateUserExtraHeaderPrefix) {
+			return "userextras"
+		}
+	}
+	return ""
+}
+
+// impersonationRefused reports whether status, the Kubernetes Status of a 403 from the
+// handler chain, refuses the impersonation rather than the request: the library words
+// that refusal "User X cannot impersonate ..." (the legacy check) or "cannot
+// impersonate-on:..." (constrained impersonation), a verb no Nova path is authorized with.
+func impersonationRefused(status []byte) bool {
+	var st metav1.Status
+	return json.Unmarshal(status, &st) == nil && strings.Contains(st.Message, " cannot impersonate")
+}
+
+// maxHeldStatus bounds the Kubernetes Status kept of a held refusal (a few hundred bytes).
+const maxHeldStatus = 64 << 10
+
 // novaErrors holds back a 401 or 403 the handler chain writes before the Nova handler
 // runs (as a Kubernetes Status), for forward to write Nova's body instead.
 type novaErrors struct {
 	http.ResponseWriter
 	reached *atomic.Bool
 	held    int
+	status  []byte // the held refusal's body
 }
 
 func (w *novaErrors) WriteHeader(code int) {
@@ -208,6 +284,9 @@ func (w *novaErrors) WriteHeader(code int) {
 
 func (w *novaErrors) Write(b []byte) (int, error) {
 	if w.held != 0 {
+		if room := maxHeldStatus - len(w.status); room > 0 {
+			w.status = append(w.status, b[:min(len(b), room)]...)
+		}
 		return len(b), nil
 	}
 	return w.ResponseWriter.Write(b)

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+
+	"github.com/kova-dev/kova/internal/localcp"
+	"github.com/kova-dev/kova/internal/novaserver"
+	"github.com/kova-dev/kova/internal/testenv"
+)
+
+// syncBuffer collects the children's output for a failure message.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) tail() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.buf.String()
+	return s[max(0, len(s)-4000):]
+}
+
+// pidWithArg is the id of a live process with arg on its command line, or 0.
+func pidWithArg(arg string) int {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || !slices.Contains(strings.Split(string(cmdline), "\x00"), arg) {
+			continue
+		}
+		if stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil {
+			if fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:])); len(fields) > 0 && fields[0] != "Z" {
+				return pid
+			}
+		}
+	}
+	return 0
+}
+
+// TestChildrenComeBack runs the whole local stack, as `make run` does, kills the manager
+// and nova-api with SIGKILL, and sees each started again, a token issued before still
+// working; then it stops everything within its deadlines.
+func TestChildrenComeBack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the whole local stack")
+	}
+	g := NewWithT(t)
+	root := testenv.Root()
+	if _, err := os.Stat(filepath.Join(testenv.BinDir(), "kube-apiserver")); err != nil {
+		t.Skipf("no control-plane binaries in %s (make control-plane)", testenv.BinDir())
+	}
+	tmp := t.TempDir()
+	for _, cmd := range []string{"manager", "nova-api"} {
+		build := exec.Command("go", "build", "-o", filepath.Join(tmp, cmd), "./cmd/"+cmd)
+		build.Dir = root
+		out, err := build.CombinedOutput()
+		g.Expect(err).NotTo(HaveOccurred(), "building %s: %s", cmd, out)
+	}
+	port, err := localcp.FreePort()
+	g.Expect(err).NotTo(HaveOccurred())
+	o := options{
+		dataDir: filepath.Join(tmp, "data"), binDir: testenv.BinDir(), configDir: filepath.Join(root, "config"),
+		manager: filepath.Join(tmp, "manager"), novaAPI: filepath.Join(tmp, "nova-api"),
+		novaDirect: "127.0.0.1:" + strconv.Itoa(port),
+	}
+
+	out := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(out, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- runLocalCP(ctx, o, log, out, out) }()
+	defer func() {
+		if t.Failed() {
+			t.Logf("localcp output (tail):\n%s", out.tail())
+		}
+	}()
+
+	tokenFile := filepath.Join(o.dataDir, "demo", "observer.token")
+	g.Eventually(func() string { data, _ := os.ReadFile(tokenFile); return string(data) }).
+		WithTimeout(5*time.Minute).WithPolling(time.Second).ShouldNot(BeEmpty(), "the stack is set up")
+	token, err := os.ReadFile(tokenFile)
+	g.Expect(err).NotTo(HaveOccurred())
+	caPEM, err := os.ReadFile(novaserver.ServingCertFile(filepath.Join(o.dataDir, "nova-api")))
+	g.Expect(err).NotTo(HaveOccurred())
+	pool := x509.NewCertPool()
+	g.Expect(pool.AppendCertsFromPEM(caPEM)).To(BeTrue())
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	defer hc.CloseIdleConnections()
+	listServers := func() (int, error) {
+		req, err := http.NewRequest(http.MethodGet, "https://"+o.novaDirect+"/v2.1/demo/servers", nil)
+		if err != nil {
+			return 0, err
+		}
+		req.Header.Set("X-Auth-Token", string(token))
+		resp, err := hc.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		defer resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	g.Eventually(listServers).WithTimeout(time.Minute).Should(Equal(http.StatusOK))
+
+	for _, child := range []struct{ name, arg string }{
+		{"nova-api", "--cert-dir=" + filepath.Join(o.dataDir, "nova-api")},
+		{"manager", "--sim-state-dir=" + filepath.Join(o.dataDir, "driver")},
+	} {
+		pid := pidWithArg(child.arg)
+		g.Expect(pid).NotTo(BeZero(), "%s runs", child.name)
+		g.Expect(syscall.Kill(pid, syscall.SIGKILL)).To(Succeed())
+		g.Eventually(func() int { return pidWithArg(child.arg) }).WithTimeout(time.Minute).
+			Should(And(Not(BeZero()), Not(Equal(pid))), "%s is started again", child.name)
+		g.Eventually(listServers).WithTimeout(2*time.Minute).Should(Equal(http.StatusOK),
+			"the token issued before %s was killed works", child.name)
+	}
+	g.Consistently(func() error {
+		select {
+		case err := <-done:
+			return fmt.Errorf("localcp stopped: %v", err)
+		default:
+			return nil
+		}
+	}).WithTimeout(2 * time.Second).Should(Succeed())
+
+	cancel()
+	g.Eventually(done).WithTimeout(2*time.Minute).Should(Receive(BeNil()), "localcp stops everything")
+	for _, arg := range []string{"--cert-dir=" + filepath.Join(o.dataDir, "nova-api"), "--sim-state-dir=" + filepath.Join(o.dataDir, "driver")} {
+		g.Expect(pidWithArg(arg)).To(BeZero(), "%s is stopped", arg)
+	}
+}

@@ -1,0 +1,92 @@
+package localcp_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/kova-dev/kova/internal/localcp"
+)
+
+// lockedBuffer is an io.Writer that is not a file, as the prefixed terminal output of
+// cmd/localcp is: the process's output then goes through a pipe that its own children
+// hold too.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// alive reports whether pid is a running (not zombie) process.
+func alive(pid int) bool {
+	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return false
+	}
+	// pid (comm) state ...: the state follows the last ')'.
+	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	return len(fields) > 0 && fields[0] != "Z"
+}
+
+var _ = Describe("Supervisor", func() {
+	It("starts a program that was killed with SIGKILL again, with the same arguments", func(ctx SpecContext) {
+		out := &lockedBuffer{}
+		p, err := localcp.StartProcess("sleeper", "/bin/sh", []string{"-c", "echo started; exec sleep 1000"}, out, out, nil)
+		Expect(err).NotTo(HaveOccurred())
+		s := localcp.Supervise(p, log.Log)
+		DeferCleanup(func() { Expect(s.Stop(5 * time.Second)).To(Succeed()) })
+		Eventually(out.String).Should(Equal("started\n"))
+
+		first := p.Pid()
+		Expect(syscall.Kill(first, syscall.SIGKILL)).To(Succeed())
+		Eventually(func() int { return s.Current().Pid() }).WithTimeout(10*time.Second).ShouldNot(Equal(first), "started again after the first back-off (1s)")
+		Expect(s.Restarts()).To(Equal(1))
+		Expect(alive(s.Current().Pid())).To(BeTrue())
+		Eventually(out.String).Should(Equal("started\nstarted\n"), "the same arguments")
+
+		second := s.Current().Pid()
+		Expect(s.Stop(5 * time.Second)).To(Succeed())
+		Expect(alive(second)).To(BeFalse())
+		Consistently(s.Restarts).WithTimeout(2*time.Second).Should(Equal(1), "a stopped program is not started again")
+	}, SpecTimeout(time.Minute))
+})
+
+var _ = Describe("Process.Stop", func() {
+	It("kills, within its deadline, a program that ignores SIGTERM and whose children hold its output", func(ctx SpecContext) {
+		out := &lockedBuffer{}
+		// The shell and the sleep it starts ignore SIGTERM; the sleep keeps the output pipe open.
+		p, err := localcp.StartProcess("stubborn", "/bin/sh",
+			[]string{"-c", `trap "" TERM; sleep 1000 & echo "child $!"; wait`}, out, out, nil)
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(out.String).Should(HavePrefix("child "))
+		child, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(out.String(), "child ")))
+		Expect(err).NotTo(HaveOccurred())
+
+		start := time.Now()
+		err = p.Stop(time.Second)
+		Expect(err).To(MatchError(ContainSubstring("did not stop within 1s and was killed")))
+		Expect(time.Since(start)).To(BeNumerically("<", 8*time.Second))
+		Expect(p.Done()).To(BeClosed())
+		Eventually(func() bool { return alive(child) }).WithTimeout(5*time.Second).Should(BeFalse(), "the child it started is killed with it")
+	}, SpecTimeout(30*time.Second))
+})
