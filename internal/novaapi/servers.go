@@ -438,7 +438,7 @@ func (h *handler) planServer(rq *request, body *serverCreate) (*serverPlan, erro
 // create (/v2.1 and FlexCloud): "zone:host" or "zone:host:node" forces a host, which only
 // an admin may do, and which Kova cannot do yet.
 func (rq *request) checkZone(zone string) error {
-	if !strings.Contains(zone, ":") {
+	if !computev1.ForcesHost(zone) {
 		return nil
 	}
 	if err := rq.mayChooseHost("os_compute_api:servers:create:forced_host"); err != nil {
