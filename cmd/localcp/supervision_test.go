@@ -14,36 +14,17 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gbytes"
 
 	"github.com/kova-dev/kova/internal/localcp"
 	"github.com/kova-dev/kova/internal/novaserver"
 	"github.com/kova-dev/kova/internal/testenv"
 )
-
-// syncBuffer collects the children's output for a failure message.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) tail() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	s := b.buf.String()
-	return s[max(0, len(s)-4000):]
-}
 
 // pidWithArg is the id of a live process with arg on its command line, or 0.
 func pidWithArg(arg string) int {
@@ -93,7 +74,7 @@ func TestChildrenComeBack(t *testing.T) {
 		novaDirect: "127.0.0.1:" + strconv.Itoa(port),
 	}
 
-	out := &syncBuffer{}
+	out := gbytes.NewBuffer() // the children's output, for a failure message
 	log := slog.New(slog.NewTextHandler(out, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -101,7 +82,8 @@ func TestChildrenComeBack(t *testing.T) {
 	go func() { done <- runLocalCP(ctx, o, log, out, out) }()
 	defer func() {
 		if t.Failed() {
-			t.Logf("localcp output (tail):\n%s", out.tail())
+			all := out.Contents()
+			t.Logf("localcp output (tail):\n%s", all[max(0, len(all)-4000):])
 		}
 	}()
 

@@ -6,35 +6,22 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gbytes"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/kova-dev/kova/internal/localcp"
 )
 
-// lockedBuffer is an io.Writer that is not a file, as the prefixed terminal output of
-// cmd/localcp is: the process's output then goes through a pipe that its own children
-// hold too.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+// output is where the test programs write: not a file, as the prefixed terminal output of
+// cmd/localcp is not, so the program's output goes through a pipe its own children hold too.
+func output() (*gbytes.Buffer, func() string) {
+	b := gbytes.NewBuffer()
+	return b, func() string { return string(b.Contents()) }
 }
 
 // alive reports whether pid is a running (not zombie) process.
@@ -50,19 +37,19 @@ func alive(pid int) bool {
 
 var _ = Describe("Supervisor", func() {
 	It("starts a program that was killed with SIGKILL again, with the same arguments", func(ctx SpecContext) {
-		out := &lockedBuffer{}
+		out, contents := output()
 		p, err := localcp.StartProcess("sleeper", "/bin/sh", []string{"-c", "echo started; exec sleep 1000"}, out, out, nil)
 		Expect(err).NotTo(HaveOccurred())
 		s := localcp.Supervise(p, log.Log)
 		DeferCleanup(func() { Expect(s.Stop(5 * time.Second)).To(Succeed()) })
-		Eventually(out.String).Should(Equal("started\n"))
+		Eventually(contents).Should(Equal("started\n"))
 
 		first := p.Pid()
 		Expect(syscall.Kill(first, syscall.SIGKILL)).To(Succeed())
 		Eventually(func() int { return s.Current().Pid() }).WithTimeout(10*time.Second).ShouldNot(Equal(first), "started again after the first back-off (1s)")
 		Expect(s.Restarts()).To(Equal(1))
 		Expect(alive(s.Current().Pid())).To(BeTrue())
-		Eventually(out.String).Should(Equal("started\nstarted\n"), "the same arguments")
+		Eventually(contents).Should(Equal("started\nstarted\n"), "the same arguments")
 
 		second := s.Current().Pid()
 		Expect(s.Stop(5 * time.Second)).To(Succeed())
@@ -73,13 +60,13 @@ var _ = Describe("Supervisor", func() {
 
 var _ = Describe("Process.Stop", func() {
 	It("kills, within its deadline, a program that ignores SIGTERM and whose children hold its output", func(ctx SpecContext) {
-		out := &lockedBuffer{}
+		out, contents := output()
 		// The shell and the sleep it starts ignore SIGTERM; the sleep keeps the output pipe open.
 		p, err := localcp.StartProcess("stubborn", "/bin/sh",
 			[]string{"-c", `trap "" TERM; sleep 1000 & echo "child $!"; wait`}, out, out, nil)
 		Expect(err).NotTo(HaveOccurred())
-		Eventually(out.String).Should(HavePrefix("child "))
-		child, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(out.String(), "child ")))
+		Eventually(contents).Should(HavePrefix("child "))
+		child, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(contents(), "child ")))
 		Expect(err).NotTo(HaveOccurred())
 
 		start := time.Now()

@@ -24,13 +24,7 @@ var _ = Describe("Refusals on the direct listener", func() {
 		ns     string
 		tokens map[string]string
 	)
-	BeforeEach(func(ctx SpecContext) {
-		ns = uniqTenant()
-		tokens = tenant(ctx, ns)
-		Eventually(func() (int, error) {
-			return status(do(tlsClient, http.MethodGet, directURL+"/v2.1/"+ns+"/servers", token(tokens["observer"]), nil))
-		}).WithContext(ctx).Should(Equal(http.StatusOK))
-	})
+	BeforeEach(func(ctx SpecContext) { ns, tokens = readyTenant(ctx) })
 
 	// http2Client speaks HTTP/2 only, on a connection of its own.
 	http2Client := func() *http.Client {
@@ -105,12 +99,8 @@ var _ = Describe("Refusals on the direct listener", func() {
 
 var _ = Describe("A refused impersonation on the direct listener", func() {
 	It("says the impersonation was refused, not the path", func(ctx SpecContext) {
-		ns := uniqTenant()
-		tokens := tenant(ctx, ns)
+		ns, tokens := readyTenant(ctx)
 		path := directURL + "/v2.1/" + ns + "/servers"
-		Eventually(func() (int, error) {
-			return status(do(tlsClient, http.MethodGet, path, token(tokens["admin"]), nil))
-		}).WithContext(ctx).Should(Equal(http.StatusOK))
 
 		header := map[string]string{"X-Auth-Token": tokens["admin"], "Impersonate-User": "someone-else"}
 		r, err := do(tlsClient, http.MethodGet, path, header, nil)

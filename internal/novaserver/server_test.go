@@ -64,14 +64,7 @@ var _ = Describe("nova-api", func() {
 		ns     string
 		tokens map[string]string
 	)
-	BeforeEach(func(ctx SpecContext) {
-		ns = uniqTenant()
-		tokens = tenant(ctx, ns)
-		// RBAC in kube-apiserver sees new bindings through an informer.
-		Eventually(func() (int, error) {
-			return status(do(tlsClient, http.MethodGet, directURL+"/v2.1/"+ns+"/servers", token(tokens["observer"]), nil))
-		}).WithContext(ctx).Should(Equal(http.StatusOK))
-	})
+	BeforeEach(func(ctx SpecContext) { ns, tokens = readyTenant(ctx) })
 
 	It("is an Available APIService whose discovery names the Nova resources", func(ctx SpecContext) {
 		Eventually(apiServiceAvailable).WithContext(ctx).Should(Succeed())

@@ -164,6 +164,20 @@ func tenant(ctx context.Context, name string) map[string]string {
 	return tokens
 }
 
+// readyTenant is a new tenant (see tenant) whose role bindings RBAC already applies:
+// kube-apiserver sees new bindings through an informer.
+func readyTenant(ctx context.Context) (string, map[string]string) {
+	GinkgoHelper()
+	ns := uniqTenant()
+	tokens := tenant(ctx, ns)
+	for _, role := range []string{"observer", "creator", "admin"} {
+		Eventually(func() (int, error) {
+			return status(do(tlsClient, http.MethodGet, directURL+"/v2.1/"+ns+"/servers", token(tokens[role]), nil))
+		}).WithContext(ctx).Should(Equal(http.StatusOK), role)
+	}
+	return ns, tokens
+}
+
 func bind(ctx context.Context, ns, role string, subject rbacv1.Subject) {
 	GinkgoHelper()
 	Expect(k8s.Create(ctx, &rbacv1.RoleBinding{
