@@ -2,16 +2,22 @@ package controllers_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/controllers"
+	"github.com/kova-dev/kova/internal/testenv"
 )
 
 // queuedImage makes a tenant image that stays queued until the test moves it: a snapshot's,
@@ -177,5 +183,34 @@ var _ = Describe("changePassword", func() {
 		Expect(ended(sa).Status.Phase).To(Equal(computev1.ActionFailed))
 		Expect(sa.Status.Message).To(Equal("guest agent did not answer"))
 		Eventually(gone(secret)).Should(BeTrue())
+	})
+})
+
+var _ = Describe("make run's samples", func() {
+	It("boot the demo server to ACTIVE when applied all at once", func() {
+		// As `kubectl apply -f config/samples/` and localcp do: every object in file order,
+		// the server a moment after the image it boots from, before the image is active.
+		files, err := filepath.Glob(filepath.Join(testenv.Root(), "config", "samples", "*.yaml"))
+		Expect(err).NotTo(HaveOccurred())
+		sort.Strings(files)
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			Expect(err).NotTo(HaveOccurred())
+			for _, doc := range bytesSplit(data, "\n---") {
+				obj := &unstructured.Unstructured{}
+				Expect(yaml.Unmarshal(doc, &obj.Object)).To(Succeed())
+				if len(obj.Object) == 0 {
+					continue
+				}
+				if obj.GetNamespace() == "" && obj.GetKind() != "Namespace" && obj.GetKind() != "Flavor" {
+					obj.SetNamespace("default")
+				}
+				// The suite made the public namespace and flavors of these names already.
+				if err := k8s.Create(suiteCtx, obj); !apierrors.IsAlreadyExists(err) {
+					Expect(err).NotTo(HaveOccurred(), "%s %s", obj.GetKind(), obj.GetName())
+				}
+			}
+		}
+		settled(&computev1.Server{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "demo"}}, "ACTIVE")
 	})
 })
