@@ -74,6 +74,12 @@ func act(c client.Client, srv *computev1.Server, spec computev1.ServerActionSpec
 	spec.ServerName = srv.Name
 	sa := &computev1.ServerAction{ObjectMeta: metav1.ObjectMeta{Namespace: srv.Namespace, Name: uniq(strings.ToLower(string(spec.Action)))}, Spec: spec}
 	Expect(c.Create(suiteCtx, sa)).To(Succeed())
+	return ended(sa)
+}
+
+// ended waits until an action has succeeded or failed, and returns it.
+func ended(sa *computev1.ServerAction) *computev1.ServerAction {
+	GinkgoHelper()
 	Eventually(func() computev1.ActionPhase {
 		Expect(k8s.Get(suiteCtx, client.ObjectKeyFromObject(sa), sa)).To(Succeed())
 		return sa.Status.Phase

@@ -126,14 +126,6 @@ var _ = Describe("changePassword", func() {
 		Expect(k8s.Create(suiteCtx, sa)).To(Succeed())
 		return sa
 	}
-	ended := func(sa *computev1.ServerAction) *computev1.ServerAction {
-		GinkgoHelper()
-		Eventually(func() computev1.ActionPhase {
-			Expect(k8s.Get(suiteCtx, client.ObjectKeyFromObject(sa), sa)).To(Succeed())
-			return sa.Status.Phase
-		}).Should(Or(Equal(computev1.ActionSucceeded), Equal(computev1.ActionFailed)))
-		return sa
-	}
 	gone := func(secret *corev1.Secret) func() bool {
 		return func() bool {
 			return apierrors.IsNotFound(k8s.Get(suiteCtx, client.ObjectKeyFromObject(secret), &corev1.Secret{}))
