@@ -116,10 +116,9 @@ type ServerActionStatus struct {
 	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
 }
 
-// The REST shim lists a server's actions, and the ones not finished, past its cache, so
-// every replica shows an action as soon as it is accepted: these fields can select.
+// The REST shim lists a server's actions past its cache (its os-instance-actions), so every
+// replica shows one as soon as it is accepted: the server's name can select.
 // +kubebuilder:selectablefield:JSONPath=`.spec.serverName`
-// +kubebuilder:selectablefield:JSONPath=`.status.phase`
 
 // ServerAction is one imperative action on a server and its outcome: the audit trail behind
 // os-instance-actions.

@@ -371,11 +371,13 @@ func (h *handler) createAction(rq *request, srv *computev1.Server, name string, 
 	if params != nil {
 		params(&sa.Spec)
 	}
+	// Named on the server first, so that once this answers, every replica shows its task.
+	if err := h.noteAction(rq.ctx, srv, name); err != nil {
+		return nil, err
+	}
 	if err := h.writer(rq.ctx).Create(rq.ctx, sa); err != nil {
 		return nil, err
 	}
-	h.recent.add(sa)
-	h.recentActions.add(sa)
 	return sa, nil
 }
 
@@ -533,7 +535,6 @@ func (h *handler) createImage(rq *request, srv *computev1.Server, arg any) error
 	if err != nil {
 		return err
 	}
-	h.recent.add(img)
 	id := string(img.UID)
 	if rq.version.atLeast(45) {
 		return rq.json(http.StatusAccepted, map[string]any{"image_id": id})

@@ -3,6 +3,8 @@ package novaapi
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -11,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	kschema "k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
@@ -22,35 +25,34 @@ import (
 // it, whoever makes it. Kova's informer cache gets a write a moment after the API server
 // has it, and each nova-api replica's cache gets it at its own moment: remembering this
 // process's own writes cannot help a client whose next request lands on another replica.
-// So what a client can see a write in is read consistently from the API server (which
-// serves such reads from its watch cache once that has caught up with etcd), and the
-// informer cache only saves work:
+// So what a client can see a write in is read from the API server, and the informer cache
+// only saves work:
 //
 //   - one object (a show, the server an action or a metadata call is about, a keypair, an
-//     image) is a GET; an object this replica has not cached yet is found by a metadata-only
-//     LIST;
-//   - a server's actions are a LIST selected by spec.serverName, and in a list of servers the
-//     tenant's unfinished actions a LIST selected by status.phase (selectable fields of the
-//     ServerAction CRD, which the API server keeps precomputed), so the task an action starts
-//     shows at once;
+//     image) is a GET, which the API server answers from etcd; an object this replica has
+//     not cached yet is found by a metadata-only LIST;
+//   - an action accepted here is named on its server first (annPendingAction), as Nova sets
+//     the task on the instance before it answers; whoever reads the server reads that action
+//     too, with a GET when the cache does not have it finished, so its task shows at once
+//     (the other actions, made with kubectl, come from the cache);
 //   - a list of servers starts with a metadata-only LIST, which names every server and its
 //     resourceVersion: a cached copy with the same resourceVersion is the object, the others
-//     are read again and servers that are gone are dropped;
-//   - keypairs and images, small collections per tenant, are LISTed.
+//     are read again, servers that are gone are dropped;
+//   - keypairs, images and a server's action history are LISTed.
+//
+// GETs, not LISTs, where it can be: kube-apiserver serves a consistent LIST from its watch
+// cache once that has caught up with etcd, which under writes to other resources waits for
+// etcd's next progress notification (up to 100 ms); a GET goes to etcd at once.
 //
 // What only decorates a view (a server's flavor and image, networks) stays cached: the shim
 // does not write those.
 
-// Selectable fields of the ServerAction CRD (api/v1alpha1): a field selector on them is
-// answered by the API server.
-const (
-	fieldServerName  = "spec.serverName"
-	fieldActionPhase = "status.phase"
-)
+// annPendingAction names, on a server, the ServerAction the shim accepted for it last.
+const annPendingAction = annPrefix + "pending-action"
 
-// unfinishedPhases are the phases of an action the controller has not finished; "" is an
-// action it has not seen yet.
-var unfinishedPhases = []computev1.ActionPhase{"", computev1.ActionPending, computev1.ActionRunning}
+// fieldServerName is a selectable field of the ServerAction CRD (api/v1alpha1): the API
+// server answers a field selector on it.
+const fieldServerName = "spec.serverName"
 
 // maxStaleGets bounds how many stale servers a list reads one by one; past it one LIST is
 // cheaper.
@@ -86,7 +88,7 @@ func (h *handler) byUIDIn(ctx context.Context, obj client.Object, namespaces []s
 			if !ok {
 				continue
 			}
-			if err := h.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, obj); err != nil {
+			if err := h.live.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, obj); err != nil {
 				if apierrors.IsNotFound(err) {
 					continue
 				}
@@ -129,7 +131,7 @@ func (h *handler) cachedName(ctx context.Context, gvk kschema.GroupVersionKind, 
 func (h *handler) liveName(ctx context.Context, gvk kschema.GroupVersionKind, ns, uid string) (string, bool, error) {
 	list := &metav1.PartialObjectMetadataList{}
 	list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-	if err := h.client.List(ctx, list, client.InNamespace(ns)); err != nil {
+	if err := h.live.List(ctx, list, client.InNamespace(ns)); err != nil {
 		return "", false, err
 	}
 	for _, it := range list.Items {
@@ -148,52 +150,101 @@ func inNamespace(ns string) []client.ListOption {
 	return []client.ListOption{client.InNamespace(ns)}
 }
 
-// freshServers are the servers in ns ("" for all) as the API server has them now: the
-// cached copies that are current, the others read again.
-func (h *handler) freshServers(ctx context.Context, ns string) ([]computev1.Server, error) {
-	live := &metav1.PartialObjectMetadataList{}
-	live.SetGroupVersionKind(computev1.GroupVersion.WithKind("ServerList"))
-	if err := h.client.List(ctx, live, inNamespace(ns)...); err != nil {
-		return nil, err
+// serverCheck is a metadata-only LIST of the servers in some namespaces, in flight while
+// the cached copies are put to use; wait says which of them were current.
+type serverCheck struct {
+	done chan struct{}
+	live []metav1.PartialObjectMetadata
+	err  error
+}
+
+// checkServers starts the LIST behind a list of servers (see the top of this file).
+func (h *handler) checkServers(ctx context.Context, namespaces []string) *serverCheck {
+	c := &serverCheck{done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		for _, ns := range namespaces {
+			list := &metav1.PartialObjectMetadataList{}
+			list.SetGroupVersionKind(computev1.GroupVersion.WithKind("ServerList"))
+			if c.err = h.live.List(ctx, list, inNamespace(ns)...); c.err != nil {
+				return
+			}
+			c.live = append(c.live, list.Items...)
+		}
+	}()
+	return c
+}
+
+// cachedServers are the cached copies of the servers in namespaces ("" for all).
+func (h *handler) cachedServers(ctx context.Context, namespaces []string) ([]computev1.Server, error) {
+	var out []computev1.Server
+	for _, ns := range namespaces {
+		var list computev1.ServerList
+		if err := h.cache.List(ctx, &list, inNamespace(ns)...); err != nil {
+			return nil, err
+		}
+		out = append(out, list.Items...)
 	}
-	var cached computev1.ServerList
-	if err := h.cache.List(ctx, &cached, inNamespace(ns)...); err != nil {
-		return nil, err
+	return out, nil
+}
+
+// wait waits for the LIST and makes cached current: the copies whose resourceVersion is the
+// API server's are kept, the others read again, the servers gone dropped. It says whether
+// anything changed.
+func (c *serverCheck) wait(ctx context.Context, h *handler, cached []computev1.Server) ([]computev1.Server, bool, error) {
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+		return nil, false, ctx.Err()
 	}
-	have := make(map[client.ObjectKey]*computev1.Server, len(cached.Items))
-	for i := range cached.Items {
-		have[client.ObjectKeyFromObject(&cached.Items[i])] = &cached.Items[i]
+	if c.err != nil {
+		return nil, false, c.err
 	}
-	out := make([]computev1.Server, 0, len(live.Items))
+	have := make(map[client.ObjectKey]*computev1.Server, len(cached))
+	for i := range cached {
+		have[client.ObjectKeyFromObject(&cached[i])] = &cached[i]
+	}
+	out := make([]computev1.Server, 0, len(c.live))
 	var stale []client.ObjectKey
-	for i := range live.Items {
-		key := client.ObjectKeyFromObject(&live.Items[i])
-		if c, ok := have[key]; ok && c.ResourceVersion == live.Items[i].ResourceVersion {
-			out = append(out, *c)
+	for i := range c.live {
+		key := client.ObjectKeyFromObject(&c.live[i])
+		if s, ok := have[key]; ok && s.ResourceVersion == c.live[i].ResourceVersion {
+			out = append(out, *s)
 			continue
 		}
 		stale = append(stale, key)
 	}
-	if len(stale) == 0 {
-		return out, nil
+	if len(stale) == 0 && len(out) == len(cached) {
+		return cached, false, nil
 	}
 	if len(stale) > maxStaleGets {
-		var all computev1.ServerList
-		if err := h.client.List(ctx, &all, inNamespace(ns)...); err != nil {
-			return nil, err
+		namespaces := map[string]bool{}
+		for _, key := range stale {
+			namespaces[key.Namespace] = true
 		}
-		return all.Items, nil
+		var all []computev1.Server
+		for ns := range namespaces {
+			var list computev1.ServerList
+			if err := h.live.List(ctx, &list, client.InNamespace(ns)); err != nil {
+				return nil, false, err
+			}
+			all = append(all, list.Items...)
+		}
+		return all, true, nil
 	}
-	got, err := h.getAll(ctx, stale)
+	got, err := getAll[computev1.Server](ctx, h, stale)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return append(out, got...), nil
+	return append(out, got...), true, nil
 }
 
-// getAll reads the servers named, a few at a time; one gone since is left out.
-func (h *handler) getAll(ctx context.Context, keys []client.ObjectKey) ([]computev1.Server, error) {
-	got := make([]*computev1.Server, len(keys))
+// getAll reads the objects named, a few at a time; one gone since is left out.
+func getAll[T any, PT interface {
+	*T
+	client.Object
+}](ctx context.Context, h *handler, keys []client.ObjectKey) ([]T, error) {
+	got := make([]PT, len(keys))
 	errs := make([]error, len(keys))
 	sem := make(chan struct{}, freshGets)
 	var wg sync.WaitGroup
@@ -201,18 +252,18 @@ func (h *handler) getAll(ctx context.Context, keys []client.ObjectKey) ([]comput
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			srv := &computev1.Server{}
-			if err := h.client.Get(ctx, key, srv); err != nil {
+			obj := PT(new(T))
+			if err := h.live.Get(ctx, key, obj); err != nil {
 				if !apierrors.IsNotFound(err) {
 					errs[i] = err
 				}
 				return
 			}
-			got[i] = srv
+			got[i] = obj
 		})
 	}
 	wg.Wait()
-	out := make([]computev1.Server, 0, len(keys))
+	out := make([]T, 0, len(keys))
 	for i := range keys {
 		if errs[i] != nil {
 			return nil, errs[i]
@@ -224,39 +275,141 @@ func (h *handler) getAll(ctx context.Context, keys []client.ObjectKey) ([]comput
 	return out, nil
 }
 
-// serverActions lists the ServerActions of a server, past the cache.
+// serverActions lists all the ServerActions of a server (its history), past the cache.
 func (h *handler) serverActions(ctx context.Context, srv *computev1.Server) ([]computev1.ServerAction, error) {
 	var list computev1.ServerActionList
-	if err := h.client.List(ctx, &list, client.InNamespace(srv.Namespace), client.MatchingFields{fieldServerName: srv.Name}); err != nil {
+	if err := h.live.List(ctx, &list, client.InNamespace(srv.Namespace), client.MatchingFields{fieldServerName: srv.Name}); err != nil {
 		return nil, err
 	}
 	return list.Items, nil
 }
 
-// unfinishedActions lists the actions in ns ("" for all) the controller has not finished,
-// past the cache, by the server they are for (namespace/name).
-func (h *handler) unfinishedActions(ctx context.Context, ns string) (map[string][]computev1.ServerAction, error) {
-	lists := make([]computev1.ServerActionList, len(unfinishedPhases))
-	errs := make([]error, len(unfinishedPhases))
-	var wg sync.WaitGroup
-	for i, phase := range unfinishedPhases {
-		wg.Go(func() {
-			opts := append(inNamespace(ns), client.MatchingFields{fieldActionPhase: string(phase)})
-			errs[i] = h.client.List(ctx, &lists[i], opts...)
-		})
+// noteAction names, on srv, the ServerAction about to be made for it, so every replica
+// reads that action with the server (annPendingAction). It is the shim's own record,
+// written with its own identity: the caller may act on the server without editing it.
+func (h *handler) noteAction(ctx context.Context, srv *computev1.Server, name string) error {
+	patch := client.RawPatch(types.MergePatchType, fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, annPendingAction, name))
+	noted := &computev1.Server{ObjectMeta: metav1.ObjectMeta{Namespace: srv.Namespace, Name: srv.Name}}
+	if err := h.client.Patch(ctx, noted, patch); err != nil {
+		if apierrors.IsNotFound(err) {
+			return notFound("Instance %s could not be found.", srv.UID)
+		}
+		return err
 	}
-	wg.Wait()
+	return nil
+}
+
+// finished says whether the controller is done with an action; a finished action never
+// changes again, so a cached copy of one is current.
+func finished(sa *computev1.ServerAction) bool {
+	return sa.Status.Phase == computev1.ActionSucceeded || sa.Status.Phase == computev1.ActionFailed
+}
+
+// pendingAction is the action annPendingAction names on srv when the cache does not have it
+// finished: the key to read past the cache, or false.
+func pendingAction(srv *computev1.Server, cached []computev1.ServerAction) (client.ObjectKey, bool) {
+	name := srv.Annotations[annPendingAction]
+	if name == "" {
+		return client.ObjectKey{}, false
+	}
+	for i := range cached {
+		if cached[i].Name == name && finished(&cached[i]) {
+			return client.ObjectKey{}, false
+		}
+	}
+	return client.ObjectKey{Namespace: srv.Namespace, Name: name}, true
+}
+
+// withFresh is cached with the actions read past the cache in place of their cached copies.
+func withFresh(cached, fresh []computev1.ServerAction) []computev1.ServerAction {
+	byName := map[string]bool{}
+	for _, sa := range fresh {
+		byName[sa.Name] = true
+	}
+	out := slices.Clone(fresh)
+	for _, sa := range cached {
+		if !byName[sa.Name] {
+			out = append(out, sa)
+		}
+	}
+	return out
+}
+
+// actionsOf are the actions a server's state is projected from: the cached ones, and the
+// one accepted for it last as the API server has it now (see above). fresh is that one, if
+// it was read.
+func (h *handler) actionsOf(ctx context.Context, srv *computev1.Server) (all, fresh []computev1.ServerAction, err error) {
+	var list computev1.ServerActionList
+	if err := h.cache.List(ctx, &list, client.InNamespace(srv.Namespace), client.MatchingFields{indexServerName: srv.Name}); err != nil {
+		return nil, nil, err
+	}
+	key, ok := pendingAction(srv, list.Items)
+	if !ok {
+		return list.Items, nil, nil
+	}
+	sa := &computev1.ServerAction{}
+	if err := h.live.Get(ctx, key, sa); err != nil {
+		if apierrors.IsNotFound(err) {
+			return list.Items, nil, nil
+		}
+		return nil, nil, err
+	}
+	fresh = []computev1.ServerAction{*sa}
+	return withFresh(list.Items, fresh), fresh, nil
+}
+
+// actionsIn are the actions of the servers given (all in ns, "" for all), by server
+// (namespace/name), for a list: the cached ones, and those annPendingAction names read past
+// the cache where the cache does not have them finished.
+func (h *handler) actionsIn(ctx context.Context, ns string, servers []computev1.Server) (map[string][]computev1.ServerAction, []computev1.ServerAction, error) {
+	var list computev1.ServerActionList
+	if err := h.cache.List(ctx, &list, inNamespace(ns)...); err != nil {
+		return nil, nil, err
+	}
 	out := map[string][]computev1.ServerAction{}
-	for i := range lists {
-		if errs[i] != nil {
-			return nil, errs[i]
-		}
-		for _, sa := range lists[i].Items {
-			k := sa.Namespace + "/" + sa.Spec.ServerName
-			out[k] = append(out[k], sa)
+	for _, sa := range list.Items {
+		k := sa.Namespace + "/" + sa.Spec.ServerName
+		out[k] = append(out[k], sa)
+	}
+	var keys []client.ObjectKey
+	for i := range servers {
+		if key, ok := pendingAction(&servers[i], out[servers[i].Namespace+"/"+servers[i].Name]); ok {
+			keys = append(keys, key)
 		}
 	}
-	return out, nil
+	fresh, err := getAll[computev1.ServerAction](ctx, h, keys)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, sa := range fresh {
+		k := sa.Namespace + "/" + sa.Spec.ServerName
+		out[k] = withFresh(out[k], []computev1.ServerAction{sa})
+	}
+	return out, fresh, nil
+}
+
+// catchUp reads again the servers an action read past the cache finished on after they
+// were read (see shownState); one gone since is dropped.
+func (h *handler) catchUp(ctx context.Context, servers []computev1.Server, fresh []computev1.ServerAction) ([]computev1.Server, error) {
+	behind := map[client.ObjectKey]bool{}
+	for i := range fresh {
+		key := client.ObjectKey{Namespace: fresh[i].Namespace, Name: fresh[i].Spec.ServerName}
+		for j := range servers {
+			if client.ObjectKeyFromObject(&servers[j]) == key && finishedSince(fresh[i:i+1], &servers[j]) {
+				behind[key] = true
+			}
+		}
+	}
+	if len(behind) == 0 {
+		return servers, nil
+	}
+	keys := slices.Collect(maps.Keys(behind))
+	again, err := getAll[computev1.Server](ctx, h, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := slices.DeleteFunc(servers, func(s computev1.Server) bool { return behind[client.ObjectKeyFromObject(&s)] })
+	return append(out, again...), nil
 }
 
 // shownState is the server to show and the state to show it in. The server was read before
@@ -264,20 +417,20 @@ func (h *handler) unfinishedActions(ctx context.Context, ns string) (map[string]
 // older than the action, showing neither its task nor its outcome. Then the server is read
 // again, so what is shown is never older than the actions it is projected from.
 func (h *handler) shownState(ctx context.Context, srv *computev1.Server) (*computev1.Server, lifecycle.State, error) {
-	actions, err := h.serverActions(ctx, srv)
+	actions, fresh, err := h.actionsOf(ctx, srv)
 	if err != nil {
 		return nil, lifecycle.State{}, err
 	}
-	if finishedSince(actions, srv) {
-		fresh := &computev1.Server{}
-		err := h.client.Get(ctx, client.ObjectKeyFromObject(srv), fresh)
+	if finishedSince(fresh, srv) {
+		again := &computev1.Server{}
+		err := h.live.Get(ctx, client.ObjectKeyFromObject(srv), again)
 		switch {
-		case apierrors.IsNotFound(err) || err == nil && fresh.UID != srv.UID:
+		case apierrors.IsNotFound(err) || err == nil && again.UID != srv.UID:
 			return nil, lifecycle.State{}, notFound("Instance %s could not be found.", srv.UID)
 		case err != nil:
 			return nil, lifecycle.State{}, err
 		}
-		srv = fresh
+		srv = again
 	}
 	return srv, projectedState(srv, actions), nil
 }
@@ -290,7 +443,7 @@ func finishedSince(actions []computev1.ServerAction, srv *computev1.Server) bool
 		return false
 	}
 	for _, sa := range actions {
-		if sa.Status.Phase != computev1.ActionSucceeded && sa.Status.Phase != computev1.ActionFailed {
+		if !finished(&sa) {
 			continue
 		}
 		if rv, err := strconv.ParseUint(sa.ResourceVersion, 10, 64); err == nil && rv > at {

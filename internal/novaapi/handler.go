@@ -20,9 +20,11 @@ import (
 
 // Config is what the handler needs from the serving layer.
 type Config struct {
-	// Client writes (creates, patches and deletes custom resources) and reads past the
-	// cache where a read must not be stale.
+	// Client writes (creates, patches and deletes custom resources) as the shim itself.
 	Client client.Client
+	// Live reads past the cache, consistently (consistency.go): what a client may have just
+	// written. Nil means Client.
+	Live client.Reader
 	// Cache serves every list and show: an informer-backed reader (a controller-runtime
 	// cache), so no request lists against the API server. Nil means Client.
 	Cache client.Reader
@@ -65,6 +67,7 @@ const (
 // handler serves the compute API over Kova's custom resources.
 type handler struct {
 	client    client.Client
+	live      client.Reader
 	clientFor func(user.Info) (client.Client, error)
 	cache     client.Reader
 	admins    Admins
@@ -73,27 +76,26 @@ type handler struct {
 	// instanceQuota (negative: none) and maxPerRequest bound the servers a create makes.
 	instanceQuota int
 	maxPerRequest int
-	recent        *recentObjects
-	// recentActions are the ServerActions created here a moment ago.
-	recentActions *recentObjects
 	now           func() time.Time
 	routes        []route
 }
 
 func newHandler(cfg Config) *handler {
 	h := &handler{
-		client:        cfg.Client,
-		clientFor:     cfg.ClientFor,
-		cache:         cfg.Cache,
-		admins:        cfg.Admins,
-		public:        cfg.PublicNamespace,
-		maxBody:       cfg.MaxBodyBytes,
-		recent:        newRecentObjects(2 * time.Minute),
-		recentActions: newRecentObjects(time.Minute),
-		now:           time.Now,
+		client:    cfg.Client,
+		live:      cfg.Live,
+		clientFor: cfg.ClientFor,
+		cache:     cfg.Cache,
+		admins:    cfg.Admins,
+		public:    cfg.PublicNamespace,
+		maxBody:   cfg.MaxBodyBytes,
+		now:       time.Now,
 	}
 	if h.cache == nil {
 		h.cache = cfg.Client
+	}
+	if h.live == nil {
+		h.live = cfg.Client
 	}
 	if h.public == "" {
 		h.public = defaultPublicNamespace

@@ -91,7 +91,7 @@ func (h *handler) images(rq *request, detail bool) error {
 	var imgs []*computev1.Image
 	for _, ns := range h.visibleNamespaces(rq.caller.Tenant) {
 		var list computev1.ImageList
-		if err := h.client.List(rq.ctx, &list, client.InNamespace(ns)); err != nil { // past the cache (consistency.go)
+		if err := h.live.List(rq.ctx, &list, client.InNamespace(ns)); err != nil { // past the cache (consistency.go)
 			return err
 		}
 		for i := range list.Items {

@@ -9,9 +9,12 @@ import (
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 )
 
-// Cache indexes. Nova ids are uids, so every show looks an object up by uid. (A server's
-// actions are read past the cache, by a field selector: consistency.go.)
-const indexUID = ".metadata.uid"
+// Cache indexes. Nova ids are uids, so every show looks an object up by uid; a server's
+// actions are found by the server they name.
+const (
+	indexUID        = ".metadata.uid"
+	indexServerName = ".spec.serverName"
+)
 
 type fieldIndex struct {
 	obj   client.Object
@@ -28,11 +31,15 @@ func fieldIndexes() []fieldIndex {
 		{&computev1.Server{}, indexUID, uidOf},
 		{&computev1.Image{}, indexUID, uidOf},
 		{&computev1.Network{}, indexUID, uidOf},
+		{&computev1.ServerAction{}, indexServerName, func(o client.Object) []string {
+			return []string{o.(*computev1.ServerAction).Spec.ServerName}
+		}},
 	}
 }
 
 // IndexFields registers the cache indexes New relies on: Server, Image and Network by
-// metadata.uid. Call it on the cache given to New before the cache starts.
+// metadata.uid, ServerAction by spec.serverName. Call it on the cache given to New before
+// the cache starts.
 func IndexFields(ctx context.Context, idx client.FieldIndexer) error {
 	for _, fi := range fieldIndexes() {
 		if err := idx.IndexField(ctx, fi.obj, fi.field, fi.fn); err != nil {

@@ -85,7 +85,7 @@ func keypairObjectName(user, novaName string) string {
 func (h *handler) keypair(ctx context.Context, ns, user, name string) (*computev1.Keypair, error) {
 	key := client.ObjectKey{Namespace: ns, Name: keypairObjectName(user, name)}
 	kp := &computev1.Keypair{}
-	err := h.client.Get(ctx, key, kp) // past the cache: read-your-writes (consistency.go)
+	err := h.live.Get(ctx, key, kp) // past the cache: read-your-writes (consistency.go)
 	switch {
 	case err == nil && kp.NovaName() == name && kp.Spec.UserID == user && kp.DeletionTimestamp.IsZero():
 		return kp, nil
@@ -93,7 +93,7 @@ func (h *handler) keypair(ctx context.Context, ns, user, name string) (*computev
 		return nil, err
 	}
 	var list computev1.KeypairList
-	if err := h.client.List(ctx, &list, client.InNamespace(ns)); err != nil { // past the cache (consistency.go)
+	if err := h.live.List(ctx, &list, client.InNamespace(ns)); err != nil { // past the cache (consistency.go)
 		return nil, err
 	}
 	return refs.UserKeypair(list.Items, user, name), nil
@@ -174,7 +174,7 @@ func (h *handler) listKeypairs(rq *request) error {
 		return err
 	}
 	var list computev1.KeypairList
-	if err := h.client.List(rq.ctx, &list, client.InNamespace(rq.caller.Tenant)); err != nil { // past the cache (consistency.go)
+	if err := h.live.List(rq.ctx, &list, client.InNamespace(rq.caller.Tenant)); err != nil { // past the cache (consistency.go)
 		return err
 	}
 	kps := refs.UserKeypairs(list.Items, user)
@@ -304,7 +304,6 @@ func (h *handler) createKeypair(rq *request) error {
 		}
 		return err
 	}
-	h.recent.add(kp)
 	v := map[string]any{
 		"name":        in.Name,
 		"public_key":  publicKey,

@@ -2,81 +2,12 @@ package novaapi
 
 import (
 	"context"
-	"sync"
-	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 )
-
-// recentObjects remembers what this process created a moment ago, by uid. The informer
-// cache lags a write by a little; a client that creates a server and polls it at once
-// must not get a 404 for it, so a miss in the cache for a recent uid is read past the
-// cache once.
-type recentObjects struct {
-	ttl   time.Duration
-	mu    sync.Mutex
-	m     map[types.UID]recentEntry
-	byKey map[client.ObjectKey]time.Time
-}
-
-type recentEntry struct {
-	key client.ObjectKey
-	at  time.Time
-}
-
-func newRecentObjects(ttl time.Duration) *recentObjects {
-	return &recentObjects{ttl: ttl, m: map[types.UID]recentEntry{}, byKey: map[client.ObjectKey]time.Time{}}
-}
-
-func (ro *recentObjects) add(o client.Object) {
-	ro.mu.Lock()
-	defer ro.mu.Unlock()
-	now := time.Now()
-	for uid, e := range ro.m {
-		if now.Sub(e.at) > ro.ttl {
-			delete(ro.m, uid)
-			delete(ro.byKey, e.key)
-		}
-	}
-	key := client.ObjectKeyFromObject(o)
-	ro.m[o.GetUID()] = recentEntry{key: key, at: now}
-	ro.byKey[key] = now
-}
-
-// hasKey says whether an object of that name was created here a moment ago.
-func (ro *recentObjects) hasKey(key client.ObjectKey) bool {
-	ro.mu.Lock()
-	defer ro.mu.Unlock()
-	at, ok := ro.byKey[key]
-	return ok && time.Since(at) <= ro.ttl
-}
-
-// keys are the objects created here a moment ago.
-func (ro *recentObjects) keys() []client.ObjectKey {
-	ro.mu.Lock()
-	defer ro.mu.Unlock()
-	var out []client.ObjectKey
-	for key, at := range ro.byKey {
-		if time.Since(at) <= ro.ttl {
-			out = append(out, key)
-		}
-	}
-	return out
-}
-
-func (ro *recentObjects) get(uid string) (client.ObjectKey, bool) {
-	ro.mu.Lock()
-	defer ro.mu.Unlock()
-	e, ok := ro.m[types.UID(uid)]
-	if !ok || time.Since(e.at) > ro.ttl {
-		return client.ObjectKey{}, false
-	}
-	return e.key, true
-}
 
 // findByUID finds the object of list's kind with the given uid in namespace ns, from the
 // cache: for what the shim does not write. It returns false when there is none.

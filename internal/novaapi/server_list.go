@@ -203,16 +203,42 @@ func (h *handler) servers(rq *request, detail bool) error {
 	if err != nil {
 		return err
 	}
-	all, items, err := h.findServers(rq, search)
+	// The page is made from the cached servers while a LIST says which of them are current
+	// (consistency.go); only when some were not is it made again, from the current ones.
+	check := h.checkServers(rq.ctx, search.namespaces)
+	cached, err := h.cachedServers(rq.ctx, search.namespaces)
 	if err != nil {
 		return err
+	}
+	views := map[string]any{}
+	body, pageErr := h.serverPage(rq, search, cached, order, marker, limit, detail, views)
+	current, changed, err := check.wait(rq.ctx, h, cached)
+	if err != nil {
+		return err
+	}
+	if changed {
+		body, pageErr = h.serverPage(rq, search, current, order, marker, limit, detail, views)
+	}
+	if pageErr != nil {
+		return pageErr
+	}
+	return rq.json(http.StatusOK, body)
+}
+
+// serverPage is the body of a list of servers: their actions read, their states projected,
+// the filters, order, marker and limit applied, the page rendered. views keeps what was
+// rendered, by server, version and state, for a second page made from newer copies.
+func (h *handler) serverPage(rq *request, search *serverSearch, all []computev1.Server, order serverSort, marker string, limit int, detail bool, views map[string]any) (map[string]any, error) {
+	all, items, err := h.findServers(rq, search, all)
+	if err != nil {
+		return nil, err
 	}
 	sort.SliceStable(items, func(i, j int) bool { return order.less(items[i].srv, items[j].srv) })
 	if marker != "" {
 		// Nova pages from the marker's place in the order, whether or not it matches.
 		at := slices.IndexFunc(all, func(s computev1.Server) bool { return string(s.UID) == marker })
 		if at < 0 {
-			return markerNotFound(marker)
+			return nil, markerNotFound(marker)
 		}
 		start := sort.Search(len(items), func(i int) bool { return order.less(&all[at], items[i].srv) })
 		items = items[start:]
@@ -228,14 +254,18 @@ func (h *handler) servers(rq *request, detail bool) error {
 			servers = append(servers, map[string]any{"id": id, "name": e.srv.DisplayName(), "links": rq.links("servers", id)})
 			continue
 		}
-		v, err := rq.buildServer(e.srv, e.st, serverView{full: true, inList: true})
-		if err != nil {
-			return err
+		key := string(e.srv.UID) + "/" + e.srv.ResourceVersion + "/" + string(e.st.VM) + "/" + string(e.st.Task) + "/" + strconv.Itoa(int(e.st.Power))
+		v, ok := views[key]
+		if !ok {
+			if v, err = rq.buildServer(e.srv, e.st, serverView{full: true, inList: true}); err != nil {
+				return nil, err
+			}
+			views[key] = v
 		}
 		servers = append(servers, v)
 	}
 	last := lastID(items, func(e listedServer) string { return string(e.srv.UID) })
-	return rq.json(http.StatusOK, rq.listBody("servers", "servers", detail, servers, limit, last))
+	return rq.listBody("servers", "servers", detail, servers, limit, last), nil
 }
 
 // serverSearch reads the search options, as Nova's _get_servers does: a non-admin's
@@ -345,24 +375,23 @@ func allTenants(rq *request, opts *jsonObject, detail bool) ([]string, error) {
 	return namespaces, nil
 }
 
-// findServers reads the servers in the search's namespaces, with their unfinished actions,
-// as the API server has them now (see consistency.go), and keeps those the filters match.
-// The actions are read first: an action finished in between then shows its outcome, never
-// an older state.
-func (h *handler) findServers(rq *request, search *serverSearch) ([]computev1.Server, []listedServer, error) {
-	var all []computev1.Server
+// findServers reads the actions of the servers given (consistency.go), projects their
+// states and keeps those the filters match. Servers an action finished on after they were
+// read are read again, so all is returned too.
+func (h *handler) findServers(rq *request, search *serverSearch, all []computev1.Server) ([]computev1.Server, []listedServer, error) {
 	actions := map[string][]computev1.ServerAction{}
+	var fresh []computev1.ServerAction
 	for _, ns := range search.namespaces {
-		pending, err := h.unfinishedActions(rq.ctx, ns)
+		byServer, read, err := h.actionsIn(rq.ctx, ns, all)
 		if err != nil {
 			return nil, nil, err
 		}
-		servers, err := h.freshServers(rq.ctx, ns)
-		if err != nil {
-			return nil, nil, err
-		}
-		all = append(all, servers...)
-		maps.Copy(actions, pending)
+		maps.Copy(actions, byServer)
+		fresh = append(fresh, read...)
+	}
+	all, err := h.catchUp(rq.ctx, slices.Clone(all), fresh)
+	if err != nil {
+		return nil, nil, err
 	}
 	var items []listedServer
 	for i := range all {

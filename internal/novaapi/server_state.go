@@ -88,9 +88,10 @@ func pendingActions(srv *computev1.Server, actions []computev1.ServerAction) []c
 	return out
 }
 
-// serverState reads a server's actions from the cache and projects its state.
+// serverState reads a server's actions (the one accepted last past the cache:
+// consistency.go) and projects its state.
 func (h *handler) serverState(ctx context.Context, srv *computev1.Server) (lifecycle.State, error) {
-	actions, err := h.serverActions(ctx, srv)
+	actions, _, err := h.actionsOf(ctx, srv)
 	if err != nil {
 		return lifecycle.State{}, err
 	}

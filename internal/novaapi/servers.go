@@ -501,7 +501,6 @@ func (h *handler) createServers(rq *request, plan *serverPlan) (first *computev1
 			h.undoCreate(rq.ctx, made)
 			return nil, false, err
 		}
-		h.recent.add(srv)
 		made = append(made, srv)
 	}
 	return made[0], false, nil

@@ -33,6 +33,7 @@ type Deps struct {
 	// through it, so RBAC and the admission webhooks see the real requester.
 	ClientFor       func(user.Info) (client.Client, error)
 	Cache           client.Reader // reads, from informers over compute.kova.dev
+	Live            client.Reader // reads past the cache, consistent (novaapi.Config.Live)
 	Admins          novaapi.Admins
 	PublicNamespace string
 	MaxBodyBytes    int64
@@ -46,6 +47,7 @@ func NovaAPI() Nova {
 		return novaapi.Config{
 			Client:          d.Client,
 			Cache:           d.Cache,
+			Live:            d.Live,
 			Admins:          d.Admins,
 			PublicNamespace: d.PublicNamespace,
 			MaxBodyBytes:    d.MaxBodyBytes,

@@ -95,8 +95,13 @@ func (c *Config) New(nova Nova) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the client: %w", err)
 	}
+	live, err := newLiveReader(c.REST, scheme)
+	if err != nil {
+		return nil, fmt.Errorf("creating the reading client: %w", err)
+	}
 	deps := Deps{
 		Client:          writer,
+		Live:            live,
 		Cache:           informers,
 		Admins:          admins{authorizer: completed.Authorization.Authorizer},
 		ClientFor:       impersonate.New(c.REST, scheme, writer.RESTMapper()).For,
@@ -150,10 +155,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.indexFields(ctx, s.cache); err != nil {
 		return fmt.Errorf("registering the Nova handler's field indexes: %w", err)
 	}
-	// Start every informer now rather than on the first request that needs it. (ServerActions
-	// are read past the cache, so every replica shows an accepted action at once.)
+	// Start every informer now rather than on the first request that needs it.
 	for _, obj := range []client.Object{
-		&computev1.Server{}, &computev1.Flavor{}, &computev1.Image{},
+		&computev1.Server{}, &computev1.ServerAction{}, &computev1.Flavor{}, &computev1.Image{},
 		&computev1.Keypair{}, &computev1.Network{}, &computev1.FixedIP{},
 	} {
 		if _, err := s.cache.GetInformer(ctx, obj, cache.BlockUntilSynced(false)); err != nil {
