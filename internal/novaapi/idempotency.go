@@ -87,12 +87,19 @@ func printableASCII(s string) bool {
 
 // canonicalJSON is a valid body with its keys sorted and its white space gone, so the
 // same request serialised again (another key order, other spacing) has one fingerprint.
+// The password a client chose is left out: the fingerprint is kept on the Server, where
+// anyone who may read the server could test guesses against an unsalted hash of it.
 func canonicalJSON(body []byte) []byte {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
 		return body
+	}
+	if top, ok := v.(map[string]any); ok {
+		if srv, ok := top["server"].(map[string]any); ok {
+			delete(srv, "adminPass")
+		}
 	}
 	out, err := json.Marshal(v)
 	if err != nil {

@@ -149,3 +149,16 @@ func TestFlexCloudIdempotentCreate(t *testing.T) {
 		t.Errorf("%d servers, want 1", n)
 	}
 }
+
+// The fingerprint kept on a Server must not be a hash of the password a client chose: an
+// unsalted hash could be tested offline by anyone who may read the server.
+func TestIdempotencyFingerprintLeavesPasswordOut(t *testing.T) {
+	a := canonicalJSON([]byte(`{"server": {"name": "a", "adminPass": "hunter2"}}`))
+	b := canonicalJSON([]byte(`{"server":{"adminPass":"other","name":"a"}}`))
+	if string(a) != string(b) {
+		t.Fatalf("bodies that differ only in adminPass fingerprint differently: %s vs %s", a, b)
+	}
+	if strings.Contains(string(a), "hunter2") {
+		t.Fatalf("the canonical body keeps the password: %s", a)
+	}
+}
