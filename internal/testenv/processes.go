@@ -59,6 +59,7 @@ type ProcessStack struct {
 	ManagerProcess, NovaAPIProcess *localcp.Supervisor
 	// DriverDir is the simulated driver's state (see DriverInstances).
 	DriverDir string
+	hosts     []compute.HostInfo
 }
 
 // StartProcessStack builds the manager and nova-api and starts everything.
@@ -135,6 +136,9 @@ func StartProcessStack(ctx context.Context, o ProcessStackOptions) (_ *ProcessSt
 	}
 	if o.SimHosts != "" {
 		managerArgs = append(managerArgs, "--sim-hosts="+o.SimHosts)
+		if ps.hosts, err = compute.ParseHosts(o.SimHosts); err != nil {
+			return nil, err
+		}
 	}
 	if ps.ManagerProcess, err = supervise(ComponentManager, filepath.Join(bin, "manager"), managerArgs, logFile, o.Log); err != nil {
 		return nil, err
@@ -338,7 +342,7 @@ func (s *ProcessStack) DriverInstances(ctx context.Context) ([]string, []compute
 			return nil, nil, err
 		}
 	}
-	driver, err := compute.NewSimulated(compute.SimulatedConfig{StateDir: tmp})
+	driver, err := compute.NewSimulated(compute.SimulatedConfig{StateDir: tmp, Hosts: s.hosts})
 	if err != nil {
 		return nil, nil, err
 	}

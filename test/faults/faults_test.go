@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/internal/compute"
 	"github.com/kova-dev/kova/internal/testenv"
 )
 
@@ -346,6 +347,9 @@ func checkInvariants(ctx context.Context, g Gomega, tenant string, results []*cr
 		g.Expect(s.Status.Addresses[0].Address).To(Equal(ip.Spec.Address), "the address server %s shows", s.Spec.Name)
 	}
 	g.Expect(ips.Items).To(HaveLen(len(list.Items)), "addresses held in the tenant")
+	network := &computev1.Network{}
+	g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: tenant, Name: "private"}, network)).To(Succeed())
+	g.Expect(network.Status.Allocated).To(BeEquivalentTo(len(list.Items)), "addresses the network counts")
 
 	// No Secret that nothing will delete: each is owned.
 	var secrets corev1.SecretList
@@ -373,9 +377,16 @@ func checkInvariants(ctx context.Context, g Gomega, tenant string, results []*cr
 	for _, id := range ids {
 		g.Expect(uids).To(HaveKey(id), "instance %s has no server", id)
 	}
-	instances := 0
+	// Every server has m1.tiny: what the hosts hold adds up to that many of it.
+	var instances int
+	var used compute.Resources
 	for _, h := range hosts {
 		instances += h.Instances
+		used.VCPUs += h.Used.VCPUs
+		used.RAMMiB += h.Used.RAMMiB
+		used.DiskGiB += h.Used.DiskGiB
 	}
 	g.Expect(instances).To(Equal(len(ids)), "instances the hosts count")
+	n := int64(len(ids))
+	g.Expect(used).To(Equal(compute.Resources{VCPUs: int32(n), RAMMiB: 512 * n, DiskGiB: n}), "what the hosts hold")
 }
