@@ -20,7 +20,7 @@ const (
 	firstBackoff   = 200 * time.Millisecond
 	maxBackoff     = 2 * time.Second
 	maxTries       = 150
-	clientDeadline = 4 * time.Minute
+	clientDeadline = 3 * time.Minute
 	// microversion shows `locked` (2.9); creates name their network by uuid, as from 2.37.
 	microversion = "2.9"
 )
@@ -61,13 +61,14 @@ func withKey(c *gophercloud.ServiceClient, key string) *gophercloud.ServiceClien
 // outcome is how one attempt ended: answered with a status code, or not answered at all.
 type outcome struct {
 	code int // 0: no answer (connection refused or reset, timeout)
+	body string
 	err  error
 }
 
 func outcomeOf(err error) outcome {
 	var coded gophercloud.ErrUnexpectedResponseCode
 	if errors.As(err, &coded) {
-		return outcome{code: coded.Actual, err: err}
+		return outcome{code: coded.Actual, body: string(coded.Body), err: err}
 	}
 	if err == nil {
 		return outcome{code: http.StatusAccepted}
@@ -171,11 +172,12 @@ func (a *attempts) unanswered() int {
 
 // createResult is what a client learnt from one keyed create.
 type createResult struct {
-	key, name string
-	id        string // the server the 202 named; "" if never answered 202
-	attempts  *attempts
-	replayed  bool // the 202 came from a retry that found the first one's server
-	last      outcome
+	key, name  string
+	aggregated bool   // sent through kube-apiserver
+	id         string // the server the 202 named; "" if never answered 202
+	attempts   *attempts
+	replayed   bool // the 202 came from a retry that found the first one's server
+	last       outcome
 	// sentAt and answerAt are when the last try was sent and answered.
 	sentAt, answerAt time.Time
 }
@@ -183,7 +185,7 @@ type createResult struct {
 // createServer sends a keyed create until it is answered.
 func createServer(ctx context.Context, c *gophercloud.ServiceClient, key string, opts servers.CreateOpts) *createResult {
 	keyed := withKey(c, key)
-	r := &createResult{key: key, name: opts.Name, attempts: newAttempts()}
+	r := &createResult{key: key, name: opts.Name, aggregated: strings.HasPrefix(c.Endpoint, stack.AggregatedURL), attempts: newAttempts()}
 	for {
 		r.sentAt = time.Now()
 		s, err := servers.Create(ctx, keyed, opts, nil).Extract()

@@ -39,10 +39,10 @@ var _ = Describe("A kill -9 in the middle of a burst of creates and actions", fu
 		func(ctx SpecContext, component string, cidr string) {
 			burst(ctx, component, cidr)
 		},
-		Entry("of the manager", testenv.ComponentManager, "10.1.0.0/22", SpecTimeout(8*time.Minute)),
-		Entry("of nova-api", testenv.ComponentNovaAPI, "10.2.0.0/22", SpecTimeout(8*time.Minute)),
-		Entry("of kube-apiserver", testenv.ComponentKubeAPIServer, "10.3.0.0/22", SpecTimeout(8*time.Minute)),
-		Entry("of etcd", testenv.ComponentEtcd, "10.4.0.0/22", SpecTimeout(8*time.Minute)),
+		Entry("of the manager", testenv.ComponentManager, "10.1.0.0/22", SpecTimeout(7*time.Minute)),
+		Entry("of nova-api", testenv.ComponentNovaAPI, "10.2.0.0/22", SpecTimeout(7*time.Minute)),
+		Entry("of kube-apiserver", testenv.ComponentKubeAPIServer, "10.3.0.0/22", SpecTimeout(7*time.Minute)),
+		Entry("of etcd", testenv.ComponentEtcd, "10.4.0.0/22", SpecTimeout(7*time.Minute)),
 	)
 })
 
@@ -51,7 +51,10 @@ type figures struct {
 	start, killedAt, backAt, firstAfterKill, burstDone, settled time.Time
 	atKill                                                      map[string]int
 	retried, unanswered, replayed, totalTries                   int
-	codes                                                       map[int]int
+	// codes counts the answers to creates by status and way in ("0" is no answer);
+	// bodies has the first body of each.
+	codes  map[string]int
+	bodies map[string]string
 }
 
 func (f *figures) String() string {
@@ -62,9 +65,9 @@ func (f *figures) String() string {
 		return t.Sub(from).Round(10 * time.Millisecond).String()
 	}
 	return fmt.Sprintf("statuses at the kill %v; back after %s; first 202 to a create sent after the kill %s after it; burst %s; settled %s after it; "+
-		"%d creates retried (%d tries in all), %d attempts unanswered, %d answered by a replay; error codes seen %v",
+		"%d creates retried (%d tries in all), %d attempts unanswered, %d answered by a replay; answers %v; first bodies %v",
 		f.atKill, since(f.backAt, f.killedAt), since(f.firstAfterKill, f.killedAt), since(f.burstDone, f.start),
-		since(f.settled, f.burstDone), f.retried, f.totalTries, f.unanswered, f.replayed, f.codes)
+		since(f.settled, f.burstDone), f.retried, f.totalTries, f.unanswered, f.replayed, f.codes, f.bodies)
 }
 
 func burst(ctx context.Context, component, cidr string) {
@@ -103,7 +106,7 @@ func burst(ctx context.Context, component, cidr string) {
 	}).WithContext(ctx).Should(Succeed())
 
 	By(fmt.Sprintf("sending %d keyed creates and %d actions, and killing %s midway", creates, actionServers*actionsPerServer, component))
-	f := &figures{start: time.Now(), codes: map[int]int{}}
+	f := &figures{start: time.Now(), codes: map[string]int{}, bodies: map[string]string{}}
 	results := make([]*createResult, creates)
 	var answered atomic.Int32
 	var wg sync.WaitGroup
@@ -164,8 +167,16 @@ func burst(ctx context.Context, component, cidr string) {
 	var unanswered []string
 	for _, r := range results {
 		Expect(r).NotTo(BeNil())
+		way := "direct"
+		if r.aggregated {
+			way = "aggregated"
+		}
 		for _, o := range r.attempts.history {
-			f.codes[o.code]++
+			k := fmt.Sprintf("%d %s", o.code, way)
+			f.codes[k]++
+			if _, seen := f.bodies[k]; !seen && o.code >= 300 {
+				f.bodies[k] = o.body
+			}
 		}
 		if r.attempts.tries > 1 {
 			f.retried++
@@ -317,7 +328,7 @@ func checkInvariants(ctx context.Context, g Gomega, tenant string, results []*cr
 	// Each keyed create made one server, the one its 202 named, and it is ACTIVE.
 	for _, r := range results {
 		made := byName[r.name]
-		g.Expect(made).To(HaveLen(1), "servers made by the create keyed %s", r.key)
+		g.Expect(serverNames(made)).To(HaveLen(1), "servers made by the create keyed %s", r.key)
 		g.Expect(string(made[0].UID)).To(Equal(r.id), "the server the 202 for %s named", r.key)
 		g.Expect(made[0].Status.Status).To(Equal("ACTIVE"), "server %s", r.name)
 	}
@@ -389,4 +400,13 @@ func checkInvariants(ctx context.Context, g Gomega, tenant string, results []*cr
 	g.Expect(instances).To(Equal(len(ids)), "instances the hosts count")
 	n := int64(len(ids))
 	g.Expect(used).To(Equal(compute.Resources{VCPUs: int32(n), RAMMiB: 512 * n, DiskGiB: n}), "what the hosts hold")
+}
+
+// serverNames are the servers' object names, to say which ones a failure is about.
+func serverNames(list []computev1.Server) []string {
+	out := make([]string, 0, len(list))
+	for _, s := range list {
+		out = append(out, s.Name)
+	}
+	return out
 }
