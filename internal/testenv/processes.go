@@ -193,7 +193,7 @@ func StartProcessStack(ctx context.Context, o ProcessStackOptions) (_ *ProcessSt
 	}); err != nil {
 		return nil, err
 	}
-	if err := waitAggregated(ctx, cp.Config, st.AggregatedURL+"/default/flavors"); err != nil {
+	if err := st.waitAggregated(ctx); err != nil {
 		return nil, err
 	}
 	return ps, nil
@@ -234,15 +234,16 @@ func waitNovaAPIReady(ctx context.Context, securePort int) error {
 	})
 }
 
-// waitAggregated waits until kube-apiserver proxies url to nova-api with a 200.
-func waitAggregated(ctx context.Context, cfg *rest.Config, url string) error {
-	admin, err := rest.HTTPClientFor(cfg)
+// waitAggregated waits until kube-apiserver proxies to nova-api: a list of flavors through
+// it answers 200.
+func (s *Stack) waitAggregated(ctx context.Context) error {
+	admin, err := rest.HTTPClientFor(s.CP.Config)
 	if err != nil {
 		return err
 	}
 	last := "no answer"
 	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.AggregatedURL+"/default/flavors", nil)
 		if err != nil {
 			return false, err
 		}
@@ -257,7 +258,12 @@ func waitAggregated(ctx context.Context, cfg *rest.Config, url string) error {
 		return resp.StatusCode == http.StatusOK, nil
 	})
 	if err != nil {
-		return fmt.Errorf("kube-apiserver never proxied to nova-api (last: %s): %w", last, err)
+		svc := &unstructured.Unstructured{}
+		svc.SetAPIVersion("apiregistration.k8s.io/v1")
+		svc.SetKind("APIService")
+		_ = s.Client.Get(context.Background(), client.ObjectKey{Name: "v1.nova.kova.dev"}, svc)
+		conds, _, _ := unstructured.NestedSlice(svc.Object, "status", "conditions")
+		return fmt.Errorf("the APIService never became reachable (last: %s; APIService conditions %v): %w", last, conds, err)
 	}
 	return nil
 }
@@ -278,16 +284,16 @@ func (s *ProcessStack) PID(component string) int {
 			return p.Pid()
 		}
 	case ComponentEtcd:
-		return pidWithArg("--data-dir=" + filepath.Join(s.CP.DataDir(), "etcd"))
+		return PIDWithArg("--data-dir=" + filepath.Join(s.CP.DataDir(), "etcd"))
 	case ComponentKubeAPIServer:
-		return pidWithArg("--cert-dir=" + filepath.Join(s.CP.DataDir(), "apiserver"))
+		return PIDWithArg("--cert-dir=" + filepath.Join(s.CP.DataDir(), "apiserver"))
 	}
 	return 0
 }
 
-// pidWithArg is the process id of a live process with arg on its command line, or 0.
+// PIDWithArg is the process id of a live process with arg on its command line, or 0.
 // envtest, which runs etcd and kube-apiserver for localcp, does not tell their pids.
-func pidWithArg(arg string) int {
+func PIDWithArg(arg string) int {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return 0

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,7 +20,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/util/yaml"
-	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -137,33 +135,8 @@ func StartStack(ctx context.Context, stepLatency time.Duration, nova novaserver.
 		return fail(err)
 	}
 	// Ready when kube-apiserver proxies to it.
-	admin, err := rest.HTTPClientFor(cp.Config)
-	if err != nil {
+	if err := st.waitAggregated(ctx); err != nil {
 		return fail(err)
-	}
-	last := "no answer"
-	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, st.AggregatedURL+"/default/flavors", nil)
-		if err != nil {
-			return false, err
-		}
-		resp, err := admin.Do(req)
-		if err != nil {
-			last = err.Error()
-			return false, nil
-		}
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		_ = resp.Body.Close()
-		last = fmt.Sprintf("%d %s", resp.StatusCode, body)
-		return resp.StatusCode == http.StatusOK, nil
-	})
-	if err != nil {
-		svc := &unstructured.Unstructured{}
-		svc.SetAPIVersion("apiregistration.k8s.io/v1")
-		svc.SetKind("APIService")
-		_ = st.Client.Get(context.Background(), client.ObjectKey{Name: "v1.nova.kova.dev"}, svc)
-		conds, _, _ := unstructured.NestedSlice(svc.Object, "status", "conditions")
-		return fail(fmt.Errorf("the APIService never became reachable (last: %s; APIService conditions %v): %w", last, conds, err))
 	}
 	return st, nil
 }

@@ -72,18 +72,6 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	Expect(err).NotTo(HaveOccurred())
 }, NodeTimeout(5*time.Minute))
 
-// bearer puts gophercloud's X-Auth-Token where kube-apiserver reads a token.
-type bearer struct{ next http.RoundTripper }
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	if t := r.Header.Get("X-Auth-Token"); t != "" {
-		r = r.Clone(r.Context())
-		r.Header.Set("Authorization", "Bearer "+t)
-		r.Header.Del("X-Auth-Token")
-	}
-	return b.next.RoundTrip(r)
-}
-
 // compute is a gophercloud compute client for a token, through one way in.
 func compute(token, way string) *gophercloud.ServiceClient {
 	return computeFor(token, way, tenantName)
@@ -96,7 +84,7 @@ func computeFor(token, way, tenant string) *gophercloud.ServiceClient {
 	rt = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: stack.DirectCAs, MinVersion: tls.VersionTLS12}}
 	if way == "aggregated" {
 		endpoint = stack.AggregatedURL + "/" + tenant + "/"
-		rt = bearer{&http.Transport{TLSClientConfig: &tls.Config{RootCAs: stack.APIServerCAs, MinVersion: tls.VersionTLS12}}}
+		rt = testenv.AuthTokenAsBearer{Next: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: stack.APIServerCAs, MinVersion: tls.VersionTLS12}}}
 	}
 	pc.HTTPClient = http.Client{Transport: rt, Timeout: time.Minute}
 	pc.SetToken(token)

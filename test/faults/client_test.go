@@ -11,6 +11,8 @@ import (
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
+
+	"github.com/kova-dev/kova/internal/testenv"
 )
 
 // A careful client's retries: every attempt that got no answer, a 5xx or a 429 is sent
@@ -25,18 +27,6 @@ const (
 	microversion = "2.9"
 )
 
-// bearer puts gophercloud's X-Auth-Token where kube-apiserver reads a token.
-type bearer struct{ next http.RoundTripper }
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	if t := r.Header.Get("X-Auth-Token"); t != "" {
-		r = r.Clone(r.Context())
-		r.Header.Set("Authorization", "Bearer "+t)
-		r.Header.Del("X-Auth-Token")
-	}
-	return b.next.RoundTrip(r)
-}
-
 // computeClient is a gophercloud compute client for a token in a tenant, directly or
 // through kube-apiserver ("aggregated").
 func computeClient(token, tenant string, aggregated bool) *gophercloud.ServiceClient {
@@ -44,7 +34,7 @@ func computeClient(token, tenant string, aggregated bool) *gophercloud.ServiceCl
 	var rt http.RoundTripper = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: stack.DirectCAs, MinVersion: tls.VersionTLS12}}
 	if aggregated {
 		endpoint = stack.AggregatedURL + "/" + tenant + "/"
-		rt = bearer{&http.Transport{TLSClientConfig: &tls.Config{RootCAs: stack.APIServerCAs, MinVersion: tls.VersionTLS12}}}
+		rt = testenv.AuthTokenAsBearer{Next: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: stack.APIServerCAs, MinVersion: tls.VersionTLS12}}}
 	}
 	pc := &gophercloud.ProviderClient{HTTPClient: http.Client{Transport: rt, Timeout: attemptTimeout}}
 	pc.SetToken(token)
