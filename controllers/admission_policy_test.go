@@ -12,6 +12,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
@@ -311,10 +312,14 @@ var _ = Describe("Who may set what", func() {
 
 // updateMeta changes a server's metadata as `kubectl annotate --overwrite` would.
 func updateMeta(c client.Client, srv *computev1.Server, change func(*computev1.Server)) error {
-	cur := get(srv)
-	if cur.Annotations == nil {
-		cur.Annotations = map[string]string{}
-	}
-	change(cur)
-	return c.Update(suiteCtx, cur)
+	// The controller may write the server between the read and the update: a conflict
+	// says nothing about admission, so read again and retry.
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cur := get(srv)
+		if cur.Annotations == nil {
+			cur.Annotations = map[string]string{}
+		}
+		change(cur)
+		return c.Update(suiteCtx, cur)
+	})
 }
