@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -44,6 +47,8 @@ const (
 	msgResourceNotFound = "The resource could not be found."
 	msgMalformed        = "Malformed request body"
 	msgTooLarge         = "Request is too large."
+	// msgUnavailable is webob's text for a 503, which Nova answers with.
+	msgUnavailable = "The server is currently unavailable. Please try again at a later time."
 )
 
 // apiError is an error that becomes a Nova error body.
@@ -142,7 +147,18 @@ func asAPIError(err error) *apiError {
 			return badRequest("%s", novaMessage(st))
 		case http.StatusRequestEntityTooLarge:
 			return newError(http.StatusRequestEntityTooLarge, msgTooLarge)
+		case http.StatusInternalServerError, http.StatusServiceUnavailable, http.StatusGatewayTimeout,
+			http.StatusTooManyRequests:
+			// The API server, etcd or a webhook could not answer now (a restart, a
+			// timeout): the request may be sent again, and the client is not told the
+			// cluster's internal addresses.
+			return newError(http.StatusServiceUnavailable, msgUnavailable)
 		}
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return newError(http.StatusServiceUnavailable, msgUnavailable)
 	}
 	return newError(http.StatusInternalServerError, "Unexpected API Error. %v", err)
 }
