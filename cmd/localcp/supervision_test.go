@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -11,9 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -25,27 +22,6 @@ import (
 	"github.com/kova-dev/kova/internal/novaserver"
 	"github.com/kova-dev/kova/internal/testenv"
 )
-
-// pidWithArg is the id of a live process with arg on its command line, or 0.
-func pidWithArg(arg string) int {
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil || !slices.Contains(strings.Split(string(cmdline), "\x00"), arg) {
-			continue
-		}
-		if stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil {
-			if fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:])); len(fields) > 0 && fields[0] != "Z" {
-				return pid
-			}
-		}
-	}
-	return 0
-}
 
 // TestChildrenComeBack runs the whole local stack, as `make run` does, kills the manager
 // and nova-api with SIGKILL, and sees each started again, a token issued before still
@@ -117,10 +93,10 @@ func TestChildrenComeBack(t *testing.T) {
 		{"nova-api", "--cert-dir=" + filepath.Join(o.dataDir, "nova-api")},
 		{"manager", "--sim-state-dir=" + filepath.Join(o.dataDir, "driver")},
 	} {
-		pid := pidWithArg(child.arg)
+		pid := testenv.PIDWithArg(child.arg)
 		g.Expect(pid).NotTo(BeZero(), "%s runs", child.name)
 		g.Expect(syscall.Kill(pid, syscall.SIGKILL)).To(Succeed())
-		g.Eventually(func() int { return pidWithArg(child.arg) }).WithTimeout(time.Minute).
+		g.Eventually(func() int { return testenv.PIDWithArg(child.arg) }).WithTimeout(time.Minute).
 			Should(And(Not(BeZero()), Not(Equal(pid))), "%s is started again", child.name)
 		g.Eventually(listServers).WithTimeout(2*time.Minute).Should(Equal(http.StatusOK),
 			"the token issued before %s was killed works", child.name)
@@ -137,6 +113,6 @@ func TestChildrenComeBack(t *testing.T) {
 	cancel()
 	g.Eventually(done).WithTimeout(2*time.Minute).Should(Receive(BeNil()), "localcp stops everything")
 	for _, arg := range []string{"--cert-dir=" + filepath.Join(o.dataDir, "nova-api"), "--sim-state-dir=" + filepath.Join(o.dataDir, "driver")} {
-		g.Expect(pidWithArg(arg)).To(BeZero(), "%s is stopped", arg)
+		g.Expect(testenv.PIDWithArg(arg)).To(BeZero(), "%s is stopped", arg)
 	}
 }

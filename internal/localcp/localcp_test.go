@@ -7,9 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -26,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kova-dev/kova/internal/localcp"
+	"github.com/kova-dev/kova/internal/testenv"
 )
 
 var _ = Describe("ControlPlane", Ordered, func() {
@@ -182,10 +181,10 @@ var _ = Describe("ControlPlane", Ordered, func() {
 			{"kube-controller-manager", "--cert-dir=" + filepath.Join(dataDir, "kube-controller-manager")},
 		} {
 			By("killing " + p.name)
-			pid := pidWithArg(p.arg)
+			pid := testenv.PIDWithArg(p.arg)
 			Expect(pid).NotTo(BeZero(), "%s is running", p.name)
 			Expect(syscall.Kill(pid, syscall.SIGKILL)).To(Succeed())
-			Eventually(func() int { return pidWithArg(p.arg) }).WithContext(ctx).WithTimeout(2*time.Minute).
+			Eventually(func() int { return testenv.PIDWithArg(p.arg) }).WithContext(ctx).WithTimeout(2*time.Minute).
 				Should(And(Not(BeZero()), Not(Equal(pid))), "%s is started again", p.name)
 			Eventually(func() error {
 				return c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "robot"}, &corev1.ServiceAccount{})
@@ -215,27 +214,6 @@ var _ = Describe("ControlPlane", Ordered, func() {
 		}).WithContext(ctx).WithTimeout(90 * time.Second).Should(Satisfy(apierrors.IsNotFound))
 	}, SpecTimeout(4*time.Minute))
 })
-
-// pidWithArg is the process id of the running process with arg on its command line, or 0.
-func pidWithArg(arg string) int {
-	GinkgoHelper()
-	entries, err := os.ReadDir("/proc")
-	Expect(err).NotTo(HaveOccurred())
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		if slices.Contains(strings.Split(string(cmdline), "\x00"), arg) && alive(pid) {
-			return pid
-		}
-	}
-	return 0
-}
 
 func clientFromKubeconfig(path string) client.Client {
 	GinkgoHelper()
