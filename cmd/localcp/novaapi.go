@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -98,32 +96,15 @@ func startNovaAPI(ctx context.Context, cp *localcp.ControlPlane, o options, log 
 	return nil, fmt.Errorf("nova-api: %w", lastErr)
 }
 
-// waitReady polls /readyz of nova-api p on securePort (open to anonymous requests), which
-// passes once the shim's informer cache has synced.
+// waitReady waits for nova-api p on securePort to be ready, giving up at once if it exits.
 func waitReady(ctx context.Context, p *localcp.Process, securePort int) error {
-	hc := &http.Client{
-		Timeout: 2 * time.Second,
-		// Only readiness matters here; the certificate is checked by kube-apiserver.
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, //nolint:gosec
-	}
-	defer hc.CloseIdleConnections()
-	url := fmt.Sprintf("https://127.0.0.1:%d/readyz", securePort)
-	return wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, novaReadyTimeout, true, func(ctx context.Context) (bool, error) {
+	return novaserver.WaitReady(ctx, securePort, novaReadyTimeout, func() error {
 		select {
 		case <-p.Done():
-			return false, fmt.Errorf("exited during startup (%s)", p.ExitReason())
+			return fmt.Errorf("exited during startup (%s)", p.ExitReason())
 		default:
+			return nil
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return false, err
-		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			return false, nil
-		}
-		_ = resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, nil
 	})
 }
 

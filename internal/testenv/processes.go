@@ -2,7 +2,6 @@ package testenv
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -170,7 +169,7 @@ func StartProcessStack(ctx context.Context, o ProcessStackOptions) (_ *ProcessSt
 		return nil, err
 	}
 	stops = append(stops, func() { _ = ps.NovaAPIProcess.Stop(15 * time.Second) })
-	if err := waitNovaAPIReady(ctx, securePort); err != nil {
+	if err := novaserver.WaitReady(ctx, securePort, 90*time.Second, nil); err != nil {
 		return nil, fmt.Errorf("nova-api never became ready (its output is in %s): %w", o.LogDir, err)
 	}
 
@@ -210,28 +209,6 @@ func supervise(name, path string, args []string, logFile func(string) (io.Writer
 		return nil, err
 	}
 	return localcp.Supervise(p, log), nil
-}
-
-// waitNovaAPIReady polls nova-api's /readyz (open to anonymous requests), which passes once
-// its cache has synced.
-func waitNovaAPIReady(ctx context.Context, securePort int) error {
-	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // a readiness probe; kube-apiserver checks the certificate
-	}}
-	defer hc.CloseIdleConnections()
-	url := fmt.Sprintf("https://127.0.0.1:%d/readyz", securePort)
-	return wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 90*time.Second, true, func(ctx context.Context) (bool, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return false, err
-		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			return false, nil
-		}
-		_ = resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, nil
-	})
 }
 
 // waitAggregated waits until kube-apiserver proxies to nova-api: a list of flavors through
