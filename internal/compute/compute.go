@@ -129,6 +129,9 @@ type OpRequest struct {
 	// Image is the image reference for spawn/rebuild (recorded on the
 	// instance).
 	Image string
+	// EndOff leaves a rebuilt instance powered off, as Nova's rebuild brings a stopped
+	// server back to its original state (rebuild only).
+	EndOff bool
 	// FailStep injects a fault: if >0, the op fails when it reaches this
 	// step (1-based); values above Steps fail on the last step. 0 = no fault.
 	FailStep int

@@ -48,6 +48,7 @@ type Simulated struct {
 	active map[string]*entry // instances whose op is still running
 	seq    uint64            // version counter for persisted changes
 	slots  map[string]*fileSlot
+	notify func(id string) // see Notify
 }
 
 var _ Driver = (*Simulated)(nil)
@@ -89,6 +90,7 @@ type opRecord struct {
 	FailStep    int           `json:"failStep,omitempty"`
 	FailMessage string        `json:"failMessage,omitempty"`
 	Image       string        `json:"image,omitempty"`
+	EndOff      bool          `json:"endOff,omitempty"`
 	StepLatency time.Duration `json:"stepLatency"`
 	StartedAt   time.Time     `json:"startedAt"`
 	Done        bool          `json:"done,omitempty"`
@@ -329,6 +331,7 @@ func (s *Simulated) begin(e *entry, req OpRequest, now time.Time, isNew bool) {
 		FailStep:    failStep,
 		FailMessage: msg,
 		Image:       req.Image,
+		EndOff:      req.EndOff && req.Kind == OpRebuild,
 		StepLatency: s.latency,
 		StartedAt:   now,
 	}
@@ -460,6 +463,9 @@ func (s *Simulated) completed(r *record) {
 		r.Power = PowerRunning
 	case OpRebuild:
 		r.Power = PowerRunning
+		if op.EndOff {
+			r.Power = PowerShutdown
+		}
 		if op.Image != "" {
 			r.Image = op.Image
 		}
