@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/kova-dev/kova/internal/lifecycle"
 )
 
 // Notifier is a driver that tells when an instance changed outside any operation Kova
@@ -19,7 +21,7 @@ type Notifier interface {
 // OutOfBand is a change made to an instance behind Kova's back.
 type OutOfBand struct {
 	// Power is the power state the instance is left in (ignored with Vanish).
-	Power PowerState
+	Power lifecycle.PowerState
 	// Vanish removes the instance from its host, freeing what it held, as if an
 	// operator had undefined the domain.
 	Vanish bool
@@ -86,7 +88,7 @@ func (s *Simulated) ChangeBehindKova(ctx context.Context, id string, ch OutOfBan
 
 // PowerOffBehindKova shuts instance id down as a guest that powers itself off would.
 func (s *Simulated) PowerOffBehindKova(ctx context.Context, id string) error {
-	return s.ChangeBehindKova(ctx, id, OutOfBand{Power: PowerShutdown})
+	return s.ChangeBehindKova(ctx, id, OutOfBand{Power: lifecycle.PowerShutdown})
 }
 
 // VanishBehindKova removes instance id from its host as an operator on the hypervisor
@@ -95,9 +97,9 @@ func (s *Simulated) VanishBehindKova(ctx context.Context, id string) error {
 	return s.ChangeBehindKova(ctx, id, OutOfBand{Vanish: true})
 }
 
-func validPower(p PowerState) bool {
+func validPower(p lifecycle.PowerState) bool {
 	switch p {
-	case PowerNoState, PowerRunning, PowerPaused, PowerShutdown, PowerCrashed, PowerSuspended:
+	case lifecycle.PowerNoState, lifecycle.PowerRunning, lifecycle.PowerPaused, lifecycle.PowerShutdown, lifecycle.PowerCrashed, lifecycle.PowerSuspended:
 		return true
 	}
 	return false

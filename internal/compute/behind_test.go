@@ -4,6 +4,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/kova-dev/kova/internal/lifecycle"
 )
 
 func spawned(t *testing.T, s *Simulated, id string) {
@@ -23,26 +25,26 @@ func TestChangeBehindKovaPowerAndEvent(t *testing.T) {
 	if err := s.PowerOffBehindKova(ctx, "a"); err != nil {
 		t.Fatalf("PowerOffBehindKova: %v", err)
 	}
-	if got := mustGet(t, s, "a"); got.Power != PowerShutdown || got.Op.Kind != OpSpawn {
-		t.Fatalf("after a power-off behind Kova: power %s, op %s; want SHUTDOWN and the last op untouched", got.Power, got.Op.Kind)
+	if got := mustGet(t, s, "a"); got.Power != lifecycle.PowerShutdown || got.Op.Kind != OpSpawn {
+		t.Fatalf("after a power-off behind Kova: power %s, op %s; want Shutdown and the last op untouched", got.Power, got.Op.Kind)
 	}
-	if err := s.ChangeBehindKova(ctx, "a", OutOfBand{Power: PowerCrashed, Silent: true}); err != nil {
+	if err := s.ChangeBehindKova(ctx, "a", OutOfBand{Power: lifecycle.PowerCrashed, Silent: true}); err != nil {
 		t.Fatalf("silent crash: %v", err)
 	}
 	if len(events) != 1 || events[0] != "a" {
 		t.Fatalf("events %v, want one for a (the silent change sends none)", events)
 	}
 	// The change is persisted: a new process sees it.
-	if got := mustGet(t, newSim(t, SimulatedConfig{StateDir: dir}), "a"); got.Power != PowerCrashed {
-		t.Fatalf("after a restart: power %s, want CRASHED", got.Power)
+	if got := mustGet(t, newSim(t, SimulatedConfig{StateDir: dir}), "a"); got.Power != lifecycle.PowerCrashed {
+		t.Fatalf("after a restart: power %s, want Crashed", got.Power)
 	}
 	// Kova's own operations send no event.
 	mustStart(t, s, "a", OpRequest{Kind: OpPowerOn, Token: "on"})
 	if len(events) != 1 {
 		t.Fatalf("a power-on Kova started sent an event: %v", events)
 	}
-	if got := mustGet(t, s, "a"); got.Power != PowerRunning {
-		t.Fatalf("power-on after a crash: power %s, want RUNNING", got.Power)
+	if got := mustGet(t, s, "a"); got.Power != lifecycle.PowerRunning {
+		t.Fatalf("power-on after a crash: power %s, want Running", got.Power)
 	}
 }
 
@@ -99,10 +101,10 @@ func TestRebuildEndOff(t *testing.T) {
 	s := newSim(t, SimulatedConfig{})
 	spawned(t, s, "a")
 	mustStart(t, s, "a", OpRequest{Kind: OpPowerOff, Token: "off"})
-	if got := mustStart(t, s, "a", OpRequest{Kind: OpRebuild, Token: "rb1", EndOff: true}); got.Power != PowerShutdown {
-		t.Fatalf("rebuild with EndOff: power %s, want SHUTDOWN", got.Power)
+	if got := mustStart(t, s, "a", OpRequest{Kind: OpRebuild, Token: "rb1", EndOff: true}); got.Power != lifecycle.PowerShutdown {
+		t.Fatalf("rebuild with EndOff: power %s, want Shutdown", got.Power)
 	}
-	if got := mustStart(t, s, "a", OpRequest{Kind: OpRebuild, Token: "rb2"}); got.Power != PowerRunning {
-		t.Fatalf("rebuild: power %s, want RUNNING", got.Power)
+	if got := mustStart(t, s, "a", OpRequest{Kind: OpRebuild, Token: "rb2"}); got.Power != lifecycle.PowerRunning {
+		t.Fatalf("rebuild: power %s, want Running", got.Power)
 	}
 }

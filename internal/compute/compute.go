@@ -15,6 +15,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"time"
+
+	"github.com/kova-dev/kova/internal/lifecycle"
 )
 
 // Resources is an amount of compute capacity: a flavor, a host's capacity or
@@ -78,39 +80,6 @@ func (k OpKind) Valid() bool {
 	return false
 }
 
-// PowerState is an instance's power state, numbered as in Nova
-// (nova/compute/power_state.py).
-type PowerState int32
-
-// Power states, with Nova's numbering.
-const (
-	PowerNoState   PowerState = 0
-	PowerRunning   PowerState = 1
-	PowerPaused    PowerState = 3
-	PowerShutdown  PowerState = 4
-	PowerCrashed   PowerState = 6
-	PowerSuspended PowerState = 7
-)
-
-// String returns Nova's name for the power state.
-func (p PowerState) String() string {
-	switch p {
-	case PowerNoState:
-		return "NOSTATE"
-	case PowerRunning:
-		return "RUNNING"
-	case PowerPaused:
-		return "PAUSED"
-	case PowerShutdown:
-		return "SHUTDOWN"
-	case PowerCrashed:
-		return "CRASHED"
-	case PowerSuspended:
-		return "SUSPENDED"
-	}
-	return "UNKNOWN"
-}
-
 // OpRequest starts one operation on an instance.
 type OpRequest struct {
 	Kind OpKind
@@ -167,12 +136,12 @@ type Fault struct {
 
 // Instance is the driver's view of one instance.
 type Instance struct {
-	ID        string     // the Server UID
-	Host      string     // host it lives on ("" when offloaded / not placed)
-	Power     PowerState // while an op runs: the pre-op power
-	Flavor    Resources  // current allocation (the requested flavor when Host is "")
-	OldFlavor *Resources // during a resize until confirm/revert: the previous allocation, still held
-	OldHost   string     // the host OldFlavor is held on
+	ID        string               // the Server UID
+	Host      string               // host it lives on ("" when offloaded / not placed)
+	Power     lifecycle.PowerState // while an op runs: the pre-op power
+	Flavor    Resources            // current allocation (the requested flavor when Host is "")
+	OldFlavor *Resources           // during a resize until confirm/revert: the previous allocation, still held
+	OldHost   string               // the host OldFlavor is held on
 	Image     string
 	Op        *OpStatus // current or last op
 }

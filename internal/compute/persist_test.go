@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kova-dev/kova/internal/lifecycle"
 )
 
 func stateFiles(t testing.TB, dir string) []string {
@@ -94,7 +96,7 @@ func TestRestartContinuesOps(t *testing.T) {
 	// Ops continue by the clock in the new process.
 	clk.Advance(lat)
 	insts, _ = snapshot(t, s2)
-	if i := insts["spawning"]; !i.Op.Done || i.Power != PowerRunning {
+	if i := insts["spawning"]; !i.Op.Done || i.Power != lifecycle.PowerRunning {
 		t.Fatalf("spawning after restart: %+v %+v", i, i.Op)
 	}
 	if i := insts["resizing"]; !i.Op.Done || i.OldFlavor == nil {
@@ -284,7 +286,7 @@ func TestPersistFailureIsRetried(t *testing.T) {
 	if err := os.Rename(moved, dir); err != nil {
 		t.Fatal(err)
 	}
-	if inst := mustStart(t, s, "vm", op(OpPowerOff, "off")); inst.Power != PowerShutdown {
+	if inst := mustStart(t, s, "vm", op(OpPowerOff, "off")); inst.Power != lifecycle.PowerShutdown {
 		t.Fatalf("%+v", inst)
 	}
 	s2 := newSim(t, SimulatedConfig{StateDir: dir})

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/kova-dev/kova/internal/lifecycle"
 )
 
 // SimulatedConfig configures the simulated driver.
@@ -68,18 +70,18 @@ type entry struct {
 
 // record is the persisted form of an instance (one JSON file).
 type record struct {
-	Schema    int        `json:"schema"`
-	ID        string     `json:"id"`
-	Host      string     `json:"host,omitempty"`
-	Power     PowerState `json:"power"`
-	Flavor    Resources  `json:"flavor"`
-	OldFlavor *Resources `json:"oldFlavor,omitempty"`
-	OldHost   string     `json:"oldHost,omitempty"`
+	Schema    int                  `json:"schema"`
+	ID        string               `json:"id"`
+	Host      string               `json:"host,omitempty"`
+	Power     lifecycle.PowerState `json:"power"`
+	Flavor    Resources            `json:"flavor"`
+	OldFlavor *Resources           `json:"oldFlavor,omitempty"`
+	OldHost   string               `json:"oldHost,omitempty"`
 	// ResizePower is the power the instance had when its pending resize
 	// began; resize, confirm and revert leave the instance in it.
-	ResizePower *PowerState `json:"resizePower,omitempty"`
-	Image       string      `json:"image,omitempty"`
-	Op          *opRecord   `json:"op,omitempty"`
+	ResizePower *lifecycle.PowerState `json:"resizePower,omitempty"`
+	Image       string                `json:"image,omitempty"`
+	Op          *opRecord             `json:"op,omitempty"`
 }
 
 type opRecord struct {
@@ -184,7 +186,7 @@ func (s *Simulated) Start(ctx context.Context, id string, req OpRequest) (Instan
 		s.mu.Unlock()
 		return Instance{}, withFlush(ErrNotFound, s.flush(ws))
 	case e == nil:
-		e = &entry{rec: record{Schema: schemaVersion, ID: id, Power: PowerNoState}}
+		e = &entry{rec: record{Schema: schemaVersion, ID: id, Power: lifecycle.PowerNoState}}
 		isNew = true
 	case e.rec.Op != nil && e.rec.Op.Token == req.Token:
 		// Same request again (e.g. after a controller restart): no-op.
@@ -460,25 +462,25 @@ func (s *Simulated) completed(r *record) {
 	}
 	switch op.Kind {
 	case OpSpawn, OpPowerOn, OpUnpause, OpResume, OpReboot, OpRebootHard, OpUnrescue, OpUnshelve:
-		r.Power = PowerRunning
+		r.Power = lifecycle.PowerRunning
 	case OpRebuild:
-		r.Power = PowerRunning
+		r.Power = lifecycle.PowerRunning
 		if op.EndOff {
-			r.Power = PowerShutdown
+			r.Power = lifecycle.PowerShutdown
 		}
 		if op.Image != "" {
 			r.Image = op.Image
 		}
 	case OpPowerOff, OpShelve, OpRescue:
-		r.Power = PowerShutdown
+		r.Power = lifecycle.PowerShutdown
 	case OpPause:
-		r.Power = PowerPaused
+		r.Power = lifecycle.PowerPaused
 	case OpSuspend:
-		r.Power = PowerSuspended
+		r.Power = lifecycle.PowerSuspended
 	case OpShelveOffload:
 		s.releaseAll(r)
 		r.Host, r.OldFlavor, r.OldHost, r.ResizePower = "", nil, "", nil
-		r.Power = PowerShutdown
+		r.Power = lifecycle.PowerShutdown
 	case OpResize:
 		resizePower()
 	case OpConfirmResize:

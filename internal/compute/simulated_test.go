@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/kova-dev/kova/internal/lifecycle"
 )
 
 var (
@@ -75,7 +77,7 @@ func TestSpawnNoValidHost(t *testing.T) {
 			req.Steps = 3
 			inst := mustStart(t, s, "vm", req)
 			want := Instance{
-				ID: "vm", Power: PowerNoState, Flavor: tt.flavor, Image: "cirros",
+				ID: "vm", Power: lifecycle.PowerNoState, Flavor: tt.flavor, Image: "cirros",
 				Op: &OpStatus{
 					Kind: OpSpawn, Token: "t1", Steps: 3, Failed: true, StartedAt: clk.Now(),
 					Fault: &Fault{Code: 500, Message: "No valid host was found. There are not enough hosts available.",
@@ -122,7 +124,7 @@ func TestCapacityExhaustion(t *testing.T) {
 		t.Fatal(err)
 	}
 	inst = mustStart(t, s, "extra", OpRequest{Kind: OpSpawn, Token: "t2"}) // zero flavor: reuse recorded
-	if !inst.Op.Done || inst.Host == "" || inst.Flavor != small || inst.Power != PowerRunning {
+	if !inst.Op.Done || inst.Host == "" || inst.Flavor != small || inst.Power != lifecycle.PowerRunning {
 		t.Fatalf("retried spawn: %+v %+v", inst, inst.Op)
 	}
 	checkAccounting(t, s)
@@ -140,38 +142,38 @@ func TestOpResults(t *testing.T) {
 		name      string
 		before    []OpRequest // after the spawn (small flavor, on h1)
 		req       OpRequest
-		power     PowerState
+		power     lifecycle.PowerState
 		host      string
 		flavor    Resources
 		oldFlavor *Resources
 		image     string
 	}{
-		{name: "spawn", req: spawn("again", small), power: PowerRunning, host: "h1", flavor: small},
-		{name: "power_off", req: op(OpPowerOff, "x"), power: PowerShutdown, host: "h1", flavor: small},
-		{name: "power_on", before: []OpRequest{op(OpPowerOff, "a")}, req: op(OpPowerOn, "x"), power: PowerRunning, host: "h1", flavor: small},
-		{name: "pause", req: op(OpPause, "x"), power: PowerPaused, host: "h1", flavor: small},
-		{name: "unpause", before: []OpRequest{op(OpPause, "a")}, req: op(OpUnpause, "x"), power: PowerRunning, host: "h1", flavor: small},
-		{name: "suspend", req: op(OpSuspend, "x"), power: PowerSuspended, host: "h1", flavor: small},
-		{name: "resume", before: []OpRequest{op(OpSuspend, "a")}, req: op(OpResume, "x"), power: PowerRunning, host: "h1", flavor: small},
-		{name: "reboot", before: []OpRequest{op(OpPowerOff, "a")}, req: op(OpReboot, "x"), power: PowerRunning, host: "h1", flavor: small},
-		{name: "reboot_hard", before: []OpRequest{op(OpPause, "a")}, req: op(OpRebootHard, "x"), power: PowerRunning, host: "h1", flavor: small},
-		{name: "rebuild", before: []OpRequest{op(OpPowerOff, "a")}, req: rebuild, power: PowerRunning, host: "h1", flavor: small, image: "fedora"},
-		{name: "rescue", req: op(OpRescue, "x"), power: PowerShutdown, host: "h1", flavor: small},
-		{name: "unrescue", before: []OpRequest{op(OpRescue, "a")}, req: op(OpUnrescue, "x"), power: PowerRunning, host: "h1", flavor: small},
-		{name: "snapshot keeps power", before: []OpRequest{op(OpPause, "a")}, req: op(OpSnapshot, "x"), power: PowerPaused, host: "h1", flavor: small},
-		{name: "set_password keeps power", before: []OpRequest{op(OpPowerOff, "a")}, req: op(OpSetPassword, "x"), power: PowerShutdown, host: "h1", flavor: small},
-		{name: "shelve", req: op(OpShelve, "x"), power: PowerShutdown, host: "h1", flavor: small},
-		{name: "shelve_offload", before: []OpRequest{op(OpShelve, "a")}, req: op(OpShelveOffload, "x"), power: PowerShutdown, host: "", flavor: small},
-		{name: "unshelve offloaded", before: []OpRequest{op(OpShelve, "a"), op(OpShelveOffload, "b")}, req: op(OpUnshelve, "x"), power: PowerRunning, host: "h1", flavor: small},
-		{name: "unshelve not offloaded", before: []OpRequest{op(OpShelve, "a")}, req: op(OpUnshelve, "x"), power: PowerRunning, host: "h1", flavor: small},
-		{name: "resize same host", req: resizeTo(medium), power: PowerRunning, host: "h1", flavor: medium, oldFlavor: &small},
-		{name: "resize keeps shutdown", before: []OpRequest{op(OpPowerOff, "a")}, req: resizeTo(medium), power: PowerShutdown, host: "h1", flavor: medium, oldFlavor: &small},
-		{name: "resize other host", req: resizeTo(large), power: PowerRunning, host: "h2", flavor: large, oldFlavor: &small},
-		{name: "confirm", before: []OpRequest{resizeTo(large)}, req: op(OpConfirmResize, "x"), power: PowerRunning, host: "h2", flavor: large},
-		{name: "confirm stopped", before: []OpRequest{op(OpPowerOff, "a"), resizeTo(large)}, req: op(OpConfirmResize, "x"), power: PowerShutdown, host: "h2", flavor: large},
-		{name: "revert", before: []OpRequest{resizeTo(large)}, req: op(OpRevertResize, "x"), power: PowerRunning, host: "h1", flavor: small},
-		{name: "revert stopped", before: []OpRequest{op(OpPowerOff, "a"), resizeTo(medium)}, req: op(OpRevertResize, "x"), power: PowerShutdown, host: "h1", flavor: small},
-		{name: "confirm without resize", req: op(OpConfirmResize, "x"), power: PowerRunning, host: "h1", flavor: small},
+		{name: "spawn", req: spawn("again", small), power: lifecycle.PowerRunning, host: "h1", flavor: small},
+		{name: "power_off", req: op(OpPowerOff, "x"), power: lifecycle.PowerShutdown, host: "h1", flavor: small},
+		{name: "power_on", before: []OpRequest{op(OpPowerOff, "a")}, req: op(OpPowerOn, "x"), power: lifecycle.PowerRunning, host: "h1", flavor: small},
+		{name: "pause", req: op(OpPause, "x"), power: lifecycle.PowerPaused, host: "h1", flavor: small},
+		{name: "unpause", before: []OpRequest{op(OpPause, "a")}, req: op(OpUnpause, "x"), power: lifecycle.PowerRunning, host: "h1", flavor: small},
+		{name: "suspend", req: op(OpSuspend, "x"), power: lifecycle.PowerSuspended, host: "h1", flavor: small},
+		{name: "resume", before: []OpRequest{op(OpSuspend, "a")}, req: op(OpResume, "x"), power: lifecycle.PowerRunning, host: "h1", flavor: small},
+		{name: "reboot", before: []OpRequest{op(OpPowerOff, "a")}, req: op(OpReboot, "x"), power: lifecycle.PowerRunning, host: "h1", flavor: small},
+		{name: "reboot_hard", before: []OpRequest{op(OpPause, "a")}, req: op(OpRebootHard, "x"), power: lifecycle.PowerRunning, host: "h1", flavor: small},
+		{name: "rebuild", before: []OpRequest{op(OpPowerOff, "a")}, req: rebuild, power: lifecycle.PowerRunning, host: "h1", flavor: small, image: "fedora"},
+		{name: "rescue", req: op(OpRescue, "x"), power: lifecycle.PowerShutdown, host: "h1", flavor: small},
+		{name: "unrescue", before: []OpRequest{op(OpRescue, "a")}, req: op(OpUnrescue, "x"), power: lifecycle.PowerRunning, host: "h1", flavor: small},
+		{name: "snapshot keeps power", before: []OpRequest{op(OpPause, "a")}, req: op(OpSnapshot, "x"), power: lifecycle.PowerPaused, host: "h1", flavor: small},
+		{name: "set_password keeps power", before: []OpRequest{op(OpPowerOff, "a")}, req: op(OpSetPassword, "x"), power: lifecycle.PowerShutdown, host: "h1", flavor: small},
+		{name: "shelve", req: op(OpShelve, "x"), power: lifecycle.PowerShutdown, host: "h1", flavor: small},
+		{name: "shelve_offload", before: []OpRequest{op(OpShelve, "a")}, req: op(OpShelveOffload, "x"), power: lifecycle.PowerShutdown, host: "", flavor: small},
+		{name: "unshelve offloaded", before: []OpRequest{op(OpShelve, "a"), op(OpShelveOffload, "b")}, req: op(OpUnshelve, "x"), power: lifecycle.PowerRunning, host: "h1", flavor: small},
+		{name: "unshelve not offloaded", before: []OpRequest{op(OpShelve, "a")}, req: op(OpUnshelve, "x"), power: lifecycle.PowerRunning, host: "h1", flavor: small},
+		{name: "resize same host", req: resizeTo(medium), power: lifecycle.PowerRunning, host: "h1", flavor: medium, oldFlavor: &small},
+		{name: "resize keeps shutdown", before: []OpRequest{op(OpPowerOff, "a")}, req: resizeTo(medium), power: lifecycle.PowerShutdown, host: "h1", flavor: medium, oldFlavor: &small},
+		{name: "resize other host", req: resizeTo(large), power: lifecycle.PowerRunning, host: "h2", flavor: large, oldFlavor: &small},
+		{name: "confirm", before: []OpRequest{resizeTo(large)}, req: op(OpConfirmResize, "x"), power: lifecycle.PowerRunning, host: "h2", flavor: large},
+		{name: "confirm stopped", before: []OpRequest{op(OpPowerOff, "a"), resizeTo(large)}, req: op(OpConfirmResize, "x"), power: lifecycle.PowerShutdown, host: "h2", flavor: large},
+		{name: "revert", before: []OpRequest{resizeTo(large)}, req: op(OpRevertResize, "x"), power: lifecycle.PowerRunning, host: "h1", flavor: small},
+		{name: "revert stopped", before: []OpRequest{op(OpPowerOff, "a"), resizeTo(medium)}, req: op(OpRevertResize, "x"), power: lifecycle.PowerShutdown, host: "h1", flavor: small},
+		{name: "confirm without resize", req: op(OpConfirmResize, "x"), power: lifecycle.PowerRunning, host: "h1", flavor: small},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -211,7 +213,7 @@ func TestOpsRejectedWhenNotPlaced(t *testing.T) {
 	mustStart(t, s, "vm", op(OpShelveOffload, "off"))
 	for _, kind := range []OpKind{OpPowerOn, OpPowerOff, OpReboot, OpRebuild, OpResize, OpPause, OpRescue, OpSetPassword} {
 		inst := mustStart(t, s, "vm", op(kind, "tok-"+string(kind)))
-		if !inst.Op.Failed || inst.Op.Fault.Code != 409 || inst.Host != "" || inst.Power != PowerShutdown {
+		if !inst.Op.Failed || inst.Op.Fault.Code != 409 || inst.Host != "" || inst.Power != lifecycle.PowerShutdown {
 			t.Errorf("%s on offloaded instance: %+v op %+v", kind, inst, inst.Op)
 		}
 	}
@@ -227,22 +229,22 @@ func TestPowerWhileOpRuns(t *testing.T) {
 	clk := newClock()
 	s := newSim(t, SimulatedConfig{Hosts: smallHosts(1, large), StepLatency: time.Second, Now: clk.Now})
 	inst := mustStart(t, s, "vm", spawn("s", small))
-	if inst.Power != PowerNoState || inst.Host != "a" || inst.Op.Done {
+	if inst.Power != lifecycle.PowerNoState || inst.Host != "a" || inst.Op.Done {
 		t.Fatalf("spawning: %+v %+v", inst, inst.Op)
 	}
 	clk.Advance(time.Second)
-	if inst = mustGet(t, s, "vm"); inst.Power != PowerRunning || !inst.Op.Done {
+	if inst = mustGet(t, s, "vm"); inst.Power != lifecycle.PowerRunning || !inst.Op.Done {
 		t.Fatalf("spawned: %+v %+v", inst, inst.Op)
 	}
 	req := op(OpPowerOff, "off")
 	req.Steps = 3
 	mustStart(t, s, "vm", req)
 	clk.Advance(2 * time.Second)
-	if inst = mustGet(t, s, "vm"); inst.Power != PowerRunning || inst.Op.Step != 2 {
+	if inst = mustGet(t, s, "vm"); inst.Power != lifecycle.PowerRunning || inst.Op.Step != 2 {
 		t.Fatalf("powering off: %+v %+v", inst, inst.Op)
 	}
 	clk.Advance(time.Second)
-	if inst = mustGet(t, s, "vm"); inst.Power != PowerShutdown || !inst.Op.Done {
+	if inst = mustGet(t, s, "vm"); inst.Power != lifecycle.PowerShutdown || !inst.Op.Done {
 		t.Fatalf("powered off: %+v %+v", inst, inst.Op)
 	}
 }
@@ -309,7 +311,7 @@ func TestStepLatencyZeroCompletesAtStart(t *testing.T) {
 	req := spawn("s", small)
 	req.Steps = 5
 	inst := mustStart(t, s, "vm", req)
-	if !inst.Op.Done || inst.Op.Step != 5 || inst.Op.Progress != 100 || inst.Op.NextIn != 0 || inst.Power != PowerRunning {
+	if !inst.Op.Done || inst.Op.Step != 5 || inst.Op.Progress != 100 || inst.Op.NextIn != 0 || inst.Power != lifecycle.PowerRunning {
 		t.Fatalf("%+v %+v", inst, inst.Op)
 	}
 }
@@ -337,7 +339,7 @@ func TestFailStep(t *testing.T) {
 		message string    //
 		host    string    // after failure
 		flavor  Resources // after failure
-		power   PowerState
+		power   lifecycle.PowerState
 		used    map[string]Resources // per host after failure
 	}
 	tests := []struct {
@@ -349,54 +351,54 @@ func TestFailStep(t *testing.T) {
 		{
 			name: "spawn fails at step 1",
 			req:  OpRequest{Kind: OpSpawn, Token: "t", Steps: 2, Flavor: small, FailStep: 1},
-			want: want{step: 0, failAt: 1, message: "Simulated failure in spawn", host: "", flavor: small, power: PowerNoState,
+			want: want{step: 0, failAt: 1, message: "Simulated failure in spawn", host: "", flavor: small, power: lifecycle.PowerNoState,
 				used: map[string]Resources{"h1": {}, "h2": {}}},
 		},
 		{
 			name: "spawn fails at step 2 with message",
 			req:  OpRequest{Kind: OpSpawn, Token: "t", Steps: 3, Flavor: small, FailStep: 2, FailMessage: "disk on fire"},
-			want: want{step: 1, failAt: 2, message: "disk on fire", host: "", flavor: small, power: PowerNoState,
+			want: want{step: 1, failAt: 2, message: "disk on fire", host: "", flavor: small, power: lifecycle.PowerNoState,
 				used: map[string]Resources{"h1": {}, "h2": {}}},
 		},
 		{
 			name: "FailStep beyond Steps fails on the last step",
 			req:  OpRequest{Kind: OpSpawn, Token: "t", Steps: 2, Flavor: small, FailStep: 7},
-			want: want{step: 1, failAt: 2, message: "Simulated failure in spawn", host: "", flavor: small, power: PowerNoState,
+			want: want{step: 1, failAt: 2, message: "Simulated failure in spawn", host: "", flavor: small, power: lifecycle.PowerNoState,
 				used: map[string]Resources{"h1": {}, "h2": {}}},
 		},
 		{
 			name:  "power_off keeps power",
 			setup: []OpRequest{spawn("s", small)},
 			req:   OpRequest{Kind: OpPowerOff, Token: "t", Steps: 2, FailStep: 2},
-			want: want{step: 1, failAt: 2, message: "Simulated failure in power_off", host: "h1", flavor: small, power: PowerRunning,
+			want: want{step: 1, failAt: 2, message: "Simulated failure in power_off", host: "h1", flavor: small, power: lifecycle.PowerRunning,
 				used: map[string]Resources{"h1": small, "h2": {}}},
 		},
 		{
 			name:  "resize to other host keeps the old allocation",
 			setup: []OpRequest{spawn("s", small)},
 			req:   OpRequest{Kind: OpResize, Token: "t", Steps: 2, Flavor: large, FailStep: 2},
-			want: want{step: 1, failAt: 2, message: "Simulated failure in resize", host: "h1", flavor: small, power: PowerRunning,
+			want: want{step: 1, failAt: 2, message: "Simulated failure in resize", host: "h1", flavor: small, power: lifecycle.PowerRunning,
 				used: map[string]Resources{"h1": small, "h2": {}}},
 		},
 		{
 			name:  "resize on same host keeps the old allocation",
 			setup: []OpRequest{spawn("s", small)},
 			req:   OpRequest{Kind: OpResize, Token: "t", Steps: 1, Flavor: medium, FailStep: 1},
-			want: want{step: 0, failAt: 1, message: "Simulated failure in resize", host: "h1", flavor: small, power: PowerRunning,
+			want: want{step: 0, failAt: 1, message: "Simulated failure in resize", host: "h1", flavor: small, power: lifecycle.PowerRunning,
 				used: map[string]Resources{"h1": small, "h2": {}}},
 		},
 		{
 			name:  "unshelve releases its host",
 			setup: []OpRequest{spawn("s", small), op(OpShelve, "sh"), op(OpShelveOffload, "off")},
 			req:   OpRequest{Kind: OpUnshelve, Token: "t", Steps: 1, FailStep: 1},
-			want: want{step: 0, failAt: 1, message: "Simulated failure in unshelve", host: "", flavor: small, power: PowerShutdown,
+			want: want{step: 0, failAt: 1, message: "Simulated failure in unshelve", host: "", flavor: small, power: lifecycle.PowerShutdown,
 				used: map[string]Resources{"h1": {}, "h2": {}}},
 		},
 		{
 			name:  "shelve_offload keeps the host",
 			setup: []OpRequest{spawn("s", small), op(OpShelve, "sh")},
 			req:   OpRequest{Kind: OpShelveOffload, Token: "t", Steps: 1, FailStep: 1},
-			want: want{step: 0, failAt: 1, message: "Simulated failure in shelve_offload", host: "h1", flavor: small, power: PowerShutdown,
+			want: want{step: 0, failAt: 1, message: "Simulated failure in shelve_offload", host: "h1", flavor: small, power: lifecycle.PowerShutdown,
 				used: map[string]Resources{"h1": small, "h2": {}}},
 		},
 	}
@@ -487,7 +489,7 @@ func TestStartIdempotentByToken(t *testing.T) {
 		t.Fatalf("%+v", off.Op)
 	}
 	clk.Advance(time.Second)
-	if inst := mustGet(t, s, "vm"); inst.Power != PowerShutdown {
+	if inst := mustGet(t, s, "vm"); inst.Power != lifecycle.PowerShutdown {
 		t.Fatalf("%+v", inst)
 	}
 	// Repeating the finished op's token is still a no-op.
@@ -502,7 +504,7 @@ func TestStartIdempotentByToken(t *testing.T) {
 	mustStart(t, s, "vm", spawn("gen-2", medium))
 	clk.Advance(time.Second)
 	inst := mustGet(t, s, "vm")
-	if !inst.Op.Done || inst.Power != PowerRunning || totalUsed(t, s) != medium {
+	if !inst.Op.Done || inst.Power != lifecycle.PowerRunning || totalUsed(t, s) != medium {
 		t.Fatalf("%+v %+v used %+v", inst, inst.Op, totalUsed(t, s))
 	}
 	if ids, _ := s.List(ctx); !reflect.DeepEqual(ids, []string{"vm"}) {
@@ -616,7 +618,7 @@ func TestResizeWithLatencyHoldsBothUntilDone(t *testing.T) {
 	}
 	clk.Advance(2 * time.Second)
 	inst = mustGet(t, s, "vm")
-	if !inst.Op.Done || inst.Power != PowerRunning || inst.OldFlavor == nil {
+	if !inst.Op.Done || inst.Power != lifecycle.PowerRunning || inst.OldFlavor == nil {
 		t.Fatalf("%+v %+v", inst, inst.Op)
 	}
 	mustStart(t, s, "vm", op(OpConfirmResize, "c"))
@@ -639,7 +641,7 @@ func TestShelveOffloadFreesCapacity(t *testing.T) {
 		t.Fatal("shelve (not offloaded) keeps the allocation")
 	}
 	inst := mustStart(t, s, "A", op(OpShelveOffload, "off"))
-	if inst.Host != "" || inst.Power != PowerShutdown || inst.Flavor != medium {
+	if inst.Host != "" || inst.Power != lifecycle.PowerShutdown || inst.Flavor != medium {
 		t.Fatalf("offloaded: %+v", inst)
 	}
 	if (used(t, s, "a") != Resources{}) || hostMap(t, s)["a"].Instances != 0 {
@@ -650,14 +652,14 @@ func TestShelveOffloadFreesCapacity(t *testing.T) {
 	}
 	// Unshelving A now finds no room; it stays offloaded.
 	inst = mustStart(t, s, "A", op(OpUnshelve, "u1"))
-	if !inst.Op.Failed || inst.Op.Fault.Message != NoValidHostMessage || inst.Host != "" || inst.Power != PowerShutdown {
+	if !inst.Op.Failed || inst.Op.Fault.Message != NoValidHostMessage || inst.Host != "" || inst.Power != lifecycle.PowerShutdown {
 		t.Fatalf("unshelve on full host: %+v %+v", inst, inst.Op)
 	}
 	if err := s.Destroy(ctx, "B"); err != nil {
 		t.Fatal(err)
 	}
 	inst = mustStart(t, s, "A", op(OpUnshelve, "u2"))
-	if !inst.Op.Done || inst.Host != "a" || inst.Power != PowerRunning {
+	if !inst.Op.Done || inst.Host != "a" || inst.Power != lifecycle.PowerRunning {
 		t.Fatalf("unshelve: %+v %+v", inst, inst.Op)
 	}
 	checkAccounting(t, s)
