@@ -1,0 +1,47 @@
+package rules
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+)
+
+// SnapshotImageName is the name of the Image a createImage ServerAction makes.
+func SnapshotImageName(sa *computev1.ServerAction) string {
+	return "snapshot-" + string(sa.UID)
+}
+
+// SnapshotImage is the Image a createImage ServerAction sa on srv makes, queued in Glance's
+// words until the snapshot is saved. The REST shim makes it at once (Nova answers the
+// image's id before the snapshot starts) and the controller when it takes the action up;
+// whichever comes first, the deterministic name makes it one image.
+func SnapshotImage(srv *computev1.Server, sa *computev1.ServerAction) *computev1.Image {
+	params := sa.Spec.CreateImage
+	if params == nil {
+		params = &computev1.CreateImageParams{}
+	}
+	meta := map[string]string{
+		"image_type":     "snapshot",
+		"instance_uuid":  string(srv.UID),
+		"base_image_ref": srv.Status.ImageUID,
+		"user_id":        sa.Spec.RequestedBy,
+	}
+	for k, v := range params.Metadata {
+		meta[k] = v
+	}
+	return &computev1.Image{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: srv.Namespace,
+			Name:      SnapshotImageName(sa),
+			Labels:    map[string]string{computev1.LabelServer: srv.Name},
+		},
+		Spec: computev1.ImageSpec{
+			Name:            params.ImageName,
+			Source:          computev1.ImageSource{ServerSnapshot: &computev1.ServerSnapshotSource{ServerName: srv.Name, ServerUID: string(srv.UID)}},
+			DiskFormat:      "qcow2",
+			ContainerFormat: "bare",
+			Visibility:      "private",
+			Metadata:        meta,
+		},
+	}
+}
