@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"time"
 
@@ -20,131 +19,20 @@ import (
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/lifecycle"
 	"github.com/kova-dev/kova/internal/refs"
+	"github.com/kova-dev/kova/internal/rules"
 )
-
-// LifecycleAction is the lifecycle action a ServerAction asks for.
-func LifecycleAction(sa *computev1.ServerAction) lifecycle.Action {
-	switch sa.Spec.Action {
-	case computev1.ActionReboot:
-		if sa.Spec.Reboot != nil && sa.Spec.Reboot.Type == "HARD" {
-			return lifecycle.ActionRebootHard
-		}
-		return lifecycle.ActionRebootSoft
-	default:
-		return lifecycle.Action(sa.Spec.Action)
-	}
-}
-
-// NextSpecAction is the one lifecycle action that moves a server from its status toward
-// its spec, if any. Every spec change maps to exactly one Nova action, tried from the
-// state the server is in: a change the lifecycle refuses there (a flavor change while
-// PAUSED) is refused, as Nova would, rather than routed through other states.
-func NextSpecAction(spec *computev1.ServerSpec, st *computev1.ServerStatus, offloadShelved bool) (lifecycle.Action, bool) {
-	vm := lifecycle.VMState(st.VMState)
-	switch vm {
-	case "", lifecycle.VMBuilding, lifecycle.VMDeleted, lifecycle.VMSoftDeleted:
-		return "", false
-	case lifecycle.VMError:
-		// From ERROR Nova allows a rescue, a rebuild or a stop (and a hard reboot).
-		switch {
-		case spec.Rescue:
-			return lifecycle.ActionRescue, true
-		case spec.ImageRef != st.Image:
-			return lifecycle.ActionRebuild, true
-		case spec.PowerState == computev1.PowerStopped:
-			return lifecycle.ActionStop, true
-		}
-		return "", false
-	}
-	if spec.Rescue != (vm == lifecycle.VMRescued) {
-		if spec.Rescue {
-			return lifecycle.ActionRescue, true
-		}
-		return lifecycle.ActionUnrescue, true
-	}
-	if vm == lifecycle.VMResized && st.OldFlavor != "" && spec.FlavorRef == st.OldFlavor {
-		// Asking for the old flavor back during VERIFY_RESIZE is a revert.
-		return lifecycle.ActionRevertResize, true
-	}
-	shelved := vm == lifecycle.VMShelved || vm == lifecycle.VMShelvedOffloaded
-	if want := spec.PowerState == computev1.PowerShelved; want != shelved {
-		if want {
-			return lifecycle.ActionShelve, true
-		}
-		return lifecycle.ActionUnshelve, true
-	}
-	if vm == lifecycle.VMShelved && offloadShelved {
-		return lifecycle.ActionShelveOffload, true
-	}
-	if !shelved {
-		if a, ok := powerAction(spec.PowerState, poweredAs(vm, lifecycle.PowerState(st.PowerState))); ok {
-			return a, true
-		}
-	}
-	if spec.FlavorRef != st.Flavor {
-		return lifecycle.ActionResize, true
-	}
-	if spec.ImageRef != st.Image {
-		return lifecycle.ActionRebuild, true
-	}
-	return "", false
-}
-
-// poweredAs is the vm_state whose power a server has, for comparing with the power its
-// spec asks for: a rescued server runs; a resized one runs or is off as before the resize.
-func poweredAs(vm lifecycle.VMState, power lifecycle.PowerState) lifecycle.VMState {
-	switch vm {
-	case lifecycle.VMRescued:
-		return lifecycle.VMActive
-	case lifecycle.VMResized:
-		if power == lifecycle.PowerShutdown {
-			return lifecycle.VMStopped
-		}
-		return lifecycle.VMActive
-	}
-	return vm
-}
-
-// powerAction is the action that brings a server powered as vm to the desired power.
-func powerAction(want computev1.PowerState, vm lifecycle.VMState) (lifecycle.Action, bool) {
-	target := map[computev1.PowerState]lifecycle.VMState{
-		computev1.PowerActive:    lifecycle.VMActive,
-		computev1.PowerStopped:   lifecycle.VMStopped,
-		computev1.PowerPaused:    lifecycle.VMPaused,
-		computev1.PowerSuspended: lifecycle.VMSuspended,
-	}[want]
-	if target == "" || target == vm {
-		return "", false
-	}
-	switch target {
-	case lifecycle.VMStopped:
-		return lifecycle.ActionStop, true
-	case lifecycle.VMPaused:
-		return lifecycle.ActionPause, true
-	case lifecycle.VMSuspended:
-		return lifecycle.ActionSuspend, true
-	}
-	switch vm {
-	case lifecycle.VMPaused:
-		return lifecycle.ActionUnpause, true
-	case lifecycle.VMSuspended:
-		return lifecycle.ActionResume, true
-	default:
-		return lifecycle.ActionStart, true
-	}
-}
 
 // startSpecTask starts the action that moves the server toward its spec. The task is
 // recorded first and run on the next reconcile, so a crash in between cannot start a
 // backend operation nobody knows about.
 func (r *ServerReconciler) startSpecTask(ctx context.Context, srv *computev1.Server) (reconcile.Result, error) {
-	a, ok := NextSpecAction(&srv.Spec, &srv.Status, r.OffloadShelved)
+	a, ok := rules.NextSpecAction(&srv.Spec, &srv.Status, r.OffloadShelved)
 	if !ok {
 		srv.Status.Blocked = nil
 		return reconcile.Result{}, nil
 	}
 	launched := srv.Status.LaunchedAt != nil
-	if err := lifecycle.CheckLaunched(a, currentState(srv), false, true, launched, string(srv.UID)); err != nil {
+	if err := lifecycle.CheckLaunched(a, rules.LifecycleState(&srv.Status), false, true, launched, string(srv.UID)); err != nil {
 		srv.Status.Blocked = &computev1.ServerBlocked{Reason: computev1.ReasonActionRefused, Message: err.Error()}
 		return reconcile.Result{}, nil
 	}
@@ -193,25 +81,7 @@ func (r *ServerReconciler) pendingActions(ctx context.Context, srv *computev1.Se
 	if err := r.List(ctx, &list, client.InNamespace(srv.Namespace), client.MatchingFields{IndexServerName: srv.Name}); err != nil {
 		return nil, err
 	}
-	var out []computev1.ServerAction
-	for _, sa := range list.Items {
-		// A Running action with no task on the server was taken up by a reconcile whose
-		// status write did not land; its token (the action's uid) makes a retry safe.
-		orphaned := sa.Status.Phase == computev1.ActionRunning && srv.Status.Operation == nil
-		if sa.Status.Phase != "" && sa.Status.Phase != computev1.ActionPending && !orphaned {
-			continue
-		}
-		if !sa.CreationTimestamp.Before(&srv.CreationTimestamp) || sa.CreationTimestamp.Equal(&srv.CreationTimestamp) {
-			out = append(out, sa)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].CreationTimestamp.Equal(&out[j].CreationTimestamp) {
-			return out[i].CreationTimestamp.Before(&out[j].CreationTimestamp)
-		}
-		return out[i].Name < out[j].Name
-	})
-	return out, nil
+	return rules.PendingActions(srv, list.Items), nil
 }
 
 // startNextAction takes up the oldest pending ServerAction: refused ones fail at once with
@@ -225,9 +95,9 @@ func (r *ServerReconciler) startNextAction(ctx context.Context, srv *computev1.S
 	}
 	for i := range pending {
 		sa := &pending[i]
-		a := LifecycleAction(sa)
+		a := rules.LifecycleAction(sa)
 		launched := srv.Status.LaunchedAt != nil
-		if err := lifecycle.CheckLaunched(a, currentState(srv), srv.Status.Locked, sa.Spec.OverrideLock, launched, string(srv.UID)); err != nil {
+		if err := lifecycle.CheckLaunched(a, rules.LifecycleState(&srv.Status), srv.Status.Locked, sa.Spec.OverrideLock, launched, string(srv.UID)); err != nil {
 			if err := r.setActionPhase(ctx, sa, computev1.ActionFailed, err.Error(), srv); err != nil {
 				return false, 0, err
 			}
@@ -317,36 +187,8 @@ func (r *ServerReconciler) patchSpec(ctx context.Context, srv *computev1.Server,
 	return nil
 }
 
-// SnapshotImageName is the Image a createImage ServerAction makes.
-func SnapshotImageName(sa *computev1.ServerAction) string {
-	return "snapshot-" + string(sa.UID)
-}
-
 func (r *ServerReconciler) createSnapshotImage(ctx context.Context, srv *computev1.Server, sa *computev1.ServerAction) (*computev1.Image, error) {
-	meta := map[string]string{
-		"image_type":     "snapshot",
-		"instance_uuid":  string(srv.UID),
-		"base_image_ref": srv.Status.ImageUID,
-		"user_id":        sa.Spec.RequestedBy,
-	}
-	for k, v := range sa.Spec.CreateImage.Metadata {
-		meta[k] = v
-	}
-	img := &computev1.Image{
-		ObjectMeta: metav1.ObjectMeta{
-			Namespace: srv.Namespace,
-			Name:      SnapshotImageName(sa),
-			Labels:    map[string]string{computev1.LabelServer: srv.Name},
-		},
-		Spec: computev1.ImageSpec{
-			Name:            sa.Spec.CreateImage.ImageName,
-			Source:          computev1.ImageSource{ServerSnapshot: &computev1.ServerSnapshotSource{ServerName: srv.Name, ServerUID: string(srv.UID)}},
-			DiskFormat:      "qcow2",
-			ContainerFormat: "bare",
-			Visibility:      "private",
-			Metadata:        meta,
-		},
-	}
+	img := rules.SnapshotImage(srv, sa)
 	if err := controllerutil.SetOwnerReference(sa, img, r.Scheme); err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/lifecycle"
+	"github.com/kova-dev/kova/internal/rules"
 )
 
 // setDerivedStatus fills what is derived from the facts, last and from nothing else: the API
@@ -86,7 +87,7 @@ func serverConditions(srv *computev1.Server) (ready, progressing metav1.Conditio
 			ready.Reason = computev1.ReasonBuilding
 		}
 		ready.Message = fmt.Sprintf("The server is %s.", orNone(status))
-	case !atDesiredState(srv):
+	case !rules.AtDesiredState(srv):
 		ready.Reason = computev1.ReasonInactive
 		ready.Message = fmt.Sprintf("The server is %s; its spec asks for another state.", status)
 	default:
@@ -95,12 +96,6 @@ func serverConditions(srv *computev1.Server) (ready, progressing metav1.Conditio
 		ready.Message = fmt.Sprintf("The server is %s as its spec asks.", status)
 	}
 	return ready, progressing
-}
-
-// atDesiredState says whether the server matches its spec and waits for nothing.
-func atDesiredState(srv *computev1.Server) bool {
-	_, pending := NextSpecAction(&srv.Spec, &srv.Status, false)
-	return !pending && srv.Status.VMState != string(lifecycle.VMResized)
 }
 
 func orNone(s string) string {

@@ -20,6 +20,7 @@ import (
 	"github.com/kova-dev/kova/internal/ipam"
 	"github.com/kova-dev/kova/internal/lifecycle"
 	"github.com/kova-dev/kova/internal/refs"
+	"github.com/kova-dev/kova/internal/rules"
 )
 
 // actionBuild is the operation of a boot; it is not a lifecycle action because nothing
@@ -55,14 +56,6 @@ var driverOps = map[lifecycle.Action]compute.OpKind{
 	lifecycle.ActionShelve:         compute.OpShelve,
 	lifecycle.ActionShelveOffload:  compute.OpShelveOffload,
 	lifecycle.ActionUnshelve:       compute.OpUnshelve,
-}
-
-func currentState(srv *computev1.Server) lifecycle.State {
-	return lifecycle.State{
-		VM:    lifecycle.VMState(srv.Status.VMState),
-		Task:  lifecycle.TaskState(srv.Status.TaskState),
-		Power: lifecycle.PowerState(srv.Status.PowerState),
-	}
 }
 
 func setState(srv *computev1.Server, s lifecycle.State) {
@@ -116,7 +109,7 @@ func (r *ServerReconciler) beginBuild(ctx context.Context, srv *computev1.Server
 			Message: fmt.Sprintf("Waiting for image %s to become active (it is %s).", image.Name, orQueued(image.Status.Status))}
 		return reconcile.Result{RequeueAfter: requeueDependency}, nil
 	}
-	if err := refs.FitsImage(flavor, image); err != nil {
+	if err := rules.FitsImage(flavor, image); err != nil {
 		return r.failBuild(ctx, srv, err)
 	}
 	if srv.Spec.KeyName != "" {
@@ -227,7 +220,7 @@ func stepsOf(srv *computev1.Server, op *computev1.ServerOperation) []lifecycle.T
 	if op.Action == actionBuild {
 		return buildTasks
 	}
-	from := currentState(srv)
+	from := rules.LifecycleState(&srv.Status)
 	return lifecycle.StepsFrom(lifecycle.Action(op.Action), from, lifecycle.VMState(op.PreviousVMState))
 }
 
@@ -377,7 +370,7 @@ func (r *ServerReconciler) finishTask(ctx context.Context, srv *computev1.Server
 		srv.Status.Flavor = op.Flavor
 		srv.Status.Image = op.Image
 	default:
-		setState(srv, lifecycle.Finish(a, currentState(srv), lifecycle.VMState(op.PreviousVMState)))
+		setState(srv, lifecycle.Finish(a, rules.LifecycleState(&srv.Status), lifecycle.VMState(op.PreviousVMState)))
 	}
 
 	switch a {
@@ -416,7 +409,7 @@ func (r *ServerReconciler) finishTask(ctx context.Context, srv *computev1.Server
 // beginTask records that action a starts now: the state Nova shows right after it accepts
 // the action, and the operation the driver will carry out.
 func (r *ServerReconciler) beginTask(srv *computev1.Server, a lifecycle.Action, token, serverAction string, target *computev1.ServerOperation) {
-	cur := currentState(srv)
+	cur := rules.LifecycleState(&srv.Status)
 	op := &computev1.ServerOperation{
 		Action:          string(a),
 		Token:           token,

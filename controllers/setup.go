@@ -8,6 +8,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/kova-dev/kova/internal/compute"
+	"github.com/kova-dev/kova/internal/rules"
 )
 
 // Options configure the controllers and the compute driver.
@@ -29,7 +30,7 @@ type Options struct {
 
 // BindFlags adds the options to a flag set.
 func (o *Options) BindFlags(fs *flag.FlagSet) {
-	fs.StringVar(&o.PublicNamespace, "public-namespace", "kova-public", "Namespace of the public images and shared networks every tenant sees.")
+	fs.StringVar(&o.PublicNamespace, "public-namespace", rules.DefaultPublicNamespace, "Namespace of the public images and shared networks every tenant sees.")
 	fs.StringVar(&o.StateDir, "sim-state-dir", "", "Directory where the simulated driver keeps its hypervisors' state; empty keeps it in memory.")
 	fs.DurationVar(&o.StepLatency, "sim-step-latency", 500*time.Millisecond, "Simulated time each step of a task takes.")
 	fs.StringVar(&o.Hosts, "sim-hosts", "", `Simulated hosts, e.g. "h1:vcpus=8,ram=16384,disk=100;h2:vcpus=4,ram=8192,disk=50"; empty for four large hosts.`)

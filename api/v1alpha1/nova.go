@@ -7,6 +7,11 @@ import "strings"
 // so the admission webhook asks RBAC in the same terms when a spec field means such a call.
 const NovaAPIGroup = "nova.kova.dev"
 
+// VerbOverrideLock is the RBAC verb on servers that lets a user act on a locked server:
+// Nova's admin. Only kova-admin has it. The admission webhook and the REST shim ask for it
+// alike.
+const VerbOverrideLock = "override-lock"
+
 // Annotations that name people. Kova sets them from the authenticated request and the
 // admission webhook refuses a user-made one: they say who created a server or asked for an
 // action, and Nova shows them as user_id.

@@ -11,8 +11,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
-	"github.com/kova-dev/kova/controllers"
 	"github.com/kova-dev/kova/internal/lifecycle"
+	"github.com/kova-dev/kova/internal/rules"
 )
 
 // POST /servers/{id}/action. The body names one action. Each is checked against the
@@ -33,14 +33,14 @@ type serverActionDef struct {
 func fixed(s *schema) func(apiVersion) *schema { return func(apiVersion) *schema { return s } }
 
 var serverActionDefs = map[string]serverActionDef{
-	"os-stop":  {run: specAction(lifecycle.ActionStop, "stop", powerTo(computev1.PowerStopped))},
-	"os-start": {run: specAction(lifecycle.ActionStart, "start", powerTo(computev1.PowerActive))},
-	"pause":    {run: specAction(lifecycle.ActionPause, "pause", powerTo(computev1.PowerPaused))},
-	"unpause":  {run: specAction(lifecycle.ActionUnpause, "unpause", powerTo(computev1.PowerActive))},
-	"suspend":  {run: specAction(lifecycle.ActionSuspend, "suspend", powerTo(computev1.PowerSuspended))},
-	"resume":   {run: specAction(lifecycle.ActionResume, "resume", powerTo(computev1.PowerActive))},
-	"shelve":   {run: specAction(lifecycle.ActionShelve, "shelve", powerTo(computev1.PowerShelved))},
-	"unrescue": {run: specAction(lifecycle.ActionUnrescue, "unrescue", func(s *computev1.ServerSpec) { s.Rescue = false })},
+	"os-stop":  {run: specAction(lifecycle.ActionStop, "stop")},
+	"os-start": {run: specAction(lifecycle.ActionStart, "start")},
+	"pause":    {run: specAction(lifecycle.ActionPause, "pause")},
+	"unpause":  {run: specAction(lifecycle.ActionUnpause, "unpause")},
+	"suspend":  {run: specAction(lifecycle.ActionSuspend, "suspend")},
+	"resume":   {run: specAction(lifecycle.ActionResume, "resume")},
+	"shelve":   {run: specAction(lifecycle.ActionShelve, "shelve")},
+	"unrescue": {run: specAction(lifecycle.ActionUnrescue, "unrescue")},
 	"unshelve": {run: (*handler).unshelve, schema: func(v apiVersion) *schema {
 		if v.atLeast(77) {
 			return unshelveSchema277
@@ -130,15 +130,12 @@ func unimplementedAction(name string) func(*handler, *request, *computev1.Server
 	}
 }
 
-func powerTo(p computev1.PowerState) func(*computev1.ServerSpec) {
-	return func(s *computev1.ServerSpec) { s.PowerState = p }
-}
-
-// specAction is an action whose desired-state form is a change of Server.spec.
-func specAction(a lifecycle.Action, novaName string, change func(*computev1.ServerSpec)) func(*handler, *request, *computev1.Server, any) error {
+// specAction is an action whose desired-state form is a change of Server.spec: the power
+// state or rescue that rules.ApplyAction says it asks for.
+func specAction(a lifecycle.Action, novaName string) func(*handler, *request, *computev1.Server, any) error {
 	return func(h *handler, rq *request, srv *computev1.Server, _ any) error {
 		if _, err := h.changeSpec(rq, srv, a, novaName, func(s *computev1.Server) error {
-			change(&s.Spec)
+			rules.ApplyAction(&s.Spec, a)
 			return nil
 		}); err != nil {
 			return err
@@ -211,7 +208,7 @@ func (h *handler) rescue(rq *request, srv *computev1.Server, arg any) error {
 		}
 	}
 	if _, err := h.changeSpec(rq, srv, lifecycle.ActionRescue, "rescue", func(s *computev1.Server) error {
-		s.Spec.Rescue = true
+		rules.ApplyAction(&s.Spec, lifecycle.ActionRescue)
 		return nil
 	}); err != nil {
 		return err
@@ -229,7 +226,7 @@ func (h *handler) unshelve(rq *request, srv *computev1.Server, arg any) error {
 		}
 	}
 	if _, err := h.changeSpec(rq, srv, lifecycle.ActionUnshelve, "unshelve", func(s *computev1.Server) error {
-		s.Spec.PowerState = computev1.PowerActive
+		rules.ApplyAction(&s.Spec, lifecycle.ActionUnshelve)
 		return nil
 	}); err != nil {
 		return err
@@ -341,7 +338,7 @@ func (h *handler) startAction(rq *request, srv *computev1.Server, t computev1.Ac
 	if params != nil {
 		params(&probe.Spec)
 	}
-	if err := h.checkAction(rq, srv, controllers.LifecycleAction(probe)); err != nil {
+	if err := h.checkAction(rq, srv, rules.LifecycleAction(probe)); err != nil {
 		return nil, err
 	}
 	return h.createAction(rq, srv, actionName(srv, t), t, params)
@@ -464,7 +461,7 @@ func (h *handler) rebuild(rq *request, srv *computev1.Server, _ any) error {
 	}); err != nil {
 		return err
 	}
-	st := lifecycle.Begin(lifecycle.ActionRebuild, observedState(srv))
+	st := lifecycle.Begin(lifecycle.ActionRebuild, rules.ObservedState(srv))
 	imageID := string(img.UID)
 	full := rq.version.atLeast(75)
 	v, err := rq.buildServer(srv, st, serverView{full: full, rebuild: true, keyName: rq.version.atLeast(54),
@@ -504,30 +501,7 @@ func (h *handler) createImage(rq *request, srv *computev1.Server, arg any) error
 	if err != nil {
 		return err
 	}
-	meta := map[string]string{
-		"image_type":     "snapshot",
-		"instance_uuid":  string(srv.UID),
-		"base_image_ref": srv.Status.ImageUID,
-		"user_id":        rq.userName(),
-	}
-	for k, v := range ci.Metadata {
-		meta[k] = v
-	}
-	img := &computev1.Image{
-		ObjectMeta: metav1.ObjectMeta{
-			Namespace: srv.Namespace,
-			Name:      controllers.SnapshotImageName(sa),
-			Labels:    map[string]string{computev1.LabelServer: srv.Name},
-		},
-		Spec: computev1.ImageSpec{
-			Name:            ci.Name,
-			Source:          computev1.ImageSource{ServerSnapshot: &computev1.ServerSnapshotSource{ServerName: srv.Name, ServerUID: string(srv.UID)}},
-			DiskFormat:      "qcow2",
-			ContainerFormat: "bare",
-			Visibility:      "private",
-			Metadata:        meta,
-		},
-	}
+	img := rules.SnapshotImage(srv, sa)
 	err = h.writer(rq.ctx).Create(rq.ctx, img)
 	if apierrors.IsAlreadyExists(err) {
 		err = h.client.Get(rq.ctx, client.ObjectKeyFromObject(img), img)

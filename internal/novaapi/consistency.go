@@ -19,6 +19,7 @@ import (
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/lifecycle"
+	"github.com/kova-dev/kova/internal/rules"
 )
 
 // Read-your-writes. Nova answers a write once its database has it, so the next read shows
@@ -432,7 +433,7 @@ func (h *handler) shownState(ctx context.Context, srv *computev1.Server) (*compu
 		}
 		srv = again
 	}
-	return srv, projectedState(srv, actions), nil
+	return srv, rules.ProjectedState(srv, actions), nil
 }
 
 // finishedSince says whether an action finished after srv was last written. Resource

@@ -16,6 +16,8 @@ import (
 	"github.com/google/uuid"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/kova-dev/kova/internal/rules"
 )
 
 // Config is what the handler needs from the serving layer.
@@ -48,10 +50,7 @@ type Config struct {
 	ClientFor func(user.Info) (client.Client, error)
 }
 
-const (
-	defaultPublicNamespace = "kova-public"
-	defaultMaxBodyBytes    = 1 << 20
-)
+const defaultMaxBodyBytes = 1 << 20
 
 // Nova's defaults that its answers show.
 const (
@@ -98,7 +97,7 @@ func newHandler(cfg Config) *handler {
 		h.live = cfg.Client
 	}
 	if h.public == "" {
-		h.public = defaultPublicNamespace
+		h.public = rules.DefaultPublicNamespace
 	}
 	if h.maxBody <= 0 {
 		h.maxBody = defaultMaxBodyBytes

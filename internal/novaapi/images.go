@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/internal/rules"
 )
 
 // Nova's image proxy (GET /images, /images/detail, /images/{id}, DELETE /images/{id}),
@@ -89,14 +90,14 @@ func (h *handler) listImagesDetail(rq *request) error { return h.images(rq, true
 func (h *handler) images(rq *request, detail bool) error {
 	q := queryObject(rq.r)
 	var imgs []*computev1.Image
-	for _, ns := range h.visibleNamespaces(rq.caller.Tenant) {
+	for _, ns := range rules.VisibleNamespaces(rq.caller.Tenant, h.public) {
 		var list computev1.ImageList
 		if err := h.live.List(rq.ctx, &list, client.InNamespace(ns)); err != nil { // past the cache (consistency.go)
 			return err
 		}
 		for i := range list.Items {
 			img := &list.Items[i]
-			if ns == rq.caller.Tenant || img.Spec.Visibility == "public" {
+			if rules.ImageVisible(img, rq.caller.Tenant) {
 				imgs = append(imgs, img)
 			}
 		}

@@ -24,7 +24,7 @@ import (
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/keys"
-	"github.com/kova-dev/kova/internal/refs"
+	"github.com/kova-dev/kova/internal/rules"
 )
 
 // /os-keypairs. Nova keypairs belong to a user: each caller sees and uses only their own
@@ -96,7 +96,7 @@ func (h *handler) keypair(ctx context.Context, ns, user, name string) (*computev
 	if err := h.live.List(ctx, &list, client.InNamespace(ns)); err != nil { // past the cache (consistency.go)
 		return nil, err
 	}
-	return refs.UserKeypair(list.Items, user, name), nil
+	return rules.UserKeypair(list.Items, user, name), nil
 }
 
 // keypairUser is whose keypairs a request is about: the caller, or (2.10+, admins only)
@@ -177,7 +177,7 @@ func (h *handler) listKeypairs(rq *request) error {
 	if err := h.live.List(rq.ctx, &list, client.InNamespace(rq.caller.Tenant)); err != nil { // past the cache (consistency.go)
 		return err
 	}
-	kps := refs.UserKeypairs(list.Items, user)
+	kps := rules.UserKeypairs(list.Items, user)
 	sort.Slice(kps, func(i, j int) bool { return kps[i].NovaName() < kps[j].NovaName() })
 	limit := len(kps)
 	paged := rq.version.atLeast(35)
@@ -288,7 +288,7 @@ func (h *handler) createKeypair(rq *request) error {
 	}
 	// A keypair of this name made with kubectl has another object name: look first. Two
 	// creates here race to one object name, and a kubectl create racing this one is refused
-	// by the admission webhook (or, past it, loses to the older: refs.UserKeypairs).
+	// by the admission webhook (or, past it, loses to the older: rules.UserKeypairs).
 	if existing, err := h.keypair(rq.ctx, rq.caller.Tenant, user, in.Name); err != nil {
 		return err
 	} else if existing != nil {

@@ -7,6 +7,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/internal/rules"
 )
 
 // findByUID finds the object of list's kind with the given uid in namespace ns, from the
@@ -49,31 +50,22 @@ func (h *handler) server(ctx context.Context, ns, id string) (*computev1.Server,
 // server has it now.
 func (h *handler) image(ctx context.Context, ns, id string) (*computev1.Image, bool, error) {
 	img := &computev1.Image{}
-	ok, err := h.byUIDIn(ctx, img, h.visibleNamespaces(ns), id)
+	ok, err := h.byUIDIn(ctx, img, rules.VisibleNamespaces(ns, h.public), id)
 	if err != nil || !ok {
 		return nil, false, err
 	}
-	if img.Namespace != ns && img.Spec.Visibility != "public" {
+	if !rules.ImageVisible(img, ns) {
 		return nil, false, nil
 	}
 	return img, true, nil
 }
 
-// visibleNamespaces are where a tenant's images and networks are: its own namespace and
-// the public one.
-func (h *handler) visibleNamespaces(ns string) []string {
-	if ns == h.public {
-		return []string{ns}
-	}
-	return []string{ns, h.public}
-}
-
 // imageByName finds the image a server names (its metadata.name), tenant first.
 func (h *handler) imageByName(ctx context.Context, ns, name string) (*computev1.Image, error) {
-	for _, n := range h.visibleNamespaces(ns) {
+	for _, n := range rules.VisibleNamespaces(ns, h.public) {
 		img := &computev1.Image{}
 		err := h.cache.Get(ctx, client.ObjectKey{Namespace: n, Name: name}, img)
-		if err == nil && (n == ns || img.Spec.Visibility == "public") {
+		if err == nil && rules.ImageVisible(img, ns) {
 			return img, nil
 		}
 		if err != nil && !apierrors.IsNotFound(err) {
@@ -85,13 +77,13 @@ func (h *handler) imageByName(ctx context.Context, ns, name string) (*computev1.
 
 // network finds a network by id among the tenant's networks and the shared ones.
 func (h *handler) network(ctx context.Context, ns, id string) (*computev1.Network, bool, error) {
-	for _, n := range h.visibleNamespaces(ns) {
+	for _, n := range rules.VisibleNamespaces(ns, h.public) {
 		var list computev1.NetworkList
 		net, ok, err := findByUID[computev1.Network](ctx, h, &list, func() []computev1.Network { return list.Items }, n, id)
 		if err != nil {
 			return nil, false, err
 		}
-		if ok && (n == ns || net.Spec.Shared) {
+		if ok && rules.NetworkVisible(net, ns) {
 			return net, true, nil
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/lifecycle"
+	"github.com/kova-dev/kova/internal/rules"
 )
 
 // GET /servers and /servers/detail, after Nova's _get_servers: query schema, the filters a
@@ -396,7 +397,7 @@ func (h *handler) findServers(rq *request, search *serverSearch, all []computev1
 	var items []listedServer
 	for i := range all {
 		srv := &all[i]
-		st := projectedState(srv, actions[srv.Namespace+"/"+srv.Name])
+		st := rules.ProjectedState(srv, actions[srv.Namespace+"/"+srv.Name])
 		if !slices.ContainsFunc(search.filters, func(f serverFilter) bool { return !f(srv, st) }) {
 			items = append(items, listedServer{srv, st})
 		}
@@ -649,8 +650,8 @@ var serverFields = map[string]func(*computev1.Server) string{
 		return sortableTime(s.Status.LaunchedAt.Time)
 	},
 	"terminated_at": func(*computev1.Server) string { return "" },
-	"vm_state":      func(s *computev1.Server) string { return string(observedState(s).VM) },
-	"task_state":    func(s *computev1.Server) string { return string(observedState(s).Task) },
+	"vm_state":      func(s *computev1.Server) string { return string(rules.ObservedState(s).VM) },
+	"task_state":    func(s *computev1.Server) string { return string(rules.ObservedState(s).Task) },
 }
 
 func sortableTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000000") }

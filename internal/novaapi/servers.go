@@ -20,6 +20,7 @@ import (
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/lifecycle"
+	"github.com/kova-dev/kova/internal/rules"
 )
 
 // GET, PUT and DELETE /servers/{id}, and POST /servers.
@@ -569,14 +570,10 @@ func (h *handler) usableFlavor(rq *request, id string) (*computev1.Flavor, error
 	return f, nil
 }
 
-// fitsImage is Nova's check of a flavor against an image's minimums.
+// fitsImage is rules.FitsImage answered as Nova's 400.
 func fitsImage(f *computev1.Flavor, img *computev1.Image) error {
-	if img.Spec.MinRAM > f.Spec.RAM {
-		return badRequest("Flavor's memory is too small for requested image.")
-	}
-	if f.Spec.Disk > 0 && img.Spec.MinDisk > f.Spec.Disk {
-		return badRequest("Flavor's disk is smaller than the minimum size specified in image metadata. "+
-			"Flavor disk is %d bytes, minimum size is %d bytes.", f.Spec.Disk<<30, img.Spec.MinDisk<<30)
+	if err := rules.FitsImage(f, img); err != nil {
+		return badRequest("%s", err.Error())
 	}
 	return nil
 }
@@ -663,13 +660,13 @@ func (h *handler) resolveNetworks(rq *request, reqs []nwRequest, mode string) ([
 // availableNetworks are the tenant's networks and the shared ones.
 func (h *handler) availableNetworks(ctx context.Context, ns string) ([]computev1.Network, error) {
 	var out []computev1.Network
-	for _, n := range h.visibleNamespaces(ns) {
+	for _, n := range rules.VisibleNamespaces(ns, h.public) {
 		var list computev1.NetworkList
 		if err := h.cache.List(ctx, &list, client.InNamespace(n)); err != nil {
 			return nil, err
 		}
 		for _, net := range list.Items {
-			if n == ns || net.Spec.Shared {
+			if rules.NetworkVisible(&net, ns) {
 				out = append(out, net)
 			}
 		}

@@ -8,7 +8,6 @@ import (
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
-	"github.com/kova-dev/kova/internal/webhook"
 )
 
 // admins answers novaapi.Admins with the server's delegated authorizer: a
@@ -22,7 +21,7 @@ type admins struct {
 func (a admins) IsAdmin(ctx context.Context, tenant string, u user.Info) (bool, error) {
 	decision, _, err := a.authorizer.Authorize(ctx, authorizer.AttributesRecord{
 		User:            u,
-		Verb:            webhook.VerbOverrideLock,
+		Verb:            computev1.VerbOverrideLock,
 		Namespace:       tenant,
 		APIGroup:        computev1.GroupVersion.Group,
 		APIVersion:      computev1.GroupVersion.Version,

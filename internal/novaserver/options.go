@@ -17,6 +17,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	netutils "k8s.io/utils/net"
+
+	"github.com/kova-dev/kova/internal/rules"
 )
 
 // ServiceDNSName is the name kube-apiserver checks the serving certificate against when it
@@ -27,7 +29,6 @@ const ServiceDNSName = "nova-api.kova-system.svc"
 const (
 	defaultSecurePort   = 8443
 	defaultDirectBind   = "127.0.0.1:8774"
-	defaultPublicNS     = "kova-public"
 	defaultKubeAPIQPS   = 50
 	defaultKubeAPIBurst = 100
 	certPairName        = "nova-api"
@@ -89,7 +90,7 @@ func NewOptions() *Options {
 		KubeAPIQPS:        defaultKubeAPIQPS,
 		KubeAPIBurst:      defaultKubeAPIBurst,
 		DirectBindAddress: defaultDirectBind,
-		PublicNamespace:   defaultPublicNS,
+		PublicNamespace:   rules.DefaultPublicNamespace,
 		// Nova's default quota, and Kova's bound on one request.
 		QuotaInstances:       10,
 		MaxServersPerRequest: 100,

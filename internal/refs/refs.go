@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/internal/rules"
 )
 
 // NotFoundError is a reference to something that does not exist, in Nova's words.
@@ -18,10 +19,9 @@ type NotFoundError struct{ Message string }
 
 func (e *NotFoundError) Error() string { return e.Message }
 
-// InvalidError is a reference that exists but cannot be used, in Nova's words.
-type InvalidError struct{ Message string }
-
-func (e *InvalidError) Error() string { return e.Message }
+// InvalidError is a reference that exists but cannot be used, in Nova's words; the rules
+// that find one (rules.FitsImage) say it in the same type.
+type InvalidError = rules.InvalidError
 
 // IsNotFound says whether err is a NotFoundError.
 func IsNotFound(err error) bool {
@@ -43,13 +43,10 @@ func Flavor(ctx context.Context, c client.Reader, name string) (*computev1.Flavo
 
 // Image finds an image in the tenant's namespace, then among the public images.
 func Image(ctx context.Context, c client.Reader, ns, publicNS, name string) (*computev1.Image, error) {
-	for _, n := range []string{ns, publicNS} {
-		if n == "" {
-			continue
-		}
+	for _, n := range rules.VisibleNamespaces(ns, publicNS) {
 		img := &computev1.Image{}
 		err := c.Get(ctx, client.ObjectKey{Namespace: n, Name: name}, img)
-		if err == nil && (n == ns || img.Spec.Visibility == "public") {
+		if err == nil && rules.ImageVisible(img, ns) {
 			return img, nil
 		}
 		if err != nil && !apierrors.IsNotFound(err) {
@@ -61,13 +58,10 @@ func Image(ctx context.Context, c client.Reader, ns, publicNS, name string) (*co
 
 // Network finds a network in the tenant's namespace, then among the shared ones.
 func Network(ctx context.Context, c client.Reader, ns, publicNS, name string) (*computev1.Network, error) {
-	for _, n := range []string{ns, publicNS} {
-		if n == "" {
-			continue
-		}
+	for _, n := range rules.VisibleNamespaces(ns, publicNS) {
 		net := &computev1.Network{}
 		err := c.Get(ctx, client.ObjectKey{Namespace: n, Name: name}, net)
-		if err == nil && (n == ns || net.Spec.Shared) {
+		if err == nil && rules.NetworkVisible(net, ns) {
 			return net, nil
 		}
 		if err != nil && !apierrors.IsNotFound(err) {
@@ -81,18 +75,18 @@ func Network(ctx context.Context, c client.Reader, ns, publicNS, name string) (*
 // keypairs are per user, so the same name may be another user's). An empty user (a server
 // made without the admission webhook, which records its user) matches any owner. Should two
 // keypairs of one user share a name (two creates that raced past the webhook's check), the
-// older is the keypair, as UserKeypairs decides for every reader.
+// older is the keypair, as rules.UserKeypairs decides for every reader.
 func Keypair(ctx context.Context, c client.Reader, ns, user, name string) (*computev1.Keypair, error) {
 	var list computev1.KeypairList
 	if err := c.List(ctx, &list, client.InNamespace(ns)); err != nil {
 		return nil, err
 	}
-	if kp := UserKeypair(list.Items, user, name); kp != nil {
+	if kp := rules.UserKeypair(list.Items, user, name); kp != nil {
 		return kp, nil
 	}
 	// The REST API records the keypair's object name, which is no Nova name of the user's.
 	for i := range list.Items {
-		if kp := &list.Items[i]; kp.Name == name && KeypairOwnedBy(kp, user) && kp.DeletionTimestamp.IsZero() {
+		if kp := &list.Items[i]; kp.Name == name && rules.KeypairOwnedBy(kp, user) && kp.DeletionTimestamp.IsZero() {
 			return kp, nil
 		}
 	}
@@ -103,67 +97,4 @@ func Keypair(ctx context.Context, c client.Reader, ns, user, name string) (*comp
 // user who created it.
 func ServerKeypair(ctx context.Context, c client.Reader, srv *computev1.Server) (*computev1.Keypair, error) {
 	return Keypair(ctx, c, srv.Namespace, srv.Annotations[computev1.AnnotationUserID], srv.Spec.KeyName)
-}
-
-// KeypairOwnedBy says whether a keypair is user's. One with no owner recorded (made without
-// the admission webhook) belongs to the whole tenant; an empty user asks for any owner.
-func KeypairOwnedBy(kp *computev1.Keypair, user string) bool {
-	return user == "" || kp.Spec.UserID == "" || kp.Spec.UserID == user
-}
-
-// UserKeypairs are user's keypairs among a tenant's, one per Nova name: of two with one name
-// (a race past the webhook's check) the older, then the first by object name, so that every
-// reader (REST, the webhook, the controller) picks the same one and the other is never used.
-// Keypairs being deleted are left out.
-func UserKeypairs(kps []computev1.Keypair, user string) []*computev1.Keypair {
-	byName := map[string]*computev1.Keypair{}
-	var names []string
-	for i := range kps {
-		kp := &kps[i]
-		if !KeypairOwnedBy(kp, user) || !kp.DeletionTimestamp.IsZero() {
-			continue
-		}
-		n := kp.NovaName()
-		cur, ok := byName[n]
-		if !ok {
-			names = append(names, n)
-		}
-		if !ok || olderKeypair(kp, cur) {
-			byName[n] = kp
-		}
-	}
-	out := make([]*computev1.Keypair, 0, len(names))
-	for _, n := range names {
-		out = append(out, byName[n])
-	}
-	return out
-}
-
-// UserKeypair is user's keypair named name (its Nova name), or nil.
-func UserKeypair(kps []computev1.Keypair, user, name string) *computev1.Keypair {
-	for _, kp := range UserKeypairs(kps, user) {
-		if kp.NovaName() == name {
-			return kp
-		}
-	}
-	return nil
-}
-
-func olderKeypair(a, b *computev1.Keypair) bool {
-	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
-		return a.CreationTimestamp.Before(&b.CreationTimestamp)
-	}
-	return a.Name < b.Name
-}
-
-// FitsImage checks a flavor against an image's minimums, with Nova's messages.
-func FitsImage(f *computev1.Flavor, img *computev1.Image) error {
-	if img.Spec.MinRAM > f.Spec.RAM {
-		return &InvalidError{"Flavor's memory is too small for requested image."}
-	}
-	if f.Spec.Disk > 0 && img.Spec.MinDisk > f.Spec.Disk {
-		return &InvalidError{fmt.Sprintf("Flavor's disk is smaller than the minimum size specified in image metadata. "+
-			"Flavor disk is %d bytes, minimum size is %d bytes.", f.Spec.Disk<<30, img.Spec.MinDisk<<30)}
-	}
-	return nil
 }

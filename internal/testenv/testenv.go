@@ -28,6 +28,7 @@ import (
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/controllers"
 	"github.com/kova-dev/kova/internal/compute"
+	"github.com/kova-dev/kova/internal/rules"
 	kovawebhook "github.com/kova-dev/kova/internal/webhook"
 )
 
@@ -167,7 +168,7 @@ func waitForWebhook(env *envtest.Environment) error {
 }
 
 // PublicNamespace is the namespace of public images and shared networks in the suites.
-const PublicNamespace = "kova-public"
+const PublicNamespace = rules.DefaultPublicNamespace
 
 // Fixtures are what a tenant needs to boot servers: the public namespace with a public
 // image "cirros", the tenant's namespace with a network "private" on cidr, and flavor.

@@ -113,7 +113,7 @@ func (w *KeypairWebhook) checkOwner(ctx context.Context, kp *computev1.Keypair) 
 
 // checkUnique refuses a second keypair of one user with one Nova name, with Nova's 409
 // message. It reads the keypairs as they are now; two creates that race past it both
-// succeed, and then every reader takes the older (refs.UserKeypairs), so the user still
+// succeed, and then every reader takes the older (rules.UserKeypairs), so the user still
 // has one keypair by that name.
 func (w *KeypairWebhook) checkUnique(ctx context.Context, kp *computev1.Keypair) error {
 	var list computev1.KeypairList

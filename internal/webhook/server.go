@@ -11,9 +11,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
-	"github.com/kova-dev/kova/controllers"
 	"github.com/kova-dev/kova/internal/lifecycle"
 	"github.com/kova-dev/kova/internal/refs"
+	"github.com/kova-dev/kova/internal/rules"
 )
 
 // +kubebuilder:webhook:path=/validate-compute-kova-dev-v1alpha1-server,mutating=false,failurePolicy=fail,sideEffects=None,groups=compute.kova.dev,resources=servers,verbs=create;update;delete,versions=v1alpha1,name=vserver.compute.kova.dev,admissionReviewVersions=v1
@@ -69,7 +69,7 @@ func (v *ServerValidator) ValidateCreate(ctx context.Context, srv *computev1.Ser
 		errs = append(errs, field.Invalid(spec.Child("imageRef"), srv.Spec.ImageRef, "Image "+image.Name+" is not active."))
 	}
 	if flavor != nil && image != nil {
-		errs = appendRefError(errs, spec.Child("flavorRef"), srv.Spec.FlavorRef, refs.FitsImage(flavor, image))
+		errs = appendRefError(errs, spec.Child("flavorRef"), srv.Spec.FlavorRef, rules.FitsImage(flavor, image))
 	}
 	if srv.Spec.KeyName != "" {
 		_, err := refs.ServerKeypair(ctx, v.Client, srv)
@@ -121,7 +121,7 @@ func (v *ServerValidator) ValidateUpdate(ctx context.Context, old, srv *computev
 	if !srv.DeletionTimestamp.IsZero() || old.Status.VMState == "" {
 		return nil, nil
 	}
-	actions := changedActions(old, srv)
+	actions := rules.ChangedActions(old, srv)
 	if len(actions) == 0 {
 		return nil, nil
 	}
@@ -143,78 +143,13 @@ func (v *ServerValidator) ValidateUpdate(ctx context.Context, old, srv *computev
 			return nil, apierrors.NewInternalError(err)
 		}
 	}
-	st := lifecycle.State{VM: lifecycle.VMState(old.Status.VMState), Task: lifecycle.TaskState(old.Status.TaskState),
-		Power: lifecycle.PowerState(old.Status.PowerState)}
-	launched := old.Status.LaunchedAt != nil
+	st := rules.LifecycleState(&old.Status)
 	for _, a := range actions {
-		if err := lifecycle.CheckLaunched(a, st, old.Status.Locked, admin, launched, string(srv.UID)); err != nil {
+		if err := lifecycle.CheckLaunched(a, st, old.Status.Locked, admin, rules.Launched(old), string(srv.UID)); err != nil {
 			return nil, apierrors.NewConflict(serverGR, srv.Name, err)
 		}
 	}
 	return nil, nil
-}
-
-// changedActions are the lifecycle actions a spec change asks for: what the new spec wants
-// from the current status that the old spec did not.
-func changedActions(old, srv *computev1.Server) []lifecycle.Action {
-	var out []lifecycle.Action
-	st := &old.Status
-	add := func(changed bool, probe computev1.ServerSpec) {
-		if !changed {
-			return
-		}
-		if a, ok := controllers.NextSpecAction(&probe, st, false); ok {
-			out = append(out, a)
-		}
-	}
-	// Each aspect is probed alone against the status, with the others as they are now, so
-	// each maps to the one action Nova would run for it.
-	base := desiredFromStatus(old)
-	probe := base
-	probe.Rescue = srv.Spec.Rescue
-	add(srv.Spec.Rescue != old.Spec.Rescue, probe)
-	probe = base
-	probe.PowerState = srv.Spec.PowerState
-	add(srv.Spec.PowerState != old.Spec.PowerState, probe)
-	probe = base
-	probe.FlavorRef = srv.Spec.FlavorRef
-	add(srv.Spec.FlavorRef != old.Spec.FlavorRef, probe)
-	probe = base
-	probe.ImageRef = srv.Spec.ImageRef
-	add(srv.Spec.ImageRef != old.Spec.ImageRef, probe)
-	if srv.Spec.Locked != old.Spec.Locked {
-		if srv.Spec.Locked {
-			out = append(out, lifecycle.ActionLock)
-		} else {
-			out = append(out, lifecycle.ActionUnlock)
-		}
-	}
-	return out
-}
-
-// desiredFromStatus is a spec that asks for exactly what the server is now.
-func desiredFromStatus(srv *computev1.Server) computev1.ServerSpec {
-	spec := srv.Spec
-	spec.FlavorRef, spec.ImageRef = srv.Status.Flavor, srv.Status.Image
-	spec.Rescue = srv.Status.VMState == string(lifecycle.VMRescued)
-	switch lifecycle.VMState(srv.Status.VMState) {
-	case lifecycle.VMStopped:
-		spec.PowerState = computev1.PowerStopped
-	case lifecycle.VMPaused:
-		spec.PowerState = computev1.PowerPaused
-	case lifecycle.VMSuspended:
-		spec.PowerState = computev1.PowerSuspended
-	case lifecycle.VMShelved, lifecycle.VMShelvedOffloaded:
-		spec.PowerState = computev1.PowerShelved
-	case lifecycle.VMResized:
-		spec.PowerState = computev1.PowerActive
-		if srv.Status.PowerState == int32(lifecycle.PowerShutdown) {
-			spec.PowerState = computev1.PowerStopped
-		}
-	default: // active, rescued (running) and error
-		spec.PowerState = computev1.PowerActive
-	}
-	return spec
 }
 
 // lockOnly says whether the only change is to the lock itself.

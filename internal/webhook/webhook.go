@@ -16,10 +16,6 @@ import (
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 )
 
-// VerbOverrideLock is the RBAC verb on servers that lets a user act on a locked server:
-// Nova's admin. Only kova-admin has it.
-const VerbOverrideLock = "override-lock"
-
 // Setup registers every webhook with the manager.
 func Setup(mgr manager.Manager, publicNamespace string) error {
 	c := mgr.GetClient()
@@ -45,7 +41,7 @@ type Admins struct {
 // IsAdmin asks a SubjectAccessReview whether the requesting user may override locks.
 func (a *Admins) IsAdmin(ctx context.Context, ns string, user authenticationv1.UserInfo) (bool, error) {
 	ok, err := a.allowed(ctx, user, &authorizationv1.ResourceAttributes{
-		Namespace: ns, Verb: VerbOverrideLock, Group: computev1.GroupVersion.Group, Resource: "servers",
+		Namespace: ns, Verb: computev1.VerbOverrideLock, Group: computev1.GroupVersion.Group, Resource: "servers",
 	})
 	if err != nil {
 		return false, fmt.Errorf("checking whether %s may override locks: %w", user.Username, err)
