@@ -33,7 +33,7 @@ type Config struct {
 	// Admins says who is Nova's admin in a tenant. Nil means nobody is.
 	Admins Admins
 	// PublicNamespace holds the public images and shared networks every tenant sees;
-	// default "kova-public".
+	// default rules.DefaultPublicNamespace.
 	PublicNamespace string
 	// MaxBodyBytes bounds a request body; a bigger one is a 413. Default 1 MiB.
 	MaxBodyBytes int64
