@@ -12,6 +12,7 @@ import (
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/lifecycle"
+	js "github.com/kova-dev/kova/internal/novaapi/validation"
 	"github.com/kova-dev/kova/internal/rules"
 )
 
@@ -24,13 +25,13 @@ import (
 // serverActionDef is one action Nova's servers controller dispatches.
 type serverActionDef struct {
 	// schema validates the whole body, version by version; nil means none.
-	schema func(apiVersion) *schema
+	schema func(apiVersion) *js.Schema
 	// min and max bound the microversions it exists at (0 for none): outside, 404.
 	min, max int
 	run      func(h *handler, rq *request, srv *computev1.Server, arg any) error
 }
 
-func fixed(s *schema) func(apiVersion) *schema { return func(apiVersion) *schema { return s } }
+func fixed(s *js.Schema) func(apiVersion) *js.Schema { return func(apiVersion) *js.Schema { return s } }
 
 var serverActionDefs = map[string]serverActionDef{
 	"os-stop":  {run: specAction(lifecycle.ActionStop, "stop")},
@@ -41,7 +42,7 @@ var serverActionDefs = map[string]serverActionDef{
 	"resume":   {run: specAction(lifecycle.ActionResume, "resume")},
 	"shelve":   {run: specAction(lifecycle.ActionShelve, "shelve")},
 	"unrescue": {run: specAction(lifecycle.ActionUnrescue, "unrescue")},
-	"unshelve": {run: (*handler).unshelve, schema: func(v apiVersion) *schema {
+	"unshelve": {run: (*handler).unshelve, schema: func(v apiVersion) *js.Schema {
 		if v.atLeast(77) {
 			return unshelveSchema277
 		}
@@ -86,7 +87,7 @@ var serverActionDefs = map[string]serverActionDef{
 	"os-injectNetworkInfo": {run: unimplementedAction("os-injectNetworkInfo")},
 }
 
-func lockSchema(v apiVersion) *schema {
+func lockSchema(v apiVersion) *js.Schema {
 	if v.atLeast(73) {
 		return lockSchema273
 	}
@@ -98,11 +99,11 @@ func (h *handler) serverAction(rq *request) error {
 	if berr != nil {
 		return berr
 	}
-	obj, ok := body.(*jsonObject)
-	if !ok || obj.len() != 1 {
+	obj, ok := body.(*js.Object)
+	if !ok || obj.Len() != 1 {
 		return badRequest(msgMalformed)
 	}
-	name := obj.keys[0]
+	name := obj.Keys()[0]
 	def, ok := serverActionDefs[name]
 	if !ok {
 		return badRequest("There is no such action: %s", name)
@@ -121,7 +122,8 @@ func (h *handler) serverAction(rq *request) error {
 	if err != nil {
 		return err
 	}
-	return def.run(h, rq, srv, obj.vals[name])
+	arg, _ := obj.Get(name)
+	return def.run(h, rq, srv, arg)
 }
 
 func unimplementedAction(name string) func(*handler, *request, *computev1.Server, any) error {
@@ -167,8 +169,8 @@ func (h *handler) changeSpec(rq *request, srv *computev1.Server, a lifecycle.Act
 // Nova.
 func (h *handler) lock(rq *request, srv *computev1.Server, arg any) error {
 	reason := ""
-	if obj, ok := arg.(*jsonObject); ok && rq.version.atLeast(73) {
-		if v, ok := obj.get("locked_reason"); ok {
+	if obj, ok := arg.(*js.Object); ok && rq.version.atLeast(73) {
+		if v, ok := obj.Get("locked_reason"); ok {
 			reason, _ = v.(string)
 		}
 	}
@@ -199,11 +201,11 @@ func (h *handler) unlock(rq *request, srv *computev1.Server, _ any) error {
 // rescue answers 200 with the rescue password, which is handed back and kept nowhere.
 func (h *handler) rescue(rq *request, srv *computev1.Server, arg any) error {
 	password := generatePassword()
-	if obj, ok := arg.(*jsonObject); ok {
-		if v, ok := obj.get("adminPass"); ok {
+	if obj, ok := arg.(*js.Object); ok {
+		if v, ok := obj.Get("adminPass"); ok {
 			password, _ = v.(string)
 		}
-		if _, ok := obj.get("rescue_image_ref"); ok {
+		if _, ok := obj.Get("rescue_image_ref"); ok {
 			return notImplemented("Rescue from another image (rescue_image_ref)")
 		}
 	}
@@ -217,8 +219,8 @@ func (h *handler) rescue(rq *request, srv *computev1.Server, arg any) error {
 }
 
 func (h *handler) unshelve(rq *request, srv *computev1.Server, arg any) error {
-	if obj, ok := arg.(*jsonObject); ok && rq.version.atLeast(77) {
-		if v, ok := obj.get("availability_zone"); ok {
+	if obj, ok := arg.(*js.Object); ok && rq.version.atLeast(77) {
+		if v, ok := obj.Get("availability_zone"); ok {
 			az, _ := v.(string)
 			if az != orDefault(srv.Spec.AvailabilityZone, defaultAZ) {
 				return badRequest("The requested availability zone is not available")
@@ -236,9 +238,9 @@ func (h *handler) unshelve(rq *request, srv *computev1.Server, arg any) error {
 
 // resize takes flavorRef as given (Nova's resize does not strip a URL).
 func (h *handler) resize(rq *request, srv *computev1.Server, arg any) error {
-	obj := arg.(*jsonObject)
-	ref, _ := obj.get("flavorRef")
-	flavorID := pyStr(ref)
+	obj := arg.(*js.Object)
+	ref, _ := obj.Get("flavorRef")
+	flavorID := js.Str(ref)
 	_, err := h.changeSpec(rq, srv, lifecycle.ActionResize, "resize", func(s *computev1.Server) error {
 		f, err := h.usableFlavor(rq, flavorID)
 		if err != nil {
@@ -277,7 +279,7 @@ func oneShot(t computev1.ActionType, code int) func(*handler, *request, *compute
 }
 
 func (h *handler) reboot(rq *request, srv *computev1.Server, arg any) error {
-	typ, _ := arg.(*jsonObject).get("type")
+	typ, _ := arg.(*js.Object).Get("type")
 	kind := strings.ToUpper(typ.(string))
 	if _, err := h.startAction(rq, srv, computev1.ActionReboot, func(s *computev1.ServerActionSpec) {
 		s.Reboot = &computev1.RebootParams{Type: kind}
@@ -288,7 +290,7 @@ func (h *handler) reboot(rq *request, srv *computev1.Server, arg any) error {
 }
 
 func (h *handler) changePassword(rq *request, srv *computev1.Server, arg any) error {
-	pw, _ := arg.(*jsonObject).get("adminPass")
+	pw, _ := arg.(*js.Object).Get("adminPass")
 	if err := h.checkAction(rq, srv, lifecycle.ActionChangePassword); err != nil {
 		return err
 	}
@@ -404,7 +406,7 @@ func (h *handler) rebuild(rq *request, srv *computev1.Server, _ any) error {
 	if err := h.checkAction(rq, srv, lifecycle.ActionRebuild); err != nil {
 		return err
 	}
-	img, ok, err := h.image(rq.ctx, rq.caller.Tenant, canonicalUUID(b.ImageRef))
+	img, ok, err := h.image(rq.ctx, rq.caller.Tenant, js.CanonicalUUID(b.ImageRef))
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/lifecycle"
+	js "github.com/kova-dev/kova/internal/novaapi/validation"
 	"github.com/kova-dev/kova/internal/rules"
 )
 
@@ -75,7 +76,7 @@ func (h *handler) byUIDIn(ctx context.Context, obj client.Object, namespaces []s
 	if uid == "" {
 		return false, nil
 	}
-	uid = canonicalUUID(uid)
+	uid = js.CanonicalUUID(uid)
 	gvk, err := apiutil.GVKForObject(obj, h.client.Scheme())
 	if err != nil {
 		return false, err

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	js "github.com/kova-dev/kova/internal/novaapi/validation"
 )
 
 // GET /flavors, /flavors/detail and /flavors/{id}, from the cluster's Flavors: the id is
@@ -16,20 +17,20 @@ import (
 var flavorSortKeys = []any{"created_at", "description", "disabled", "ephemeral_gb", "flavorid", "id",
 	"is_public", "memory_mb", "name", "root_gb", "rxtx_factor", "swap", "updated_at", "vcpu_weight", "vcpus"}
 
-func flavorQuerySchema(v apiVersion) *schema {
-	kws := []func(*schema){kwType("object"), kwProps(
-		prop{"limit", qLimit},
-		prop{"marker", qParam},
-		prop{"is_public", qParam},
-		prop{"minRam", qParam},
-		prop{"minDisk", qParam},
-		prop{"sort_key", newSchema(kwType("array"), kwItems(newSchema(kwType("string"), kwEnum(flavorSortKeys...))))},
-		prop{"sort_dir", newSchema(kwType("array"), kwItems(newSchema(kwType("string"), kwEnum("asc", "desc"))))},
+func flavorQuerySchema(v apiVersion) *js.Schema {
+	kws := []js.Keyword{js.Type("object"), js.Properties(
+		js.P("limit", qLimit),
+		js.P("marker", qParam),
+		js.P("is_public", qParam),
+		js.P("minRam", qParam),
+		js.P("minDisk", qParam),
+		js.P("sort_key", js.New(js.Type("array"), js.Items(js.New(js.Type("string"), js.Enum(flavorSortKeys...))))),
+		js.P("sort_dir", js.New(js.Type("array"), js.Items(js.New(js.Type("string"), js.Enum("asc", "desc"))))),
 	)}
 	if v.atLeast(75) {
-		kws = append(kws, kwNoAdditional())
+		kws = append(kws, js.NoAdditionalProperties())
 	}
-	return newSchema(kws...)
+	return js.New(kws...)
 }
 
 func (h *handler) listFlavors(rq *request) error       { return h.flavors(rq, false) }
@@ -42,7 +43,7 @@ func (h *handler) flavors(rq *request, detail bool) error {
 	q := queryObject(rq.r)
 	// Everyone sees the public flavors; admins may choose with is_public ("none" for all).
 	public := func(f *computev1.Flavor) bool { return f.Spec.IsPublic }
-	if _, ok := q.get("is_public"); ok {
+	if _, ok := q.Get("is_public"); ok {
 		admin, err := rq.isAdmin()
 		if err != nil {
 			return err
@@ -61,14 +62,14 @@ func (h *handler) flavors(rq *request, detail bool) error {
 		}
 	}
 	var minRAM, minDisk int64 = -1, -1
-	if _, ok := q.get("minRam"); ok {
+	if _, ok := q.Get("minRam"); ok {
 		n, err := strconv.ParseInt(lastValue(q, "minRam"), 10, 64)
 		if err != nil {
 			return badRequest("Invalid minRam filter [%s]", lastValue(q, "minRam"))
 		}
 		minRAM = n
 	}
-	if _, ok := q.get("minDisk"); ok {
+	if _, ok := q.Get("minDisk"); ok {
 		n, err := strconv.ParseInt(lastValue(q, "minDisk"), 10, 64)
 		if err != nil {
 			return badRequest("Invalid minDisk filter [%s]", lastValue(q, "minDisk"))

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	js "github.com/kova-dev/kova/internal/novaapi/validation"
 )
 
 // FlexCloud (seed 003): POST /accounts/{accountId}/flexcloud/servers. The serving layer
@@ -145,7 +146,7 @@ func (h *handler) flexCreate(rq *request) {
 		return
 	}
 	s := body.Server
-	if s.Name == "" || !validName(s.Name) || len([]rune(s.Name)) > 255 {
+	if s.Name == "" || !js.ValidName(s.Name) || len([]rune(s.Name)) > 255 {
 		badFlex(w, "Bad name")
 		return
 	}

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
+	js "github.com/kova-dev/kova/internal/novaapi/validation"
 	"github.com/kova-dev/kova/internal/rules"
 )
 
@@ -309,8 +310,8 @@ func (rq *request) decodedBody() (any, *apiError) {
 	if !rq.hasBody {
 		return nil, nil
 	}
-	v, err := decodeOrdered(rq.body)
-	if errors.Is(err, errTooManyItems) {
+	v, err := js.Decode(rq.body)
+	if errors.Is(err, js.ErrTooManyItems) {
 		return nil, newError(http.StatusRequestEntityTooLarge, msgTooLarge)
 	}
 	if err != nil {
@@ -320,7 +321,7 @@ func (rq *request) decodedBody() (any, *apiError) {
 }
 
 // validBody decodes the body and checks it against s.
-func (rq *request) validBody(s *schema) (any, *apiError) {
+func (rq *request) validBody(s *js.Schema) (any, *apiError) {
 	v, err := rq.decodedBody()
 	if err != nil {
 		return nil, err

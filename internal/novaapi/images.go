@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	js "github.com/kova-dev/kova/internal/novaapi/validation"
 	"github.com/kova-dev/kova/internal/rules"
 )
 
@@ -146,9 +147,9 @@ func (h *handler) images(rq *request, detail bool) error {
 
 // imageFilters are the filters Nova passes to Glance: name, status, changes-since,
 // server, type, minRam, minDisk and property-<key>.
-func imageFilters(q *jsonObject) ([]func(*computev1.Image) bool, error) {
+func imageFilters(q *js.Object) ([]func(*computev1.Image) bool, error) {
 	var fs []func(*computev1.Image) bool
-	for _, k := range q.keys {
+	for _, k := range q.Keys() {
 		v := lastValue(q, k)
 		switch {
 		case k == "name":
@@ -157,7 +158,7 @@ func imageFilters(q *jsonObject) ([]func(*computev1.Image) bool, error) {
 			want := strings.ToLower(v)
 			fs = append(fs, func(i *computev1.Image) bool { return string(imagePhase(i)) == want })
 		case k == "changes-since":
-			t, err := parseISOTime(v)
+			t, err := js.ParseISOTime(v)
 			if err != nil {
 				return nil, badRequest("Invalid input received: changes-since")
 			}

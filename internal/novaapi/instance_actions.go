@@ -7,6 +7,7 @@ import (
 	"time"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	js "github.com/kova-dev/kova/internal/novaapi/validation"
 )
 
 // GET /servers/{id}/os-instance-actions[/{request_id}]: the actions asked of a server,
@@ -15,14 +16,14 @@ import (
 
 // instanceActionsQuery is the list's query schema from 2.58: single values of limit,
 // marker, changes-since and (2.66) changes-before, nothing else.
-func instanceActionsQuery(v apiVersion) *schema {
-	single := func(s *schema) *schema { return newSchema(kwType("array"), kwItems(s), kwMaxItems(1)) }
-	dateTime := newSchema(kwType("string"), kwFormat("date-time"))
-	ps := []prop{{"limit", single(nonNegativeInteger)}, {"marker", single(sString)}, {"changes-since", single(dateTime)}}
+func instanceActionsQuery(v apiVersion) *js.Schema {
+	single := func(s *js.Schema) *js.Schema { return js.New(js.Type("array"), js.Items(s), js.MaxItems(1)) }
+	dateTime := js.New(js.Type("string"), js.Format("date-time"))
+	ps := []js.Prop{js.P("limit", single(nonNegativeInteger)), js.P("marker", single(sString)), js.P("changes-since", single(dateTime))}
 	if v.atLeast(66) {
-		ps = append(ps, prop{"changes-before", single(dateTime)})
+		ps = append(ps, js.P("changes-before", single(dateTime)))
 	}
-	return newSchema(kwType("object"), kwProps(ps...), kwNoAdditional())
+	return js.New(js.Type("object"), js.Properties(ps...), js.NoAdditionalProperties())
 }
 
 // computeEvents are the compute manager events Nova records for each ServerAction kind.

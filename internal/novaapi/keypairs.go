@@ -24,6 +24,7 @@ import (
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/keys"
+	js "github.com/kova-dev/kova/internal/novaapi/validation"
 	"github.com/kova-dev/kova/internal/rules"
 )
 
@@ -35,35 +36,35 @@ import (
 // admission webhook refuses a second one of a user's name.) A generated private key is
 // handed back once and kept nowhere: the Keypair gets only the public key.
 
-var sKeypairName = newSchema(kwAllOf(sName,
-	newSchema(kwType("string"), kwMinLength(1), kwMaxLength(255), kwFormat("keypair_name_20"))))
+var sKeypairName = js.New(js.AllOf(sName,
+	js.New(js.Type("string"), js.MinLength(1), js.MaxLength(255), js.Format("keypair_name_20"))))
 
-func keypairCreateSchema(v apiVersion) *schema {
-	ps := []prop{{"name", sKeypairName}}
+func keypairCreateSchema(v apiVersion) *js.Schema {
+	ps := []js.Prop{js.P("name", sKeypairName)}
 	if v.atLeast(2) {
-		ps = append(ps, prop{"type", newSchema(kwType("string"), kwEnum("ssh", "x509"))})
+		ps = append(ps, js.P("type", js.New(js.Type("string"), js.Enum("ssh", "x509"))))
 	}
-	ps = append(ps, prop{"public_key", sString})
+	ps = append(ps, js.P("public_key", sString))
 	if v.atLeast(10) {
-		ps = append(ps, prop{"user_id", sString})
+		ps = append(ps, js.P("user_id", sString))
 	}
-	kp := newSchema(kwType("object"), kwProps(ps...), kwRequired("name"), kwNoAdditional())
-	return newSchema(kwType("object"), kwProps(prop{"keypair", kp}), kwRequired("keypair"), kwNoAdditional())
+	kp := js.New(js.Type("object"), js.Properties(ps...), js.Required("name"), js.NoAdditionalProperties())
+	return js.New(js.Type("object"), js.Properties(js.P("keypair", kp)), js.Required("keypair"), js.NoAdditionalProperties())
 }
 
-func keypairQuerySchema(v apiVersion, list bool) *schema {
-	var ps []prop
+func keypairQuerySchema(v apiVersion, list bool) *js.Schema {
+	var ps []js.Prop
 	if v.atLeast(10) {
-		ps = append(ps, prop{"user_id", qParam})
+		ps = append(ps, js.P("user_id", qParam))
 	}
 	if list && v.atLeast(35) {
-		ps = append(ps, prop{"limit", qLimit}, prop{"marker", qParam})
+		ps = append(ps, js.P("limit", qLimit), js.P("marker", qParam))
 	}
-	kws := []func(*schema){kwType("object"), kwProps(ps...)}
+	kws := []js.Keyword{js.Type("object"), js.Properties(ps...)}
 	if v.atLeast(75) {
-		kws = append(kws, kwNoAdditional())
+		kws = append(kws, js.NoAdditionalProperties())
 	}
-	return newSchema(kws...)
+	return js.New(kws...)
 }
 
 // keypairObjectName is the Keypair that a user's keypair made through this API is: the
@@ -197,7 +198,7 @@ func (h *handler) listKeypairs(rq *request) error {
 	return rq.json(http.StatusOK, body)
 }
 
-func firstValue(q *jsonObject, k string) string {
+func firstValue(q *js.Object, k string) string {
 	vals := allValues(q, k)
 	if len(vals) == 0 {
 		return ""

@@ -6,6 +6,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	js "github.com/kova-dev/kova/internal/novaapi/validation"
 )
 
 // GET /limits: Nova's absolute limits and what the tenant uses. Kova's one quota is on
@@ -14,8 +15,8 @@ import (
 // it has no file injection or server groups, so those are 0; metadata is bounded at 128
 // items by the CRDs. Usage is counted from the tenant's servers and their flavors.
 
-var limitsQuery = newSchema(kwType("object"), kwProps(prop{"tenant_id", qParam}))
-var limitsQuery275 = newSchema(kwType("object"), kwProps(prop{"tenant_id", qParam}), kwNoAdditional())
+var limitsQuery = js.New(js.Type("object"), js.Properties(js.P("tenant_id", qParam)))
+var limitsQuery275 = js.New(js.Type("object"), js.Properties(js.P("tenant_id", qParam)), js.NoAdditionalProperties())
 
 func (h *handler) showLimits(rq *request) error {
 	qs := limitsQuery

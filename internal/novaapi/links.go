@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	js "github.com/kova-dev/kova/internal/novaapi/validation"
 )
 
 // link is one entry of a Nova "links" list.
@@ -77,8 +79,6 @@ func (rq *request) paginationLinks(collection string, shown int, limit int, last
 	return nil
 }
 
-func urlUnescape(s string) (string, error) { return url.QueryUnescape(s) }
-
 // listBody is a list answer: the items under key and, when the page is full,
 // "<key>_links" with the next page. collection is the list's path, to which a detail
 // list adds "/detail".
@@ -106,7 +106,7 @@ func lastID[T any](items []T, id func(T) string) string {
 // page is Nova's marker and limit over an ordered list: the items after the one whose
 // id is the query's marker, at most limit of them. missing words a marker that is not
 // in the list (each API has its own words for it).
-func page[T any](q *jsonObject, items []T, id func(T) string, missing func(marker string) error) ([]T, int, error) {
+func page[T any](q *js.Object, items []T, id func(T) string, missing func(marker string) error) ([]T, int, error) {
 	limit, marker, err := limitAndMarker(q)
 	if err != nil {
 		return nil, 0, err

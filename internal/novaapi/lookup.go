@@ -7,6 +7,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	js "github.com/kova-dev/kova/internal/novaapi/validation"
 	"github.com/kova-dev/kova/internal/rules"
 )
 
@@ -19,7 +20,7 @@ func findByUID[T any, PT interface {
 	if uid == "" {
 		return nil, false, nil
 	}
-	uid = canonicalUUID(uid)
+	uid = js.CanonicalUUID(uid)
 	if err := h.cache.List(ctx, list, client.InNamespace(ns), client.MatchingFields{indexUID: uid}); err != nil {
 		return nil, false, err
 	}

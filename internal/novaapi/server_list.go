@@ -13,6 +13,7 @@ import (
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/lifecycle"
+	js "github.com/kova-dev/kova/internal/novaapi/validation"
 	"github.com/kova-dev/kova/internal/rules"
 )
 
@@ -22,13 +23,13 @@ import (
 
 // Query parameter kinds of Nova's servers query schema.
 var (
-	qParam      = newSchema(kwType("array"), kwItems(newSchema(kwType("string"))))
-	qRegexParam = newSchema(kwType("array"), kwItems(newSchema(kwType("string"), kwFormat("regex"))))
-	qDateTime   = newSchema(kwType("array"), kwItems(newSchema(kwType("string"), kwFormat("date-time"))))
-	qLimit      = newSchema(kwType("array"), kwItems(nonNegativeInteger))
+	qParam      = js.New(js.Type("array"), js.Items(js.New(js.Type("string"))))
+	qRegexParam = js.New(js.Type("array"), js.Items(js.New(js.Type("string"), js.Format("regex"))))
+	qDateTime   = js.New(js.Type("array"), js.Items(js.New(js.Type("string"), js.Format("date-time"))))
+	qLimit      = js.New(js.Type("array"), js.Items(nonNegativeInteger))
 )
 
-var nonNegativeInteger = newSchema(kwType("integer", "string"), kwPattern("^[0-9]*$", "^[0-9]*$"), kwMinimum(0), kwMinLength(1))
+var nonNegativeInteger = js.New(js.Type("integer", "string"), js.Pattern("^[0-9]*$", "^[0-9]*$"), js.Minimum(0), js.MinLength(1))
 
 // sortKeys are Nova's valid server sort keys; ignoredSortKeys were accepted and ignored
 // before 2.75 (locked among them before 2.73).
@@ -48,7 +49,7 @@ var (
 		"shutdown_terminate", "user_data", "vcpus", "vm_mode"}
 )
 
-func serverQuerySchema(v apiVersion) *schema {
+func serverQuerySchema(v apiVersion) *js.Schema {
 	regex := []string{"kernel_id", "ramdisk_id", "hostname", "key_name", "power_state", "node",
 		"flavor", "reservation_id", "launched_at", "terminated_at", "availability_zone", "name",
 		"display_name", "description", "display_description", "locked_by", "root_device_name",
@@ -57,21 +58,21 @@ func serverQuerySchema(v apiVersion) *schema {
 		"vm_state", "task_state", "host", "uuid", "sort_dir", "all_tenants", "soft_deleted", "deleted", "status",
 		"block_device_mapping", "services", "metadata", "system_metadata", "info_cache", "security_groups", "pci_devices",
 		"marker"}
-	var ps []prop
+	var ps []js.Prop
 	for _, n := range plain {
-		ps = append(ps, prop{n, qParam})
+		ps = append(ps, js.P(n, qParam))
 	}
 	for _, n := range regex {
-		ps = append(ps, prop{n, qRegexParam})
+		ps = append(ps, js.P(n, qRegexParam))
 	}
-	ps = append(ps, prop{"changes-since", qDateTime}, prop{"limit", qLimit})
+	ps = append(ps, js.P("changes-since", qDateTime), js.P("limit", qLimit))
 	if v.atLeast(26) {
 		for _, n := range []string{"tags", "tags-any", "not-tags", "not-tags-any"} {
-			ps = append(ps, prop{n, qRegexParam})
+			ps = append(ps, js.P(n, qRegexParam))
 		}
 	}
 	if v.atLeast(66) {
-		ps = append(ps, prop{"changes-before", qDateTime})
+		ps = append(ps, js.P("changes-before", qDateTime))
 	}
 	keys := slices.Concat(sortKeys, ignoredSortKeys)
 	switch {
@@ -84,27 +85,27 @@ func serverQuerySchema(v apiVersion) *schema {
 	for i, k := range keys {
 		enum[i] = k
 	}
-	ps = append(ps, prop{"sort_key", newSchema(kwType("array"), kwItems(newSchema(kwType("string"), kwEnum(enum...))))})
+	ps = append(ps, js.P("sort_key", js.New(js.Type("array"), js.Items(js.New(js.Type("string"), js.Enum(enum...))))))
 	if v.atLeast(73) {
-		ps = append(ps, prop{"locked", qParam})
+		ps = append(ps, js.P("locked", qParam))
 	}
-	kws := []func(*schema){kwType("object"), kwProps(ps...), kwPatternProps("^_", "^_", qParam)}
+	kws := []js.Keyword{js.Type("object"), js.Properties(ps...), js.PatternProperties("^_", "^_", qParam)}
 	if v.atLeast(75) {
-		kws = append(kws, kwNoAdditional())
+		kws = append(kws, js.NoAdditionalProperties())
 	}
-	return newSchema(kws...)
+	return js.New(kws...)
 }
 
 // knownParams strips, before 2.75, the query parameters the schema does not know, as
 // Nova's query validator does; from 2.75 the schema has already refused them.
-func knownParams(s *schema, q *jsonObject) *jsonObject {
-	out := &jsonObject{vals: map[string]any{}}
-	for _, k := range q.keys {
-		if s.propSchema(k) == nil && !strings.HasPrefix(k, "_") {
+func knownParams(s *js.Schema, q *js.Object) *js.Object {
+	out := js.NewObject()
+	for _, k := range q.Keys() {
+		if s.Property(k) == nil && !strings.HasPrefix(k, "_") {
 			continue
 		}
-		out.keys = append(out.keys, k)
-		out.vals[k] = q.vals[k]
+		v, _ := q.Get(k)
+		out.Set(k, v)
 	}
 	return out
 }
@@ -130,8 +131,9 @@ func nonAdminFilters(v apiVersion) []string {
 var joinedTableFilters = []string{"block_device_mapping", "services", "metadata", "system_metadata", "info_cache", "security_groups", "pci_devices"}
 
 // lastValue is how Nova reads one search option: the last value given.
-func lastValue(q *jsonObject, k string) string {
-	vals, _ := q.vals[k].([]any)
+func lastValue(q *js.Object, k string) string {
+	v, _ := q.Get(k)
+	vals, _ := v.([]any)
 	if len(vals) == 0 {
 		return ""
 	}
@@ -139,8 +141,9 @@ func lastValue(q *jsonObject, k string) string {
 	return s
 }
 
-func allValues(q *jsonObject, k string) []string {
-	vals, _ := q.vals[k].([]any)
+func allValues(q *js.Object, k string) []string {
+	v, _ := q.Get(k)
+	vals, _ := v.([]any)
 	out := make([]string, 0, len(vals))
 	for _, v := range vals {
 		s, _ := v.(string)
@@ -272,11 +275,11 @@ func (h *handler) serverPage(rq *request, search *serverSearch, all []computev1.
 // serverSearch reads the search options, as Nova's _get_servers does: a non-admin's
 // options beyond the allowed ones are dropped, then status, changes-since/-before,
 // deleted, all_tenants, locked and the column filters are read.
-func (h *handler) serverSearch(rq *request, query *jsonObject, detail bool) (*serverSearch, error) {
+func (h *handler) serverSearch(rq *request, query *js.Object, detail bool) (*serverSearch, error) {
 	search := &serverSearch{namespaces: []string{rq.caller.Tenant}}
 	allowed := nonAdminFilters(rq.version)
 	needAdmin := detail // the detail view shows admins more
-	for _, k := range query.keys {
+	for _, k := range query.Keys() {
 		if !slices.Contains(allowed, k) && !slices.Contains(pagingParams, k) {
 			needAdmin = true
 		}
@@ -287,19 +290,19 @@ func (h *handler) serverSearch(rq *request, query *jsonObject, detail bool) (*se
 			return nil, err
 		}
 	}
-	opts := &jsonObject{vals: map[string]any{}}
-	for _, k := range query.keys {
+	opts := js.NewObject()
+	for _, k := range query.Keys() {
 		if slices.Contains(pagingParams, k) || (!search.admin && !slices.Contains(allowed, k)) {
 			continue
 		}
 		if slices.Contains(joinedTableFilters, k) || strings.HasPrefix(k, "_") {
 			return nil, badRequest("Invalid filter field: %s.", k)
 		}
-		opts.keys = append(opts.keys, k)
-		opts.vals[k] = query.vals[k]
+		v, _ := query.Get(k)
+		opts.Set(k, v)
 	}
 
-	if _, ok := opts.get("status"); ok {
+	if _, ok := opts.Get("status"); ok {
 		f, empty, err := statusFilter(rq, allValues(opts, "status"), search.admin)
 		if err != nil || empty {
 			search.none = empty
@@ -314,13 +317,13 @@ func (h *handler) serverSearch(rq *request, query *jsonObject, detail bool) (*se
 	if window != nil {
 		search.filters = append(search.filters, func(srv *computev1.Server, _ lifecycle.State) bool { return window(serverUpdated(srv)) })
 	}
-	if _, ok := opts.get("deleted"); ok {
+	if _, ok := opts.Get("deleted"); ok {
 		if deleted, _ := boolFromString(lastValue(opts, "deleted")); deleted {
 			search.none = true // Kova keeps no record of deleted servers.
 			return search, nil
 		}
 	}
-	if _, ok := opts.get("all_tenants"); ok {
+	if _, ok := opts.Get("all_tenants"); ok {
 		all := true // the bare parameter means yes
 		if v := lastValue(opts, "all_tenants"); v != "" {
 			if all, err = boolFromString(v); err != nil {
@@ -333,7 +336,7 @@ func (h *handler) serverSearch(rq *request, query *jsonObject, detail bool) (*se
 			}
 		}
 	}
-	if _, ok := opts.get("locked"); ok {
+	if _, ok := opts.Get("locked"); ok {
 		locked, err := boolFromString(lastValue(opts, "locked"))
 		if err != nil {
 			return nil, err
@@ -352,7 +355,7 @@ func (h *handler) serverSearch(rq *request, query *jsonObject, detail bool) (*se
 // allTenants is where all_tenants looks: every namespace, or the one tenant_id (or
 // project_id) names. Admin in one tenant is not admin everywhere: it takes the right in
 // every namespace, which is what the admin question with no tenant asks.
-func allTenants(rq *request, opts *jsonObject, detail bool) ([]string, error) {
+func allTenants(rq *request, opts *js.Object, detail bool) ([]string, error) {
 	rule := "os_compute_api:servers:index:get_all_tenants"
 	if detail {
 		rule = "os_compute_api:servers:detail:get_all_tenants"
@@ -369,7 +372,7 @@ func allTenants(rq *request, opts *jsonObject, detail bool) ([]string, error) {
 	}
 	namespaces := []string{""}
 	for _, k := range []string{"project_id", "tenant_id"} {
-		if _, ok := opts.get(k); ok {
+		if _, ok := opts.Get(k); ok {
 			namespaces = []string{lastValue(opts, k)}
 		}
 	}
@@ -407,13 +410,13 @@ func (h *handler) findServers(rq *request, search *serverSearch, all []computev1
 
 // changesWindow reads changes-since and changes-before: a test of an update time, or nil
 // when neither is given.
-func changesWindow(q *jsonObject) (func(time.Time) bool, error) {
+func changesWindow(q *js.Object) (func(time.Time) bool, error) {
 	var since, before *time.Time
 	for _, k := range []string{"changes-since", "changes-before"} {
-		if _, ok := q.get(k); !ok {
+		if _, ok := q.Get(k); !ok {
 			continue
 		}
-		t, err := parseISOTime(lastValue(q, k))
+		t, err := js.ParseISOTime(lastValue(q, k))
 		if err != nil {
 			return nil, badRequest("Invalid filter field: %s.", k)
 		}
@@ -435,9 +438,9 @@ func changesWindow(q *jsonObject) (func(time.Time) bool, error) {
 }
 
 // limitAndMarker is Nova's get_limit_and_marker: the limit capped at max_limit.
-func limitAndMarker(q *jsonObject) (int, string, error) {
+func limitAndMarker(q *js.Object) (int, string, error) {
 	limit := maxListLimit
-	if _, ok := q.get("limit"); ok {
+	if _, ok := q.Get("limit"); ok {
 		n, err := strconv.Atoi(lastValue(q, "limit"))
 		if err != nil || n < 0 {
 			return 0, "", badRequest("Invalid input received: limit must be an integer")
@@ -502,9 +505,9 @@ var exactFilters = map[string]bool{"project_id": true, "tenant_id": true, "user_
 
 // searchFilters builds the remaining search options. A nil result with no error means
 // nothing can match (an unknown flavor), which Nova answers with an empty list.
-func (h *handler) searchFilters(rq *request, opts *jsonObject) ([]serverFilter, error) {
+func (h *handler) searchFilters(rq *request, opts *js.Object) ([]serverFilter, error) {
 	filters := []serverFilter{}
-	for _, k := range opts.keys {
+	for _, k := range opts.Keys() {
 		val := lastValue(opts, k)
 		switch k {
 		case "status", "changes-since", "changes-before", "deleted", "all_tenants", "locked", "soft_deleted", "project_id", "tenant_id":
@@ -666,7 +669,7 @@ type serverSort struct {
 	desc []bool
 }
 
-func serverOrder(q *jsonObject, admin bool, v apiVersion) (serverSort, error) {
+func serverOrder(q *js.Object, admin bool, v apiVersion) (serverSort, error) {
 	var o serverSort
 	keys := trimAll(allValues(q, "sort_key"))
 	dirs := trimAll(allValues(q, "sort_dir"))

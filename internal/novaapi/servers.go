@@ -20,6 +20,7 @@ import (
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/lifecycle"
+	js "github.com/kova-dev/kova/internal/novaapi/validation"
 	"github.com/kova-dev/kova/internal/rules"
 )
 
@@ -336,7 +337,7 @@ func (h *handler) planServer(rq *request, body *serverCreate) (*serverPlan, erro
 	}
 
 	// From here on, the compute API's checks.
-	img, ok, err := h.image(ctx, rq.caller.Tenant, canonicalUUID(*s.ImageRef))
+	img, ok, err := h.image(ctx, rq.caller.Tenant, js.CanonicalUUID(*s.ImageRef))
 	if err != nil {
 		return nil, err
 	}
@@ -385,7 +386,7 @@ func (h *handler) planServer(rq *request, body *serverCreate) (*serverPlan, erro
 		return nil, notImplemented("Trusted image certificates")
 	}
 	if s.UserData != nil {
-		if _, err := decodeBase64(*s.UserData); err != nil {
+		if _, err := js.DecodeBase64(*s.UserData); err != nil {
 			return nil, badRequest("User data needs to be valid base 64.")
 		}
 	}
@@ -607,7 +608,7 @@ func parseNetworks(raw json.RawMessage) ([]nwRequest, string, error) {
 		if r.UUID == nil {
 			return nil, "", badRequest("Bad network format: missing 'uuid'")
 		}
-		if !isUUIDLike(*r.UUID) {
+		if !js.IsUUIDLike(*r.UUID) {
 			return nil, "", badRequest("Bad networks format: network uuid is not in proper format (%s)", *r.UUID)
 		}
 	}
@@ -641,7 +642,7 @@ func (h *handler) resolveNetworks(rq *request, reqs []nwRequest, mode string) ([
 		if r.Port != nil && *r.Port != "" {
 			return nil, badRequest("Port id %s could not be found.", *r.Port)
 		}
-		net, ok, err := h.network(rq.ctx, rq.caller.Tenant, canonicalUUID(*r.UUID))
+		net, ok, err := h.network(rq.ctx, rq.caller.Tenant, js.CanonicalUUID(*r.UUID))
 		if err != nil {
 			return nil, err
 		}

@@ -1,8 +1,7 @@
-package novaapi
+package validation
 
 import (
 	"bytes"
-	"net/http"
 	"runtime"
 	"strings"
 	"sync"
@@ -34,7 +33,7 @@ func TestDeepJSONIsRefusedBeforeAllocating(t *testing.T) {
 				body = deepObjects
 			}
 			wg.Go(func() {
-				if _, err := decodeOrdered(body); err == nil {
+				if _, err := Decode(body); err == nil {
 					t.Error("a body of a million brackets decoded")
 				}
 			})
@@ -46,20 +45,20 @@ func TestDeepJSONIsRefusedBeforeAllocating(t *testing.T) {
 	}
 
 	t.Run("as deep as Nova decodes is fine, one more is malformed", func(t *testing.T) {
-		at := strings.Repeat("[", maxJSONDepth) + strings.Repeat("]", maxJSONDepth)
-		if _, err := decodeOrdered([]byte(at)); err != nil {
-			t.Errorf("depth %d: %v", maxJSONDepth, err)
+		at := strings.Repeat("[", MaxBodyDepth) + strings.Repeat("]", MaxBodyDepth)
+		if _, err := Decode([]byte(at)); err != nil {
+			t.Errorf("depth %d: %v", MaxBodyDepth, err)
 		}
 		over := "[" + at + "]"
-		if _, err := decodeOrdered([]byte(over)); err == nil {
-			t.Errorf("depth %d decoded", maxJSONDepth+1)
+		if _, err := Decode([]byte(over)); err == nil {
+			t.Errorf("depth %d decoded", MaxBodyDepth+1)
 		}
 		// Brackets inside strings are not nesting, nor are commas values.
 		quoted := `{"a": "` + strings.Repeat("[{", 5000) + `\"[" }`
-		if _, err := decodeOrdered([]byte(quoted)); err != nil {
+		if _, err := Decode([]byte(quoted)); err != nil {
 			t.Errorf("brackets in a string: %v", err)
 		}
-		if _, err := decodeOrdered([]byte(`"` + strings.Repeat(",", 1<<19) + `"`)); err != nil {
+		if _, err := Decode([]byte(`"` + strings.Repeat(",", 1<<19) + `"`)); err != nil {
 			t.Errorf("commas in a string: %v", err)
 		}
 	})
@@ -67,44 +66,21 @@ func TestDeepJSONIsRefusedBeforeAllocating(t *testing.T) {
 	// A flat body costs about 200 bytes per value: a 1 MiB "[0,0,...]" once allocated
 	// 100 MiB. The most values a body within Nova's size limit holds still decode.
 	t.Run("more values than a body Nova reads can hold are too many", func(t *testing.T) {
-		most := "[" + strings.Repeat("0,", maxJSONItems-2) + "0]" // the array and its numbers
+		most := "[" + strings.Repeat("0,", MaxBodyValues-2) + "0]" // the array and its numbers
 		if len(most) > 114688 {
 			t.Fatalf("%d bytes: longer than Nova reads", len(most))
 		}
-		if _, err := decodeOrdered([]byte(most)); err != nil {
+		if _, err := Decode([]byte(most)); err != nil {
 			t.Fatalf("%d bytes of values: %v", len(most), err)
 		}
 		wide := []byte("[" + strings.Repeat("0,", 1<<19-1) + "0]")
 		var err error
-		alloc := allocatedBy(func() { _, err = decodeOrdered(wide) })
-		if err != errTooManyItems {
+		alloc := allocatedBy(func() { _, err = Decode(wide) })
+		if err != ErrTooManyItems {
 			t.Errorf("1 MiB of values: %v", err)
 		}
 		if alloc > 64<<10 {
 			t.Errorf("refusing 1 MiB of values allocated %d KiB", alloc>>10)
 		}
 	})
-}
-
-// TestDeepBodyGetsNovasMalformed: through the handler, on every path that reads a body,
-// such a body gets Nova's 400 and the request allocates about the body's own size.
-func TestDeepBodyGetsNovasMalformed(t *testing.T) {
-	e := newEnv(t, standard(server("srv-a", srvUID, base))...)
-	deep := strings.Repeat("[", 1<<20-1)
-	for _, p := range []struct{ method, path string }{
-		{http.MethodPost, "/servers"},
-		{http.MethodPost, "/servers/" + srvUID + "/action"},
-		{http.MethodPut, "/servers/" + srvUID + "/metadata"},
-		{http.MethodPost, "/os-keypairs"},
-	} {
-		var r *response
-		alloc := allocatedBy(func() { r = e.do(p.method, p.path, deep) })
-		r.expectFault(http.StatusBadRequest, "badRequest", msgMalformed)
-		// Reading the body into memory costs about twice its size; decoding must add nothing.
-		if alloc > 6<<20 {
-			t.Errorf("%s %s allocated %d MiB", p.method, p.path, alloc>>20)
-		}
-	}
-	wide := "[" + strings.Repeat("0,", 1<<19-2) + "0]"
-	e.do(http.MethodPost, "/servers", wide).expectFault(http.StatusRequestEntityTooLarge, "overLimit", msgTooLarge)
 }
