@@ -28,6 +28,7 @@ import (
 	"github.com/kova-dev/kova/internal/compute"
 	"github.com/kova-dev/kova/internal/ipam"
 	"github.com/kova-dev/kova/internal/lifecycle"
+	"github.com/kova-dev/kova/internal/rules"
 )
 
 // Requeue intervals. Tasks on the driver requeue after the driver's own estimate.
@@ -189,11 +190,11 @@ func (r *ServerReconciler) reconcileDelete(ctx context.Context, srv *computev1.S
 	return reconcile.Result{}, nil
 }
 
-// releaseAddresses frees the server's addresses in its own namespace and, for shared
-// networks, in the public one.
+// releaseAddresses frees the server's addresses wherever its networks may be: its own
+// namespace and, for shared networks, the public one.
 func (r *ServerReconciler) releaseAddresses(ctx context.Context, srv *computev1.Server) error {
 	alloc := r.allocator()
-	for _, ns := range uniqueStrings(srv.Namespace, r.PublicNamespace) {
+	for _, ns := range rules.VisibleNamespaces(srv.Namespace, r.PublicNamespace) {
 		if err := alloc.Release(ctx, ns, string(srv.UID)); err != nil {
 			return fmt.Errorf("releasing addresses in %s: %w", ns, err)
 		}
@@ -209,18 +210,6 @@ func (r *ServerReconciler) event(obj runtime.Object, typ, reason, action, msg st
 	if r.Recorder != nil {
 		r.Recorder.Eventf(obj, nil, typ, reason, action, "%s", msg)
 	}
-}
-
-func uniqueStrings(in ...string) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, s := range in {
-		if s != "" && !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // SetupWithManager registers the controller; ServerActions wake the server they name.
