@@ -61,6 +61,30 @@ func PowerAfter(a lifecycle.Action) (computev1.PowerState, bool) {
 	return "", false
 }
 
+// PowerRoute are the Nova actions a client makes to take a server from the power state
+// from to to, through Active as a client has to: os-start, unpause, resume or unshelve
+// back to Active first, then os-stop, pause, suspend or shelve. An empty power state is
+// Active, as a server is created.
+func PowerRoute(from, to computev1.PowerState) []lifecycle.Action {
+	if from == "" {
+		from = computev1.PowerActive
+	}
+	if to == "" {
+		to = computev1.PowerActive
+	}
+	if from == to {
+		return nil
+	}
+	var out []lifecycle.Action
+	if r, ok := rowOfPower(from); ok && r.leave != "" {
+		out = append(out, r.leave)
+	}
+	if r, ok := rowOfPower(to); ok && to != computev1.PowerActive {
+		out = append(out, r.enter)
+	}
+	return out
+}
+
 // ApplyAction changes spec as the Nova action a asks, for the actions whose desired-state
 // form is a power state or rescue; it reports false for any other action.
 func ApplyAction(spec *computev1.ServerSpec, a lifecycle.Action) bool {

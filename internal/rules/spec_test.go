@@ -224,3 +224,26 @@ func TestAtDesiredState(t *testing.T) {
 		}
 	}
 }
+
+func TestPowerRoute(t *testing.T) {
+	tests := []struct {
+		from, to computev1.PowerState
+		want     []lifecycle.Action
+	}{
+		{"", "", nil},
+		{"", computev1.PowerActive, nil},
+		{computev1.PowerStopped, computev1.PowerStopped, nil},
+		{"", computev1.PowerStopped, []lifecycle.Action{lifecycle.ActionStop}},
+		{computev1.PowerActive, computev1.PowerShelved, []lifecycle.Action{lifecycle.ActionShelve}},
+		{computev1.PowerStopped, "", []lifecycle.Action{lifecycle.ActionStart}},
+		{computev1.PowerSuspended, computev1.PowerActive, []lifecycle.Action{lifecycle.ActionResume}},
+		{computev1.PowerShelved, computev1.PowerActive, []lifecycle.Action{lifecycle.ActionUnshelve}},
+		{computev1.PowerPaused, computev1.PowerSuspended, []lifecycle.Action{lifecycle.ActionUnpause, lifecycle.ActionSuspend}},
+		{computev1.PowerShelved, computev1.PowerStopped, []lifecycle.Action{lifecycle.ActionUnshelve, lifecycle.ActionStop}},
+	}
+	for _, tt := range tests {
+		if got := PowerRoute(tt.from, tt.to); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("PowerRoute(%q, %q) = %v, want %v", tt.from, tt.to, got, tt.want)
+		}
+	}
+}

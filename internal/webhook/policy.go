@@ -15,6 +15,8 @@ import (
 	"k8s.io/apiserver/pkg/endpoints/request"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/internal/lifecycle"
+	"github.com/kova-dev/kova/internal/rules"
 )
 
 // Whatever a role may not do through the REST API it may not do through a spec field: a
@@ -47,22 +49,18 @@ var (
 	callRename   = novaCall{http.MethodPut, "/servers/{id}", "os_compute_api:servers:update"}
 )
 
-// powerCalls is the action that takes a server from one power state to another; from
-// anything but Active, first back to Active (as a client would have to).
-var (
-	powerFromActive = map[computev1.PowerState]novaCall{
-		computev1.PowerStopped:   callAction("os_compute_api:servers:stop"),
-		computev1.PowerPaused:    callAction("os_compute_api:os-pause-server:pause"),
-		computev1.PowerSuspended: callAction("os_compute_api:os-suspend-server:suspend"),
-		computev1.PowerShelved:   callAction("os_compute_api:os-shelve:shelve"),
-	}
-	powerToActive = map[computev1.PowerState]novaCall{
-		computev1.PowerStopped:   callAction("os_compute_api:servers:start"),
-		computev1.PowerPaused:    callAction("os_compute_api:os-pause-server:unpause"),
-		computev1.PowerSuspended: callAction("os_compute_api:os-suspend-server:resume"),
-		computev1.PowerShelved:   callAction("os_compute_api:os-shelve:unshelve"),
-	}
-)
+// powerCalls are the calls of the power actions, whose route from one power state to
+// another rules.PowerRoute says.
+var powerCalls = map[lifecycle.Action]novaCall{
+	lifecycle.ActionStop:     callAction("os_compute_api:servers:stop"),
+	lifecycle.ActionStart:    callAction("os_compute_api:servers:start"),
+	lifecycle.ActionPause:    callAction("os_compute_api:os-pause-server:pause"),
+	lifecycle.ActionUnpause:  callAction("os_compute_api:os-pause-server:unpause"),
+	lifecycle.ActionSuspend:  callAction("os_compute_api:os-suspend-server:suspend"),
+	lifecycle.ActionResume:   callAction("os_compute_api:os-suspend-server:resume"),
+	lifecycle.ActionShelve:   callAction("os_compute_api:os-shelve:shelve"),
+	lifecycle.ActionUnshelve: callAction("os_compute_api:os-shelve:unshelve"),
+}
 
 // fieldCall is a spec field whose change is a Nova call.
 type fieldCall struct {
@@ -97,13 +95,8 @@ func specCalls(old, srv *computev1.Server) []fieldCall {
 			add("rescue", callUnrescue)
 		}
 	}
-	if from, to := orActive(was.PowerState), orActive(s.PowerState); from != to {
-		if c, ok := powerToActive[from]; ok {
-			add("powerState", c)
-		}
-		if c, ok := powerFromActive[to]; ok {
-			add("powerState", c)
-		}
+	for _, a := range rules.PowerRoute(was.PowerState, s.PowerState) {
+		add("powerState", powerCalls[a])
 	}
 	if create {
 		return out
@@ -121,13 +114,6 @@ func specCalls(old, srv *computev1.Server) []fieldCall {
 		add("name", callRename)
 	}
 	return out
-}
-
-func orActive(p computev1.PowerState) computev1.PowerState {
-	if p == "" {
-		return computev1.PowerActive
-	}
-	return p
 }
 
 func equalMetadata(a, b map[string]string) bool {

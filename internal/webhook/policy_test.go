@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/internal/rules"
 )
 
 func TestSpecCalls(t *testing.T) {
@@ -94,6 +95,21 @@ func TestHistoryEntries(t *testing.T) {
 	for e := range a {
 		if !b[e] {
 			t.Errorf("%s is not kept in %v", e, b)
+		}
+	}
+}
+
+// Every action on a route between two power states is a call the webhook asks RBAC about.
+func TestPowerCallsCoverEveryRoute(t *testing.T) {
+	powers := []computev1.PowerState{"", computev1.PowerActive, computev1.PowerStopped, computev1.PowerPaused,
+		computev1.PowerSuspended, computev1.PowerShelved}
+	for _, from := range powers {
+		for _, to := range powers {
+			for _, a := range rules.PowerRoute(from, to) {
+				if _, ok := powerCalls[a]; !ok {
+					t.Errorf("%q to %q: %s has no call", from, to, a)
+				}
+			}
 		}
 	}
 }
