@@ -12,6 +12,7 @@ import (
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/lifecycle"
+	"github.com/kova-dev/kova/internal/novaapi/schemas"
 	js "github.com/kova-dev/kova/internal/novaapi/validation"
 	"github.com/kova-dev/kova/internal/rules"
 )
@@ -34,28 +35,23 @@ type serverActionDef struct {
 func fixed(s *js.Schema) func(apiVersion) *js.Schema { return func(apiVersion) *js.Schema { return s } }
 
 var serverActionDefs = map[string]serverActionDef{
-	"os-stop":  {run: specAction(lifecycle.ActionStop, "stop")},
-	"os-start": {run: specAction(lifecycle.ActionStart, "start")},
-	"pause":    {run: specAction(lifecycle.ActionPause, "pause")},
-	"unpause":  {run: specAction(lifecycle.ActionUnpause, "unpause")},
-	"suspend":  {run: specAction(lifecycle.ActionSuspend, "suspend")},
-	"resume":   {run: specAction(lifecycle.ActionResume, "resume")},
-	"shelve":   {run: specAction(lifecycle.ActionShelve, "shelve")},
-	"unrescue": {run: specAction(lifecycle.ActionUnrescue, "unrescue")},
-	"unshelve": {run: (*handler).unshelve, schema: func(v apiVersion) *js.Schema {
-		if v.atLeast(77) {
-			return unshelveSchema277
-		}
-		return nil
-	}},
-	"rescue":         {run: (*handler).rescue, schema: fixed(rescueSchema)},
-	"resize":         {run: (*handler).resize, schema: fixed(resizeSchema)},
-	"lock":           {run: (*handler).lock, schema: lockSchema},
+	"os-stop":        {run: specAction(lifecycle.ActionStop, "stop")},
+	"os-start":       {run: specAction(lifecycle.ActionStart, "start")},
+	"pause":          {run: specAction(lifecycle.ActionPause, "pause")},
+	"unpause":        {run: specAction(lifecycle.ActionUnpause, "unpause")},
+	"suspend":        {run: specAction(lifecycle.ActionSuspend, "suspend")},
+	"resume":         {run: specAction(lifecycle.ActionResume, "resume")},
+	"shelve":         {run: specAction(lifecycle.ActionShelve, "shelve")},
+	"unrescue":       {run: specAction(lifecycle.ActionUnrescue, "unrescue")},
+	"unshelve":       {run: (*handler).unshelve, schema: schemas.Unshelve},
+	"rescue":         {run: (*handler).rescue, schema: fixed(schemas.Rescue)},
+	"resize":         {run: (*handler).resize, schema: fixed(schemas.Resize)},
+	"lock":           {run: (*handler).lock, schema: schemas.Lock},
 	"unlock":         {run: (*handler).unlock},
-	"reboot":         {run: (*handler).reboot, schema: fixed(rebootSchema)},
-	"rebuild":        {run: (*handler).rebuild, schema: rebuildSchema},
-	"createImage":    {run: (*handler).createImage, schema: fixed(createImageSchema)},
-	"changePassword": {run: (*handler).changePassword, schema: fixed(changePasswordSchema)},
+	"reboot":         {run: (*handler).reboot, schema: fixed(schemas.Reboot)},
+	"rebuild":        {run: (*handler).rebuild, schema: schemas.Rebuild},
+	"createImage":    {run: (*handler).createImage, schema: fixed(schemas.CreateImage)},
+	"changePassword": {run: (*handler).changePassword, schema: fixed(schemas.ChangePassword)},
 	"confirmResize":  {run: oneShot(computev1.ActionConfirmResize, http.StatusNoContent)},
 	"revertResize":   {run: oneShot(computev1.ActionRevertResize, http.StatusAccepted)},
 	"shelveOffload":  {run: oneShot(computev1.ActionShelveOffload, http.StatusAccepted)},
@@ -73,7 +69,7 @@ var serverActionDefs = map[string]serverActionDef{
 	"evacuate":             {run: unimplementedAction("evacuate")},
 	"forceDelete":          {run: unimplementedAction("forceDelete")},
 	"restore":              {run: unimplementedAction("restore")},
-	"trigger_crash_dump":   {run: unimplementedAction("trigger_crash_dump"), min: 17, schema: fixed(triggerCrashDumpSchema)},
+	"trigger_crash_dump":   {run: unimplementedAction("trigger_crash_dump"), min: 17, schema: fixed(schemas.TriggerCrashDump)},
 	"createBackup":         {run: unimplementedAction("createBackup")},
 	"os-resetState":        {run: unimplementedAction("os-resetState")},
 	"injectNetworkInfo":    {run: unimplementedAction("injectNetworkInfo")},
@@ -85,13 +81,6 @@ var serverActionDefs = map[string]serverActionDef{
 	"os-getSerialConsole":  {run: unimplementedAction("os-getSerialConsole"), max: 5},
 	"os-resetNetwork":      {run: unimplementedAction("os-resetNetwork")},
 	"os-injectNetworkInfo": {run: unimplementedAction("os-injectNetworkInfo")},
-}
-
-func lockSchema(v apiVersion) *js.Schema {
-	if v.atLeast(73) {
-		return lockSchema273
-	}
-	return nil
 }
 
 func (h *handler) serverAction(rq *request) error {
@@ -108,7 +97,7 @@ func (h *handler) serverAction(rq *request) error {
 	if !ok {
 		return badRequest("There is no such action: %s", name)
 	}
-	if (def.min > 0 && !rq.version.atLeast(def.min)) || (def.max > 0 && !rq.version.atMost(def.max)) {
+	if (def.min > 0 && !rq.version.AtLeast(def.min)) || (def.max > 0 && !rq.version.AtMost(def.max)) {
 		return notFound(msgResourceNotFound)
 	}
 	if def.schema != nil {
@@ -169,7 +158,7 @@ func (h *handler) changeSpec(rq *request, srv *computev1.Server, a lifecycle.Act
 // Nova.
 func (h *handler) lock(rq *request, srv *computev1.Server, arg any) error {
 	reason := ""
-	if obj, ok := arg.(*js.Object); ok && rq.version.atLeast(73) {
+	if obj, ok := arg.(*js.Object); ok && rq.version.AtLeast(73) {
 		if v, ok := obj.Get("locked_reason"); ok {
 			reason, _ = v.(string)
 		}
@@ -219,7 +208,7 @@ func (h *handler) rescue(rq *request, srv *computev1.Server, arg any) error {
 }
 
 func (h *handler) unshelve(rq *request, srv *computev1.Server, arg any) error {
-	if obj, ok := arg.(*js.Object); ok && rq.version.atLeast(77) {
+	if obj, ok := arg.(*js.Object); ok && rq.version.AtLeast(77) {
 		if v, ok := obj.Get("availability_zone"); ok {
 			az, _ := v.(string)
 			if az != orDefault(srv.Spec.AvailabilityZone, defaultAZ) {
@@ -429,7 +418,7 @@ func (h *handler) rebuild(rq *request, srv *computev1.Server, _ any) error {
 	if len(b.Personality) > 0 {
 		return notImplemented("File injection (personality)")
 	}
-	if rq.version.atLeast(54) && b.KeyName != nil {
+	if rq.version.AtLeast(54) && b.KeyName != nil {
 		var k *string
 		_ = json.Unmarshal(b.KeyName, &k)
 		cur, _ := keyName(srv).(string)
@@ -437,14 +426,14 @@ func (h *handler) rebuild(rq *request, srv *computev1.Server, _ any) error {
 			return notImplemented("Changing the keypair on rebuild")
 		}
 	}
-	if rq.version.atLeast(57) && b.UserData != nil {
+	if rq.version.AtLeast(57) && b.UserData != nil {
 		var u *string
 		_ = json.Unmarshal(b.UserData, &u)
 		if u == nil && srv.Spec.UserData != "" || u != nil && *u != srv.Spec.UserData {
 			return notImplemented("Changing user_data on rebuild")
 		}
 	}
-	if rq.version.atLeast(63) && b.Trusted != nil && string(b.Trusted) != "null" {
+	if rq.version.AtLeast(63) && b.Trusted != nil && string(b.Trusted) != "null" {
 		return notImplemented("Trusted image certificates")
 	}
 
@@ -465,9 +454,9 @@ func (h *handler) rebuild(rq *request, srv *computev1.Server, _ any) error {
 	}
 	st := lifecycle.Begin(lifecycle.ActionRebuild, rules.ObservedState(srv))
 	imageID := string(img.UID)
-	full := rq.version.atLeast(75)
-	v, err := rq.buildServer(srv, st, serverView{full: full, rebuild: true, keyName: rq.version.atLeast(54),
-		userData: rq.version.atLeast(57), imageID: &imageID})
+	full := rq.version.AtLeast(75)
+	v, err := rq.buildServer(srv, st, serverView{full: full, rebuild: true, keyName: rq.version.AtLeast(54),
+		userData: rq.version.AtLeast(57), imageID: &imageID})
 	if err != nil {
 		return err
 	}
@@ -494,7 +483,7 @@ func (h *handler) createImage(rq *request, srv *computev1.Server, arg any) error
 	if err := h.checkAction(rq, srv, lifecycle.ActionCreateImage); err != nil {
 		return err
 	}
-	if !rq.version.atLeast(39) && len(ci.Metadata) > maxMetaItems {
+	if !rq.version.AtLeast(39) && len(ci.Metadata) > maxMetaItems {
 		return forbidden("Image metadata limit exceeded")
 	}
 	sa, err := h.createAction(rq, srv, actionName(srv, computev1.ActionCreateImage), computev1.ActionCreateImage, func(s *computev1.ServerActionSpec) {
@@ -512,7 +501,7 @@ func (h *handler) createImage(rq *request, srv *computev1.Server, arg any) error
 		return err
 	}
 	id := string(img.UID)
-	if rq.version.atLeast(45) {
+	if rq.version.AtLeast(45) {
 		return rq.json(http.StatusAccepted, map[string]any{"image_id": id})
 	}
 	rq.w.Header().Set("Location", rq.selfHref("images", id))

@@ -8,36 +8,17 @@ import (
 	"strings"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
-	js "github.com/kova-dev/kova/internal/novaapi/validation"
+	"github.com/kova-dev/kova/internal/novaapi/schemas"
 )
 
 // GET /flavors, /flavors/detail and /flavors/{id}, from the cluster's Flavors: the id is
 // the Flavor's name. Flavors are managed with kubectl; this API does not create them.
 
-var flavorSortKeys = []any{"created_at", "description", "disabled", "ephemeral_gb", "flavorid", "id",
-	"is_public", "memory_mb", "name", "root_gb", "rxtx_factor", "swap", "updated_at", "vcpu_weight", "vcpus"}
-
-func flavorQuerySchema(v apiVersion) *js.Schema {
-	kws := []js.Keyword{js.Type("object"), js.Properties(
-		js.P("limit", qLimit),
-		js.P("marker", qParam),
-		js.P("is_public", qParam),
-		js.P("minRam", qParam),
-		js.P("minDisk", qParam),
-		js.P("sort_key", js.New(js.Type("array"), js.Items(js.New(js.Type("string"), js.Enum(flavorSortKeys...))))),
-		js.P("sort_dir", js.New(js.Type("array"), js.Items(js.New(js.Type("string"), js.Enum("asc", "desc"))))),
-	)}
-	if v.atLeast(75) {
-		kws = append(kws, js.NoAdditionalProperties())
-	}
-	return js.New(kws...)
-}
-
 func (h *handler) listFlavors(rq *request) error       { return h.flavors(rq, false) }
 func (h *handler) listFlavorsDetail(rq *request) error { return h.flavors(rq, true) }
 
 func (h *handler) flavors(rq *request, detail bool) error {
-	if err := validateQuery(flavorQuerySchema(rq.version), rq.r); err != nil {
+	if err := validateQuery(schemas.FlavorQuery(rq.version), rq.r); err != nil {
 		return err
 	}
 	q := queryObject(rq.r)
@@ -109,7 +90,7 @@ func (h *handler) flavors(rq *request, detail bool) error {
 			out = append(out, rq.flavorView(f))
 		} else {
 			v := map[string]any{"id": f.Name, "name": f.DisplayName(), "links": rq.links("flavors", f.Name)}
-			if rq.version.atLeast(55) {
+			if rq.version.AtLeast(55) {
 				v["description"] = orNull(f.Spec.Description)
 			}
 			out = append(out, v)
@@ -192,7 +173,7 @@ func (rq *request) flavorView(f *computev1.Flavor) map[string]any {
 		}
 	}
 	var swap any = f.Spec.Swap
-	if f.Spec.Swap == 0 && !rq.version.atLeast(75) {
+	if f.Spec.Swap == 0 && !rq.version.AtLeast(75) {
 		swap = ""
 	}
 	v := map[string]any{
@@ -208,10 +189,10 @@ func (rq *request) flavorView(f *computev1.Flavor) map[string]any {
 		"rxtx_factor":                rxtx,
 		"links":                      rq.links("flavors", f.Name),
 	}
-	if rq.version.atLeast(55) {
+	if rq.version.AtLeast(55) {
 		v["description"] = orNull(f.Spec.Description)
 	}
-	if rq.version.atLeast(61) {
+	if rq.version.AtLeast(61) {
 		extra := f.Spec.ExtraSpecs
 		if extra == nil {
 			extra = map[string]string{}

@@ -237,7 +237,7 @@ func (rq *request) serve(routes []route) {
 		if !ok {
 			continue
 		}
-		if (rt.min > 0 && !rq.version.atLeast(rt.min)) || (rt.max > 0 && !rq.version.atMost(rt.max)) {
+		if (rt.min > 0 && !rq.version.AtLeast(rt.min)) || (rt.max > 0 && !rq.version.AtMost(rt.max)) {
 			break
 		}
 		rq.params = params

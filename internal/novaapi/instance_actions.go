@@ -7,24 +7,12 @@ import (
 	"time"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
-	js "github.com/kova-dev/kova/internal/novaapi/validation"
+	"github.com/kova-dev/kova/internal/novaapi/schemas"
 )
 
 // GET /servers/{id}/os-instance-actions[/{request_id}]: the actions asked of a server,
 // newest first. Actions with no desired-state form are ServerActions; the others (create,
 // stop, lock, resize, ...) were recorded on the server when this API changed its spec.
-
-// instanceActionsQuery is the list's query schema from 2.58: single values of limit,
-// marker, changes-since and (2.66) changes-before, nothing else.
-func instanceActionsQuery(v apiVersion) *js.Schema {
-	single := func(s *js.Schema) *js.Schema { return js.New(js.Type("array"), js.Items(s), js.MaxItems(1)) }
-	dateTime := js.New(js.Type("string"), js.Format("date-time"))
-	ps := []js.Prop{js.P("limit", single(nonNegativeInteger)), js.P("marker", single(sString)), js.P("changes-since", single(dateTime))}
-	if v.atLeast(66) {
-		ps = append(ps, js.P("changes-before", single(dateTime)))
-	}
-	return js.New(js.Type("object"), js.Properties(ps...), js.NoAdditionalProperties())
-}
 
 // computeEvents are the compute manager events Nova records for each ServerAction kind.
 var computeEvents = map[computev1.ActionType]string{
@@ -108,15 +96,15 @@ func (rq *request) instanceActionView(srv *computev1.Server, a instanceAction) m
 		"start_time":    naiveTime(a.start),
 		"message":       a.message,
 	}
-	if rq.version.atLeast(58) {
+	if rq.version.AtLeast(58) {
 		v["updated_at"] = naiveTime(a.updated)
 	}
 	return v
 }
 
 func (h *handler) listInstanceActions(rq *request) error {
-	if rq.version.atLeast(58) {
-		if err := validateQuery(instanceActionsQuery(rq.version), rq.r); err != nil {
+	if rq.version.AtLeast(58) {
+		if err := validateQuery(schemas.InstanceActionsQuery(rq.version), rq.r); err != nil {
 			return err
 		}
 	}
@@ -125,7 +113,7 @@ func (h *handler) listInstanceActions(rq *request) error {
 		return err
 	}
 	limit := len(actions)
-	if rq.version.atLeast(58) {
+	if rq.version.AtLeast(58) {
 		q := queryObject(rq.r)
 		window, err := changesWindow(q)
 		if err != nil {
@@ -143,7 +131,7 @@ func (h *handler) listInstanceActions(rq *request) error {
 		list = append(list, rq.instanceActionView(srv, a))
 	}
 	out := map[string]any{"instanceActions": list}
-	if rq.version.atLeast(58) && len(actions) > 0 {
+	if rq.version.AtLeast(58) && len(actions) > 0 {
 		if l := rq.paginationLinks("servers/"+string(srv.UID)+"/os-instance-actions", len(actions), limit, actions[len(actions)-1].requestID); l != nil {
 			out["links"] = l
 		}
@@ -166,7 +154,7 @@ func (h *handler) showInstanceAction(rq *request) error {
 		if err != nil {
 			return err
 		}
-		if admin || rq.version.atLeast(51) {
+		if admin || rq.version.AtLeast(51) {
 			v["events"] = rq.actionEvents(srv, a, admin)
 		}
 		return rq.json(http.StatusOK, map[string]any{"instanceAction": v})
@@ -199,7 +187,7 @@ func (rq *request) actionEvents(srv *computev1.Server, a instanceAction, admin b
 			ev["traceback"] = sa.Status.Message
 		}
 	}
-	if rq.version.atLeast(62) {
+	if rq.version.AtLeast(62) {
 		ev["hostId"] = srv.Status.HostID
 		if admin {
 			ev["host"] = srv.Status.Host

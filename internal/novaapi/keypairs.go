@@ -24,6 +24,7 @@ import (
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/keys"
+	"github.com/kova-dev/kova/internal/novaapi/schemas"
 	js "github.com/kova-dev/kova/internal/novaapi/validation"
 	"github.com/kova-dev/kova/internal/rules"
 )
@@ -35,37 +36,6 @@ import (
 // API server lets only one win. (Keypairs made with kubectl carry any object name; the
 // admission webhook refuses a second one of a user's name.) A generated private key is
 // handed back once and kept nowhere: the Keypair gets only the public key.
-
-var sKeypairName = js.New(js.AllOf(sName,
-	js.New(js.Type("string"), js.MinLength(1), js.MaxLength(255), js.Format("keypair_name_20"))))
-
-func keypairCreateSchema(v apiVersion) *js.Schema {
-	ps := []js.Prop{js.P("name", sKeypairName)}
-	if v.atLeast(2) {
-		ps = append(ps, js.P("type", js.New(js.Type("string"), js.Enum("ssh", "x509"))))
-	}
-	ps = append(ps, js.P("public_key", sString))
-	if v.atLeast(10) {
-		ps = append(ps, js.P("user_id", sString))
-	}
-	kp := js.New(js.Type("object"), js.Properties(ps...), js.Required("name"), js.NoAdditionalProperties())
-	return js.New(js.Type("object"), js.Properties(js.P("keypair", kp)), js.Required("keypair"), js.NoAdditionalProperties())
-}
-
-func keypairQuerySchema(v apiVersion, list bool) *js.Schema {
-	var ps []js.Prop
-	if v.atLeast(10) {
-		ps = append(ps, js.P("user_id", qParam))
-	}
-	if list && v.atLeast(35) {
-		ps = append(ps, js.P("limit", qLimit), js.P("marker", qParam))
-	}
-	kws := []js.Keyword{js.Type("object"), js.Properties(ps...)}
-	if v.atLeast(75) {
-		kws = append(kws, js.NoAdditionalProperties())
-	}
-	return js.New(kws...)
-}
 
 // keypairObjectName is the Keypair that a user's keypair made through this API is: the
 // Nova name (when it makes a valid object name) and a hash of user and name, so that one
@@ -147,7 +117,7 @@ func (rq *request) keypairView(kp *computev1.Keypair, full bool) map[string]any 
 		"public_key":  keypairPublicKey(kp),
 		"fingerprint": keypairFingerprint(kp),
 	}
-	if rq.version.atLeast(2) {
+	if rq.version.AtLeast(2) {
 		v["type"] = keypairType(kp)
 	}
 	if full {
@@ -162,12 +132,12 @@ func (rq *request) keypairView(kp *computev1.Keypair, full bool) map[string]any 
 }
 
 func (h *handler) listKeypairs(rq *request) error {
-	if err := validateQuery(keypairQuerySchema(rq.version, true), rq.r); err != nil {
+	if err := validateQuery(schemas.KeypairQuery(rq.version, true), rq.r); err != nil {
 		return err
 	}
 	q := queryObject(rq.r)
 	asked := ""
-	if rq.version.atLeast(10) {
+	if rq.version.AtLeast(10) {
 		asked = firstValue(q, "user_id")
 	}
 	user, err := rq.keypairUser(asked, "os_compute_api:os-keypairs:index")
@@ -181,7 +151,7 @@ func (h *handler) listKeypairs(rq *request) error {
 	kps := rules.UserKeypairs(list.Items, user)
 	sort.Slice(kps, func(i, j int) bool { return kps[i].NovaName() < kps[j].NovaName() })
 	limit := len(kps)
-	paged := rq.version.atLeast(35)
+	paged := rq.version.AtLeast(35)
 	if paged {
 		if kps, limit, err = page(q, kps, (*computev1.Keypair).NovaName, markerMissing); err != nil {
 			return err
@@ -209,11 +179,11 @@ func firstValue(q *js.Object, k string) string {
 // requestedKeypair finds the keypair a show or delete names, for the caller or (2.10+,
 // admins) the user_id asked for.
 func (h *handler) requestedKeypair(rq *request, rule string) (*computev1.Keypair, error) {
-	if err := validateQuery(keypairQuerySchema(rq.version, false), rq.r); err != nil {
+	if err := validateQuery(schemas.KeypairQuery(rq.version, false), rq.r); err != nil {
 		return nil, err
 	}
 	asked := ""
-	if rq.version.atLeast(10) {
+	if rq.version.AtLeast(10) {
 		asked = firstValue(queryObject(rq.r), "user_id")
 	}
 	user, err := rq.keypairUser(asked, rule)
@@ -249,14 +219,14 @@ func (h *handler) deleteKeypair(rq *request) error {
 	if err := h.writer(rq.ctx).Delete(rq.ctx, kp, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}
-	if !rq.version.atLeast(2) {
+	if !rq.version.AtLeast(2) {
 		return rq.json(http.StatusAccepted, nil)
 	}
 	return rq.json(http.StatusNoContent, nil)
 }
 
 func (h *handler) createKeypair(rq *request) error {
-	if _, err := rq.validBody(keypairCreateSchema(rq.version)); err != nil {
+	if _, err := rq.validBody(schemas.KeypairCreate(rq.version)); err != nil {
 		return err
 	}
 	var body struct {
@@ -315,7 +285,7 @@ func (h *handler) createKeypair(rq *request) error {
 		v["private_key"] = privateKey
 	}
 	code := http.StatusOK
-	if rq.version.atLeast(2) {
+	if rq.version.AtLeast(2) {
 		v["type"] = typ
 		code = http.StatusCreated
 	}

@@ -6,7 +6,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
-	js "github.com/kova-dev/kova/internal/novaapi/validation"
+	"github.com/kova-dev/kova/internal/novaapi/schemas"
 )
 
 // GET /limits: Nova's absolute limits and what the tenant uses. Kova's one quota is on
@@ -15,15 +15,8 @@ import (
 // it has no file injection or server groups, so those are 0; metadata is bounded at 128
 // items by the CRDs. Usage is counted from the tenant's servers and their flavors.
 
-var limitsQuery = js.New(js.Type("object"), js.Properties(js.P("tenant_id", qParam)))
-var limitsQuery275 = js.New(js.Type("object"), js.Properties(js.P("tenant_id", qParam)), js.NoAdditionalProperties())
-
 func (h *handler) showLimits(rq *request) error {
-	qs := limitsQuery
-	if rq.version.atLeast(75) {
-		qs = limitsQuery275
-	}
-	if err := validateQuery(qs, rq.r); err != nil {
+	if err := validateQuery(schemas.LimitsQuery(rq.version), rq.r); err != nil {
 		return err
 	}
 	tenant := rq.caller.Tenant
@@ -69,17 +62,17 @@ func (h *handler) showLimits(rq *request) error {
 		"totalServerGroupsUsed": 0,
 	}
 	v := rq.version
-	if !v.atLeast(36) {
+	if !v.AtLeast(36) {
 		abs["maxSecurityGroups"] = -1
 		abs["maxSecurityGroupRules"] = -1
 		abs["maxTotalFloatingIps"] = -1
 		abs["totalFloatingIpsUsed"] = 0
 		abs["totalSecurityGroupsUsed"] = 0
 	}
-	if !v.atLeast(39) {
+	if !v.AtLeast(39) {
 		abs["maxImageMeta"] = maxMetaItems
 	}
-	if !v.atLeast(57) {
+	if !v.AtLeast(57) {
 		abs["maxPersonality"] = 0
 		abs["maxPersonalitySize"] = 0
 	}

@@ -8,6 +8,7 @@ import (
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/lifecycle"
+	"github.com/kova-dev/kova/internal/novaapi/schemas"
 )
 
 // Server metadata (/servers/{id}/metadata[/{key}]) is Server.spec.metadata; image
@@ -160,7 +161,7 @@ func showMetaItem(rq *request, resolve metaResolver) error {
 
 // writeMeta is POST (merge the given items in) and PUT (replace the whole set).
 func writeMeta(rq *request, resolve metaResolver, replace bool) error {
-	if _, err := rq.validBody(metadataSchema); err != nil {
+	if _, err := rq.validBody(schemas.Metadata); err != nil {
 		return err
 	}
 	var body struct {
@@ -194,7 +195,7 @@ func writeMeta(rq *request, resolve metaResolver, replace bool) error {
 // setMetaItem is PUT of one key, whose body must name the same key: checked before the
 // owner is looked up for images (mismatchFirst), after it for servers, as in Nova.
 func setMetaItem(rq *request, resolve metaResolver, mismatchFirst bool) error {
-	if _, err := rq.validBody(metaItemSchema); err != nil {
+	if _, err := rq.validBody(schemas.MetaItem); err != nil {
 		return err
 	}
 	var body struct {

@@ -1,11 +1,12 @@
 package novaapi
 
 import (
-	"fmt"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/kova-dev/kova/internal/novaapi/microversion"
 )
 
 // Microversion headers, in and out (nova/api/openstack/wsgi.py).
@@ -15,33 +16,14 @@ const (
 	varyAPIVersion         = "OpenStack-API-Version, X-OpenStack-Nova-API-Version"
 )
 
-// apiVersion is a compute API microversion, 2.x.
-type apiVersion struct{ major, minor int }
+// apiVersion is a compute API microversion, 2.x (package microversion).
+type apiVersion = microversion.Version
 
-// The microversions Kova serves. The maximum is the highest microversion whose every
-// change Kova implements, or answers as Nova would (a 501 for what it lacks): 2.79.
-// Past it, 2.80-2.93 add filters, fields and behaviours (2.83's non-admin filters, 2.90's
-// hostname, 2.92's import-only keypairs) that are not built yet.
+// The microversions Kova serves.
 var (
-	minVersion = apiVersion{2, 1}
-	maxVersion = apiVersion{2, 79}
+	minVersion = microversion.Min
+	maxVersion = microversion.Max
 )
-
-func (v apiVersion) String() string { return fmt.Sprintf("%d.%d", v.major, v.minor) }
-
-// atLeast says whether v is 2.minor or later.
-func (v apiVersion) atLeast(minor int) bool {
-	return v.major > 2 || (v.major == 2 && v.minor >= minor)
-}
-
-// atMost says whether v is 2.minor or earlier.
-func (v apiVersion) atMost(minor int) bool {
-	return v.major < 2 || (v.major == 2 && v.minor <= minor)
-}
-
-func (v apiVersion) less(o apiVersion) bool {
-	return v.major < o.major || (v.major == o.major && v.minor < o.minor)
-}
 
 var versionRE = regexp.MustCompile(`^([1-9]\d*)\.([1-9]\d*|0)$`)
 
@@ -67,8 +49,8 @@ func requestedVersion(h http.Header) (apiVersion, *apiError) {
 	}
 	major, _ := strconv.Atoi(m[1])
 	minor, _ := strconv.Atoi(m[2])
-	v := apiVersion{major, minor}
-	if v.less(minVersion) || maxVersion.less(v) {
+	v := apiVersion{Major: major, Minor: minor}
+	if v.Less(minVersion) || maxVersion.Less(v) {
 		return apiVersion{}, newError(http.StatusNotAcceptable,
 			"Version %s is not supported by the API. Minimum is %s and maximum is %s.", v, minVersion, maxVersion)
 	}

@@ -13,6 +13,7 @@ import (
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/lifecycle"
+	"github.com/kova-dev/kova/internal/novaapi/schemas"
 	js "github.com/kova-dev/kova/internal/novaapi/validation"
 	"github.com/kova-dev/kova/internal/rules"
 )
@@ -20,81 +21,6 @@ import (
 // GET /servers and /servers/detail, after Nova's _get_servers: query schema, the filters a
 // non-admin may use, status to vm_state/task_state, all_tenants for admins, sort keys,
 // marker and limit, and "servers_links" when the page is full.
-
-// Query parameter kinds of Nova's servers query schema.
-var (
-	qParam      = js.New(js.Type("array"), js.Items(js.New(js.Type("string"))))
-	qRegexParam = js.New(js.Type("array"), js.Items(js.New(js.Type("string"), js.Format("regex"))))
-	qDateTime   = js.New(js.Type("array"), js.Items(js.New(js.Type("string"), js.Format("date-time"))))
-	qLimit      = js.New(js.Type("array"), js.Items(nonNegativeInteger))
-)
-
-var nonNegativeInteger = js.New(js.Type("integer", "string"), js.Pattern("^[0-9]*$", "^[0-9]*$"), js.Minimum(0), js.MinLength(1))
-
-// sortKeys are Nova's valid server sort keys; ignoredSortKeys were accepted and ignored
-// before 2.75 (locked among them before 2.73).
-var (
-	sortKeys = []string{"access_ip_v4", "access_ip_v6", "auto_disk_config",
-		"availability_zone", "config_drive", "created_at",
-		"display_description", "display_name", "host", "hostname",
-		"image_ref", "instance_type_id", "kernel_id", "key_name",
-		"launch_index", "launched_at", "locked_by", "node", "power_state",
-		"progress", "project_id", "ramdisk_id", "root_device_name",
-		"task_state", "terminated_at", "updated_at", "user_id", "uuid",
-		"vm_state"}
-	ignoredSortKeys = []string{"architecture", "cell_name", "cleaned", "default_ephemeral_device",
-		"default_swap_device", "deleted", "deleted_at", "disable_terminate",
-		"ephemeral_gb", "ephemeral_key_uuid", "id", "key_data", "launched_on",
-		"locked", "memory_mb", "os_type", "reservation_id", "root_gb",
-		"shutdown_terminate", "user_data", "vcpus", "vm_mode"}
-)
-
-func serverQuerySchema(v apiVersion) *js.Schema {
-	regex := []string{"kernel_id", "ramdisk_id", "hostname", "key_name", "power_state", "node",
-		"flavor", "reservation_id", "launched_at", "terminated_at", "availability_zone", "name",
-		"display_name", "description", "display_description", "locked_by", "root_device_name",
-		"config_drive", "access_ip_v4", "access_ip_v6", "auto_disk_config", "progress", "ip", "ip6", "created_at"}
-	plain := []string{"user_id", "project_id", "tenant_id", "launch_index", "image_ref", "image",
-		"vm_state", "task_state", "host", "uuid", "sort_dir", "all_tenants", "soft_deleted", "deleted", "status",
-		"block_device_mapping", "services", "metadata", "system_metadata", "info_cache", "security_groups", "pci_devices",
-		"marker"}
-	var ps []js.Prop
-	for _, n := range plain {
-		ps = append(ps, js.P(n, qParam))
-	}
-	for _, n := range regex {
-		ps = append(ps, js.P(n, qRegexParam))
-	}
-	ps = append(ps, js.P("changes-since", qDateTime), js.P("limit", qLimit))
-	if v.atLeast(26) {
-		for _, n := range []string{"tags", "tags-any", "not-tags", "not-tags-any"} {
-			ps = append(ps, js.P(n, qRegexParam))
-		}
-	}
-	if v.atLeast(66) {
-		ps = append(ps, js.P("changes-before", qDateTime))
-	}
-	keys := slices.Concat(sortKeys, ignoredSortKeys)
-	switch {
-	case v.atLeast(75):
-		keys = slices.Concat(sortKeys, []string{"locked"})
-	case v.atLeast(73):
-		keys = slices.Concat(sortKeys, []string{"locked"}, slices.DeleteFunc(slices.Clone(ignoredSortKeys), func(k string) bool { return k == "locked" }))
-	}
-	enum := make([]any, len(keys))
-	for i, k := range keys {
-		enum[i] = k
-	}
-	ps = append(ps, js.P("sort_key", js.New(js.Type("array"), js.Items(js.New(js.Type("string"), js.Enum(enum...))))))
-	if v.atLeast(73) {
-		ps = append(ps, js.P("locked", qParam))
-	}
-	kws := []js.Keyword{js.Type("object"), js.Properties(ps...), js.PatternProperties("^_", "^_", qParam)}
-	if v.atLeast(75) {
-		kws = append(kws, js.NoAdditionalProperties())
-	}
-	return js.New(kws...)
-}
 
 // knownParams strips, before 2.75, the query parameters the schema does not know, as
 // Nova's query validator does; from 2.75 the schema has already refused them.
@@ -113,16 +39,16 @@ func knownParams(s *js.Schema, q *js.Object) *js.Object {
 // nonAdminFilters are the search options a non-admin may use at a microversion.
 func nonAdminFilters(v apiVersion) []string {
 	opts := []string{"reservation_id", "name", "status", "image", "flavor", "ip", "changes-since", "all_tenants"}
-	if v.atLeast(5) {
+	if v.AtLeast(5) {
 		opts = append(opts, "ip6")
 	}
-	if v.atLeast(26) {
+	if v.AtLeast(26) {
 		opts = append(opts, "tags", "tags-any", "not-tags", "not-tags-any")
 	}
-	if v.atLeast(66) {
+	if v.AtLeast(66) {
 		opts = append(opts, "changes-before")
 	}
-	if v.atLeast(73) {
+	if v.AtLeast(73) {
 		opts = append(opts, "locked")
 	}
 	return opts
@@ -187,7 +113,7 @@ type listedServer struct {
 var pagingParams = []string{"limit", "marker", "sort_key", "sort_dir"}
 
 func (h *handler) servers(rq *request, detail bool) error {
-	qs := serverQuerySchema(rq.version)
+	qs := schemas.ServerQuery(rq.version)
 	if err := validateQuery(qs, rq.r); err != nil {
 		return err
 	}
@@ -482,7 +408,7 @@ func statusFilter(rq *request, statuses []string, admin bool) (serverFilter, boo
 		}
 	}
 	if len(vms) == 0 {
-		if rq.version.atLeast(38) {
+		if rq.version.AtLeast(38) {
 			return nil, false, badRequest("Invalid status value")
 		}
 		return nil, true, nil
@@ -679,10 +605,7 @@ func serverOrder(q *js.Object, admin bool, v apiVersion) (serverSort, error) {
 	if len(dirs) == 0 {
 		dirs = []string{"desc"}
 	}
-	ignored := ignoredSortKeys
-	if v.atLeast(73) {
-		ignored = slices.DeleteFunc(slices.Clone(ignoredSortKeys), func(k string) bool { return k == "locked" })
-	}
+	ignored := schemas.IgnoredSortKeys(v)
 	for i := 0; i < len(keys); {
 		k := keys[i]
 		if slices.Contains(ignored, k) {

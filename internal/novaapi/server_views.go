@@ -222,32 +222,32 @@ func (rq *request) buildServer(srv *computev1.Server, st lifecycle.State, o serv
 		out["OS-EXT-STS:vm_state"] = string(st.VM)
 		out["OS-EXT-STS:power_state"] = int(st.Power)
 		out["os-extended-volumes:volumes_attached"] = []any{}
-		if v.atLeast(16) && admin {
+		if v.AtLeast(16) && admin {
 			out["host_status"] = hostStatus(srv)
 		}
 	} else if o.keyName {
 		out["key_name"] = keyName(srv)
 	}
-	if v.atLeast(9) {
+	if v.AtLeast(9) {
 		out["locked"] = srv.Spec.Locked
 	}
-	if v.atLeast(73) {
+	if v.AtLeast(73) {
 		out["locked_reason"] = orNull(srv.Spec.LockedReason)
 	}
-	if v.atLeast(19) {
+	if v.AtLeast(19) {
 		if d, ok := annotation(srv, annDescription); ok {
 			out["description"] = d
 		} else {
 			out["description"] = nil
 		}
 	}
-	if v.atLeast(26) {
+	if v.AtLeast(26) {
 		out["tags"] = serverTags(srv)
 	}
-	if v.atLeast(63) {
+	if v.AtLeast(63) {
 		out["trusted_image_certificates"] = nil
 	}
-	if v.atLeast(71) && !o.inList {
+	if v.AtLeast(71) && !o.inList {
 		out["server_groups"] = []string{}
 	}
 	if o.userData {
@@ -261,7 +261,7 @@ func (rq *request) extendedAttributes(srv *computev1.Server, out map[string]any,
 	out["OS-EXT-SRV-ATTR:host"] = orNull(srv.Status.Host)
 	out["OS-EXT-SRV-ATTR:instance_name"] = srv.Name
 	out["OS-EXT-SRV-ATTR:hypervisor_hostname"] = orNull(srv.Status.Host)
-	if !rq.version.atLeast(3) {
+	if !rq.version.AtLeast(3) {
 		return
 	}
 	index := 0
@@ -298,7 +298,7 @@ func hostStatus(srv *computev1.Server) string {
 // contents from it.
 func (rq *request) serverFlavor(srv *computev1.Server) (any, error) {
 	id := serverFlavorID(srv)
-	if !rq.version.atLeast(47) {
+	if !rq.version.AtLeast(47) {
 		return map[string]any{"id": id, "links": rq.bookmark("flavors", id)}, nil
 	}
 	f, err := rq.h.flavor(rq.ctx, id)

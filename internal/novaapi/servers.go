@@ -20,6 +20,7 @@ import (
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/lifecycle"
+	"github.com/kova-dev/kova/internal/novaapi/schemas"
 	js "github.com/kova-dev/kova/internal/novaapi/validation"
 	"github.com/kova-dev/kova/internal/rules"
 )
@@ -94,7 +95,7 @@ type serverUpdate struct {
 }
 
 func (h *handler) updateServer(rq *request) error {
-	if _, err := rq.validBody(serverUpdateSchema(rq.version)); err != nil {
+	if _, err := rq.validBody(schemas.ServerUpdate(rq.version)); err != nil {
 		return err
 	}
 	var body serverUpdate
@@ -116,7 +117,7 @@ func (h *handler) updateServer(rq *request) error {
 	if err != nil {
 		return err
 	}
-	full := rq.version.atLeast(75)
+	full := rq.version.AtLeast(75)
 	v, err := rq.buildServer(srv, st, serverView{full: full})
 	if err != nil {
 		return err
@@ -211,7 +212,7 @@ type nwRequest struct {
 }
 
 func (h *handler) createServer(rq *request) error {
-	if _, err := rq.validBody(serverCreateSchema(rq.version)); err != nil {
+	if _, err := rq.validBody(schemas.ServerCreate(rq.version)); err != nil {
 		return err
 	}
 	var body serverCreate
@@ -299,7 +300,7 @@ func (h *handler) planServer(rq *request, body *serverCreate) (*serverPlan, erro
 		return nil, badRequest("min_count must be <= max_count")
 	}
 
-	if rq.version.atLeast(74) && (s.Host != "" || s.HypervisorHostname != "") {
+	if rq.version.AtLeast(74) && (s.Host != "" || s.HypervisorHostname != "") {
 		if err := rq.mayChooseHost("compute:servers:create:requested_destination"); err != nil {
 			return nil, err
 		}
@@ -418,7 +419,7 @@ func (h *handler) planServer(rq *request, body *serverCreate) (*serverPlan, erro
 	if truthy(s.ConfigDrive) {
 		plan.annotations[annConfigDrive] = "True"
 	}
-	if rq.version.atLeast(19) {
+	if rq.version.AtLeast(19) {
 		if s.Description != nil {
 			plan.annotations[annDescription] = *s.Description
 		}
