@@ -25,7 +25,9 @@ import (
 // Who may set what through kubectl: the same as through the REST API. Users of these
 // specs: carol and bob are tenant creators (the shipped kova-creator), tina the tenant's
 // admin (kova-admin), dave a custom role that may update servers but make no REST call,
-// alice the suite's tenant user (the author of a keypair).
+// alice the suite's tenant user (the author of a keypair); olga the cloud operator
+// (kova-admin and kova-cloud-admin with ClusterRoleBindings) and rita a tenant admin who was
+// also given kova-cloud-admin with a RoleBinding in her tenant (admins_test.go).
 
 var (
 	usersOnce sync.Once
@@ -35,7 +37,7 @@ var (
 func userClient(name string) client.Client {
 	usersOnce.Do(func() {
 		users = map[string]client.Client{}
-		for _, n := range []string{"carol", "bob", "tina", "dave"} {
+		for _, n := range []string{"carol", "bob", "tina", "dave", "olga", "rita"} {
 			u, err := env.AddUser(envtest.User{Name: n}, nil)
 			Expect(err).NotTo(HaveOccurred())
 			users[n], err = client.New(u.Config(), client.Options{Scheme: env.Scheme})

@@ -8,8 +8,10 @@ import "strings"
 const NovaAPIGroup = "nova.kova.dev"
 
 // VerbOverrideLock is the RBAC verb on servers that lets a user act on a locked server:
-// Nova's admin. Only kova-admin has it. The admission webhook and the REST shim ask for it
-// alike.
+// Nova's admin, the cloud operator. Only a cluster-wide grant counts: the admission webhook
+// and the REST shim ask for it alike with no namespace, which only a ClusterRoleBinding can
+// allow (the ClusterRole kova-cloud-admin, or cluster-admin's `*`); a tenant's kova-admin
+// does not have it.
 const VerbOverrideLock = "override-lock"
 
 // Annotations that name people. Kova sets them from the authenticated request and the

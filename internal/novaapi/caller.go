@@ -36,8 +36,11 @@ func CallerFrom(ctx context.Context) (Caller, bool) {
 	return c, ok
 }
 
-// Admins says whether a user is Nova's admin in a tenant (may act on locked servers).
-// cmd/nova-api answers it with a SubjectAccessReview for the verb override-lock on servers.
+// Admins says whether a user is Nova's admin: the cloud operator, who overrides locks and
+// sees what Nova shows only to its admin (host attributes, host_status, every tenant, other
+// users' keypairs, events below 2.51). A tenant's kova-admin is not: it is Nova's project
+// member. cmd/nova-api answers it with a SubjectAccessReview for the verb override-lock on
+// servers with no namespace, which only a ClusterRoleBinding can allow.
 type Admins interface {
-	IsAdmin(ctx context.Context, tenant string, u user.Info) (bool, error)
+	IsAdmin(ctx context.Context, u user.Info) (bool, error)
 }

@@ -349,13 +349,13 @@ func (rq *request) json(code int, v any) error {
 	return nil
 }
 
-// isAdmin asks once per request whether the caller is Nova's admin in the tenant.
+// isAdmin asks once per request whether the caller is Nova's admin (the cloud operator).
 func (rq *request) isAdmin() (bool, error) {
 	rq.adminOnce.Do(func() {
 		if rq.h.admins == nil {
 			return
 		}
-		rq.admin, rq.adminErr = rq.h.admins.IsAdmin(rq.ctx, rq.caller.Tenant, rq.caller.User)
+		rq.admin, rq.adminErr = rq.h.admins.IsAdmin(rq.ctx, rq.caller.User)
 	})
 	return rq.admin, rq.adminErr
 }

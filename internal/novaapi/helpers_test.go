@@ -50,19 +50,14 @@ func testScheme(t testing.TB) *runtime.Scheme {
 	return s
 }
 
-// fakeAdmins makes the named users admins in every tenant; cluster says whether they
-// are admins across all tenants too (the all_tenants check asks with tenant "").
+// fakeAdmins makes the named users the cloud operator.
 type fakeAdmins struct {
-	users   map[string]bool
-	cluster bool
-	asked   int
+	users map[string]bool
+	asked int
 }
 
-func (a *fakeAdmins) IsAdmin(_ context.Context, tenant string, u user.Info) (bool, error) {
+func (a *fakeAdmins) IsAdmin(_ context.Context, u user.Info) (bool, error) {
 	a.asked++
-	if tenant == "" && !a.cluster {
-		return false, nil
-	}
 	return a.users[u.GetName()], nil
 }
 

@@ -24,7 +24,7 @@ func (h *handler) showLimits(rq *request) error {
 		admin := false
 		if h.admins != nil {
 			var err error
-			if admin, err = h.admins.IsAdmin(rq.ctx, t, rq.caller.User); err != nil {
+			if admin, err = h.admins.IsAdmin(rq.ctx, rq.caller.User); err != nil {
 				return err
 			}
 		}

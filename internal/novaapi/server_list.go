@@ -279,8 +279,7 @@ func (h *handler) serverSearch(rq *request, query *js.Object, detail bool) (*ser
 }
 
 // allTenants is where all_tenants looks: every namespace, or the one tenant_id (or
-// project_id) names. Admin in one tenant is not admin everywhere: it takes the right in
-// every namespace, which is what the admin question with no tenant asks.
+// project_id) names. Only the cloud operator may: a tenant's kova-admin is not admin anywhere.
 func allTenants(rq *request, opts *js.Object, detail bool) ([]string, error) {
 	rule := "os_compute_api:servers:index:get_all_tenants"
 	if detail {
@@ -289,7 +288,7 @@ func allTenants(rq *request, opts *js.Object, detail bool) ([]string, error) {
 	ok := false
 	if rq.h.admins != nil {
 		var err error
-		if ok, err = rq.h.admins.IsAdmin(rq.ctx, "", rq.caller.User); err != nil {
+		if ok, err = rq.h.admins.IsAdmin(rq.ctx, rq.caller.User); err != nil {
 			return nil, err
 		}
 	}

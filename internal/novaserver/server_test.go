@@ -13,6 +13,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/types"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -20,6 +21,7 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
@@ -58,6 +60,21 @@ func expectNovaError(r response, code int, key string, message types.GomegaMatch
 }
 
 func token(t string) map[string]string { return map[string]string{"X-Auth-Token": t} }
+
+// isAdmin asks the stand-in handler at url whether it was told the caller is Nova's admin.
+func isAdmin(c *http.Client, url string, header map[string]string) func() (bool, error) {
+	return func() (bool, error) {
+		r, err := do(c, http.MethodGet, url, header, nil)
+		if err != nil || r.code != http.StatusOK {
+			return false, fmt.Errorf("%v: %d %s", err, r.code, r.body)
+		}
+		var e echo
+		if err := json.Unmarshal(r.body, &e); err != nil {
+			return false, err
+		}
+		return e.Admin, nil
+	}
+}
 
 var _ = Describe("nova-api", func() {
 	var (
@@ -164,7 +181,7 @@ var _ = Describe("nova-api", func() {
 		Expect(e.Tenant).To(Equal(ns))
 		Expect(e.Root).To(Equal(directURL + "/v2.1"))
 		Expect(e.Path).To(Equal("/servers/detail"))
-		Expect(e.Admin).To(BeTrue(), "kova-admin may override locks")
+		Expect(e.Admin).To(BeFalse(), "a tenant's kova-admin is Nova's project member, not its admin")
 
 		By("an action is Nova's 403 for an observer, and reaches the handler for an admin")
 		r, err = do(tlsClient, http.MethodPost, directURL+"/v2.1/"+ns+"/servers/x/action", token(tokens["observer"]), []byte(`{"reboot": {}}`))
@@ -173,6 +190,45 @@ var _ = Describe("nova-api", func() {
 		r, err = do(tlsClient, http.MethodPost, directURL+"/v2.1/"+ns+"/servers/x/action", token(tokens["admin"]), []byte(`{"reboot": {}}`))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(decodeEcho(r).Path).To(Equal("/servers/x/action"))
+	})
+
+	It("tells the cloud operator (a ClusterRoleBinding) from a tenant's admin, both ways in", func(ctx SpecContext) {
+		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "operator"}}
+		Expect(k8s.Create(ctx, sa)).To(Succeed())
+		operator := rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: sa.Name}
+		bind(ctx, ns, "kova-admin", operator)
+		bind(ctx, ns, "kova-cloud-admin", operator)
+		tr := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](3600)}}
+		Expect(k8s.SubResource("token").Create(ctx, sa, tr)).To(Succeed())
+		// Directly with X-Auth-Token, and through kube-apiserver with the token as a bearer.
+		direct := func(tok string) func() (bool, error) {
+			return isAdmin(tlsClient, directURL+"/v2.1/"+ns+"/servers/detail", token(tok))
+		}
+		aggregated := func(tok string) func() (bool, error) {
+			cfg := rest.AnonymousClientConfig(cp.Config)
+			cfg.BearerToken = tok
+			hc, err := rest.HTTPClientFor(cfg)
+			Expect(err).NotTo(HaveOccurred())
+			return isAdmin(hc, strings.TrimSuffix(cp.Config.Host, "/")+"/apis/nova.kova.dev/v1/namespaces/"+ns+"/servers/detail", nil)
+		}
+
+		By("kova-cloud-admin bound in the tenant gives nothing: only a cluster-wide grant counts")
+		Eventually(direct(tr.Status.Token)).WithContext(ctx).Should(BeFalse())
+		Consistently(direct(tr.Status.Token)).WithContext(ctx).WithTimeout(2 * time.Second).Should(BeFalse())
+		Eventually(aggregated(tr.Status.Token)).WithContext(ctx).Should(BeFalse())
+		Expect(direct(tokens["admin"])()).To(BeFalse(), "the tenant's kova-admin, directly")
+		Eventually(aggregated(tokens["admin"])).WithContext(ctx).Should(BeFalse(), "the tenant's kova-admin, through kube-apiserver")
+
+		By("bound with a ClusterRoleBinding it makes the operator, through either way in")
+		crb := &rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{GenerateName: "kova-cloud-admin-"},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "kova-cloud-admin"},
+			Subjects:   []rbacv1.Subject{operator},
+		}
+		Expect(k8s.Create(ctx, crb)).To(Succeed())
+		DeferCleanup(func(ctx SpecContext) { Expect(k8s.Delete(ctx, crb)).To(Succeed()) })
+		Eventually(direct(tr.Status.Token)).WithContext(ctx).Should(BeTrue())
+		Eventually(aggregated(tr.Status.Token)).WithContext(ctx).Should(BeTrue())
 	})
 
 	It("answers a request without credentials with Nova's 401, whatever identity headers it carries", func() {

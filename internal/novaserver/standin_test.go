@@ -64,7 +64,7 @@ func echoHandler(name string, d novaserver.Deps) http.Handler {
 			writeNovaError(w, http.StatusForbidden, "The handler refused this itself.")
 			return
 		}
-		admin, err := d.Admins.IsAdmin(r.Context(), c.Tenant, c.User)
+		admin, err := d.Admins.IsAdmin(r.Context(), c.User)
 		if err != nil {
 			writeNovaError(w, http.StatusInternalServerError, err.Error())
 			return

@@ -99,7 +99,7 @@ func (w *KeypairWebhook) checkOwner(ctx context.Context, kp *computev1.Keypair) 
 	if kp.Spec.UserID == user.Username {
 		return nil
 	}
-	ok, err := w.Admins.MayActForOthers(ctx, kp.Namespace, user)
+	ok, err := w.Admins.MayActForOthers(ctx, user)
 	if err != nil {
 		return apierrors.NewInternalError(err)
 	}

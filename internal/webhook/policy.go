@@ -182,7 +182,7 @@ func (v *ServerValidator) checkCalls(ctx context.Context, old, srv *computev1.Se
 		}
 	}
 	if old == nil && computev1.ForcesHost(srv.Spec.AvailabilityZone) {
-		ok, err := v.Admins.IsAdmin(ctx, srv.Namespace, user)
+		ok, err := v.Admins.IsAdmin(ctx, user)
 		if err != nil {
 			return internalError(err)
 		}

@@ -139,7 +139,7 @@ func (v *ServerValidator) ValidateUpdate(ctx context.Context, old, srv *computev
 	admin := true
 	if old.Status.Locked && !lockOnly(old, srv) {
 		var err error
-		if admin, err = v.Admins.IsAdmin(ctx, srv.Namespace, userOf(ctx)); err != nil {
+		if admin, err = v.Admins.IsAdmin(ctx, userOf(ctx)); err != nil {
 			return nil, apierrors.NewInternalError(err)
 		}
 	}
@@ -166,7 +166,7 @@ func (v *ServerValidator) ValidateDelete(ctx context.Context, srv *computev1.Ser
 	if !srv.Status.Locked {
 		return nil, nil
 	}
-	admin, err := v.Admins.IsAdmin(ctx, srv.Namespace, userOf(ctx))
+	admin, err := v.Admins.IsAdmin(ctx, userOf(ctx))
 	if err != nil {
 		return nil, apierrors.NewInternalError(err)
 	}

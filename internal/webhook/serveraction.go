@@ -32,7 +32,7 @@ func (w *ServerActionWebhook) Default(ctx context.Context, sa *computev1.ServerA
 	if sa.Spec.RequestID == "" {
 		sa.Spec.RequestID = "req-" + uuid.NewString()
 	}
-	admin, err := w.Admins.IsAdmin(ctx, sa.Namespace, user)
+	admin, err := w.Admins.IsAdmin(ctx, user)
 	if err != nil {
 		return err
 	}

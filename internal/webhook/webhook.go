@@ -33,15 +33,18 @@ func Setup(mgr manager.Manager, publicNamespace string) error {
 	return ctrlWebhook(mgr, &computev1.Keypair{}).WithDefaulter(kp).WithValidator(kp).Complete()
 }
 
-// Admins answers whether a user is Nova's admin for a namespace, by asking the API server.
+// Admins answers whether a user is Nova's admin, by asking the API server.
 type Admins struct {
 	Client client.Client
 }
 
-// IsAdmin asks a SubjectAccessReview whether the requesting user may override locks.
-func (a *Admins) IsAdmin(ctx context.Context, ns string, user authenticationv1.UserInfo) (bool, error) {
+// IsAdmin says whether user is Nova's admin: the cloud operator, not a tenant's kova-admin
+// (Nova's project member with every right of the matrix). It asks a SubjectAccessReview for
+// override-lock on servers with no namespace, which only a ClusterRoleBinding can allow, so a
+// RoleBinding in a tenant never makes anyone the operator of the cloud.
+func (a *Admins) IsAdmin(ctx context.Context, user authenticationv1.UserInfo) (bool, error) {
 	ok, err := a.allowed(ctx, user, &authorizationv1.ResourceAttributes{
-		Namespace: ns, Verb: computev1.VerbOverrideLock, Group: computev1.GroupVersion.Group, Resource: "servers",
+		Verb: computev1.VerbOverrideLock, Group: computev1.GroupVersion.Group, Resource: "servers",
 	})
 	if err != nil {
 		return false, fmt.Errorf("checking whether %s may override locks: %w", user.Username, err)
@@ -64,11 +67,11 @@ func (a *Admins) allowed(ctx context.Context, user authenticationv1.UserInfo, at
 	return sar.Status.Allowed, nil
 }
 
-// MayActForOthers says whether user may act in another user's name in namespace ns: create
-// a keypair for someone else. That is Nova's admin, which Kova today takes to be whoever may
-// override locks; this is the one place that decides it.
-func (a *Admins) MayActForOthers(ctx context.Context, ns string, user authenticationv1.UserInfo) (bool, error) {
-	return a.IsAdmin(ctx, ns, user)
+// MayActForOthers says whether user may act in another user's name: create a keypair for
+// someone else. In Nova only its admin may (os_compute_api:os-keypairs:create with a
+// user_id), so it is the cloud operator; this is the one place that decides it.
+func (a *Admins) MayActForOthers(ctx context.Context, user authenticationv1.UserInfo) (bool, error) {
+	return a.IsAdmin(ctx, user)
 }
 
 func userOf(ctx context.Context) authenticationv1.UserInfo {
