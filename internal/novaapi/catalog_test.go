@@ -114,8 +114,19 @@ func TestImages(t *testing.T) {
 	t.Run("show matches the sample", func(t *testing.T) {
 		got := e.do(http.MethodGet, "/images/"+imageUID, "").expect(200).object()["image"].(map[string]any)
 		want := sampleBody(t, "image.json").(map[string]any)["image"].(map[string]any)
-		// Kova has no Glance endpoint, hence no alternate link.
-		want["links"] = want["links"].([]any)[:2]
+		// Nova's third link is the image in Glance; Kova is its own image service, so the
+		// alternate (same rel and type) is the image at the version-less compute root.
+		links := want["links"].([]any)
+		if alt := links[2].(map[string]any); alt["rel"] != "alternate" || alt["type"] != "application/vnd.openstack.image" {
+			t.Fatalf("sample's third link %v", alt)
+		}
+		links[2].(map[string]any)["href"] = "http://127.0.0.1:8774/demo/images/" + imageUID
+		for _, i := range e.do(http.MethodGet, "/images", "").expect(200).object()["images"].([]any) {
+			if got := i.(map[string]any)["links"]; len(got.([]any)) != 3 || fmt.Sprint(got.([]any)[2]) != fmt.Sprint(map[string]any{
+				"rel": "alternate", "type": "application/vnd.openstack.image", "href": "http://127.0.0.1:8774/demo/images/" + i.(map[string]any)["id"].(string)}) {
+				t.Errorf("list links %v", got)
+			}
+		}
 		want["created"], want["updated"] = "2026-11-22T12:36:39Z", "2026-11-22T12:36:39Z"
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("image\n got  %v\n want %v", got, want)

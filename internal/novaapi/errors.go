@@ -55,6 +55,33 @@ const (
 type apiError struct {
 	code    int
 	message string
+	// page says the body is webob's HTML page rather than Nova's JSON fault: what a
+	// middleware in front of Nova answers (oslo's sizelimit for a body over the limit).
+	page bool
+}
+
+// tooLarge is oslo.middleware's sizelimit answer to a body over limit bytes, which comes
+// before Nova itself: webob's HTML page, not a JSON fault.
+func tooLarge(limit int64) *apiError {
+	return &apiError{code: http.StatusRequestEntityTooLarge, page: true,
+		message: fmt.Sprintf("Request is too large. Larger than max_request_body_size (%d).", limit)}
+}
+
+// writeError writes e as Nova's JSON fault, or as webob's HTML page when e is one.
+func writeError(w http.ResponseWriter, e *apiError) {
+	if !e.page {
+		writeFault(w, e.code, e.message)
+		return
+	}
+	title := strconv.Itoa(e.code) + " " + http.StatusText(e.code)
+	// webob's html_template_obj, with an empty comment and no detail: the exact bytes the
+	// Nova peer sends.
+	body := "<html>\n <head>\n  <title>" + title + "</title>\n </head>\n <body>\n  <h1>" + title +
+		"</h1>\n  " + e.message + "<br /><br />\n\n\n\n </body>\n</html>"
+	w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(e.code)
+	_, _ = io.WriteString(w, body)
 }
 
 func (e *apiError) Error() string { return fmt.Sprintf("%d %s", e.code, e.message) }

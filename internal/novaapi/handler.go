@@ -213,7 +213,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 
 	// The body limit comes first, as oslo's sizelimit middleware sits before Nova.
 	if err := rq.readBody(); err != nil {
-		writeFault(w, err.code, err.message)
+		writeError(w, err)
 		return
 	}
 	v, verr := requestedVersion(hr.Header)
@@ -262,7 +262,7 @@ func (rq *request) fail(err error) {
 	if ae.code >= 500 && ae.code != http.StatusNotImplemented {
 		log.FromContext(rq.ctx).Error(err, "Failed compute API request", "method", rq.r.Method, "path", rq.r.URL.Path)
 	}
-	writeFault(rq.w, ae.code, ae.message)
+	writeError(rq.w, ae)
 }
 
 // readBody reads a bounded body. Nova treats an empty body of a POST or PUT as None.
@@ -271,13 +271,13 @@ func (rq *request) readBody() *apiError {
 		return nil
 	}
 	if rq.r.ContentLength > rq.h.maxBody {
-		return newError(http.StatusRequestEntityTooLarge, msgTooLarge)
+		return tooLarge(rq.h.maxBody)
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(rq.w, rq.r.Body, rq.h.maxBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return newError(http.StatusRequestEntityTooLarge, msgTooLarge)
+			return tooLarge(rq.h.maxBody)
 		}
 		return badRequest(msgMalformed)
 	}

@@ -70,7 +70,7 @@ func (rq *request) imageView(img *computev1.Image) map[string]any {
 		"status":               status,
 		"progress":             imageProgress[phase],
 		"OS-EXT-IMG-SIZE:size": size,
-		"links":                rq.links("images", id),
+		"links":                rq.imageLinks(id),
 	}
 	if uuid := img.Spec.Metadata["instance_uuid"]; uuid != "" {
 		v["server"] = map[string]any{"id": uuid, "links": rq.links("servers", uuid)}
@@ -138,7 +138,7 @@ func (h *handler) images(rq *request, detail bool) error {
 			out = append(out, rq.imageView(img))
 		} else {
 			id := string(img.UID)
-			out = append(out, map[string]any{"id": id, "name": img.DisplayName(), "links": rq.links("images", id)})
+			out = append(out, map[string]any{"id": id, "name": img.DisplayName(), "links": rq.imageLinks(id)})
 		}
 	}
 	body := rq.listBody("images", "images", detail, out, limit, lastID(kept, func(i *computev1.Image) string { return string(i.UID) }))

@@ -57,6 +57,14 @@ func (rq *request) links(collection, id string) []link {
 	}
 }
 
+// imageLinks are an image's self and bookmark links plus Nova's third, the image in the
+// image service (rel alternate, of Glance's type). Kova is its own image service: Image
+// objects served at the version-less compute root, so the alternate is that URL.
+func (rq *request) imageLinks(id string) []link {
+	return append(rq.links("images", id),
+		link{Href: rq.bookmarkHref("images", id), Rel: "alternate", Type: "application/vnd.openstack.image"})
+}
+
 // bookmark is the single bookmark link Nova puts in a server's image and flavor.
 func (rq *request) bookmark(collection, id string) []link {
 	return []link{{Href: rq.bookmarkHref(collection, id), Rel: "bookmark"}}

@@ -156,7 +156,7 @@ func flow(way string) {
 		big := strings.Repeat("x", 2<<20)
 		_, err = c.Post(ctx, c.ServiceURL("servers"), map[string]any{"server": map[string]any{"name": big}}, nil, nil)
 		Expect(codeOf(err)).To(Equal(http.StatusRequestEntityTooLarge))
-		Expect(bodyOf(err)).To(ContainSubstring(`"overLimit"`))
+		Expect(bodyOf(err)).To(ContainSubstring("Request is too large. Larger than max_request_body_size ("))
 
 		By("delete, then 404")
 		Expect(servers.Delete(ctx, c, s.ID).ExtractErr()).To(Succeed())
