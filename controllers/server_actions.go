@@ -27,7 +27,7 @@ import (
 // backend operation nobody knows about.
 func (r *ServerReconciler) startSpecTask(ctx context.Context, srv *computev1.Server) (reconcile.Result, error) {
 	a, ok := rules.NextSpecAction(&srv.Spec, &srv.Status, r.OffloadShelved)
-	if !ok {
+	if !ok || heldByDrift(srv, a) {
 		srv.Status.Blocked = nil
 		return reconcile.Result{}, nil
 	}

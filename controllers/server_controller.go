@@ -59,6 +59,9 @@ type ServerReconciler struct {
 	// OffloadShelved offloads a shelved server at once, as Nova does with its default
 	// shelved_offload_time of 0.
 	OffloadShelved bool
+	// PowerSyncInterval is how often a settled server's instance is read again without
+	// an event (Nova's sync_power_state_interval); 0 reads it only on events.
+	PowerSyncInterval time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -103,21 +106,22 @@ func (r *ServerReconciler) Reconcile(ctx context.Context, req reconcile.Request)
 
 	before := srv.DeepCopy()
 	res, err := r.reconcileNormal(ctx, srv)
-	if perr := r.patchStatus(ctx, before, srv); perr != nil {
+	err = r.terminal(ctx, srv, err)
+	if perr := r.patchStatus(ctx, before, srv, err == nil); perr != nil {
 		if apierrors.IsConflict(perr) && err == nil {
 			// The cache was behind: what this reconcile saw was not the latest server,
 			// so its status is not written; the next reconcile starts from the latest.
 			return reconcile.Result{RequeueAfter: requeueMinimum}, nil
 		}
-		err = errors.Join(err, perr)
+		err = errors.Join(err, r.terminal(ctx, srv, perr))
 	}
 	return res, err
 }
 
 // patchStatus derives the display fields and conditions, then writes status once if it
-// changed.
-func (r *ServerReconciler) patchStatus(ctx context.Context, before, srv *computev1.Server) error {
-	setDerivedStatus(srv, r.now())
+// changed. observedGeneration moves on only when the reconcile succeeded (ok).
+func (r *ServerReconciler) patchStatus(ctx context.Context, before, srv *computev1.Server, ok bool) error {
+	setDerivedStatus(srv, r.now(), ok)
 	if equality.Semantic.DeepEqual(before.Status, srv.Status) {
 		return nil
 	}
@@ -148,6 +152,9 @@ func (r *ServerReconciler) reconcileNormal(ctx context.Context, srv *computev1.S
 	case srv.Status.VMState == string(lifecycle.VMDeleted):
 		return reconcile.Result{}, nil
 	}
+	if res, done, err := r.syncPowerState(ctx, srv); done || err != nil {
+		return res, err
+	}
 
 	started, wait, err := r.startNextAction(ctx, srv)
 	if err != nil || started {
@@ -156,7 +163,7 @@ func (r *ServerReconciler) reconcileNormal(ctx context.Context, srv *computev1.S
 	if wait > 0 {
 		return reconcile.Result{RequeueAfter: wait}, nil
 	}
-	return r.startSpecTask(ctx, srv)
+	return r.settledResult(r.startSpecTask(ctx, srv))
 }
 
 // reconcileDelete releases everything the server holds, then lets it go. Nova shows the
@@ -170,7 +177,7 @@ func (r *ServerReconciler) reconcileDelete(ctx context.Context, srv *computev1.S
 		before := srv.DeepCopy()
 		srv.Status.TaskState = string(lifecycle.TaskDeleting)
 		srv.Status.Operation = nil
-		if err := r.patchStatus(ctx, before, srv); err != nil && !apierrors.IsConflict(err) {
+		if err := r.patchStatus(ctx, before, srv, true); err != nil && !apierrors.IsConflict(err) {
 			return reconcile.Result{}, err
 		}
 	}
@@ -222,7 +229,11 @@ func (r *ServerReconciler) SetupWithManager(mgr manager.Manager, workers int) er
 		func(o client.Object) []string { return []string{o.(*computev1.Server).Spec.ImageRef} }); err != nil {
 		return err
 	}
-	return builder.ControllerManagedBy(mgr).
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &computev1.Server{}, IndexServerUID,
+		func(o client.Object) []string { return []string{string(o.GetUID())} }); err != nil {
+		return err
+	}
+	b := builder.ControllerManagedBy(mgr).
 		For(&computev1.Server{}).
 		Watches(&computev1.ServerAction{}, handler.EnqueueRequestsFromMapFunc(
 			func(_ context.Context, o client.Object) []reconcile.Request {
@@ -230,8 +241,11 @@ func (r *ServerReconciler) SetupWithManager(mgr manager.Manager, workers int) er
 				return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: sa.Namespace, Name: sa.Spec.ServerName}}}
 			})).
 		Watches(&computev1.Image{}, handler.EnqueueRequestsFromMapFunc(r.serversWaitingFor)).
-		WithOptions(ctrl.Options{MaxConcurrentReconciles: workers}).
-		Complete(r)
+		WithOptions(ctrl.Options{MaxConcurrentReconciles: workers})
+	if src := r.instanceSource(); src != nil {
+		b = b.WatchesRawSource(src)
+	}
+	return b.Complete(r)
 }
 
 // serversWaitingFor are the servers that wait to build from an image: those of its

@@ -15,8 +15,9 @@ import (
 
 // setDerivedStatus fills what is derived from the facts, last and from nothing else: the API
 // status, the power state's name, the one-line networks and the conditions. Nothing here is
-// read back to decide anything.
-func setDerivedStatus(srv *computev1.Server, now time.Time) {
+// read back to decide anything. observedGeneration (of the status and its conditions)
+// moves on only when ok: the reconcile that saw this generation succeeded.
+func setDerivedStatus(srv *computev1.Server, now time.Time, ok bool) {
 	st := &srv.Status
 	vm, task := lifecycle.VMState(st.VMState), lifecycle.TaskState(st.TaskState)
 	st.Status = ""
@@ -31,10 +32,12 @@ func setDerivedStatus(srv *computev1.Server, now time.Time) {
 		st.Fault = nil
 	}
 	st.Networks = networksLine(st.Addresses)
-	st.ObservedGeneration = srv.Generation
+	if ok {
+		st.ObservedGeneration = srv.Generation
+	}
 
 	ready, progressing := serverConditions(srv)
-	ready.ObservedGeneration, progressing.ObservedGeneration = srv.Generation, srv.Generation
+	ready.ObservedGeneration, progressing.ObservedGeneration = st.ObservedGeneration, st.ObservedGeneration
 	setCondition(&st.Conditions, ready, now)
 	setCondition(&st.Conditions, progressing, now)
 }
@@ -57,6 +60,11 @@ func serverConditions(srv *computev1.Server) (ready, progressing metav1.Conditio
 		Reason: computev1.ReasonIdle, Message: "No task is running."}
 	status := st.Status
 
+	if !srv.DeletionTimestamp.IsZero() {
+		ready.Reason, ready.Message = computev1.ReasonDeleting, "The server is being deleted."
+		progressing.Status, progressing.Reason, progressing.Message = metav1.ConditionTrue, computev1.ReasonDeleting, "Task deleting is running."
+		return ready, progressing
+	}
 	switch {
 	case st.Operation != nil || st.VMState == string(lifecycle.VMBuilding):
 		progressing.Status = metav1.ConditionTrue
@@ -87,6 +95,10 @@ func serverConditions(srv *computev1.Server) (ready, progressing metav1.Conditio
 			ready.Reason = computev1.ReasonBuilding
 		}
 		ready.Message = fmt.Sprintf("The server is %s.", orNone(status))
+	case currentDrift(srv) != nil && !rules.AtDesiredState(srv):
+		c := currentDrift(srv)
+		ready.Reason = c.Reason
+		ready.Message = fmt.Sprintf("The server is %s: %s Its spec applies again when it changes.", status, c.Message)
 	case !rules.AtDesiredState(srv):
 		ready.Reason = computev1.ReasonInactive
 		ready.Message = fmt.Sprintf("The server is %s; its spec asks for another state.", status)

@@ -238,6 +238,8 @@ func (r *ServerReconciler) opRequest(ctx context.Context, srv *computev1.Server,
 		}
 		req.Kind = kind
 	}
+	// Nova's rebuild brings a stopped server back to its original state: off.
+	req.EndOff = req.Kind == compute.OpRebuild && op.PreviousVMState == string(lifecycle.VMStopped)
 	if op.Flavor != "" && (req.Kind == compute.OpSpawn || req.Kind == compute.OpResize) {
 		f, err := refs.Flavor(ctx, r.Client, op.Flavor)
 		if err != nil {

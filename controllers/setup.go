@@ -26,6 +26,9 @@ type Options struct {
 	// KeepShelved keeps a shelved server on its host until shelveOffload, as Nova does
 	// with shelved_offload_time -1; by default it is offloaded at once.
 	KeepShelved bool
+	// PowerSyncInterval is how often a settled server's instance is read again when no
+	// driver event said it changed (Nova's sync_power_state_interval).
+	PowerSyncInterval time.Duration
 }
 
 // BindFlags adds the options to a flag set.
@@ -35,6 +38,8 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.StepLatency, "sim-step-latency", 500*time.Millisecond, "Simulated time each step of a task takes.")
 	fs.StringVar(&o.Hosts, "sim-hosts", "", `Simulated hosts, e.g. "h1:vcpus=8,ram=16384,disk=100;h2:vcpus=4,ram=8192,disk=50"; empty for four large hosts.`)
 	fs.IntVar(&o.Workers, "workers", 16, "Servers reconciled at once.")
+	fs.DurationVar(&o.PowerSyncInterval, "power-sync-interval", DefaultPowerSyncInterval,
+		"How often a settled server's instance is read again without a driver event (Nova's sync_power_state_interval); 0 only on events.")
 	fs.BoolVar(&o.KeepShelved, "keep-shelved", false, "Keep shelved servers on their host until shelveOffload (Nova's shelved_offload_time -1).")
 }
 
@@ -66,7 +71,7 @@ func SetupWithDriver(mgr manager.Manager, o Options, driver compute.Driver) erro
 	if err := (&ServerReconciler{
 		Client: c, APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(), Driver: driver,
 		Recorder: mgr.GetEventRecorder("server-controller"), PublicNamespace: o.PublicNamespace,
-		OffloadShelved: !o.KeepShelved,
+		OffloadShelved: !o.KeepShelved, PowerSyncInterval: o.PowerSyncInterval,
 	}).SetupWithManager(mgr, max(o.Workers, 1)); err != nil {
 		return fmt.Errorf("server controller: %w", err)
 	}

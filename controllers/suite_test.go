@@ -31,6 +31,10 @@ import (
 // state is written and seen, short enough to walk every action quickly.
 const stepLatency = 150 * time.Millisecond
 
+// powerSyncInterval is how often a settled server's instance is read again without an
+// event: short, so the periodic sync is seen at work.
+const powerSyncInterval = 2 * time.Second
+
 var (
 	env     *envtest.Environment
 	cfg     *rest.Config
@@ -67,6 +71,7 @@ var _ = BeforeSuite(func() {
 	DeferCleanup(os.RemoveAll, stateDir)
 	mgrOptions = testenv.ManagerOptions{
 		StepLatency: stepLatency, StateDir: stateDir, Webhooks: true,
+		PowerSyncInterval: powerSyncInterval, WrapDriver: wrapDriver,
 		Hosts: []compute.HostInfo{
 			{Name: "sim-host-1", Capacity: compute.Resources{VCPUs: 64, RAMMiB: 262144, DiskGiB: 4000}},
 			{Name: "sim-host-2", Capacity: compute.Resources{VCPUs: 64, RAMMiB: 262144, DiskGiB: 4000}},

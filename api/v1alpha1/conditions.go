@@ -5,6 +5,11 @@ package v1alpha1
 const (
 	ConditionReady       = "Ready"
 	ConditionProgressing = "Progressing"
+	// ConditionChangedBehindKova is True when Kova found the server's instance changed
+	// outside Kova (powered off, crashed, gone) and followed, as Nova's power-state sync
+	// does. Its observedGeneration is the spec it happened under: Kova does not undo the
+	// change (no power action of that spec runs again) until the spec changes.
+	ConditionChangedBehindKova = "ChangedBehindKova"
 )
 
 // Condition reasons: specific, CamelCase, so a reader can tell why without the message.
@@ -19,6 +24,14 @@ const (
 	ReasonDependencyError = "DependencyNotReady"
 	ReasonDeleting        = "Deleting"
 	ReasonAvailable       = "Available"
+	// ReasonPowerSynced: the instance's power changed behind Kova's back and Kova
+	// followed (Nova's stop API from its power-state sync).
+	ReasonPowerSynced = "PowerStateSynced"
+	// ReasonInstanceNotFound: the instance is gone from the hypervisor.
+	ReasonInstanceNotFound = "InstanceNotFound"
+	// ReasonAPIRefused: the API server refused a write as forbidden (403) or invalid
+	// (422); retrying would not help, so Kova does not.
+	ReasonAPIRefused = "APIRefused"
 )
 
 // Finalizer is held by every object that owns backend state (a server's instance and

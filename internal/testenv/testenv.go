@@ -4,6 +4,7 @@
 package testenv
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -94,6 +95,11 @@ type ManagerOptions struct {
 	Workers     int
 	// WrapTransport sees every request the manager makes (to count API writes).
 	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// PowerSyncInterval is the manager's --power-sync-interval (0: the default).
+	PowerSyncInterval time.Duration
+	// WrapDriver stands between the controllers and the simulated driver (to make the
+	// backend fail); Manager.Driver stays the simulated driver itself.
+	WrapDriver func(compute.Driver) compute.Driver
 }
 
 // StartManager runs the controllers (and webhooks) in this process.
@@ -124,8 +130,13 @@ func StartManager(env *envtest.Environment, cfg *rest.Config, o ManagerOptions) 
 	if err != nil {
 		return nil, err
 	}
-	copts := controllers.Options{PublicNamespace: PublicNamespace, Workers: max(o.Workers, 8)}
-	if err := controllers.SetupWithDriver(mgr, copts, driver); err != nil {
+	copts := controllers.Options{PublicNamespace: PublicNamespace, Workers: max(o.Workers, 8),
+		PowerSyncInterval: cmp.Or(o.PowerSyncInterval, controllers.DefaultPowerSyncInterval)}
+	var drv compute.Driver = driver
+	if o.WrapDriver != nil {
+		drv = o.WrapDriver(driver)
+	}
+	if err := controllers.SetupWithDriver(mgr, copts, drv); err != nil {
 		return nil, err
 	}
 	if o.Webhooks {

@@ -1,0 +1,188 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/internal/compute"
+	"github.com/kova-dev/kova/internal/lifecycle"
+)
+
+// IndexServerUID indexes Servers by UID, the id of their instance on the driver, so a
+// driver's event finds its server.
+const IndexServerUID = ".metadata.uid"
+
+// DefaultPowerSyncInterval is Nova's sync_power_state_interval: how often a settled
+// server's instance is read again when no event said it changed.
+const DefaultPowerSyncInterval = 600 * time.Second
+
+// instanceEvents is how many driver events may wait for the controller; past that an
+// event is dropped and the periodic sync notices the change instead (as when libvirt's
+// event is lost).
+const instanceEvents = 1024
+
+// syncPowerState reads the instance of a server with no task and reconciles its power
+// state as Nova's _sync_instance_power_state does (lifecycle.SyncPowerState): power_state
+// is always the driver's, a server found shut off while ACTIVE is stopped, one found
+// running while STOPPED is stopped again. An instance that is gone puts the server in
+// ERROR with Nova's InstanceNotFound fault. done says the reconcile ends here.
+func (r *ServerReconciler) syncPowerState(ctx context.Context, srv *computev1.Server) (res reconcile.Result, done bool, err error) {
+	r.forgetOldDrift(srv)
+	inst, err := r.Driver.Get(ctx, string(srv.UID))
+	switch {
+	case errors.Is(err, compute.ErrNotFound):
+		return reconcile.Result{}, r.vanished(ctx, srv), nil
+	case err != nil:
+		return reconcile.Result{}, true, fmt.Errorf("reading the instance: %w", err)
+	}
+	if inst.Op != nil && !inst.Op.Finished() {
+		// An operation of an earlier controller is still finishing: as Nova ("the instance
+		// has a pending task. Skip."), look again later.
+		return reconcile.Result{RequeueAfter: max(inst.Op.NextIn, requeueMinimum)}, true, nil
+	}
+	vm := lifecycle.VMState(srv.Status.VMState)
+	sync := lifecycle.SyncPowerState(vm, inst.Power)
+	changed := srv.Status.PowerState != int32(sync.Power)
+	srv.Status.PowerState = int32(sync.Power)
+	if sync.Log != "" && (changed || sync.Stop) {
+		log.FromContext(ctx).Info(sync.Log, "vmState", vm, "powerState", sync.Power.String())
+	}
+	if !sync.Stop {
+		return reconcile.Result{}, false, nil
+	}
+	token := "sync-stop-" + strconv.FormatInt(r.now().UnixNano(), 36)
+	r.beginTask(srv, lifecycle.ActionStop, token, "", nil)
+	r.drifted(srv, computev1.ReasonPowerSynced, sync.Log)
+	r.event(srv, corev1.EventTypeWarning, computev1.ReasonPowerSynced, string(lifecycle.ActionStop), sync.Log)
+	return requeueSoon(), true, nil
+}
+
+// vanished records that the server's instance is gone: ERROR with Nova's fault, power
+// NOSTATE. A server already in ERROR only takes the power state. It reports whether the
+// reconcile ends here.
+func (r *ServerReconciler) vanished(ctx context.Context, srv *computev1.Server) bool {
+	srv.Status.PowerState = int32(lifecycle.PowerNoState)
+	if lifecycle.VMState(srv.Status.VMState) == lifecycle.VMError {
+		return false
+	}
+	msg := fmt.Sprintf("Instance %s could not be found.", srv.UID) // Nova's InstanceNotFound
+	log.FromContext(ctx).Info("Instance vanished from its host", "vmState", srv.Status.VMState)
+	setState(srv, lifecycle.Failed(lifecycle.PowerNoState))
+	r.setFault(srv, 404, msg)
+	r.drifted(srv, computev1.ReasonInstanceNotFound, msg)
+	r.event(srv, corev1.EventTypeWarning, computev1.ReasonInstanceNotFound, "Sync", msg)
+	return true
+}
+
+// drifted records, for the current spec, that Kova followed a change found behind its
+// back.
+func (r *ServerReconciler) drifted(srv *computev1.Server, reason, msg string) {
+	setCondition(&srv.Status.Conditions, metav1.Condition{Type: computev1.ConditionChangedBehindKova,
+		Status: metav1.ConditionTrue, Reason: reason, Message: msg, ObservedGeneration: srv.Generation}, r.now())
+}
+
+// forgetOldDrift drops the record of a change behind Kova's back once the spec changed
+// since: the new spec is carried out in full.
+func (r *ServerReconciler) forgetOldDrift(srv *computev1.Server) {
+	if c := meta.FindStatusCondition(srv.Status.Conditions, computev1.ConditionChangedBehindKova); c != nil && c.ObservedGeneration != srv.Generation {
+		meta.RemoveStatusCondition(&srv.Status.Conditions, computev1.ConditionChangedBehindKova)
+	}
+}
+
+// heldByDrift says whether a spec-driven power action waits because the server's power
+// changed behind Kova's back under this very spec: as in Nova, a server that shut itself
+// down stays SHUTOFF until someone asks again (here: changes the spec).
+func heldByDrift(srv *computev1.Server, a lifecycle.Action) bool {
+	switch a {
+	case lifecycle.ActionStop, lifecycle.ActionStart, lifecycle.ActionPause, lifecycle.ActionUnpause,
+		lifecycle.ActionSuspend, lifecycle.ActionResume:
+	default:
+		return false
+	}
+	return currentDrift(srv) != nil
+}
+
+// currentDrift is the record of a change behind Kova's back under the current spec, if
+// any.
+func currentDrift(srv *computev1.Server) *metav1.Condition {
+	c := meta.FindStatusCondition(srv.Status.Conditions, computev1.ConditionChangedBehindKova)
+	if c == nil || c.Status != metav1.ConditionTrue || c.ObservedGeneration != srv.Generation {
+		return nil
+	}
+	return c
+}
+
+// settledResult is the result of a reconcile that leaves a server settled: read it again
+// after the power sync interval, as Nova's periodic _sync_power_states does.
+func (r *ServerReconciler) settledResult(res reconcile.Result, err error) (reconcile.Result, error) {
+	if err == nil && res.IsZero() && r.PowerSyncInterval > 0 {
+		res.RequeueAfter = r.PowerSyncInterval
+	}
+	return res, err
+}
+
+// refused says whether the API server refused a write for good: forbidden (403) or
+// invalid (422). Retrying the same write cannot succeed, so it is not retried as a
+// transient error.
+func refused(err error) bool {
+	return apierrors.IsForbidden(err) || apierrors.IsInvalid(err)
+}
+
+// terminal turns an error the API server will refuse again into a TerminalError (logged,
+// not retried), recording why on the server when its status can still be written.
+func (r *ServerReconciler) terminal(ctx context.Context, srv *computev1.Server, err error) error {
+	if err == nil || !refused(err) {
+		return err
+	}
+	log.FromContext(ctx).Error(err, "The API server refused a write; not retrying until the server changes")
+	srv.Status.Blocked = &computev1.ServerBlocked{Reason: computev1.ReasonAPIRefused,
+		Message: "The API server refused Kova's write (not retried): " + err.Error()}
+	return reconcile.TerminalError(err)
+}
+
+// instanceSource enqueues the server of every instance the driver says changed by
+// itself, when the driver tells (compute.Notifier), through a controller-runtime channel
+// source.
+func (r *ServerReconciler) instanceSource() source.Source {
+	n, ok := r.Driver.(compute.Notifier)
+	if !ok {
+		return nil
+	}
+	ch := make(chan event.TypedGenericEvent[string], instanceEvents)
+	n.Notify(func(id string) {
+		select {
+		case ch <- event.TypedGenericEvent[string]{Object: id}:
+		default: // full: the periodic sync finds the change
+		}
+	})
+	return source.Channel(ch, handler.TypedEnqueueRequestsFromMapFunc(r.serverOfInstance))
+}
+
+// serverOfInstance is the server whose instance has id (its UID).
+func (r *ServerReconciler) serverOfInstance(ctx context.Context, id string) []reconcile.Request {
+	var list computev1.ServerList
+	if err := r.List(ctx, &list, client.MatchingFields{IndexServerUID: id}); err != nil {
+		log.FromContext(ctx).Error(err, "Failed to find the server of an instance", "instance", id)
+		return nil
+	}
+	out := make([]reconcile.Request, 0, len(list.Items))
+	for i := range list.Items {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+	}
+	return out
+}
