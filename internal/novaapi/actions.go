@@ -14,6 +14,7 @@ import (
 	"github.com/kova-dev/kova/internal/lifecycle"
 	"github.com/kova-dev/kova/internal/novaapi/schemas"
 	js "github.com/kova-dev/kova/internal/novaapi/validation"
+	"github.com/kova-dev/kova/internal/novaapi/views"
 	"github.com/kova-dev/kova/internal/rules"
 )
 
@@ -455,12 +456,12 @@ func (h *handler) rebuild(rq *request, srv *computev1.Server, _ any) error {
 	st := lifecycle.Begin(lifecycle.ActionRebuild, rules.ObservedState(srv))
 	imageID := string(img.UID)
 	full := rq.version.AtLeast(75)
-	v, err := rq.buildServer(srv, st, serverView{full: full, rebuild: true, keyName: rq.version.AtLeast(54),
-		userData: rq.version.AtLeast(57), imageID: &imageID})
+	v, err := rq.buildServer(srv, st, serverView{ServerShape: views.ServerShape{Full: full, Rebuild: true,
+		KeyName: rq.version.AtLeast(54), UserData: rq.version.AtLeast(57)}, imageID: &imageID})
 	if err != nil {
 		return err
 	}
-	v["adminPass"] = password
+	v.AdminPass = password
 	rq.w.Header().Set("Location", rq.selfHref("servers", string(srv.UID)))
 	return rq.json(http.StatusAccepted, map[string]any{"server": v})
 }

@@ -1,7 +1,6 @@
 package novaapi
 
 import (
-	"encoding/json"
 	"net/http"
 	"sort"
 	"strconv"
@@ -9,6 +8,7 @@ import (
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/novaapi/schemas"
+	"github.com/kova-dev/kova/internal/novaapi/views"
 )
 
 // GET /flavors, /flavors/detail and /flavors/{id}, from the cluster's Flavors: the id is
@@ -89,11 +89,7 @@ func (h *handler) flavors(rq *request, detail bool) error {
 		if detail {
 			out = append(out, rq.flavorView(f))
 		} else {
-			v := map[string]any{"id": f.Name, "name": f.DisplayName(), "links": rq.links("flavors", f.Name)}
-			if rq.version.AtLeast(55) {
-				v["description"] = orNull(f.Spec.Description)
-			}
-			out = append(out, v)
+			out = append(out, views.NewFlavorSummary(f, rq.version, rq.links("flavors", f.Name)))
 		}
 	}
 	body := rq.listBody("flavors", "flavors", detail, out, limit, lastID(flavors, func(f *computev1.Flavor) string { return f.Name }))
@@ -160,44 +156,7 @@ func (h *handler) showExtraSpecs(rq *request) error {
 	return rq.json(http.StatusOK, map[string]any{"extra_specs": specs})
 }
 
-// flavorView is Nova's detailed flavor. rxtx_factor is a float (1.0 by default), swap ""
-// when zero until 2.75 and a number from it.
-func (rq *request) flavorView(f *computev1.Flavor) map[string]any {
-	rxtx := json.Number(defaultRxTx)
-	if f.Spec.RxTxFactor != "" {
-		if _, err := strconv.ParseFloat(f.Spec.RxTxFactor, 64); err == nil {
-			rxtx = json.Number(f.Spec.RxTxFactor)
-			if !strings.ContainsAny(f.Spec.RxTxFactor, ".eE") {
-				rxtx = json.Number(f.Spec.RxTxFactor + ".0")
-			}
-		}
-	}
-	var swap any = f.Spec.Swap
-	if f.Spec.Swap == 0 && !rq.version.AtLeast(75) {
-		swap = ""
-	}
-	v := map[string]any{
-		"id":                         f.Name,
-		"name":                       f.DisplayName(),
-		"ram":                        f.Spec.RAM,
-		"disk":                       f.Spec.Disk,
-		"swap":                       swap,
-		"OS-FLV-EXT-DATA:ephemeral":  f.Spec.Ephemeral,
-		"OS-FLV-DISABLED:disabled":   false,
-		"vcpus":                      f.Spec.VCPUs,
-		"os-flavor-access:is_public": f.Spec.IsPublic,
-		"rxtx_factor":                rxtx,
-		"links":                      rq.links("flavors", f.Name),
-	}
-	if rq.version.AtLeast(55) {
-		v["description"] = orNull(f.Spec.Description)
-	}
-	if rq.version.AtLeast(61) {
-		extra := f.Spec.ExtraSpecs
-		if extra == nil {
-			extra = map[string]string{}
-		}
-		v["extra_specs"] = extra
-	}
-	return v
+// flavorView is Nova's detailed flavor (views/flavor.go).
+func (rq *request) flavorView(f *computev1.Flavor) *views.Flavor {
+	return views.NewFlavor(f, rq.version, rq.links("flavors", f.Name), defaultRxTx)
 }

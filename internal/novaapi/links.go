@@ -6,14 +6,11 @@ import (
 	"strings"
 
 	js "github.com/kova-dev/kova/internal/novaapi/validation"
+	"github.com/kova-dev/kova/internal/novaapi/views"
 )
 
 // link is one entry of a Nova "links" list.
-type link struct {
-	Href string `json:"href"`
-	Rel  string `json:"rel"`
-	Type string `json:"type,omitempty"`
-}
+type link = views.Link
 
 // selfHref is the versioned URL of a resource under the caller's compute root.
 func (rq *request) selfHref(collection, id string) string {

@@ -15,6 +15,7 @@ import (
 	"github.com/kova-dev/kova/internal/lifecycle"
 	"github.com/kova-dev/kova/internal/novaapi/schemas"
 	js "github.com/kova-dev/kova/internal/novaapi/validation"
+	"github.com/kova-dev/kova/internal/novaapi/views"
 	"github.com/kova-dev/kova/internal/rules"
 )
 
@@ -140,14 +141,14 @@ func (h *handler) servers(rq *request, detail bool) error {
 	if err != nil {
 		return err
 	}
-	views := map[string]any{}
-	body, pageErr := h.serverPage(rq, search, cached, order, marker, limit, detail, views)
+	rendered := map[string]any{}
+	body, pageErr := h.serverPage(rq, search, cached, order, marker, limit, detail, rendered)
 	current, changed, err := check.wait(rq.ctx, h, cached)
 	if err != nil {
 		return err
 	}
 	if changed {
-		body, pageErr = h.serverPage(rq, search, current, order, marker, limit, detail, views)
+		body, pageErr = h.serverPage(rq, search, current, order, marker, limit, detail, rendered)
 	}
 	if pageErr != nil {
 		return pageErr
@@ -156,9 +157,9 @@ func (h *handler) servers(rq *request, detail bool) error {
 }
 
 // serverPage is the body of a list of servers: their actions read, their states projected,
-// the filters, order, marker and limit applied, the page rendered. views keeps what was
+// the filters, order, marker and limit applied, the page rendered. rendered keeps what was
 // rendered, by server, version and state, for a second page made from newer copies.
-func (h *handler) serverPage(rq *request, search *serverSearch, all []computev1.Server, order serverSort, marker string, limit int, detail bool, views map[string]any) (map[string]any, error) {
+func (h *handler) serverPage(rq *request, search *serverSearch, all []computev1.Server, order serverSort, marker string, limit int, detail bool, rendered map[string]any) (map[string]any, error) {
 	all, items, err := h.findServers(rq, search, all)
 	if err != nil {
 		return nil, err
@@ -185,12 +186,12 @@ func (h *handler) serverPage(rq *request, search *serverSearch, all []computev1.
 			continue
 		}
 		key := string(e.srv.UID) + "/" + e.srv.ResourceVersion + "/" + string(e.st.VM) + "/" + string(e.st.Task) + "/" + strconv.Itoa(int(e.st.Power))
-		v, ok := views[key]
+		v, ok := rendered[key]
 		if !ok {
-			if v, err = rq.buildServer(e.srv, e.st, serverView{full: true, inList: true}); err != nil {
+			if v, err = rq.buildServer(e.srv, e.st, serverView{ServerShape: views.ServerShape{Full: true, InList: true}}); err != nil {
 				return nil, err
 			}
-			views[key] = v
+			rendered[key] = v
 		}
 		servers = append(servers, v)
 	}
@@ -541,9 +542,9 @@ var serverFields = map[string]func(*computev1.Server) string{
 	"uuid":                func(s *computev1.Server) string { return string(s.UID) },
 	"host":                func(s *computev1.Server) string { return s.Status.Host },
 	"node":                func(s *computev1.Server) string { return s.Status.Host },
-	"hostname":            func(s *computev1.Server) string { return hostname(s.DisplayName()) },
+	"hostname":            func(s *computev1.Server) string { return views.Hostname(s.DisplayName()) },
 	"key_name":            func(s *computev1.Server) string { k, _ := keyName(s).(string); return k },
-	"availability_zone":   availabilityZone,
+	"availability_zone":   func(s *computev1.Server) string { return views.AvailabilityZone(s, defaultAZ) },
 	"reservation_id":      reservationID,
 	"power_state":         func(s *computev1.Server) string { return strconv.Itoa(int(s.Status.PowerState)) },
 	"progress":            func(s *computev1.Server) string { return strconv.Itoa(int(s.Status.Progress)) },

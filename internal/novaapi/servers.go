@@ -22,6 +22,7 @@ import (
 	"github.com/kova-dev/kova/internal/lifecycle"
 	"github.com/kova-dev/kova/internal/novaapi/schemas"
 	js "github.com/kova-dev/kova/internal/novaapi/validation"
+	"github.com/kova-dev/kova/internal/novaapi/views"
 	"github.com/kova-dev/kova/internal/rules"
 )
 
@@ -118,7 +119,7 @@ func (h *handler) updateServer(rq *request) error {
 		return err
 	}
 	full := rq.version.AtLeast(75)
-	v, err := rq.buildServer(srv, st, serverView{full: full})
+	v, err := rq.buildServer(srv, st, serverView{ServerShape: views.ServerShape{Full: full}})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,15 @@
+package views
+
+// Link is one entry of a Nova "links" list.
+type Link struct {
+	Href string `json:"href"`
+	Rel  string `json:"rel"`
+	Type string `json:"type,omitempty"`
+}
+
+// Ref is a resource another one refers to by id, with its links (a server's image and,
+// before 2.47, its flavor; an image's server).
+type Ref struct {
+	ID    string `json:"id"`
+	Links []Link `json:"links"`
+}
