@@ -5,7 +5,7 @@
 // configurations from --config-dir, applies config/rbac, runs the manager
 // (--manager) as a child process, applies config/samples, runs the Nova API
 // (--nova-api, skipped if not built), registers it as an aggregated API
-// (config/apiservice), creates demo users for the three roles in namespace
+// (config/apiservice), creates demo users (the three tenant roles and a cloud operator) in namespace
 // "demo", and prints how to reach the cluster with kubectl and the openstack
 // CLI. Ctrl+C (SIGINT) or SIGTERM stops the manager and the Nova API, and then
 // the control plane. Everything the cluster stores lives in

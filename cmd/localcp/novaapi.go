@@ -30,7 +30,7 @@ import (
 )
 
 const (
-	// demoTenant is the namespace where the demo users of the three roles live.
+	// demoTenant is the namespace where the demo users live.
 	demoTenant = "demo"
 	// demoTokenTTL is how long the printed demo tokens stay valid.
 	demoTokenTTL = 24 * time.Hour
@@ -41,8 +41,24 @@ const (
 	apiServiceTimeout = time.Minute
 )
 
-// demoRoles are the roles of config/rbac/user_roles.yaml, one demo service account each.
-var demoRoles = []string{"observer", "creator", "admin"}
+// demoIdentity is one demo service account of the demo tenant and what it is granted.
+type demoIdentity struct {
+	name  string
+	roles []string // ClusterRoles of config/rbac/user_roles.yaml
+	// cluster grants the roles with ClusterRoleBindings rather than RoleBindings in the
+	// demo tenant: the cloud operator's grant counts only cluster-wide.
+	cluster bool
+}
+
+// demoIdentities are the four identities of the README's RBAC section: the tenant's
+// observer, creator and admin (Rackspace's roles, Nova's project reader and members) and
+// the cloud operator (Nova's admin).
+var demoIdentities = []demoIdentity{
+	{name: "observer", roles: []string{"kova-observer"}},
+	{name: "creator", roles: []string{"kova-creator"}},
+	{name: "admin", roles: []string{"kova-admin"}},
+	{name: "operator", roles: []string{"kova-admin", "kova-cloud-admin"}, cluster: true},
+}
 
 // novaAPI is the REST shim running as a child of localcp, started again if it dies.
 type novaAPI struct {
@@ -172,13 +188,14 @@ func unregisterNovaAPI(ctx context.Context, apply *applier, configDir string) er
 	return nil
 }
 
-// demoUser is a service account of the demo tenant bound to one role.
+// demoUser is a service account of the demo tenant, with its token and kubeconfig.
 type demoUser struct {
 	role, tokenFile, kubeconfig string
 }
 
-// setUpDemo creates the demo tenant, a service account bound to each role in it, and, in
-// DataDir/demo, a token (TokenRequest, demoTokenTTL) and a kubeconfig for each.
+// setUpDemo creates the demo tenant, a service account for each demo identity in it with
+// its grants, and, in DataDir/demo, a token (TokenRequest, demoTokenTTL) and a kubeconfig
+// for each.
 func setUpDemo(ctx context.Context, c client.Client, cp *localcp.ControlPlane) ([]demoUser, error) {
 	if err := ensureCreated(ctx, c, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: demoTenant}}); err != nil {
 		return nil, err
@@ -188,33 +205,55 @@ func setUpDemo(ctx context.Context, c client.Client, cp *localcp.ControlPlane) (
 		return nil, err
 	}
 	var users []demoUser
-	for _, role := range demoRoles {
-		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: demoTenant, Name: role}}
+	for _, id := range demoIdentities {
+		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: demoTenant, Name: id.name}}
 		if err := ensureCreated(ctx, c, sa); err != nil {
 			return nil, err
 		}
-		if err := ensureCreated(ctx, c, &rbacv1.RoleBinding{
-			ObjectMeta: metav1.ObjectMeta{Namespace: demoTenant, Name: role},
-			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "kova-" + role},
-			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: demoTenant, Name: role}},
-		}); err != nil {
+		if err := grantDemo(ctx, c, id); err != nil {
 			return nil, err
 		}
 		seconds := int64(demoTokenTTL / time.Second)
 		tr := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &seconds}}
 		if err := c.SubResource("token").Create(ctx, sa, tr); err != nil {
-			return nil, fmt.Errorf("requesting a token for %s/%s: %w", demoTenant, role, err)
+			return nil, fmt.Errorf("requesting a token for %s/%s: %w", demoTenant, id.name, err)
 		}
-		u := demoUser{role: role, tokenFile: filepath.Join(dir, role+".token"), kubeconfig: filepath.Join(dir, role+".kubeconfig")}
+		u := demoUser{role: strings.Join(id.roles, " + "), tokenFile: filepath.Join(dir, id.name+".token"),
+			kubeconfig: filepath.Join(dir, id.name+".kubeconfig")}
+		if id.cluster {
+			u.role += " (cluster-wide)"
+		}
 		if err := os.WriteFile(u.tokenFile, []byte(tr.Status.Token), 0o600); err != nil {
 			return nil, err
 		}
-		if err := writeTokenKubeconfig(u.kubeconfig, cp.Config, role, tr.Status.Token); err != nil {
+		if err := writeTokenKubeconfig(u.kubeconfig, cp.Config, id.name, tr.Status.Token); err != nil {
 			return nil, err
 		}
 		users = append(users, u)
 	}
 	return users, nil
+}
+
+// grantDemo binds a demo identity's roles: in the demo tenant, or cluster-wide.
+func grantDemo(ctx context.Context, c client.Client, id demoIdentity) error {
+	subjects := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: demoTenant, Name: id.name}}
+	for _, role := range id.roles {
+		ref := rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role}
+		var binding client.Object = &rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Namespace: demoTenant, Name: strings.TrimPrefix(role, "kova-")},
+			RoleRef:    ref, Subjects: subjects,
+		}
+		if id.cluster {
+			binding = &rbacv1.ClusterRoleBinding{
+				ObjectMeta: metav1.ObjectMeta{Name: "kova-demo-" + id.name + "-" + strings.TrimPrefix(role, "kova-")},
+				RoleRef:    ref, Subjects: subjects,
+			}
+		}
+		if err := ensureCreated(ctx, c, binding); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func ensureCreated(ctx context.Context, c client.Client, obj client.Object) error {
@@ -239,7 +278,7 @@ func printNovaBanner(w io.Writer, n *novaAPI, users []demoUser) {
 	endpoint := "https://" + n.directAddr + "/v2.1/" + demoTenant
 	fmt.Fprintf(w, " Use the Nova API with the openstack CLI, as a user of each role in tenant %q\n (tokens valid for %s, new ones on each start):\n\n", demoTenant, demoTokenTTL)
 	for _, u := range users {
-		fmt.Fprintf(w, "   # kova-%s\n   openstack --os-auth-type admin_token --os-endpoint %s --os-token \"$(cat %s)\" --os-cacert %s server list\n",
+		fmt.Fprintf(w, "   # %s\n   openstack --os-auth-type admin_token --os-endpoint %s --os-token \"$(cat %s)\" --os-cacert %s server list\n",
 			u.role, endpoint, u.tokenFile, novaserver.ServingCertFile(n.certDir))
 	}
 	fmt.Fprintf(w, `

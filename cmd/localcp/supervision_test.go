@@ -74,20 +74,30 @@ func TestChildrenComeBack(t *testing.T) {
 	g.Expect(pool.AppendCertsFromPEM(caPEM)).To(BeTrue())
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	defer hc.CloseIdleConnections()
-	listServers := func() (int, error) {
-		req, err := http.NewRequest(http.MethodGet, "https://"+o.novaDirect+"/v2.1/demo/servers", nil)
-		if err != nil {
-			return 0, err
+	get := func(path string, token []byte) func() (int, error) {
+		return func() (int, error) {
+			req, err := http.NewRequest(http.MethodGet, "https://"+o.novaDirect+path, nil)
+			if err != nil {
+				return 0, err
+			}
+			req.Header.Set("X-Auth-Token", string(token))
+			resp, err := hc.Do(req)
+			if err != nil {
+				return 0, err
+			}
+			defer resp.Body.Close()
+			return resp.StatusCode, nil
 		}
-		req.Header.Set("X-Auth-Token", string(token))
-		resp, err := hc.Do(req)
-		if err != nil {
-			return 0, err
-		}
-		defer resp.Body.Close()
-		return resp.StatusCode, nil
 	}
+	listServers := get("/v2.1/demo/servers", token)
 	g.Eventually(listServers).WithTimeout(time.Minute).Should(Equal(http.StatusOK))
+
+	// The demo cloud operator is Nova's admin (all_tenants); the tenant's admin is not.
+	for user, want := range map[string]int{"admin": http.StatusForbidden, "operator": http.StatusOK} {
+		tok, err := os.ReadFile(filepath.Join(o.dataDir, "demo", user+".token"))
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Eventually(get("/v2.1/demo/servers?all_tenants=1", tok)).WithTimeout(time.Minute).Should(Equal(want), user)
+	}
 
 	for _, child := range []struct{ name, arg string }{
 		{"nova-api", "--cert-dir=" + filepath.Join(o.dataDir, "nova-api")},
