@@ -245,7 +245,7 @@ func TestInstanceActions(t *testing.T) {
 	if list[1].(map[string]any)["action"] != "stop" {
 		t.Errorf("older %v", list[1])
 	}
-	if _, err := time.Parse(naiveLayout, first["start_time"].(string)); err != nil {
+	if _, err := time.Parse("2006-01-02T15:04:05.000000", first["start_time"].(string)); err != nil { // Nova's naive datetime
 		t.Errorf("start_time %v", first["start_time"])
 	}
 

@@ -5,13 +5,13 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	js "github.com/kova-dev/kova/internal/novaapi/validation"
+	"github.com/kova-dev/kova/internal/novaapi/views"
 	"github.com/kova-dev/kova/internal/rules"
 )
 
@@ -19,70 +19,18 @@ import (
 // until 2.35, over the tenant's Images and the public ones. Glance's statuses become
 // Nova's: queued and saving are SAVING, killed is ERROR.
 
-var imageStatuses = map[computev1.ImagePhase]string{
-	computev1.ImageActive:  "ACTIVE",
-	computev1.ImageQueued:  "SAVING",
-	computev1.ImageSaving:  "SAVING",
-	computev1.ImageDeleted: "DELETED",
-	computev1.ImageKilled:  "ERROR",
-}
-
-var imageProgress = map[computev1.ImagePhase]int{
-	computev1.ImageQueued: 25,
-	computev1.ImageSaving: 50,
-	computev1.ImageActive: 100,
-}
-
-// imagePhase is an image's Glance status; one nobody has looked at yet is queued.
-func imagePhase(img *computev1.Image) computev1.ImagePhase {
-	if img.Status.Status == "" {
-		return computev1.ImageQueued
-	}
-	return img.Status.Status
-}
-
-func imageUpdated(img *computev1.Image) time.Time {
-	if img.Status.Updated != nil && img.Status.Updated.After(img.CreationTimestamp.Time) {
-		return img.Status.Updated.Time
-	}
-	return img.CreationTimestamp.Time
-}
-
-func (rq *request) imageView(img *computev1.Image) map[string]any {
-	id := string(img.UID)
-	phase := imagePhase(img)
-	status, ok := imageStatuses[phase]
-	if !ok {
-		status = "UNKNOWN"
-	}
-	var size any
-	if img.Status.SizeBytes > 0 || phase == computev1.ImageActive {
-		size = img.Status.SizeBytes
-	}
-	v := map[string]any{
-		"id":                   id,
-		"name":                 img.DisplayName(),
-		"minRam":               img.Spec.MinRAM,
-		"minDisk":              img.Spec.MinDisk,
-		"metadata":             metadataOf(img.Spec.Metadata),
-		"created":              isoTime(img.CreationTimestamp.Time),
-		"updated":              isoTime(imageUpdated(img)),
-		"status":               status,
-		"progress":             imageProgress[phase],
-		"OS-EXT-IMG-SIZE:size": size,
-		"links":                rq.imageLinks(id),
-	}
-	if uuid := img.Spec.Metadata["instance_uuid"]; uuid != "" {
-		v["server"] = map[string]any{"id": uuid, "links": rq.links("servers", uuid)}
+// imageView is Nova's detailed image (views/image.go).
+func (rq *request) imageView(img *computev1.Image) *views.Image {
+	in := views.ImageInput{
+		Image:       img,
+		Links:       rq.imageLinks(string(img.UID)),
+		ServerLinks: func(id string) []link { return rq.links("servers", id) },
 	}
 	if adc, ok := img.Spec.Metadata["auto_disk_config"]; ok {
-		if b, _ := boolFromString(adc); b {
-			v["OS-DCF:diskConfig"] = "AUTO"
-		} else {
-			v["OS-DCF:diskConfig"] = "MANUAL"
-		}
+		in.HasAuto = true
+		in.AutoDiskConfig, _ = boolFromString(adc)
 	}
-	return v
+	return views.NewImage(in)
 }
 
 func (h *handler) listImages(rq *request) error       { return h.images(rq, false) }
@@ -138,7 +86,7 @@ func (h *handler) images(rq *request, detail bool) error {
 			out = append(out, rq.imageView(img))
 		} else {
 			id := string(img.UID)
-			out = append(out, map[string]any{"id": id, "name": img.DisplayName(), "links": rq.imageLinks(id)})
+			out = append(out, views.ImageSummary{ID: id, Name: img.DisplayName(), Links: rq.imageLinks(id)})
 		}
 	}
 	body := rq.listBody("images", "images", detail, out, limit, lastID(kept, func(i *computev1.Image) string { return string(i.UID) }))
@@ -156,13 +104,13 @@ func imageFilters(q *js.Object) ([]func(*computev1.Image) bool, error) {
 			fs = append(fs, func(i *computev1.Image) bool { return i.DisplayName() == v })
 		case k == "status":
 			want := strings.ToLower(v)
-			fs = append(fs, func(i *computev1.Image) bool { return string(imagePhase(i)) == want })
+			fs = append(fs, func(i *computev1.Image) bool { return string(views.ImagePhase(i)) == want })
 		case k == "changes-since":
 			t, err := js.ParseISOTime(v)
 			if err != nil {
 				return nil, badRequest("Invalid input received: changes-since")
 			}
-			fs = append(fs, func(i *computev1.Image) bool { return !imageUpdated(i).Before(t) })
+			fs = append(fs, func(i *computev1.Image) bool { return !views.ImageUpdated(i).Before(t) })
 		case k == "server":
 			id := v
 			if at := strings.LastIndex(id, "/"); at >= 0 {

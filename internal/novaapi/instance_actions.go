@@ -8,6 +8,7 @@ import (
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/novaapi/schemas"
+	"github.com/kova-dev/kova/internal/novaapi/views"
 )
 
 // GET /servers/{id}/os-instance-actions[/{request_id}]: the actions asked of a server,
@@ -93,11 +94,11 @@ func (rq *request) instanceActionView(srv *computev1.Server, a instanceAction) m
 		"request_id":    a.requestID,
 		"user_id":       a.userID,
 		"project_id":    srv.Namespace,
-		"start_time":    naiveTime(a.start),
+		"start_time":    views.NaiveTime(a.start),
 		"message":       a.message,
 	}
 	if rq.version.AtLeast(58) {
-		v["updated_at"] = naiveTime(a.updated)
+		v["updated_at"] = views.NaiveTime(a.updated)
 	}
 	return v
 }
@@ -171,8 +172,8 @@ func (rq *request) actionEvents(srv *computev1.Server, a instanceAction, admin b
 	}
 	ev := map[string]any{
 		"event":       computeEvents[sa.Spec.Action],
-		"start_time":  naiveTime(sa.Status.StartTime.Time),
-		"finish_time": naiveOrNull(sa.Status.CompletionTime),
+		"start_time":  views.NaiveTime(sa.Status.StartTime.Time),
+		"finish_time": views.NaiveOrNull(sa.Status.CompletionTime),
 		"result":      nil,
 	}
 	switch sa.Status.Phase {

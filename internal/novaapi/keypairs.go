@@ -26,6 +26,7 @@ import (
 	"github.com/kova-dev/kova/internal/keys"
 	"github.com/kova-dev/kova/internal/novaapi/schemas"
 	js "github.com/kova-dev/kova/internal/novaapi/validation"
+	"github.com/kova-dev/kova/internal/novaapi/views"
 	"github.com/kova-dev/kova/internal/rules"
 )
 
@@ -111,24 +112,12 @@ func keypairID(kp *computev1.Keypair) int {
 	return int(f.Sum32() & 0x7fffffff)
 }
 
-func (rq *request) keypairView(kp *computev1.Keypair, full bool) map[string]any {
-	v := map[string]any{
-		"name":        kp.NovaName(),
-		"public_key":  keypairPublicKey(kp),
-		"fingerprint": keypairFingerprint(kp),
-	}
-	if rq.version.AtLeast(2) {
-		v["type"] = keypairType(kp)
-	}
-	if full {
-		v["user_id"] = kp.Spec.UserID
-		v["created_at"] = naiveTime(kp.CreationTimestamp.Time)
-		v["deleted"] = false
-		v["deleted_at"] = nil
-		v["updated_at"] = nil
-		v["id"] = keypairID(kp)
-	}
-	return v
+// keypairView is Nova's keypair (views/keypair.go); full is GET /os-keypairs/{name}'s.
+func (rq *request) keypairView(kp *computev1.Keypair, full bool) *views.Keypair {
+	return views.NewKeypair(views.KeypairInput{
+		Keypair: kp, Name: kp.NovaName(), PublicKey: keypairPublicKey(kp),
+		Fingerprint: keypairFingerprint(kp), Type: keypairType(kp), ID: keypairID(kp), Full: full,
+	}, rq.version)
 }
 
 func (h *handler) listKeypairs(rq *request) error {
@@ -275,18 +264,10 @@ func (h *handler) createKeypair(rq *request) error {
 		}
 		return err
 	}
-	v := map[string]any{
-		"name":        in.Name,
-		"public_key":  publicKey,
-		"fingerprint": fingerprint,
-		"user_id":     user,
-	}
-	if privateKey != "" {
-		v["private_key"] = privateKey
-	}
+	v := &views.Keypair{Name: in.Name, PublicKey: publicKey, Fingerprint: fingerprint, UserID: views.Some(user), PrivateKey: privateKey}
 	code := http.StatusOK
 	if rq.version.AtLeast(2) {
-		v["type"] = typ
+		v.Type = typ
 		code = http.StatusCreated
 	}
 	return rq.json(code, map[string]any{"keypair": v})

@@ -134,3 +134,38 @@ func TestServerFlavorAndFault(t *testing.T) {
 		t.Error("progress shown in ERROR")
 	}
 }
+
+func TestKeypairAndImage(t *testing.T) {
+	kp := &computev1.Keypair{}
+	kp.CreationTimestamp = metav1.NewTime(created)
+	in := KeypairInput{Keypair: kp, Name: "k", PublicKey: "ssh-rsa AAA", Fingerprint: "fp", Type: "ssh", ID: 7}
+	asJSON := func(v any) string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	if got := asJSON(NewKeypair(in, microversion.V2(1))); got != `{"name":"k","public_key":"ssh-rsa AAA","fingerprint":"fp"}` {
+		t.Errorf("2.1 list entry: %s", got)
+	}
+	in.Full = true
+	want := `{"name":"k","public_key":"ssh-rsa AAA","fingerprint":"fp","type":"ssh","user_id":"",` +
+		`"created_at":"2026-11-22T12:36:40.000000","deleted":false,"deleted_at":null,"updated_at":null,"id":7}`
+	if got := asJSON(NewKeypair(in, microversion.V2(2))); got != want {
+		t.Errorf("2.2 full:\n got %s\nwant %s", got, want)
+	}
+
+	img := &computev1.Image{}
+	img.UID = "img-1"
+	img.CreationTimestamp = metav1.NewTime(created)
+	img.Spec.Metadata = map[string]string{"instance_uuid": "srv-1"}
+	links := func(id string) []Link { return []Link{{Href: "/servers/" + id, Rel: "self"}} }
+	want = `{"id":"img-1","name":"","minRam":0,"minDisk":0,"metadata":{"instance_uuid":"srv-1"},` +
+		`"created":"2026-11-22T12:36:40Z","updated":"2026-11-22T12:36:40Z","status":"SAVING","progress":25,` +
+		`"OS-EXT-IMG-SIZE:size":null,"links":null,"server":{"id":"srv-1","links":[{"href":"/servers/srv-1","rel":"self"}]},` +
+		`"OS-DCF:diskConfig":"AUTO"}`
+	if got := asJSON(NewImage(ImageInput{Image: img, ServerLinks: links, HasAuto: true, AutoDiskConfig: true})); got != want {
+		t.Errorf("a queued snapshot:\n got %s\nwant %s", got, want)
+	}
+}
