@@ -86,7 +86,10 @@ func TestFlavorsMatchNova(t *testing.T) {
 		e.do(http.MethodGet, "/flavors/nope", "").expectFault(404, "itemNotFound", "Flavor nope could not be found.")
 		e.do(http.MethodGet, "/flavors?minRam=lots", "").expectFault(400, "badRequest", "Invalid minRam filter [lots]")
 		e.do(http.MethodGet, "/flavors?marker=nope", "").expectFault(400, "badRequest", "marker [nope] not found")
-		e.do(http.MethodPost, "/flavors", `{"flavor": {}}`).expectFault(404, "itemNotFound", "The resource could not be found.")
+		// Kova has no flavor-manage API: no route, so webob's 404 page (Nova's is admin-only).
+		if r := e.do(http.MethodPost, "/flavors", `{"flavor": {}}`); r.Code != http.StatusNotFound || !strings.Contains(r.Body.String(), "The resource could not be found.") {
+			t.Errorf("POST /flavors: %d %s", r.Code, r.Body.String())
+		}
 	})
 	t.Run("private flavors are for admins", func(t *testing.T) {
 		p := flavor("p1", "private.one", 1, 64, 1)

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/munnerz/goautoneg"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -67,20 +68,42 @@ func tooLarge(limit int64) *apiError {
 		message: fmt.Sprintf("Request is too large. Larger than max_request_body_size (%d).", limit)}
 }
 
-// writeError writes e as Nova's JSON fault, or as webob's HTML page when e is one.
-func writeError(w http.ResponseWriter, e *apiError) {
+// writeError writes e as Nova's JSON fault, or as webob's page when e is one.
+func writeError(w http.ResponseWriter, r *http.Request, e *apiError) {
 	if !e.page {
 		writeFault(w, e.code, e.message)
 		return
 	}
-	title := strconv.Itoa(e.code) + " " + http.StatusText(e.code)
-	// webob's html_template_obj, with an empty comment and no detail: the exact bytes the
-	// Nova peer sends.
-	body := "<html>\n <head>\n  <title>" + title + "</title>\n </head>\n <body>\n  <h1>" + title +
-		"</h1>\n  " + e.message + "<br /><br />\n\n\n\n </body>\n</html>"
-	w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+	writePage(w, r.Header.Get("Accept"), e.code, e.message)
+}
+
+// writePage writes the body webob gives an HTTP error raised outside Nova's fault handling
+// (oslo's sizelimit, a path no route matches), in the form Accept asks for as webob
+// chooses it: HTML when text/html fits (no Accept at all, or */*), JSON when only
+// application/json does, plain text otherwise. The bytes are the Nova peer's.
+func writePage(w http.ResponseWriter, accept string, code int, explanation string) {
+	status := strconv.Itoa(code) + " " + http.StatusText(code)
+	match := "text/html"
+	if strings.TrimSpace(accept) != "" {
+		match = goautoneg.Negotiate(accept, []string{"text/html", "application/json"})
+	}
+	var ct, body string
+	switch match {
+	case "text/html":
+		ct = "text/html; charset=UTF-8"
+		body = "<html>\n <head>\n  <title>" + status + "</title>\n </head>\n <body>\n  <h1>" + status +
+			"</h1>\n  " + explanation + "<br /><br />\n\n\n\n </body>\n</html>"
+	case "application/json":
+		ct = "application/json"
+		body = `{"message": ` + string(marshal(explanation+"<br /><br />\n\n\n")) + `, "code": ` + string(marshal(status)) +
+			`, "title": ` + string(marshal(http.StatusText(code))) + `}`
+	default:
+		ct = "text/plain; charset=UTF-8"
+		body = status + "\n\n" + explanation + "\n\n   "
+	}
+	w.Header().Set("Content-Type", ct)
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(e.code)
+	w.WriteHeader(code)
 	_, _ = io.WriteString(w, body)
 }
 

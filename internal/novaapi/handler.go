@@ -213,7 +213,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 
 	// The body limit comes first, as oslo's sizelimit middleware sits before Nova.
 	if err := rq.readBody(); err != nil {
-		writeError(w, err)
+		writeError(w, hr, err)
 		return
 	}
 	v, verr := requestedVersion(hr.Header)
@@ -238,7 +238,9 @@ func (rq *request) serve(routes []route) {
 			continue
 		}
 		if (rt.min > 0 && !rq.version.AtLeast(rt.min)) || (rt.max > 0 && !rq.version.AtMost(rt.max)) {
-			break
+			// Nova's controller answers a method outside its microversions with its fault.
+			writeFault(rq.w, http.StatusNotFound, msgResourceNotFound)
+			return
 		}
 		rq.params = params
 		if err := rt.fn(rq); err != nil {
@@ -246,7 +248,8 @@ func (rq *request) serve(routes []route) {
 		}
 		return
 	}
-	writeFault(rq.w, http.StatusNotFound, msgResourceNotFound)
+	// No route: Nova's router never reaches a controller, and webob answers.
+	writePage(rq.w, rq.r.Header.Get("Accept"), http.StatusNotFound, msgResourceNotFound)
 }
 
 func splitPath(p string) []string {
@@ -262,7 +265,7 @@ func (rq *request) fail(err error) {
 	if ae.code >= 500 && ae.code != http.StatusNotImplemented {
 		log.FromContext(rq.ctx).Error(err, "Failed compute API request", "method", rq.r.Method, "path", rq.r.URL.Path)
 	}
-	writeError(rq.w, ae)
+	writeError(rq.w, rq.r, ae)
 }
 
 // readBody reads a bounded body. Nova treats an empty body of a POST or PUT as None.

@@ -122,12 +122,49 @@ func TestMicroversions(t *testing.T) {
 func TestProtocolErrors(t *testing.T) {
 	e := newEnv(t, standard()...)
 
-	t.Run("unknown path", func(t *testing.T) {
-		e.do(http.MethodGet, "/nope", "").expectFault(404, "itemNotFound", "The resource could not be found.")
-		e.do(http.MethodGet, "/servers/x/nope", "").expectFault(404, "itemNotFound", "The resource could not be found.")
+	// What the Nova peer answers a path its router does not know: webob's page, in the
+	// form Accept asks for, never a JSON fault.
+	pages := []struct{ accept, contentType, body string }{
+		{"", "text/html; charset=UTF-8", "<html>\n <head>\n  <title>404 Not Found</title>\n </head>\n <body>\n  <h1>404 Not Found</h1>\n  The resource could not be found.<br /><br />\n\n\n\n </body>\n</html>"},
+		{"*/*", "text/html; charset=UTF-8", "<html>\n <head>\n  <title>404 Not Found</title>\n </head>\n <body>\n  <h1>404 Not Found</h1>\n  The resource could not be found.<br /><br />\n\n\n\n </body>\n</html>"},
+		{"application/json", "application/json", `{"message": "The resource could not be found.<br /><br />\n\n\n", "code": "404 Not Found", "title": "Not Found"}`},
+		{"text/plain", "text/plain; charset=UTF-8", "404 Not Found\n\nThe resource could not be found.\n\n   "},
+	}
+	expectPage := func(t *testing.T, r *response, contentType, body string) {
+		t.Helper()
+		if r.Code != http.StatusNotFound || r.Header().Get("Content-Type") != contentType || r.Body.String() != body {
+			t.Errorf("%d %q %q, want 404 %q %q", r.Code, r.Header().Get("Content-Type"), r.Body.String(), contentType, body)
+		}
+	}
+	t.Run("unknown path is webob's page, as Accept asks", func(t *testing.T) {
+		for _, p := range pages {
+			for _, path := range []string{"/nope", "/servers/x/nope"} {
+				expectPage(t, e.do(http.MethodGet, path, "", "Accept", p.accept), p.contentType, p.body)
+			}
+		}
 	})
-	t.Run("method not routed is 404 as in Nova", func(t *testing.T) {
-		e.do(http.MethodPatch, "/servers", "").expectFault(404, "itemNotFound", "The resource could not be found.")
+	t.Run("method not routed is the same 404 as in Nova", func(t *testing.T) {
+		expectPage(t, e.do(http.MethodPatch, "/servers", ""), pages[0].contentType, pages[0].body)
+	})
+	t.Run("a method outside its microversions is Nova's fault", func(t *testing.T) {
+		e.as("demo", "2.36").do(http.MethodGet, "/images", "").expectFault(404, "itemNotFound", "The resource could not be found.")
+	})
+	t.Run("body too large follows Accept too", func(t *testing.T) {
+		small := New(Config{Client: e.c, Cache: e.c, MaxBodyBytes: 114688})
+		body := `{"server": {"name": "` + strings.Repeat("x", 300000) + `"}}`
+		for accept, want := range map[string]string{
+			"application/json": `{"message": "Request is too large. Larger than max_request_body_size (114688).<br /><br />\n\n\n", "code": "413 Request Entity Too Large", "title": "Request Entity Too Large"}`,
+			"text/plain":       "413 Request Entity Too Large\n\nRequest is too large. Larger than max_request_body_size (114688).\n\n   ",
+		} {
+			r := httptest.NewRequest(http.MethodPost, "/servers", strings.NewReader(body))
+			r.Header.Set("Accept", accept)
+			r = r.WithContext(WithCaller(r.Context(), Caller{User: userInfo("demo"), Tenant: tenant, Root: root}))
+			w := httptest.NewRecorder()
+			small.ServeHTTP(w, r)
+			if w.Code != http.StatusRequestEntityTooLarge || w.Body.String() != want {
+				t.Errorf("Accept %s: %d %q, want 413 %q", accept, w.Code, w.Body.String(), want)
+			}
+		}
 	})
 	t.Run("error headers carry the version", func(t *testing.T) {
 		r := e.as("demo", "2.37").do(http.MethodGet, "/servers/846aa4f9-c4b4-4c67-b8fd-74ee580dc309", "")
