@@ -50,3 +50,12 @@ func TestTerminalAPIRefusals(t *testing.T) {
 		t.Error("no error became one")
 	}
 }
+
+// The debug endpoint changes hypervisor state without asking anyone: only loopback.
+func TestDebugServerOnlyOnLoopback(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:8779", ":8779", "10.1.2.3:8779", "example.com:8779", "127.0.0.1"} {
+		if err := addDebugServer(nil, addr, nil); err == nil {
+			t.Errorf("%s was accepted", addr)
+		}
+	}
+}

@@ -3,6 +3,8 @@ package controllers
 import (
 	"flag"
 	"fmt"
+	"net"
+	"net/http"
 	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -29,6 +31,9 @@ type Options struct {
 	// PowerSyncInterval is how often a settled server's instance is read again when no
 	// driver event said it changed (Nova's sync_power_state_interval).
 	PowerSyncInterval time.Duration
+	// SimDebugAddress is a loopback host:port where the simulated driver takes changes
+	// behind Kova's back (compute.Simulated.DebugHandler), for demos; "" serves nothing.
+	SimDebugAddress string
 }
 
 // BindFlags adds the options to a flag set.
@@ -40,6 +45,8 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.Workers, "workers", 16, "Servers reconciled at once.")
 	fs.DurationVar(&o.PowerSyncInterval, "power-sync-interval", DefaultPowerSyncInterval,
 		"How often a settled server's instance is read again without a driver event (Nova's sync_power_state_interval); 0 only on events.")
+	fs.StringVar(&o.SimDebugAddress, "sim-debug-address", "",
+		"Loopback host:port where the simulated driver takes changes behind Kova's back (POST /instances/{uid}/behind-kova?power=shutdown), for demos; empty serves nothing.")
 	fs.BoolVar(&o.KeepShelved, "keep-shelved", false, "Keep shelved servers on their host until shelveOffload (Nova's shelved_offload_time -1).")
 }
 
@@ -62,7 +69,27 @@ func Setup(mgr manager.Manager, o Options) error {
 	if err != nil {
 		return err
 	}
+	if o.SimDebugAddress != "" {
+		if err := addDebugServer(mgr, o.SimDebugAddress, driver.(*compute.Simulated)); err != nil {
+			return err
+		}
+	}
 	return SetupWithDriver(mgr, o, driver)
+}
+
+// addDebugServer serves the simulated driver's debug endpoint on addr, which must be on
+// loopback: it changes the hypervisors' state without asking anyone.
+func addDebugServer(mgr manager.Manager, addr string, sim *compute.Simulated) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--sim-debug-address: %w", err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("--sim-debug-address: %s is not a loopback address", host)
+	}
+	return mgr.Add(&manager.Server{Name: "sim-debug", Server: &http.Server{
+		Addr: addr, Handler: sim.DebugHandler(), ReadHeaderTimeout: 10 * time.Second,
+	}})
 }
 
 // SetupWithDriver registers every controller on the given driver.

@@ -59,6 +59,8 @@ type options struct {
 	// novaAPI is the REST shim's binary; novaDirect where it serves OpenStack clients.
 	novaAPI    string
 	novaDirect string
+	// simDebug is where the manager's simulated driver takes changes behind Kova's back.
+	simDebug string
 }
 
 func main() {
@@ -100,6 +102,7 @@ func parseFlags(args []string, output io.Writer) (options, error) {
 	fs.StringVar(&o.configDir, "config-dir", "config", "directory with crd/bases, webhook, rbac, apiservice and samples")
 	fs.StringVar(&o.novaAPI, "nova-api", filepath.Join("bin", "nova-api"), "path of the nova-api binary (the Nova REST shim); skipped with a warning if missing")
 	fs.StringVar(&o.novaDirect, "nova-api-direct-address", "127.0.0.1:8774", "host:port where nova-api serves OpenStack clients directly")
+	fs.StringVar(&o.simDebug, "sim-debug-address", "127.0.0.1:8779", "loopback host:port where the simulated hypervisors take changes behind Kova's back (see the README's demo)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -256,6 +259,7 @@ func startManager(cp *localcp.ControlPlane, o options, stdout, stderr io.Writer)
 		"--webhook-port=" + strconv.Itoa(port),
 		"--webhook-cert-dir=" + certDir,
 		"--sim-state-dir=" + simStateDir,
+		"--sim-debug-address=" + o.simDebug,
 		"--metrics-bind-address=0",
 		"--health-probe-bind-address=127.0.0.1:0",
 		"--leader-elect=false",

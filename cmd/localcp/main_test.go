@@ -91,7 +91,7 @@ func TestParseFlagsDefaults(t *testing.T) {
 	}
 	want := options{
 		dataDir: ".kova", binDir: "bin", manager: filepath.Join("bin", "manager"), configDir: "config",
-		novaAPI: filepath.Join("bin", "nova-api"), novaDirect: "127.0.0.1:8774",
+		novaAPI: filepath.Join("bin", "nova-api"), novaDirect: "127.0.0.1:8774", simDebug: "127.0.0.1:8779",
 	}
 	if o != want {
 		t.Errorf("got %+v, want %+v", o, want)
