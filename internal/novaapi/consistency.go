@@ -3,9 +3,6 @@ package novaapi
 import (
 	"context"
 	"fmt"
-	"maps"
-	"slices"
-	"strconv"
 	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -13,14 +10,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	kschema "k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
-	"github.com/kova-dev/kova/internal/lifecycle"
 	js "github.com/kova-dev/kova/internal/novaapi/validation"
-	"github.com/kova-dev/kova/internal/rules"
 )
 
 // Read-your-writes. Nova answers a write once its database has it, so the next read shows
@@ -275,182 +269,4 @@ func getAll[T any, PT interface {
 		}
 	}
 	return out, nil
-}
-
-// serverActions lists all the ServerActions of a server (its history), past the cache.
-func (h *handler) serverActions(ctx context.Context, srv *computev1.Server) ([]computev1.ServerAction, error) {
-	var list computev1.ServerActionList
-	if err := h.live.List(ctx, &list, client.InNamespace(srv.Namespace), client.MatchingFields{fieldServerName: srv.Name}); err != nil {
-		return nil, err
-	}
-	return list.Items, nil
-}
-
-// noteAction names, on srv, the ServerAction about to be made for it, so every replica
-// reads that action with the server (annPendingAction). It is the shim's own record,
-// written with its own identity: the caller may act on the server without editing it.
-func (h *handler) noteAction(ctx context.Context, srv *computev1.Server, name string) error {
-	patch := client.RawPatch(types.MergePatchType, fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, annPendingAction, name))
-	noted := &computev1.Server{ObjectMeta: metav1.ObjectMeta{Namespace: srv.Namespace, Name: srv.Name}}
-	if err := h.client.Patch(ctx, noted, patch); err != nil {
-		if apierrors.IsNotFound(err) {
-			return notFound("Instance %s could not be found.", srv.UID)
-		}
-		return err
-	}
-	return nil
-}
-
-// finished says whether the controller is done with an action; a finished action never
-// changes again, so a cached copy of one is current.
-func finished(sa *computev1.ServerAction) bool {
-	return sa.Status.Phase == computev1.ActionSucceeded || sa.Status.Phase == computev1.ActionFailed
-}
-
-// pendingAction is the action annPendingAction names on srv when the cache does not have it
-// finished: the key to read past the cache, or false.
-func pendingAction(srv *computev1.Server, cached []computev1.ServerAction) (client.ObjectKey, bool) {
-	name := srv.Annotations[annPendingAction]
-	if name == "" {
-		return client.ObjectKey{}, false
-	}
-	for i := range cached {
-		if cached[i].Name == name && finished(&cached[i]) {
-			return client.ObjectKey{}, false
-		}
-	}
-	return client.ObjectKey{Namespace: srv.Namespace, Name: name}, true
-}
-
-// withFresh is cached with the actions read past the cache in place of their cached copies.
-func withFresh(cached, fresh []computev1.ServerAction) []computev1.ServerAction {
-	byName := map[string]bool{}
-	for _, sa := range fresh {
-		byName[sa.Name] = true
-	}
-	out := slices.Clone(fresh)
-	for _, sa := range cached {
-		if !byName[sa.Name] {
-			out = append(out, sa)
-		}
-	}
-	return out
-}
-
-// actionsOf are the actions a server's state is projected from: the cached ones, and the
-// one accepted for it last as the API server has it now (see above). fresh is that one, if
-// it was read.
-func (h *handler) actionsOf(ctx context.Context, srv *computev1.Server) (all, fresh []computev1.ServerAction, err error) {
-	var list computev1.ServerActionList
-	if err := h.cache.List(ctx, &list, client.InNamespace(srv.Namespace), client.MatchingFields{indexServerName: srv.Name}); err != nil {
-		return nil, nil, err
-	}
-	key, ok := pendingAction(srv, list.Items)
-	if !ok {
-		return list.Items, nil, nil
-	}
-	sa := &computev1.ServerAction{}
-	if err := h.live.Get(ctx, key, sa); err != nil {
-		if apierrors.IsNotFound(err) {
-			return list.Items, nil, nil
-		}
-		return nil, nil, err
-	}
-	fresh = []computev1.ServerAction{*sa}
-	return withFresh(list.Items, fresh), fresh, nil
-}
-
-// actionsIn are the actions of the servers given (all in ns, "" for all), by server
-// (namespace/name), for a list: the cached ones, and those annPendingAction names read past
-// the cache where the cache does not have them finished.
-func (h *handler) actionsIn(ctx context.Context, ns string, servers []computev1.Server) (map[string][]computev1.ServerAction, []computev1.ServerAction, error) {
-	var list computev1.ServerActionList
-	if err := h.cache.List(ctx, &list, inNamespace(ns)...); err != nil {
-		return nil, nil, err
-	}
-	out := map[string][]computev1.ServerAction{}
-	for _, sa := range list.Items {
-		k := sa.Namespace + "/" + sa.Spec.ServerName
-		out[k] = append(out[k], sa)
-	}
-	var keys []client.ObjectKey
-	for i := range servers {
-		if key, ok := pendingAction(&servers[i], out[servers[i].Namespace+"/"+servers[i].Name]); ok {
-			keys = append(keys, key)
-		}
-	}
-	fresh, err := getAll[computev1.ServerAction](ctx, h, keys)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, sa := range fresh {
-		k := sa.Namespace + "/" + sa.Spec.ServerName
-		out[k] = withFresh(out[k], []computev1.ServerAction{sa})
-	}
-	return out, fresh, nil
-}
-
-// catchUp reads again the servers an action read past the cache finished on after they
-// were read (see shownState); one gone since is dropped.
-func (h *handler) catchUp(ctx context.Context, servers []computev1.Server, fresh []computev1.ServerAction) ([]computev1.Server, error) {
-	behind := map[client.ObjectKey]bool{}
-	for i := range fresh {
-		key := client.ObjectKey{Namespace: fresh[i].Namespace, Name: fresh[i].Spec.ServerName}
-		for j := range servers {
-			if client.ObjectKeyFromObject(&servers[j]) == key && finishedSince(fresh[i:i+1], &servers[j]) {
-				behind[key] = true
-			}
-		}
-	}
-	if len(behind) == 0 {
-		return servers, nil
-	}
-	keys := slices.Collect(maps.Keys(behind))
-	again, err := getAll[computev1.Server](ctx, h, keys)
-	if err != nil {
-		return nil, err
-	}
-	out := slices.DeleteFunc(servers, func(s computev1.Server) bool { return behind[client.ObjectKeyFromObject(&s)] })
-	return append(out, again...), nil
-}
-
-// shownState is the server to show and the state to show it in. The server was read before
-// its actions; an action the controller finished in between would leave the copy in hand
-// older than the action, showing neither its task nor its outcome. Then the server is read
-// again, so what is shown is never older than the actions it is projected from.
-func (h *handler) shownState(ctx context.Context, srv *computev1.Server) (*computev1.Server, lifecycle.State, error) {
-	actions, fresh, err := h.actionsOf(ctx, srv)
-	if err != nil {
-		return nil, lifecycle.State{}, err
-	}
-	if finishedSince(fresh, srv) {
-		again := &computev1.Server{}
-		err := h.live.Get(ctx, client.ObjectKeyFromObject(srv), again)
-		switch {
-		case apierrors.IsNotFound(err) || err == nil && again.UID != srv.UID:
-			return nil, lifecycle.State{}, notFound("Instance %s could not be found.", srv.UID)
-		case err != nil:
-			return nil, lifecycle.State{}, err
-		}
-		srv = again
-	}
-	return srv, rules.ProjectedState(srv, actions), nil
-}
-
-// finishedSince says whether an action finished after srv was last written. Resource
-// versions are etcd revisions; should one not read as a number, nothing is assumed.
-func finishedSince(actions []computev1.ServerAction, srv *computev1.Server) bool {
-	at, err := strconv.ParseUint(srv.ResourceVersion, 10, 64)
-	if err != nil {
-		return false
-	}
-	for _, sa := range actions {
-		if !finished(&sa) {
-			continue
-		}
-		if rv, err := strconv.ParseUint(sa.ResourceVersion, 10, 64); err == nil && rv > at {
-			return true
-		}
-	}
-	return false
 }

@@ -133,41 +133,6 @@ func (h *handler) writer(ctx context.Context) client.Client {
 	return h.client
 }
 
-// route is one path pattern ("servers/{}/metadata/{}") and method, optionally bounded by
-// microversions: outside them Nova answers 404, as if the method were not there.
-type route struct {
-	method  string
-	pattern []string
-	min     int // lowest 2.x minor, 0 for none
-	max     int // highest 2.x minor, 0 for none
-	fn      func(*request) error
-}
-
-func endpoint(method, pattern string, fn func(*request) error) route {
-	return route{method: method, pattern: strings.Split(pattern, "/"), fn: fn}
-}
-
-func (rt route) versions(min, max int) route {
-	rt.min, rt.max = min, max
-	return rt
-}
-
-func (rt route) match(method string, segs []string) ([]string, bool) {
-	if len(segs) != len(rt.pattern) || method != rt.method {
-		return nil, false
-	}
-	var params []string
-	for i, p := range rt.pattern {
-		switch {
-		case p == "{}":
-			params = append(params, segs[i])
-		case p != segs[i]:
-			return nil, false
-		}
-	}
-	return params, true
-}
-
 // request is one API call in flight.
 type request struct {
 	h       *handler
@@ -366,54 +331,3 @@ func (rq *request) isAdmin() (bool, error) {
 func (rq *request) userName() string { return rq.caller.User.GetName() }
 
 func (rq *request) param(i int) string { return rq.params[i] }
-
-func (h *handler) computeRoutes() []route {
-	routes := []route{
-		endpoint(http.MethodGet, "servers", h.listServers),
-		endpoint(http.MethodPost, "servers", h.createServer),
-		endpoint(http.MethodGet, "servers/detail", h.listServersDetail),
-		endpoint(http.MethodGet, "servers/{}", h.showServer),
-		endpoint(http.MethodPut, "servers/{}", h.updateServer),
-		endpoint(http.MethodDelete, "servers/{}", h.deleteServer),
-		endpoint(http.MethodPost, "servers/{}/action", h.serverAction),
-		endpoint(http.MethodGet, "servers/{}/ips", h.listIPs),
-		endpoint(http.MethodGet, "servers/{}/ips/{}", h.showIPs),
-		endpoint(http.MethodGet, "servers/{}/metadata", h.listServerMetadata),
-		endpoint(http.MethodPost, "servers/{}/metadata", h.updateServerMetadata),
-		endpoint(http.MethodPut, "servers/{}/metadata", h.replaceServerMetadata),
-		endpoint(http.MethodGet, "servers/{}/metadata/{}", h.showServerMetadataItem),
-		endpoint(http.MethodPut, "servers/{}/metadata/{}", h.setServerMetadataItem),
-		endpoint(http.MethodDelete, "servers/{}/metadata/{}", h.deleteServerMetadataItem),
-		endpoint(http.MethodGet, "servers/{}/os-instance-actions", h.listInstanceActions),
-		endpoint(http.MethodGet, "servers/{}/os-instance-actions/{}", h.showInstanceAction),
-
-		endpoint(http.MethodGet, "flavors", h.listFlavors),
-		endpoint(http.MethodGet, "flavors/detail", h.listFlavorsDetail),
-		endpoint(http.MethodGet, "flavors/{}", h.showFlavor),
-		endpoint(http.MethodGet, "flavors/{}/os-extra_specs", h.showExtraSpecs),
-
-		// The image proxy ends at 2.35, its metadata at 2.38 (MAX_PROXY_API_SUPPORT_VERSION
-		// and MAX_IMAGE_META_PROXY_API_VERSION).
-		endpoint(http.MethodGet, "images", h.listImages).versions(0, 35),
-		endpoint(http.MethodGet, "images/detail", h.listImagesDetail).versions(0, 35),
-		endpoint(http.MethodGet, "images/{}", h.showImage).versions(0, 35),
-		endpoint(http.MethodDelete, "images/{}", h.deleteImage).versions(0, 35),
-		endpoint(http.MethodGet, "images/{}/metadata", h.listImageMetadata).versions(0, 38),
-		endpoint(http.MethodPost, "images/{}/metadata", h.updateImageMetadata).versions(0, 38),
-		endpoint(http.MethodPut, "images/{}/metadata", h.replaceImageMetadata).versions(0, 38),
-		endpoint(http.MethodGet, "images/{}/metadata/{}", h.showImageMetadataItem).versions(0, 38),
-		endpoint(http.MethodPut, "images/{}/metadata/{}", h.setImageMetadataItem).versions(0, 38),
-		endpoint(http.MethodDelete, "images/{}/metadata/{}", h.deleteImageMetadataItem).versions(0, 38),
-
-		endpoint(http.MethodGet, "os-keypairs", h.listKeypairs),
-		endpoint(http.MethodPost, "os-keypairs", h.createKeypair),
-		endpoint(http.MethodGet, "os-keypairs/{}", h.showKeypair),
-		endpoint(http.MethodDelete, "os-keypairs/{}", h.deleteKeypair),
-
-		endpoint(http.MethodGet, "limits", h.showLimits),
-
-		endpoint(http.MethodGet, "os-networksv2", h.listNetworks),
-		endpoint(http.MethodGet, "os-networksv2/{}", h.showNetwork),
-	}
-	return append(routes, h.notImplementedRoutes()...)
-}
