@@ -31,7 +31,7 @@ type Config struct {
 	// Cache serves every list and show: an informer-backed reader (a controller-runtime
 	// cache), so no request lists against the API server. Nil means Client.
 	Cache client.Reader
-	// Admins says who is Nova's admin in a tenant. Nil means nobody is.
+	// Admins says who is Nova's admin, the cloud operator. Nil means nobody is.
 	Admins Admins
 	// PublicNamespace holds the public images and shared networks every tenant sees;
 	// default rules.DefaultPublicNamespace.
