@@ -87,20 +87,11 @@ func (h *handler) instanceActions(rq *request) (*computev1.Server, []instanceAct
 	return srv, out, nil
 }
 
-func (rq *request) instanceActionView(srv *computev1.Server, a instanceAction) map[string]any {
-	v := map[string]any{
-		"action":        a.action,
-		"instance_uuid": string(srv.UID),
-		"request_id":    a.requestID,
-		"user_id":       a.userID,
-		"project_id":    srv.Namespace,
-		"start_time":    views.NaiveTime(a.start),
-		"message":       a.message,
-	}
-	if rq.version.AtLeast(58) {
-		v["updated_at"] = views.NaiveTime(a.updated)
-	}
-	return v
+// instanceActionView is one action as Nova shows it (views/instance_action.go).
+func (rq *request) instanceActionView(srv *computev1.Server, a instanceAction) *views.InstanceAction {
+	return views.NewInstanceAction(views.InstanceAction{
+		Action: a.action, InstanceUUID: string(srv.UID), RequestID: a.requestID, UserID: a.userID, ProjectID: srv.Namespace,
+	}, a.start, a.updated, a.message != nil, rq.version)
 }
 
 func (h *handler) listInstanceActions(rq *request) error {
@@ -156,7 +147,8 @@ func (h *handler) showInstanceAction(rq *request) error {
 			return err
 		}
 		if admin || rq.version.AtLeast(51) {
-			v["events"] = rq.actionEvents(srv, a, admin)
+			events := rq.actionEvents(srv, a, admin)
+			v.Events = &events
 		}
 		return rq.json(http.StatusOK, map[string]any{"instanceAction": v})
 	}
@@ -165,34 +157,20 @@ func (h *handler) showInstanceAction(rq *request) error {
 
 // actionEvents is the compute event behind a ServerAction, once it has started. Actions
 // done by a spec change show none.
-func (rq *request) actionEvents(srv *computev1.Server, a instanceAction, admin bool) []any {
+func (rq *request) actionEvents(srv *computev1.Server, a instanceAction, admin bool) []views.ActionEvent {
 	sa := a.sa
 	if sa == nil || sa.Status.StartTime == nil {
-		return []any{}
+		return []views.ActionEvent{}
 	}
-	ev := map[string]any{
-		"event":       computeEvents[sa.Spec.Action],
-		"start_time":  views.NaiveTime(sa.Status.StartTime.Time),
-		"finish_time": views.NaiveOrNull(sa.Status.CompletionTime),
-		"result":      nil,
+	in := views.EventInput{
+		Event: computeEvents[sa.Spec.Action], Start: sa.Status.StartTime.Time, Finish: sa.Status.CompletionTime,
+		Message: sa.Status.Message, HostID: srv.Status.HostID, Host: srv.Status.Host, Admin: admin,
 	}
 	switch sa.Status.Phase {
 	case computev1.ActionSucceeded:
-		ev["result"] = "Success"
+		in.Result = "Success"
 	case computev1.ActionFailed:
-		ev["result"] = "Error"
+		in.Result = "Error"
 	}
-	if admin {
-		ev["traceback"] = nil
-		if sa.Status.Phase == computev1.ActionFailed && sa.Status.Message != "" {
-			ev["traceback"] = sa.Status.Message
-		}
-	}
-	if rq.version.AtLeast(62) {
-		ev["hostId"] = srv.Status.HostID
-		if admin {
-			ev["host"] = srv.Status.Host
-		}
-	}
-	return []any{ev}
+	return []views.ActionEvent{views.NewActionEvent(in, rq.version)}
 }

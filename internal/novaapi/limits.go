@@ -7,6 +7,7 @@ import (
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/novaapi/schemas"
+	"github.com/kova-dev/kova/internal/novaapi/views"
 )
 
 // GET /limits: Nova's absolute limits and what the tenant uses. Kova's one quota is on
@@ -48,33 +49,7 @@ func (h *handler) showLimits(rq *request) error {
 			ram += f.Spec.RAM
 		}
 	}
-	abs := map[string]any{
-		"maxServerMeta":         maxMetaItems,
-		"maxTotalCores":         -1,
-		"maxTotalInstances":     max(h.instanceQuota, -1),
-		"maxTotalKeypairs":      -1,
-		"maxTotalRAMSize":       -1,
-		"maxServerGroups":       0,
-		"maxServerGroupMembers": 0,
-		"totalCoresUsed":        cores,
-		"totalInstancesUsed":    len(servers.Items),
-		"totalRAMUsed":          ram,
-		"totalServerGroupsUsed": 0,
-	}
-	v := rq.version
-	if !v.AtLeast(36) {
-		abs["maxSecurityGroups"] = -1
-		abs["maxSecurityGroupRules"] = -1
-		abs["maxTotalFloatingIps"] = -1
-		abs["totalFloatingIpsUsed"] = 0
-		abs["totalSecurityGroupsUsed"] = 0
-	}
-	if !v.AtLeast(39) {
-		abs["maxImageMeta"] = maxMetaItems
-	}
-	if !v.AtLeast(57) {
-		abs["maxPersonality"] = 0
-		abs["maxPersonalitySize"] = 0
-	}
-	return rq.json(http.StatusOK, map[string]any{"limits": map[string]any{"absolute": abs, "rate": []any{}}})
+	limits := views.NewLimits(views.LimitsInput{MaxInstances: h.instanceQuota, MaxMetaItems: maxMetaItems,
+		Instances: len(servers.Items), Cores: cores, RAM: ram}, rq.version)
+	return rq.json(http.StatusOK, map[string]any{"limits": limits})
 }

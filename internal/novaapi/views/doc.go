@@ -6,7 +6,9 @@
 //     /servers/detail entry, PUT /servers/{id} and rebuild; server_admin.go its
 //     OS-EXT-SRV-ATTR fields; addresses.go its addresses (also GET .../ips);
 //   - flavor.go: a flavor, and the flavor a server embeds from 2.47;
-//   - image.go, keypair.go, links.go ("links" lists), times.go (Nova's two time formats);
+//   - image.go, keypair.go, limits.go (GET /limits), instance_action.go
+//     (os-instance-actions and their events);
+//   - links.go ("links" lists and references), times.go (Nova's two time formats);
 //   - opt.go: Opt, a field that is absent, null or a value.
 //
 // Handlers (package novaapi) find what a view needs (the server's image id, its flavor,

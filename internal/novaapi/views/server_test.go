@@ -139,20 +139,13 @@ func TestKeypairAndImage(t *testing.T) {
 	kp := &computev1.Keypair{}
 	kp.CreationTimestamp = metav1.NewTime(created)
 	in := KeypairInput{Keypair: kp, Name: "k", PublicKey: "ssh-rsa AAA", Fingerprint: "fp", Type: "ssh", ID: 7}
-	asJSON := func(v any) string {
-		b, err := json.Marshal(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
-	}
-	if got := asJSON(NewKeypair(in, microversion.V2(1))); got != `{"name":"k","public_key":"ssh-rsa AAA","fingerprint":"fp"}` {
+	if got := asJSON(t, NewKeypair(in, microversion.V2(1))); got != `{"name":"k","public_key":"ssh-rsa AAA","fingerprint":"fp"}` {
 		t.Errorf("2.1 list entry: %s", got)
 	}
 	in.Full = true
 	want := `{"name":"k","public_key":"ssh-rsa AAA","fingerprint":"fp","type":"ssh","user_id":"",` +
 		`"created_at":"2026-11-22T12:36:40.000000","deleted":false,"deleted_at":null,"updated_at":null,"id":7}`
-	if got := asJSON(NewKeypair(in, microversion.V2(2))); got != want {
+	if got := asJSON(t, NewKeypair(in, microversion.V2(2))); got != want {
 		t.Errorf("2.2 full:\n got %s\nwant %s", got, want)
 	}
 
@@ -165,7 +158,7 @@ func TestKeypairAndImage(t *testing.T) {
 		`"created":"2026-11-22T12:36:40Z","updated":"2026-11-22T12:36:40Z","status":"SAVING","progress":25,` +
 		`"OS-EXT-IMG-SIZE:size":null,"links":null,"server":{"id":"srv-1","links":[{"href":"/servers/srv-1","rel":"self"}]},` +
 		`"OS-DCF:diskConfig":"AUTO"}`
-	if got := asJSON(NewImage(ImageInput{Image: img, ServerLinks: links, HasAuto: true, AutoDiskConfig: true})); got != want {
+	if got := asJSON(t, NewImage(ImageInput{Image: img, ServerLinks: links, HasAuto: true, AutoDiskConfig: true})); got != want {
 		t.Errorf("a queued snapshot:\n got %s\nwant %s", got, want)
 	}
 }

@@ -1,0 +1,66 @@
+package views
+
+import (
+	"encoding/json"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kova-dev/kova/internal/novaapi/microversion"
+)
+
+func asJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestLimitsByMicroversion(t *testing.T) {
+	in := LimitsInput{MaxInstances: -5, MaxMetaItems: 128, Instances: 2, Cores: 3, RAM: 1024}
+	common := `"maxServerMeta":128,"maxTotalCores":-1,"maxTotalInstances":-1,"maxTotalKeypairs":-1,"maxTotalRAMSize":-1,` +
+		`"maxServerGroups":0,"maxServerGroupMembers":0,"totalCoresUsed":3,"totalInstancesUsed":2,"totalRAMUsed":1024,"totalServerGroupsUsed":0`
+	tests := map[int]string{
+		1:  common + `,"maxSecurityGroups":-1,"maxSecurityGroupRules":-1,"maxTotalFloatingIps":-1,"totalFloatingIpsUsed":0,"totalSecurityGroupsUsed":0,"maxImageMeta":128,"maxPersonality":0,"maxPersonalitySize":0`,
+		36: common + `,"maxImageMeta":128,"maxPersonality":0,"maxPersonalitySize":0`,
+		39: common + `,"maxPersonality":0,"maxPersonalitySize":0`,
+		57: common,
+	}
+	for v, abs := range tests {
+		want := `{"absolute":{` + abs + `},"rate":[]}`
+		if got := asJSON(t, NewLimits(in, microversion.V2(v))); got != want {
+			t.Errorf("2.%d:\n got %s\nwant %s", v, got, want)
+		}
+	}
+}
+
+func TestInstanceActionsByMicroversion(t *testing.T) {
+	a := InstanceAction{Action: "reboot", InstanceUUID: "u", RequestID: "req-1", UserID: "demo", ProjectID: "demo"}
+	base := `{"action":"reboot","instance_uuid":"u","request_id":"req-1","user_id":"demo","project_id":"demo","start_time":"2026-11-22T12:36:40.000000"`
+	if got := asJSON(t, NewInstanceAction(a, created, created, false, microversion.V2(57))); got != base+`,"message":null}` {
+		t.Errorf("2.57: %s", got)
+	}
+	if got := asJSON(t, NewInstanceAction(a, created, created, true, microversion.V2(58))); got != base+`,"message":"Error","updated_at":"2026-11-22T12:36:40.000000"}` {
+		t.Errorf("2.58, failed: %s", got)
+	}
+
+	finish := metav1.NewTime(created)
+	in := EventInput{Event: "compute_reboot_instance", Start: created, Result: "Error", Message: "boom", HostID: "h1", Host: "host-1"}
+	ev := `{"event":"compute_reboot_instance","start_time":"2026-11-22T12:36:40.000000","finish_time":null,"result":"Error"`
+	if got := asJSON(t, NewActionEvent(in, microversion.V2(61))); got != ev+`}` {
+		t.Errorf("a member's event at 2.61: %s", got)
+	}
+	if got := asJSON(t, NewActionEvent(in, microversion.V2(62))); got != ev+`,"hostId":"h1"}` {
+		t.Errorf("a member's event at 2.62: %s", got)
+	}
+	in.Admin = true
+	if got := asJSON(t, NewActionEvent(in, microversion.V2(62))); got != ev+`,"traceback":"boom","hostId":"h1","host":"host-1"}` {
+		t.Errorf("the admin's event at 2.62: %s", got)
+	}
+	in.Finish, in.Result = &finish, "Success"
+	if got := asJSON(t, NewActionEvent(in, microversion.V2(1))); got != `{"event":"compute_reboot_instance","start_time":"2026-11-22T12:36:40.000000","finish_time":"2026-11-22T12:36:40.000000","result":"Success","traceback":null}` {
+		t.Errorf("the admin's finished event at 2.1: %s", got)
+	}
+}
