@@ -53,7 +53,7 @@ func TestFlavorsMatchNova(t *testing.T) {
 		})
 	}
 	t.Run("rxtx_factor is written as a float", func(t *testing.T) {
-		if body := e.do(http.MethodGet, "/flavors/1", "").Body.String(); !strings.Contains(body, `"rxtx_factor":1.0`) {
+		if body := e.do(http.MethodGet, "/flavors/1", "").Body.String(); !strings.Contains(body, `"rxtx_factor": 1.0`) {
 			t.Errorf("body %s", body)
 		}
 	})

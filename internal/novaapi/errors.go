@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/munnerz/goautoneg"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -162,8 +164,8 @@ func writeFault(w http.ResponseWriter, code int, msg string) {
 	_, _ = w.Write(marshal(body))
 }
 
-// marshal encodes JSON the way Nova's serializer does not escape: no HTML escaping, and
-// no trailing newline.
+// marshal encodes JSON as Nova's serializer (Python's json.dumps) writes it: no HTML
+// escaping, ", " and ": " between items and after keys, and no trailing newline.
 func marshal(v any) []byte {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -171,7 +173,35 @@ func marshal(v any) []byte {
 	if err := enc.Encode(v); err != nil {
 		return []byte(`{}`)
 	}
-	return bytes.TrimRight(buf.Bytes(), "\n")
+	return pythonSeparators(bytes.TrimRight(buf.Bytes(), "\n"))
+}
+
+// pythonSeparators writes compact JSON as Python's json.dumps does by default: a space
+// after every comma and colon outside strings, and every non-ASCII character escaped
+// (ensure_ascii), as \uXXXX or a surrogate pair.
+func pythonSeparators(compact []byte) []byte {
+	out := make([]byte, 0, len(compact)+len(compact)/8)
+	inString, escaped := false, false
+	for _, c := range string(compact) {
+		switch {
+		case c >= utf8.RuneSelf:
+			for _, u := range utf16.Encode([]rune{c}) {
+				out = fmt.Appendf(out, `\u%04x`, u)
+			}
+			continue
+		case escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case !inString && (c == ',' || c == ':'):
+			out = append(out, byte(c), ' ')
+			continue
+		}
+		out = append(out, byte(c))
+	}
+	return out
 }
 
 // asAPIError maps an error from the Kubernetes API (or anything else) to what Nova would

@@ -146,6 +146,19 @@ func TestProtocolErrors(t *testing.T) {
 	t.Run("method not routed is the same 404 as in Nova", func(t *testing.T) {
 		expectPage(t, e.do(http.MethodPatch, "/servers", ""), pages[0].contentType, pages[0].body)
 	})
+	t.Run("a fault is byte for byte the peer's, Python's separators and all", func(t *testing.T) {
+		got := e.do(http.MethodGet, "/servers/00000000-0000-0000-0000-000000000000", "").Body.String()
+		if want := `{"itemNotFound": {"code": 404, "message": "Instance 00000000-0000-0000-0000-000000000000 could not be found."}}`; got != want {
+			t.Errorf("got  %s\nwant %s", got, want)
+		}
+		got = e.do(http.MethodGet, "/servers?limit=-1", "").Body.String()
+		if want := `{"badRequest": {"code": 400, "message": "Invalid input for query parameters limit. Value: -1. '-1' does not match '^[0-9]*$'"}}`; got != want {
+			t.Errorf("got  %s\nwant %s", got, want)
+		}
+		if got := string(marshal(map[string]string{"message": "café 🚀"})); got != `{"message": "caf\u00e9 \ud83d\ude80"}` {
+			t.Errorf("non-ASCII: %s", got)
+		}
+	})
 	t.Run("a method outside its microversions is Nova's fault", func(t *testing.T) {
 		e.as("demo", "2.36").do(http.MethodGet, "/images", "").expectFault(404, "itemNotFound", "The resource could not be found.")
 	})

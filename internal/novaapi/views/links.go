@@ -2,9 +2,10 @@ package views
 
 // Link is one entry of a Nova "links" list.
 type Link struct {
-	Href string `json:"href"`
+	// In Nova's order: rel, type, href.
 	Rel  string `json:"rel"`
 	Type string `json:"type,omitempty"`
+	Href string `json:"href"`
 }
 
 // Ref is a resource another one refers to by id, with its links (a server's image and,

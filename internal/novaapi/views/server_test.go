@@ -156,7 +156,7 @@ func TestKeypairAndImage(t *testing.T) {
 	links := func(id string) []Link { return []Link{{Href: "/servers/" + id, Rel: "self"}} }
 	want = `{"id":"img-1","name":"","minRam":0,"minDisk":0,"metadata":{"instance_uuid":"srv-1"},` +
 		`"created":"2026-11-22T12:36:40Z","updated":"2026-11-22T12:36:40Z","status":"SAVING","progress":25,` +
-		`"OS-EXT-IMG-SIZE:size":null,"links":null,"server":{"id":"srv-1","links":[{"href":"/servers/srv-1","rel":"self"}]},` +
+		`"OS-EXT-IMG-SIZE:size":null,"links":null,"server":{"id":"srv-1","links":[{"rel":"self","href":"/servers/srv-1"}]},` +
 		`"OS-DCF:diskConfig":"AUTO"}`
 	if got := asJSON(t, NewImage(ImageInput{Image: img, ServerLinks: links, HasAuto: true, AutoDiskConfig: true})); got != want {
 		t.Errorf("a queued snapshot:\n got %s\nwant %s", got, want)
