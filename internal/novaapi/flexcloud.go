@@ -13,6 +13,7 @@ import (
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	js "github.com/kova-dev/kova/internal/novaapi/validation"
+	"github.com/kova-dev/kova/internal/novaapi/views"
 )
 
 // FlexCloud (seed 003): POST /accounts/{accountId}/flexcloud/servers. The serving layer
@@ -216,42 +217,13 @@ func (h *handler) flexCreate(rq *request) {
 	id := string(srv.UID)
 	root := rq.caller.Root
 	self := root + "/servers/" + id + "/"
-	out := map[string]any{
-		"status":    "BUILD",
-		"updated":   nil,
-		"hostId":    "",
-		"addresses": map[string]any{},
-		"links":     []link{{Href: self, Rel: "self"}},
-		"image": map[string]any{
-			"name":  img.DisplayName(),
-			"links": []link{{Href: root + "/images/" + imageID + "/", Rel: "self"}},
-			"id":    imageID,
-		},
-		"userId": rq.userName(),
-		"flavor": map[string]any{
-			"name":  flavor.DisplayName(),
-			"links": []link{{Href: root + "/flavors/" + flavor.Name + "/", Rel: "self"}},
-			"id":    flavor.Name,
-		},
-		"id":         id,
-		"zone":       s.Zone,
-		"name":       s.Name,
-		"created":    "",
-		"tenantId":   nil,
-		"accessIPv4": "",
-		"accessIPv6": nil,
-		"progress":   0,
-		"metadata":   map[string]any{},
-	}
+	out := views.NewFlexServer(id, s.Name, s.Zone, rq.userName(), []link{{Href: self, Rel: "self"}},
+		views.NamedRef{Name: img.DisplayName(), ID: imageID, Links: []link{{Href: root + "/images/" + imageID + "/", Rel: "self"}}},
+		views.NamedRef{Name: flavor.DisplayName(), ID: flavor.Name, Links: []link{{Href: root + "/flavors/" + flavor.Name + "/", Rel: "self"}}})
 	// A generated password is given once: a retry's answer has none (see createServer).
-	if password != "" {
-		out["adminPass"] = password
-	}
+	out.AdminPass = password
 	if sgID != "" {
-		out["securityGroup"] = map[string]any{
-			"id":    sgID,
-			"links": []link{{Href: root + "/os-security-groups/" + sgID + "/", Rel: "self"}},
-		}
+		out.SecurityGroup = &views.Ref{ID: sgID, Links: []link{{Href: root + "/os-security-groups/" + sgID + "/", Rel: "self"}}}
 	}
 	w.Header().Set("Location", self)
 	_ = rq.json(http.StatusAccepted, map[string]any{"server": out})

@@ -17,6 +17,7 @@ import (
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/novaapi/schemas"
+	"github.com/kova-dev/kova/internal/novaapi/views"
 )
 
 // POST /servers: the body, the answer, and the servers written (one, or max_count of
@@ -92,29 +93,24 @@ func (h *handler) createServer(rq *request) error {
 		return rq.json(http.StatusAccepted, map[string]any{"reservation_id": first.Annotations[annReservationID]})
 	}
 	id := string(first.UID)
-	sgs := []map[string]string{{"name": "default"}}
+	sgs := []views.SecurityGroup{{Name: "default"}}
 	if body.Server.SecurityGroups != nil {
-		sgs = []map[string]string{}
+		sgs = []views.SecurityGroup{}
 		for _, sg := range body.Server.SecurityGroups {
-			sgs = append(sgs, map[string]string{"name": sg.Name})
+			sgs = append(sgs, views.SecurityGroup{Name: sg.Name})
 		}
 	}
 	links := rq.links("servers", id)
 	rq.w.Header().Set("Location", links[0].Href)
-	out := map[string]any{
-		"id":                id,
-		"links":             links,
-		"OS-DCF:diskConfig": orDefault(body.Server.DiskConfig, "MANUAL"),
-		"security_groups":   sgs,
-	}
+	out := views.ServerCreated{ID: id, Links: links, DiskConfig: orDefault(body.Server.DiskConfig, "MANUAL"), SecurityGroups: sgs}
 	// A generated password is not kept anywhere, so the answer to a retry can only repeat
 	// one the client gave; without it, it has no adminPass, as Nova's answer when
 	// enable_instance_password is off.
 	switch {
 	case !replayed:
-		out["adminPass"] = plan.password
+		out.AdminPass = views.Some(plan.password)
 	case body.Server.AdminPass != nil:
-		out["adminPass"] = *body.Server.AdminPass
+		out.AdminPass = views.Some(*body.Server.AdminPass)
 	}
 	return rq.json(http.StatusAccepted, map[string]any{"server": out})
 }

@@ -110,7 +110,7 @@ func (h *handler) serverPage(rq *request, search *serverSearch, all []computev1.
 	for _, e := range items {
 		if !detail {
 			id := string(e.srv.UID)
-			servers = append(servers, map[string]any{"id": id, "name": e.srv.DisplayName(), "links": rq.links("servers", id)})
+			servers = append(servers, views.ServerSummary{ID: id, Name: e.srv.DisplayName(), Links: rq.links("servers", id)})
 			continue
 		}
 		key := string(e.srv.UID) + "/" + e.srv.ResourceVersion + "/" + string(e.st.VM) + "/" + string(e.st.Task) + "/" + strconv.Itoa(int(e.st.Power))

@@ -6,6 +6,8 @@
 //     /servers/detail entry, PUT /servers/{id} and rebuild; server_admin.go its
 //     OS-EXT-SRV-ATTR fields; addresses.go its addresses (also GET .../ips);
 //   - flavor.go: a flavor, and the flavor a server embeds from 2.47;
+//   - server_summary.go: a server in GET /servers, and POST /servers's answer;
+//     flexcloud.go: the FlexCloud create's answer;
 //   - image.go, keypair.go, limits.go (GET /limits), instance_action.go
 //     (os-instance-actions and their events);
 //   - links.go ("links" lists and references), times.go (Nova's two time formats);
