@@ -68,18 +68,18 @@ func TestInstanceActionsByMicroversion(t *testing.T) {
 func TestCreateAnswers(t *testing.T) {
 	self := []Link{{Href: "/servers/u/", Rel: "self"}}
 	flex := NewFlexServer("u", "web", "z1", "demo", self, NamedRef{Name: "cirros", ID: "i"}, NamedRef{Name: "m1", ID: "m1"})
-	want := `{"status":"BUILD","updated":null,"hostId":"","addresses":{},"links":[{"href":"/servers/u/","rel":"self"}],` +
+	want := `{"status":"BUILD","updated":null,"hostId":"","addresses":{},"links":[{"rel":"self","href":"/servers/u/"}],` +
 		`"image":{"name":"cirros","links":null,"id":"i"},"userId":"demo","flavor":{"name":"m1","links":null,"id":"m1"},` +
 		`"id":"u","zone":"z1","name":"web","created":"","tenantId":null,"accessIPv4":"","accessIPv6":null,"progress":0,"metadata":{}}`
 	if got := asJSON(t, flex); got != want {
 		t.Errorf("FlexCloud create:\n got %s\nwant %s", got, want)
 	}
 	created := ServerCreated{ID: "u", Links: self, DiskConfig: "MANUAL", SecurityGroups: []SecurityGroup{}}
-	if got := asJSON(t, created); got != `{"id":"u","links":[{"href":"/servers/u/","rel":"self"}],"OS-DCF:diskConfig":"MANUAL","security_groups":[]}` {
+	if got := asJSON(t, created); got != `{"id":"u","links":[{"rel":"self","href":"/servers/u/"}],"OS-DCF:diskConfig":"MANUAL","security_groups":[]}` {
 		t.Errorf("a replayed create without a password: %s", got)
 	}
 	created.AdminPass = Some("")
-	if got := asJSON(t, created); got != `{"id":"u","links":[{"href":"/servers/u/","rel":"self"}],"OS-DCF:diskConfig":"MANUAL","security_groups":[],"adminPass":""}` {
+	if got := asJSON(t, created); got != `{"id":"u","links":[{"rel":"self","href":"/servers/u/"}],"OS-DCF:diskConfig":"MANUAL","security_groups":[],"adminPass":""}` {
 		t.Errorf("a create with an empty password: %s", got)
 	}
 }
