@@ -1,6 +1,10 @@
 package novaapi
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/kova-dev/kova/internal/novaapi/views"
+)
 
 // GET /servers/{id}/ips and /servers/{id}/ips/{network}: a server's addresses by network
 // label, without the extended type and MAC the server view carries.
@@ -10,7 +14,7 @@ func (h *handler) listIPs(rq *request) error {
 	if err != nil {
 		return err
 	}
-	return rq.json(http.StatusOK, map[string]any{"addresses": addresses(srv, false)})
+	return rq.json(http.StatusOK, map[string]any{"addresses": views.Addresses(srv, false)})
 }
 
 func (h *handler) showIPs(rq *request) error {
@@ -19,7 +23,7 @@ func (h *handler) showIPs(rq *request) error {
 		return err
 	}
 	label := rq.param(1)
-	addrs, ok := addresses(srv, false)[label]
+	addrs, ok := views.Addresses(srv, false)[label]
 	if !ok {
 		return notFound("Instance is not a member of specified network")
 	}

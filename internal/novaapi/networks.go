@@ -4,16 +4,12 @@ import (
 	"net/http"
 	"sort"
 
-	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/internal/novaapi/views"
 )
 
 // Rackspace Cloud Networks (os-networksv2): the tenant's networks and the shared ones,
-// as {"id", "label", "cidr"}. Creating and deleting networks through it is not built
+// as views.Network. Creating and deleting networks through it is not built
 // yet (see notimplemented.go).
-
-func networkView(n *computev1.Network) map[string]any {
-	return map[string]any{"id": string(n.UID), "label": n.DisplayName(), "cidr": n.Spec.CIDR}
-}
 
 func (h *handler) listNetworks(rq *request) error {
 	nets, err := h.availableNetworks(rq.ctx, rq.caller.Tenant)
@@ -21,9 +17,9 @@ func (h *handler) listNetworks(rq *request) error {
 		return err
 	}
 	sort.SliceStable(nets, func(i, j int) bool { return nets[i].DisplayName() < nets[j].DisplayName() })
-	out := make([]any, 0, len(nets))
+	out := make([]views.Network, 0, len(nets))
 	for i := range nets {
-		out = append(out, networkView(&nets[i]))
+		out = append(out, views.NewNetwork(&nets[i]))
 	}
 	return rq.json(http.StatusOK, map[string]any{"networks": out})
 }
@@ -36,5 +32,5 @@ func (h *handler) showNetwork(rq *request) error {
 	if !ok {
 		return notFound("Network could not be found.")
 	}
-	return rq.json(http.StatusOK, map[string]any{"network": networkView(n)})
+	return rq.json(http.StatusOK, map[string]any{"network": views.NewNetwork(n)})
 }

@@ -22,11 +22,6 @@ type serverView struct {
 	imageID *string
 }
 
-// addresses groups a server's addresses by network label; extended adds the type and MAC.
-func addresses(srv *computev1.Server, extended bool) map[string][]views.Address {
-	return views.Addresses(srv, extended)
-}
-
 // serverFlavorID is the flavor a server has (or, before it is built, the one it asked for).
 func serverFlavorID(srv *computev1.Server) string {
 	if srv.Status.Flavor != "" {

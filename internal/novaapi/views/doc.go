@@ -8,7 +8,7 @@
 //   - flavor.go: a flavor, and the flavor a server embeds from 2.47;
 //   - server_summary.go: a server in GET /servers, and POST /servers's answer;
 //     flexcloud.go: the FlexCloud create's answer;
-//   - image.go, keypair.go, limits.go (GET /limits), instance_action.go
+//   - image.go, keypair.go, network.go, limits.go (GET /limits), instance_action.go
 //     (os-instance-actions and their events);
 //   - links.go ("links" lists and references), times.go (Nova's two time formats);
 //   - opt.go: Opt, a field that is absent, null or a value.

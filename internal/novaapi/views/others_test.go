@@ -6,6 +6,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/novaapi/microversion"
 )
 
@@ -81,5 +82,13 @@ func TestCreateAnswers(t *testing.T) {
 	created.AdminPass = Some("")
 	if got := asJSON(t, created); got != `{"id":"u","links":[{"rel":"self","href":"/servers/u/"}],"OS-DCF:diskConfig":"MANUAL","security_groups":[],"adminPass":""}` {
 		t.Errorf("a create with an empty password: %s", got)
+	}
+}
+
+func TestNetwork(t *testing.T) {
+	n := &computev1.Network{}
+	n.Name, n.UID, n.Spec.CIDR = "private", "n-1", "10.0.0.0/24"
+	if got := asJSON(t, NewNetwork(n)); got != `{"id":"n-1","label":"private","cidr":"10.0.0.0/24"}` {
+		t.Errorf("network: %s", got)
 	}
 }
