@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -26,9 +26,15 @@ import (
 // recorded first and run on the next reconcile, so a crash in between cannot start a
 // backend operation nobody knows about.
 func (r *ServerReconciler) startSpecTask(ctx context.Context, srv *computev1.Server) (reconcile.Result, error) {
-	a, ok := rules.NextSpecAction(&srv.Spec, &srv.Status, r.OffloadShelved)
+	a, ok := rules.NextSpecAction(&srv.Spec, &srv.Status, rules.Applied(&srv.Status), r.OffloadShelved)
 	if !ok || heldByDrift(srv, a) {
 		srv.Status.Blocked = nil
+		if !ok && rules.CarriesOut(&srv.Status) {
+			// Whatever changed is what the server already is.
+			ap := rules.AppliedOf(&srv.Spec)
+			ap.Locked, ap.LockedReason = rules.Applied(&srv.Status).Locked, rules.Applied(&srv.Status).LockedReason
+			srv.Status.Applied = &ap
+		}
 		return reconcile.Result{}, nil
 	}
 	launched := srv.Status.LaunchedAt != nil
@@ -49,10 +55,59 @@ func (r *ServerReconciler) startSpecTask(ctx context.Context, srv *computev1.Ser
 		}
 		target.Image = srv.Spec.ImageRef
 	}
+	record := ""
+	if a != lifecycle.ActionShelveOffload {
+		// Offloading after a shelve is the shelve's own end in Nova, not an action asked for.
+		sa, err := r.recordSpecAction(ctx, srv, a, target)
+		if err != nil {
+			return reconcile.Result{}, err
+		}
+		record = sa.Name
+	}
 	token := fmt.Sprintf("%s-g%d-%s", a, srv.Generation, strconv.FormatInt(r.now().UnixNano(), 36))
-	r.beginTask(srv, a, token, "", target)
+	r.beginTask(srv, a, token, record, target)
+	ap := rules.AfterAction(rules.Applied(&srv.Status), &srv.Spec, a)
+	srv.Status.Applied = &ap
 	log.FromContext(ctx).Info("Started task", "action", a)
 	return requeueSoon(), nil
+}
+
+// recordSpecAction writes the record of an action a spec change starts: a ServerAction
+// labelled LabelFromSpec, Running, which the task completes as it does any other action's.
+// So os-instance-actions has one source whichever way an action was asked for. Its name is
+// the server's generation and the action, so a reconcile that runs again finds it.
+func (r *ServerReconciler) recordSpecAction(ctx context.Context, srv *computev1.Server, a lifecycle.Action, target *computev1.ServerOperation) (*computev1.ServerAction, error) {
+	sa := &computev1.ServerAction{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: srv.Namespace,
+			Name:      fmt.Sprintf("%.200s-%s-g%d", srv.Name, strings.ToLower(string(a)), srv.Generation),
+			Labels:    map[string]string{computev1.LabelServer: srv.Name, computev1.LabelFromSpec: "true"},
+		},
+		Spec: computev1.ServerActionSpec{ServerName: srv.Name, Action: computev1.ActionType(a)},
+	}
+	switch a {
+	case lifecycle.ActionResize:
+		sa.Spec.Resize = &computev1.ResizeParams{FlavorRef: target.Flavor}
+	case lifecycle.ActionRebuild:
+		sa.Spec.Rebuild = &computev1.RebuildParams{ImageRef: target.Image}
+	case lifecycle.ActionLock:
+		sa.Spec.Lock = &computev1.LockParams{Reason: srv.Spec.LockedReason}
+	}
+	if err := controllerutil.SetOwnerReference(srv, sa, r.Scheme); err != nil {
+		return nil, err
+	}
+	err := r.Create(ctx, sa)
+	if apierrors.IsAlreadyExists(err) {
+		err = r.Get(ctx, client.ObjectKeyFromObject(sa), sa)
+	}
+	if err != nil {
+		return nil, err
+	}
+	phase := computev1.ActionRunning
+	if a == lifecycle.ActionLock || a == lifecycle.ActionUnlock {
+		phase = computev1.ActionSucceeded
+	}
+	return sa, r.setActionPhase(ctx, sa, phase, "", srv)
 }
 
 func (r *ServerReconciler) blocked(srv *computev1.Server, err error) (reconcile.Result, error) {
@@ -104,6 +159,23 @@ func (r *ServerReconciler) startNextAction(ctx context.Context, srv *computev1.S
 			r.event(srv, corev1.EventTypeWarning, "ActionRefused", string(a), err.Error())
 			continue
 		}
+		if a == lifecycle.ActionLock || a == lifecycle.ActionUnlock {
+			// Instant in Nova: no task, and the next action may start at once. Locking a
+			// locked server changes nothing, not even the reason.
+			switch {
+			case a == lifecycle.ActionUnlock:
+				srv.Status.Locked, srv.Status.LockedReason = false, ""
+			case !srv.Status.Locked:
+				srv.Status.Locked, srv.Status.LockedReason = true, ""
+				if sa.Spec.Lock != nil {
+					srv.Status.LockedReason = sa.Spec.Lock.Reason
+				}
+			}
+			if err := r.setActionPhase(ctx, sa, computev1.ActionSucceeded, "", srv); err != nil {
+				return false, 0, err
+			}
+			continue
+		}
 		target, err := r.prepareAction(ctx, srv, sa, a)
 		var wait *waitError
 		switch {
@@ -141,16 +213,15 @@ func (r *ServerReconciler) prepareAction(ctx context.Context, srv *computev1.Ser
 		if err := r.activeImage(ctx, srv, target.Image); err != nil {
 			return nil, err
 		}
-		// The spec follows the image the server is rebuilt from, so desired and actual agree.
-		if err := r.patchSpec(ctx, srv, func(s *computev1.ServerSpec) { s.ImageRef = target.Image }); err != nil {
+	case lifecycle.ActionResize:
+		// A resize asked for imperatively: the server's spec is the user's and stays as it is.
+		if sa.Spec.Resize == nil {
+			return nil, &refs.InvalidError{Message: "resize needs spec.resize.flavorRef"}
+		}
+		if _, err := refs.Flavor(ctx, r.Client, sa.Spec.Resize.FlavorRef); err != nil {
 			return nil, err
 		}
-	case lifecycle.ActionRevertResize:
-		// Likewise the spec goes back to the flavor the server goes back to, before the
-		// revert starts, so nothing resizes it again.
-		if err := r.patchSpec(ctx, srv, func(s *computev1.ServerSpec) { s.FlavorRef = srv.Status.OldFlavor }); err != nil {
-			return nil, err
-		}
+		target.Flavor = sa.Spec.Resize.FlavorRef
 	case lifecycle.ActionChangePassword:
 		if err := r.checkPasswordSecret(ctx, sa); err != nil {
 			return nil, err
@@ -170,21 +241,6 @@ func (r *ServerReconciler) prepareAction(ctx context.Context, srv *computev1.Ser
 		target.Image = img.Name
 	}
 	return target, nil
-}
-
-// patchSpec changes the server's spec, keeping the status being built in memory.
-func (r *ServerReconciler) patchSpec(ctx context.Context, srv *computev1.Server, change func(*computev1.ServerSpec)) error {
-	before := srv.DeepCopy()
-	change(&srv.Spec)
-	if equality.Semantic.DeepEqual(before.Spec, srv.Spec) {
-		return nil
-	}
-	status := srv.Status
-	if err := r.Patch(ctx, srv, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
-		return err
-	}
-	srv.Status = status
-	return nil
 }
 
 func (r *ServerReconciler) createSnapshotImage(ctx context.Context, srv *computev1.Server, sa *computev1.ServerAction) (*computev1.Image, error) {

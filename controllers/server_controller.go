@@ -68,7 +68,7 @@ type ServerReconciler struct {
 
 // +kubebuilder:rbac:groups=compute.kova.dev,resources=servers,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=compute.kova.dev,resources=servers/status;servers/finalizers,verbs=get;update;patch
-// +kubebuilder:rbac:groups=compute.kova.dev,resources=serveractions,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=compute.kova.dev,resources=serveractions,verbs=get;list;watch;create;update;patch
 // +kubebuilder:rbac:groups=compute.kova.dev,resources=serveractions/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=compute.kova.dev,resources=flavors;keypairs;networks,verbs=get;list;watch
 // +kubebuilder:rbac:groups=compute.kova.dev,resources=images,verbs=get;list;watch;create;update;patch
@@ -142,7 +142,11 @@ func (r *ServerReconciler) patchStatus(ctx context.Context, before, srv *compute
 }
 
 func (r *ServerReconciler) reconcileNormal(ctx context.Context, srv *computev1.Server) (reconcile.Result, error) {
-	srv.Status.Locked = srv.Spec.Locked // lock and unlock are instant in Nova: no task.
+	if a, ok := applySpecLock(srv); ok {
+		if _, err := r.recordSpecAction(ctx, srv, a, nil); err != nil {
+			return reconcile.Result{}, err
+		}
+	}
 
 	switch {
 	case waitingToBuild(srv):
@@ -164,6 +168,20 @@ func (r *ServerReconciler) reconcileNormal(ctx context.Context, srv *computev1.S
 		return reconcile.Result{RequeueAfter: wait}, nil
 	}
 	return r.settledResult(r.startSpecTask(ctx, srv))
+}
+
+// applySpecLock carries out a change of spec.locked (or of the reason of a lock) from what
+// was last carried out: lock and unlock are instant in Nova, with no task. It says which
+// of the two it was, to be recorded.
+func applySpecLock(srv *computev1.Server) (lifecycle.Action, bool) {
+	a, ok := rules.LockChange(&srv.Spec, rules.Applied(&srv.Status))
+	if !ok {
+		return "", false
+	}
+	ap := rules.AfterAction(rules.Applied(&srv.Status), &srv.Spec, a)
+	srv.Status.Locked, srv.Status.LockedReason = ap.Locked, ap.LockedReason
+	srv.Status.Applied = &ap
+	return a, true
 }
 
 // reconcileDelete releases everything the server holds, then lets it go. Nova shows the

@@ -142,15 +142,18 @@ var _ = Describe("Server", func() {
 		Expect(s.Status.OldFlavor).To(BeEmpty())
 		expectSeen(srv, "RESIZE/resize_prep", "RESIZE/resize_finish", "VERIFY_RESIZE/none")
 
-		By("resize, then revert: the spec goes back with the server")
+		By("resize, then revert: the server goes back, the spec stays the user's, and nothing resizes it again")
 		Expect(updateSpec(k8s, srv, func(s *computev1.ServerSpec) { s.FlavorRef = "m1.tiny" })).To(Succeed())
 		settled(srv, "VERIFY_RESIZE")
 		sa = act(k8s, srv, computev1.ServerActionSpec{Action: computev1.ActionRevertResize})
 		Expect(sa.Status.Phase).To(Equal(computev1.ActionSucceeded), sa.Status.Message)
 		s = settled(srv, "ACTIVE")
 		Expect(s.Status.Flavor).To(Equal("m1.medium"))
-		Expect(s.Spec.FlavorRef).To(Equal("m1.medium"))
+		Expect(s.Spec.FlavorRef).To(Equal("m1.tiny"))
+		Expect(s.Status.Applied.FlavorRef).To(Equal("m1.tiny"))
 		expectSeen(srv, "VERIFY_RESIZE/none", "REVERT_RESIZE/resize_reverting")
+		Consistently(func() string { return get(srv).Status.Status + "/" + get(srv).Status.Flavor }, "1s", "100ms").
+			Should(Equal("ACTIVE/m1.medium"))
 
 		By("rebuild from another image, then from the same one")
 		Expect(updateSpec(k8s, srv, func(s *computev1.ServerSpec) { s.ImageRef = "ubuntu" })).To(Succeed())

@@ -135,6 +135,11 @@ func (r *ServerReconciler) beginBuild(ctx context.Context, srv *computev1.Server
 		StartedAt: metav1.NewTime(r.now()),
 	}
 	srv.Status.ImageUID = string(image.UID)
+	// The build carries out the flavor and image the spec asks for; the power state and
+	// rescue it reaches (active, not rescued) are where the spec's own start from.
+	ap := rules.Applied(&srv.Status)
+	ap.FlavorRef, ap.ImageRef, ap.PowerState, ap.Rescue = flavor.Name, image.Name, computev1.PowerActive, false
+	srv.Status.Applied = &ap
 	log.FromContext(ctx).Info("Started build", "flavor", flavor.Name, "image", image.Name)
 	return r.advance(ctx, srv)
 }

@@ -20,9 +20,10 @@ const VerbOverrideLock = "override-lock"
 const (
 	// AnnotationUserID is the user who created a Server or asked for a ServerAction.
 	AnnotationUserID = NovaAPIGroup + "/user-id"
-	// AnnotationInstanceActions is a server's history of the actions asked through the REST
-	// API, a JSON list whose entries name the user who asked ("userID").
-	AnnotationInstanceActions = NovaAPIGroup + "/instance-actions"
+	// AnnotationRequestID is Nova's request id of the call that created a server, set in
+	// the create itself: the create instance action is read from the server, with no write
+	// of its own.
+	AnnotationRequestID = NovaAPIGroup + "/request-id"
 	// AnnotationKeypairName is the Nova name of a Keypair made before spec.name existed.
 	AnnotationKeypairName = NovaAPIGroup + "/name"
 )

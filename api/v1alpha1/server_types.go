@@ -87,6 +87,32 @@ type ServerSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self.all(k, size(k) >= 1 && size(k) <= 255 && size(self[k]) <= 255)",message="metadata keys must be 1-255 characters and values at most 255"
 	Metadata map[string]string `json:"metadata,omitempty"`
 
+	// Description is Nova's server description (from 2.19); absent shows as null.
+	// +optional
+	// +kubebuilder:validation:MaxLength=255
+	Description *string `json:"description,omitempty"`
+
+	// Tags are Nova's server tags (from 2.26): a set of at most 50, each 1-60 characters
+	// with no comma or slash.
+	// +optional
+	// +kubebuilder:validation:MaxItems=50
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=60
+	// +kubebuilder:validation:items:Pattern=`^[^,/]*$`
+	// +listType=set
+	Tags []string `json:"tags,omitempty"`
+
+	// AccessIPv4 and AccessIPv6 are the addresses the user says the server is reached at
+	// (Nova's accessIPv4 and accessIPv6). Kova shows them and does not act on them.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="isIP(self) && ip(self).family() == 4",message="accessIPv4 must be an IPv4 address"
+	AccessIPv4 string `json:"accessIPv4,omitempty"`
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="isIP(self) && ip(self).family() == 6",message="accessIPv6 must be an IPv6 address"
+	AccessIPv6 string `json:"accessIPv6,omitempty"`
+
 	// AvailabilityZone to place the server in; immutable.
 	// +kubebuilder:default=""
 	// +kubebuilder:validation:MaxLength=255
@@ -149,6 +175,30 @@ type ServerOperation struct {
 	StartedAt metav1.Time `json:"startedAt"`
 }
 
+// ServerApplied holds, for each spec field whose change is a Nova action, the value the
+// controller last carried out. A spec-driven action fires when spec moves away from it,
+// not when spec differs from what the server is: an imperative action (a ServerAction, a
+// REST call) changes what the server is (status.flavor, status.image, status.vmState) and
+// never spec, and a GitOps tool that applies the same spec again after one finds nothing
+// to do. Each field is its own record, because each starts its own action: a resize that
+// waits for a stop to finish is not marked done by the stop. A field is recorded when its
+// action starts (Nova does not retry a failed action either), and when the server already
+// is what the new value asks, so nothing starts.
+type ServerApplied struct {
+	// +optional
+	FlavorRef string `json:"flavorRef,omitempty"`
+	// +optional
+	ImageRef string `json:"imageRef,omitempty"`
+	// +optional
+	PowerState PowerState `json:"powerState,omitempty"`
+	// +optional
+	Rescue bool `json:"rescue,omitempty"`
+	// +optional
+	Locked bool `json:"locked,omitempty"`
+	// +optional
+	LockedReason string `json:"lockedReason,omitempty"`
+}
+
 // ServerStatus is Nova's view of the server, written only by the server controller.
 type ServerStatus struct {
 	// +optional
@@ -203,9 +253,16 @@ type ServerStatus struct {
 	// +optional
 	Networks string `json:"networks,omitempty"`
 
-	// Locked is the observed lock.
+	// Locked is the server's lock and LockedReason why (Nova shows the reason from 2.73),
+	// set by a change of spec.locked or by a lock or unlock action.
 	// +optional
 	Locked bool `json:"locked,omitempty"`
+	// +optional
+	LockedReason string `json:"lockedReason,omitempty"`
+
+	// Applied is the spec the controller last carried out, field by field: see ServerApplied.
+	// +optional
+	Applied *ServerApplied `json:"applied,omitempty"`
 
 	// Fault is set while the server is in ERROR.
 	// +optional

@@ -2,8 +2,11 @@ package v1alpha1
 
 import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-// ActionType is an imperative action: one with no desired-state form in Server.spec.
-// +kubebuilder:validation:Enum=reboot;rebuild;createImage;changePassword;confirmResize;revertResize;shelveOffload
+// ActionType is an action on a server. Those with a desired-state form in Server.spec
+// (stop, resize, lock, ...) are the ones the REST API takes: a REST call is an imperative
+// request and never writes spec, and the controller records the ones a spec change starts
+// as ServerActions too (LabelFromSpec), so os-instance-actions has one source.
+// +kubebuilder:validation:Enum=reboot;rebuild;createImage;changePassword;confirmResize;revertResize;shelveOffload;stop;start;pause;unpause;suspend;resume;shelve;unshelve;rescue;unrescue;resize;lock;unlock
 type ActionType string
 
 // Action types.
@@ -15,7 +18,24 @@ const (
 	ActionConfirmResize  ActionType = "confirmResize"
 	ActionRevertResize   ActionType = "revertResize"
 	ActionShelveOffload  ActionType = "shelveOffload"
+	ActionStop           ActionType = "stop"
+	ActionStart          ActionType = "start"
+	ActionPause          ActionType = "pause"
+	ActionUnpause        ActionType = "unpause"
+	ActionSuspend        ActionType = "suspend"
+	ActionResume         ActionType = "resume"
+	ActionShelve         ActionType = "shelve"
+	ActionUnshelve       ActionType = "unshelve"
+	ActionRescue         ActionType = "rescue"
+	ActionUnrescue       ActionType = "unrescue"
+	ActionResize         ActionType = "resize"
+	ActionLock           ActionType = "lock"
+	ActionUnlock         ActionType = "unlock"
 )
+
+// LabelFromSpec marks a ServerAction the controller wrote as the record of an action a
+// spec change started: a record, never a request, so the controller does not carry it out.
+const LabelFromSpec = "compute.kova.dev/from-spec"
 
 // RebootParams chooses a soft or hard reboot.
 type RebootParams struct {
@@ -29,6 +49,21 @@ type RebuildParams struct {
 	// ImageRef of the image to rebuild from; defaults to the server's image.
 	// +optional
 	ImageRef string `json:"imageRef,omitempty"`
+}
+
+// ResizeParams names the flavor to resize to.
+type ResizeParams struct {
+	// FlavorRef is the Flavor's metadata.name.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	FlavorRef string `json:"flavorRef"`
+}
+
+// LockParams says why a server is locked (Nova's locked_reason, from 2.73).
+type LockParams struct {
+	// +optional
+	// +kubebuilder:validation:MaxLength=255
+	Reason string `json:"reason,omitempty"`
 }
 
 // CreateImageParams names the snapshot to make.
@@ -55,6 +90,7 @@ type ChangePasswordParams struct {
 // +kubebuilder:validation:XValidation:rule="self == oldSelf",message="a ServerAction is immutable; create a new one"
 // +kubebuilder:validation:XValidation:rule="self.action != 'createImage' || has(self.createImage)",message="createImage needs spec.createImage.imageName"
 // +kubebuilder:validation:XValidation:rule="self.action != 'changePassword' || has(self.changePassword)",message="changePassword needs spec.changePassword.secretName"
+// +kubebuilder:validation:XValidation:rule="self.action != 'resize' || has(self.resize)",message="resize needs spec.resize.flavorRef"
 type ServerActionSpec struct {
 	// ServerName is the Server's metadata.name in this namespace.
 	// +kubebuilder:validation:MinLength=1
@@ -68,6 +104,10 @@ type ServerActionSpec struct {
 	Reboot *RebootParams `json:"reboot,omitempty"`
 	// +optional
 	Rebuild *RebuildParams `json:"rebuild,omitempty"`
+	// +optional
+	Resize *ResizeParams `json:"resize,omitempty"`
+	// +optional
+	Lock *LockParams `json:"lock,omitempty"`
 	// +optional
 	CreateImage *CreateImageParams `json:"createImage,omitempty"`
 	// +optional
@@ -120,7 +160,7 @@ type ServerActionStatus struct {
 // replica shows one as soon as it is accepted: the server's name can select.
 // +kubebuilder:selectablefield:JSONPath=`.spec.serverName`
 
-// ServerAction is one imperative action on a server and its outcome: the audit trail behind
+// ServerAction is one action on a server and its outcome: the audit trail behind
 // os-instance-actions.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status

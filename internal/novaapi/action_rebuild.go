@@ -49,15 +49,19 @@ func (h *handler) rebuild(rq *request, srv *computev1.Server, _ any) error {
 	if err := rq.checkRebuildAsks(srv, &b); err != nil {
 		return err
 	}
-	srv, err = h.patchServer(rq.ctx, srv, func(s *computev1.Server) error {
-		b.apply(s)
-		if b.Metadata != nil {
-			s.Spec.Metadata = b.Metadata
+	if b.given() || b.Metadata != nil {
+		// The name, description, metadata and the like are what the caller declares the
+		// server to be, as PUT /servers/{id} does; the image is not (status.image shows it).
+		srv, err = h.patchServer(rq.ctx, srv, func(s *computev1.Server) error {
+			b.apply(s)
+			if b.Metadata != nil {
+				s.Spec.Metadata = b.Metadata
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		return nil
-	})
-	if err != nil {
-		return err
 	}
 	if _, err := h.createAction(rq, srv, actionName(srv, computev1.ActionRebuild), computev1.ActionRebuild, func(s *computev1.ServerActionSpec) {
 		s.Rebuild = &computev1.RebuildParams{ImageRef: img.Name}

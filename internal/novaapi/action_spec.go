@@ -6,14 +6,15 @@ import (
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/lifecycle"
 	js "github.com/kova-dev/kova/internal/novaapi/validation"
-	"github.com/kova-dev/kova/internal/rules"
 )
 
-// The actions that are a change of Server.spec with parameters: lock, unlock, rescue,
-// unshelve, resize. (The ones without, stop, pause, ..., are specAction in actions.go.)
+// The actions that Server.spec can also ask for, with parameters: lock, unlock, rescue,
+// unshelve, resize. (The ones without, stop, pause, ..., are oneShot in actions.go.) A
+// REST call is an imperative request: each is a ServerAction, and none writes the spec,
+// which belongs to whoever declares the server (kubectl, a GitOps tool).
 
-// lock locks a server; locking a locked one changes nothing (not even the reason), as in
-// Nova.
+// lock locks a server; locking a locked one changes nothing (not even the reason) and
+// records nothing, as in Nova for the server's own project.
 func (h *handler) lock(rq *request, srv *computev1.Server, arg any) error {
 	reason := ""
 	if obj, ok := arg.(*js.Object); ok && rq.version.AtLeast(73) {
@@ -21,25 +22,21 @@ func (h *handler) lock(rq *request, srv *computev1.Server, arg any) error {
 			reason, _ = v.(string)
 		}
 	}
-	_, err := h.changeSpec(rq, srv, lifecycle.ActionLock, "lock", func(s *computev1.Server) error {
-		if s.Spec.Locked {
-			return nil
-		}
-		s.Spec.Locked, s.Spec.LockedReason = true, reason
-		return nil
-	})
-	if err != nil {
+	if err := h.checkAction(rq, srv, lifecycle.ActionLock); err != nil {
 		return err
+	}
+	if !srv.Status.Locked {
+		if _, err := h.createAction(rq, srv, actionName(srv, computev1.ActionLock), computev1.ActionLock, func(s *computev1.ServerActionSpec) {
+			s.Lock = &computev1.LockParams{Reason: reason}
+		}); err != nil {
+			return err
+		}
 	}
 	return rq.json(http.StatusAccepted, nil)
 }
 
 func (h *handler) unlock(rq *request, srv *computev1.Server, _ any) error {
-	_, err := h.changeSpec(rq, srv, lifecycle.ActionUnlock, "unlock", func(s *computev1.Server) error {
-		s.Spec.Locked, s.Spec.LockedReason = false, ""
-		return nil
-	})
-	if err != nil {
+	if _, err := h.startAction(rq, srv, computev1.ActionUnlock, nil); err != nil {
 		return err
 	}
 	return rq.json(http.StatusAccepted, nil)
@@ -56,10 +53,7 @@ func (h *handler) rescue(rq *request, srv *computev1.Server, arg any) error {
 			return notImplemented("Rescue from another image (rescue_image_ref)")
 		}
 	}
-	if _, err := h.changeSpec(rq, srv, lifecycle.ActionRescue, "rescue", func(s *computev1.Server) error {
-		rules.ApplyAction(&s.Spec, lifecycle.ActionRescue)
-		return nil
-	}); err != nil {
+	if _, err := h.startAction(rq, srv, computev1.ActionRescue, nil); err != nil {
 		return err
 	}
 	return rq.json(http.StatusOK, map[string]any{"adminPass": password})
@@ -74,10 +68,7 @@ func (h *handler) unshelve(rq *request, srv *computev1.Server, arg any) error {
 			}
 		}
 	}
-	if _, err := h.changeSpec(rq, srv, lifecycle.ActionUnshelve, "unshelve", func(s *computev1.Server) error {
-		rules.ApplyAction(&s.Spec, lifecycle.ActionUnshelve)
-		return nil
-	}); err != nil {
+	if _, err := h.startAction(rq, srv, computev1.ActionUnshelve, nil); err != nil {
 		return err
 	}
 	return rq.json(http.StatusAccepted, nil)
@@ -88,28 +79,29 @@ func (h *handler) resize(rq *request, srv *computev1.Server, arg any) error {
 	obj := arg.(*js.Object)
 	ref, _ := obj.Get("flavorRef")
 	flavorID := js.Str(ref)
-	_, err := h.changeSpec(rq, srv, lifecycle.ActionResize, "resize", func(s *computev1.Server) error {
-		f, err := h.usableFlavor(rq, flavorID)
-		if err != nil {
-			return err
-		}
-		if f == nil {
-			return badRequest("Flavor %s could not be found.", flavorID)
-		}
-		if f.Name == serverFlavorID(s) {
-			return badRequest("When resizing, instances must change flavor!")
-		}
-		if img, err := h.imageByName(rq.ctx, s.Namespace, s.Spec.ImageRef); err != nil {
-			return err
-		} else if img != nil {
-			if err := fitsImage(f, img); err != nil {
-				return err
-			}
-		}
-		s.Spec.FlavorRef = f.Name
-		return nil
-	})
+	if err := h.checkAction(rq, srv, lifecycle.ActionResize); err != nil {
+		return err
+	}
+	f, err := h.usableFlavor(rq, flavorID)
 	if err != nil {
+		return err
+	}
+	if f == nil {
+		return badRequest("Flavor %s could not be found.", flavorID)
+	}
+	if f.Name == serverFlavorID(srv) {
+		return badRequest("When resizing, instances must change flavor!")
+	}
+	if img, err := h.imageByName(rq.ctx, srv.Namespace, serverImageName(srv)); err != nil {
+		return err
+	} else if img != nil {
+		if err := fitsImage(f, img); err != nil {
+			return err
+		}
+	}
+	if _, err := h.createAction(rq, srv, actionName(srv, computev1.ActionResize), computev1.ActionResize, func(s *computev1.ServerActionSpec) {
+		s.Resize = &computev1.ResizeParams{FlavorRef: f.Name}
+	}); err != nil {
 		return err
 	}
 	return rq.json(http.StatusAccepted, nil)

@@ -15,9 +15,10 @@ import (
 
 // POST /servers/{id}/action. The body names one action. Each is checked against the
 // lifecycle before anything is written, so a refusal is Nova's 409 with Nova's message;
-// then it becomes either a change of Server.spec (the desired state: stop, pause, rescue,
-// resize, lock, shelve, ...) or a ServerAction (what has no desired-state form: reboot,
-// rebuild, createImage, changePassword, confirmResize, revertResize, shelveOffload).
+// then it becomes a ServerAction. A REST call is an imperative request, even for an action
+// that Server.spec can also ask for (stop, resize, lock, ...): it never writes the spec,
+// which belongs to whoever declares the server (kubectl, a GitOps tool), and the status
+// shows what the server is.
 
 // serverActionDef is one action Nova's servers controller dispatches.
 type serverActionDef struct {
@@ -31,14 +32,14 @@ type serverActionDef struct {
 func fixed(s *js.Schema) func(apiVersion) *js.Schema { return func(apiVersion) *js.Schema { return s } }
 
 var serverActionDefs = map[string]serverActionDef{
-	"os-stop":        {run: specAction(lifecycle.ActionStop, "stop")},
-	"os-start":       {run: specAction(lifecycle.ActionStart, "start")},
-	"pause":          {run: specAction(lifecycle.ActionPause, "pause")},
-	"unpause":        {run: specAction(lifecycle.ActionUnpause, "unpause")},
-	"suspend":        {run: specAction(lifecycle.ActionSuspend, "suspend")},
-	"resume":         {run: specAction(lifecycle.ActionResume, "resume")},
-	"shelve":         {run: specAction(lifecycle.ActionShelve, "shelve")},
-	"unrescue":       {run: specAction(lifecycle.ActionUnrescue, "unrescue")},
+	"os-stop":        {run: oneShot(computev1.ActionStop, http.StatusAccepted)},
+	"os-start":       {run: oneShot(computev1.ActionStart, http.StatusAccepted)},
+	"pause":          {run: oneShot(computev1.ActionPause, http.StatusAccepted)},
+	"unpause":        {run: oneShot(computev1.ActionUnpause, http.StatusAccepted)},
+	"suspend":        {run: oneShot(computev1.ActionSuspend, http.StatusAccepted)},
+	"resume":         {run: oneShot(computev1.ActionResume, http.StatusAccepted)},
+	"shelve":         {run: oneShot(computev1.ActionShelve, http.StatusAccepted)},
+	"unrescue":       {run: oneShot(computev1.ActionUnrescue, http.StatusAccepted)},
 	"unshelve":       {run: (*handler).unshelve, schema: schemas.Unshelve},
 	"rescue":         {run: (*handler).rescue, schema: fixed(schemas.Rescue)},
 	"resize":         {run: (*handler).resize, schema: fixed(schemas.Resize)},
@@ -117,40 +118,7 @@ func unimplementedAction(name string) func(*handler, *request, *computev1.Server
 	}
 }
 
-// specAction is an action whose desired-state form is a change of Server.spec: the power
-// state or rescue that rules.ApplyAction says it asks for.
-func specAction(a lifecycle.Action, novaName string) func(*handler, *request, *computev1.Server, any) error {
-	return func(h *handler, rq *request, srv *computev1.Server, _ any) error {
-		if _, err := h.changeSpec(rq, srv, a, novaName, func(s *computev1.Server) error {
-			rules.ApplyAction(&s.Spec, a)
-			return nil
-		}); err != nil {
-			return err
-		}
-		return rq.json(http.StatusAccepted, nil)
-	}
-}
-
-// changeSpec checks a against the server as it is (read again when the cache was
-// stale), applies change, records the action and writes it.
-func (h *handler) changeSpec(rq *request, srv *computev1.Server, a lifecycle.Action, novaName string, change func(*computev1.Server) error) (*computev1.Server, error) {
-	return h.patchServer(rq.ctx, srv, func(s *computev1.Server) error {
-		st, err := h.serverState(rq.ctx, s)
-		if err != nil {
-			return err
-		}
-		if err := rq.check(a, s, st); err != nil {
-			return err
-		}
-		if err := change(s); err != nil {
-			return err
-		}
-		recordAction(s, recordedAction{Action: novaName, RequestID: rq.id, UserID: rq.userName(), StartTime: h.now().UTC()})
-		return nil
-	})
-}
-
-// oneShot is an action with no desired-state form and no parameters: a ServerAction.
+// oneShot is an action with no parameters: a ServerAction.
 func oneShot(t computev1.ActionType, code int) func(*handler, *request, *computev1.Server, any) error {
 	return func(h *handler, rq *request, srv *computev1.Server, _ any) error {
 		if _, err := h.startAction(rq, srv, t, nil); err != nil {

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/internal/lifecycle"
 )
 
 // sampleBody reads a nova-peer sample with its compute root replaced by ours.
@@ -223,19 +224,36 @@ func TestNetworksAndUnimplemented(t *testing.T) {
 func TestInstanceActions(t *testing.T) {
 	e := newEnv(t, standard(server("srv-a", srvUID, base))...)
 	path := "/servers/" + srvUID
+	// The controller carries each action out; the server is stopped after the stop.
+	done := func(action computev1.ActionType, at time.Time) {
+		t.Helper()
+		for _, sa := range e.serverActions() {
+			if sa.Spec.Action == action {
+				start := metav1.NewTime(at)
+				sa.Status = computev1.ServerActionStatus{Phase: computev1.ActionSucceeded, StartTime: &start, CompletionTime: &start}
+				if err := e.c.Status().Update(context.Background(), &sa); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
 	e.do(http.MethodPost, path+"/action", `{"os-stop": null}`).expect(202)
-	rebootID := e.do(http.MethodPost, path+"/action", `{"reboot": {"type": "HARD"}}`).expect(202).Header().Get("X-Openstack-Request-Id")
-	// The controller takes the reboot up.
-	sa := e.serverActions()[0]
-	start := metav1.NewTime(time.Now().Add(time.Minute))
-	sa.Status = computev1.ServerActionStatus{Phase: computev1.ActionSucceeded, StartTime: &start, CompletionTime: &start}
-	if err := e.c.Status().Update(context.Background(), &sa); err != nil {
+	done(computev1.ActionStop, time.Now().Add(30*time.Second))
+	srv := e.getServer("srv-a")
+	srv.Status.VMState, srv.Status.PowerState = string(lifecycle.VMStopped), int32(lifecycle.PowerShutdown)
+	if err := e.c.Status().Update(context.Background(), srv); err != nil {
 		t.Fatal(err)
 	}
+	rebootID := e.do(http.MethodPost, path+"/action", `{"reboot": {"type": "HARD"}}`).expect(202).Header().Get("X-Openstack-Request-Id")
+	done(computev1.ActionReboot, time.Now().Add(time.Minute))
 
 	list := e.do(http.MethodGet, path+"/os-instance-actions", "").expect(200).object()["instanceActions"].([]any)
-	if len(list) != 2 {
+	if len(list) != 3 {
 		t.Fatalf("actions %v", list)
+	}
+	if oldest := list[2].(map[string]any); oldest["action"] != "create" || oldest["user_id"] != srv.Annotations[annUserID] ||
+		oldest["request_id"] != "req-"+srvUID {
+		t.Errorf("oldest %v", oldest)
 	}
 	first := list[0].(map[string]any)
 	if got, want := keysOf(first), sampleKeys(t, "instance_actions.json"); len(want) == 0 || !slices.Equal(got, []string{"action", "instance_uuid", "message", "project_id", "request_id", "start_time", "user_id"}) {
@@ -309,7 +327,7 @@ func TestInstanceActionsWindow(t *testing.T) {
 	if n := len(e.as("demo", "2.66").do(http.MethodGet, path+"?changes-since="+future, "").expect(200).object()["instanceActions"].([]any)); n != 0 {
 		t.Errorf("%d actions after %s", n, future)
 	}
-	if n := len(e.as("demo", "2.66").do(http.MethodGet, path+"?changes-before="+future, "").expect(200).object()["instanceActions"].([]any)); n != 1 {
+	if n := len(e.as("demo", "2.66").do(http.MethodGet, path+"?changes-before="+future, "").expect(200).object()["instanceActions"].([]any)); n != 2 {
 		t.Errorf("%d actions before %s", n, future)
 	}
 	e.as("demo", "2.66").do(http.MethodGet, path+"?changes-since="+future+"&changes-before=2020-01-01T00:00:00Z", "").

@@ -12,8 +12,10 @@ import (
 )
 
 // GET /servers/{id}/os-instance-actions[/{request_id}]: the actions asked of a server,
-// newest first. Actions with no desired-state form are ServerActions; the others (create,
-// stop, lock, resize, ...) were recorded on the server when this API changed its spec.
+// newest first. Every action is a ServerAction, whether asked through this API, applied
+// with kubectl, or started by a change of spec (the controller's record of it); the create
+// is read from the server itself (its creator, the create's request id and its creation
+// time), so a boot writes nothing for it.
 
 // computeEvents are the compute manager events Nova records for each ServerAction kind.
 var computeEvents = map[computev1.ActionType]string{
@@ -24,6 +26,17 @@ var computeEvents = map[computev1.ActionType]string{
 	computev1.ActionConfirmResize:  "compute_confirm_resize",
 	computev1.ActionRevertResize:   "compute_revert_resize",
 	computev1.ActionShelveOffload:  "compute_shelve_offload_instance",
+	computev1.ActionStop:           "compute_stop_instance",
+	computev1.ActionStart:          "compute_start_instance",
+	computev1.ActionPause:          "compute_pause_instance",
+	computev1.ActionUnpause:        "compute_unpause_instance",
+	computev1.ActionSuspend:        "compute_suspend_instance",
+	computev1.ActionResume:         "compute_resume_instance",
+	computev1.ActionShelve:         "compute_shelve_instance",
+	computev1.ActionUnshelve:       "compute_unshelve_instance",
+	computev1.ActionRescue:         "compute_rescue_instance",
+	computev1.ActionUnrescue:       "compute_unrescue_instance",
+	computev1.ActionResize:         "compute_prep_resize",
 }
 
 // instanceAction is one entry, from either source.
@@ -44,11 +57,7 @@ func (h *handler) instanceActions(rq *request) (*computev1.Server, []instanceAct
 	if err != nil {
 		return nil, nil, err
 	}
-	var out []instanceAction
-	for i, ra := range recordedActions(srv) {
-		out = append(out, instanceAction{action: ra.Action, requestID: ra.RequestID, userID: ra.UserID,
-			start: ra.StartTime, updated: ra.StartTime, message: nil, seq: i})
-	}
+	out := []instanceAction{createAction(srv)}
 	sas, err := h.serverActions(rq.ctx, srv)
 	if err != nil {
 		return nil, nil, err
@@ -85,6 +94,18 @@ func (h *handler) instanceActions(rq *request) (*computev1.Server, []instanceAct
 		return out[i].seq > out[j].seq
 	})
 	return srv, out, nil
+}
+
+// createAction is the create's record, read from the server: a server made with kubectl
+// has no Nova request id, and gets one made from its uid.
+func createAction(srv *computev1.Server) instanceAction {
+	reqID := srv.Annotations[annRequestID]
+	if reqID == "" {
+		reqID = "req-" + string(srv.UID)
+	}
+	start := srv.CreationTimestamp.UTC()
+	return instanceAction{action: "create", requestID: reqID, userID: srv.Annotations[annUserID],
+		start: start, updated: start, message: nil}
 }
 
 // instanceActionView is one action as Nova shows it (views/instance_action.go).
@@ -155,11 +176,11 @@ func (h *handler) showInstanceAction(rq *request) error {
 	return notFound("Action %s not found", id)
 }
 
-// actionEvents is the compute event behind a ServerAction, once it has started. Actions
-// done by a spec change show none.
+// actionEvents is the compute event behind a ServerAction, once it has started. The
+// create, and a lock or unlock (which no compute host does), show none.
 func (rq *request) actionEvents(srv *computev1.Server, a instanceAction, admin bool) []views.ActionEvent {
 	sa := a.sa
-	if sa == nil || sa.Status.StartTime == nil {
+	if sa == nil || sa.Status.StartTime == nil || computeEvents[sa.Spec.Action] == "" {
 		return []views.ActionEvent{}
 	}
 	in := views.EventInput{

@@ -34,7 +34,7 @@ var metadataStates = []lifecycle.VMState{lifecycle.VMActive, lifecycle.VMPaused,
 // checkMetadata is the guard of Nova's update_instance_metadata and
 // delete_instance_metadata: the lock, then an idle server in one of metadataStates.
 func (rq *request) checkMetadata(srv *computev1.Server, st lifecycle.State, novaName string) error {
-	if srv.Spec.Locked {
+	if srv.Status.Locked {
 		admin, err := rq.isAdmin()
 		if err != nil {
 			return err

@@ -135,9 +135,10 @@ func (h *handler) createServers(rq *request, plan *serverPlan) (first *computev1
 			srv.Annotations[annLaunchIndex] = strconv.Itoa(i)
 		}
 		if plan.describe {
-			srv.Annotations[annDescription] = srv.Spec.Name
+			name := srv.Spec.Name
+			srv.Spec.Description = &name
 		}
-		recordAction(srv, recordedAction{Action: "create", RequestID: rq.id, UserID: rq.userName(), StartTime: h.now().UTC()})
+		srv.Annotations[annRequestID] = rq.id
 		if ic := plan.idempotent; ic != nil {
 			srv.Name = ic.serverName(i)
 			srv.Annotations[annIdempotency] = ic.fingerprint

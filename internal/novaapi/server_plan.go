@@ -1,7 +1,6 @@
 package novaapi
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"slices"
@@ -232,25 +231,17 @@ func (plan *serverPlan) fill(s *serverCreateAttrs, v apiVersion) {
 	if s.DiskConfig == "AUTO" {
 		plan.annotations[annDiskConfig] = "AUTO"
 	}
-	if s.AccessIPv4 != "" {
-		plan.annotations[annAccessIPv4] = s.AccessIPv4
-	}
-	if s.AccessIPv6 != "" {
-		plan.annotations[annAccessIPv6] = s.AccessIPv6
-	}
+	plan.spec.AccessIPv4, plan.spec.AccessIPv6 = s.AccessIPv4, s.AccessIPv6
 	if truthy(s.ConfigDrive) {
 		plan.annotations[annConfigDrive] = "True"
 	}
 	if v.AtLeast(19) {
-		if s.Description != nil {
-			plan.annotations[annDescription] = *s.Description
-		}
+		plan.spec.Description = s.Description
 	} else {
 		plan.describe = true
 	}
 	if len(s.Tags) > 0 {
-		b, _ := json.Marshal(s.Tags)
-		plan.annotations[annTags] = string(b)
+		plan.spec.Tags = slices.Compact(slices.Sorted(slices.Values(s.Tags)))
 	}
 }
 

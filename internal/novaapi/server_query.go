@@ -150,7 +150,7 @@ func (h *handler) serverSearch(rq *request, query *js.Object, detail bool) (*ser
 		if err != nil {
 			return nil, err
 		}
-		search.filters = append(search.filters, func(srv *computev1.Server, _ lifecycle.State) bool { return srv.Spec.Locked == locked })
+		search.filters = append(search.filters, func(srv *computev1.Server, _ lifecycle.State) bool { return srv.Status.Locked == locked })
 	}
 	more, err := h.searchFilters(rq, opts)
 	if err != nil {

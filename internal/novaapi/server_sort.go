@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/utils/ptr"
+
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/novaapi/schemas"
 	js "github.com/kova-dev/kova/internal/novaapi/validation"
@@ -17,8 +19,8 @@ import (
 var serverFields = map[string]func(*computev1.Server) string{
 	"name":                func(s *computev1.Server) string { return s.DisplayName() },
 	"display_name":        func(s *computev1.Server) string { return s.DisplayName() },
-	"description":         func(s *computev1.Server) string { return annotationOr(s, annDescription, "") },
-	"display_description": func(s *computev1.Server) string { return annotationOr(s, annDescription, "") },
+	"description":         func(s *computev1.Server) string { return ptr.Deref(s.Spec.Description, "") },
+	"display_description": func(s *computev1.Server) string { return ptr.Deref(s.Spec.Description, "") },
 	"user_id":             func(s *computev1.Server) string { return annotationOr(s, annUserID, "") },
 	"project_id":          func(s *computev1.Server) string { return s.Namespace },
 	"uuid":                func(s *computev1.Server) string { return string(s.UID) },
@@ -30,8 +32,8 @@ var serverFields = map[string]func(*computev1.Server) string{
 	"reservation_id":      reservationID,
 	"power_state":         func(s *computev1.Server) string { return strconv.Itoa(int(s.Status.PowerState)) },
 	"progress":            func(s *computev1.Server) string { return strconv.Itoa(int(s.Status.Progress)) },
-	"access_ip_v4":        func(s *computev1.Server) string { return annotationOr(s, annAccessIPv4, "") },
-	"access_ip_v6":        func(s *computev1.Server) string { return annotationOr(s, annAccessIPv6, "") },
+	"access_ip_v4":        func(s *computev1.Server) string { return s.Spec.AccessIPv4 },
+	"access_ip_v6":        func(s *computev1.Server) string { return s.Spec.AccessIPv6 },
 	"config_drive":        func(s *computev1.Server) string { return annotationOr(s, annConfigDrive, "") },
 	"auto_disk_config": func(s *computev1.Server) string {
 		if annotationOr(s, annDiskConfig, "") == "AUTO" {
@@ -41,12 +43,12 @@ var serverFields = map[string]func(*computev1.Server) string{
 	},
 	"launch_index": func(s *computev1.Server) string { return annotationOr(s, annLaunchIndex, "0") },
 	"locked_by": func(s *computev1.Server) string {
-		if s.Spec.Locked {
+		if s.Status.Locked {
 			return "owner"
 		}
 		return ""
 	},
-	"locked":           func(s *computev1.Server) string { return strconv.FormatBool(s.Spec.Locked) },
+	"locked":           func(s *computev1.Server) string { return strconv.FormatBool(s.Status.Locked) },
 	"instance_type_id": serverFlavorID,
 	"image_ref":        func(s *computev1.Server) string { return s.Status.ImageUID },
 	"kernel_id":        func(*computev1.Server) string { return "" },

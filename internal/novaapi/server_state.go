@@ -24,13 +24,13 @@ func (h *handler) serverState(ctx context.Context, srv *computev1.Server) (lifec
 func (rq *request) check(a lifecycle.Action, srv *computev1.Server, st lifecycle.State) error {
 	g, _ := lifecycle.GuardFor(a)
 	admin := false
-	if srv.Spec.Locked && g.LockRefuses {
+	if srv.Status.Locked && g.LockRefuses {
 		var err error
 		if admin, err = rq.isAdmin(); err != nil {
 			return err
 		}
 	}
-	err := lifecycle.CheckLaunched(a, st, srv.Spec.Locked, admin, rules.Launched(srv), string(srv.UID))
+	err := lifecycle.CheckLaunched(a, st, srv.Status.Locked, admin, rules.Launched(srv), string(srv.UID))
 	if ce, ok := err.(*lifecycle.ConflictError); ok {
 		return conflict("%s", ce.Message)
 	}

@@ -30,6 +30,14 @@ func serverFlavorID(srv *computev1.Server) string {
 	return srv.Spec.FlavorRef
 }
 
+// serverImageName is the Image a server runs (the one its spec names until it is built).
+func serverImageName(srv *computev1.Server) string {
+	if srv.Status.Image != "" {
+		return srv.Status.Image
+	}
+	return srv.Spec.ImageRef
+}
+
 // serverImageID is the Nova id (uid) of the image a server runs.
 func (h *handler) serverImageID(ctx context.Context, srv *computev1.Server) (string, error) {
 	name := srv.Status.Image
@@ -73,8 +81,8 @@ func (rq *request) buildServer(srv *computev1.Server, st lifecycle.State, o serv
 		Server: srv, State: st, Version: rq.version, Shape: o.ServerShape,
 		Links:         rq.links("servers", string(srv.UID)),
 		UserID:        annotationOr(srv, annUserID, ""),
-		AccessIPv4:    annotationOr(srv, annAccessIPv4, ""),
-		AccessIPv6:    annotationOr(srv, annAccessIPv6, ""),
+		AccessIPv4:    srv.Spec.AccessIPv4,
+		AccessIPv6:    srv.Spec.AccessIPv6,
 		DiskConfig:    annotationOr(srv, annDiskConfig, "MANUAL"),
 		ConfigDrive:   annotationOr(srv, annConfigDrive, ""),
 		KeyName:       keyNameOpt(srv),
@@ -83,8 +91,8 @@ func (rq *request) buildServer(srv *computev1.Server, st lifecycle.State, o serv
 		ReservationID: reservationID(srv),
 		DefaultAZ:     defaultAZ,
 	}
-	if d, ok := annotation(srv, annDescription); ok {
-		in.Description = views.Some(d)
+	if d := srv.Spec.Description; d != nil {
+		in.Description = views.Some(*d)
 	}
 	if s, ok := annotation(srv, annLaunchIndex); ok {
 		in.LaunchIndex, _ = strconv.Atoi(s)

@@ -49,8 +49,9 @@ func (h *handler) deleteServer(rq *request) error {
 	return rq.json(http.StatusNoContent, nil)
 }
 
-// serverAttrs are the attributes both PUT /servers/{id} and rebuild change: the name
-// in the spec, the rest in annotations (a null description removes it).
+// serverAttrs are the attributes both PUT /servers/{id} and rebuild change: the name,
+// description and access addresses in the spec (a null description removes it), the disk
+// config in an annotation.
 type serverAttrs struct {
 	Name        *string         `json:"name"`
 	DiskConfig  *string         `json:"OS-DCF:diskConfig"`
@@ -59,23 +60,29 @@ type serverAttrs struct {
 	Description json.RawMessage `json:"description"`
 }
 
+// given says whether the body sets any attribute, so that a rebuild that sets none writes
+// nothing to the server.
+func (a *serverAttrs) given() bool {
+	return a.Name != nil || a.DiskConfig != nil || a.AccessIPv4 != nil || a.AccessIPv6 != nil || a.Description != nil
+}
+
 func (a *serverAttrs) apply(s *computev1.Server) {
 	if a.Name != nil {
 		s.Spec.Name = *a.Name
 	}
-	for k, v := range map[string]*string{annDiskConfig: a.DiskConfig, annAccessIPv4: a.AccessIPv4, annAccessIPv6: a.AccessIPv6} {
-		if v != nil {
-			setAnnotation(s, k, *v)
-		}
+	if a.DiskConfig != nil {
+		setAnnotation(s, annDiskConfig, *a.DiskConfig)
+	}
+	if a.AccessIPv4 != nil {
+		s.Spec.AccessIPv4 = *a.AccessIPv4
+	}
+	if a.AccessIPv6 != nil {
+		s.Spec.AccessIPv6 = *a.AccessIPv6
 	}
 	if a.Description != nil {
 		var d *string
 		_ = json.Unmarshal(a.Description, &d)
-		if d == nil {
-			delete(s.Annotations, annDescription)
-		} else {
-			setAnnotation(s, annDescription, *d)
-		}
+		s.Spec.Description = d
 	}
 }
 

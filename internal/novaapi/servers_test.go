@@ -12,6 +12,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
@@ -318,7 +319,7 @@ func TestServerListFilters(t *testing.T) {
 	b.Spec.Name = "db-1"
 	b.Status.Flavor, b.Spec.FlavorRef = "2", "2"
 	b.Status.Addresses = []computev1.ServerAddress{{Network: "private", Address: "10.0.0.13", Version: 4}}
-	b.Spec.Locked = true
+	b.Spec.Locked, b.Status.Locked = true, true
 	later := metav1.NewTime(base.Add(time.Hour))
 	b.Status.Updated = &later
 	c := server("srv-c", "00000000-0000-0000-0000-00000000000c", base.Add(2*time.Minute))
@@ -468,7 +469,7 @@ func TestServerCreateVariants(t *testing.T) {
 			t.Errorf("adminPass %v", s["adminPass"])
 		}
 		srv := findServer(t, e, s["id"].(string))
-		if srv.Spec.FlavorRef != "2" || srv.Annotations[annDescription] != "hello" || srv.Spec.Networks[0].FixedIP != "10.0.0.9" {
+		if srv.Spec.FlavorRef != "2" || ptr.Deref(srv.Spec.Description, "") != "hello" || srv.Spec.Networks[0].FixedIP != "10.0.0.9" {
 			t.Errorf("server %+v %v", srv.Spec, srv.Annotations)
 		}
 		if showServer(t, e.as("demo", "2.19"), s["id"].(string))["description"] != "hello" {
@@ -628,7 +629,7 @@ func TestServerUpdate(t *testing.T) {
 		t.Error("update before 2.75 shows the full view")
 	}
 	srv := e.getServer("srv-a")
-	if srv.Spec.Name != "renamed" || srv.Annotations[annDescription] != "d" {
+	if srv.Spec.Name != "renamed" || ptr.Deref(srv.Spec.Description, "") != "d" || srv.Spec.AccessIPv4 != "1.2.3.4" {
 		t.Errorf("server %+v", srv)
 	}
 	full := e.as("demo", "2.75").do(http.MethodPut, "/servers/"+srvUID, `{"server": {"description": null}}`).expect(200).object()["server"].(map[string]any)

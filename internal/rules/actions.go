@@ -25,11 +25,12 @@ func LifecycleAction(sa *computev1.ServerAction) lifecycle.Action {
 // no task on the server names counts as pending: it was taken up by a reconcile whose
 // status write did not land (or has not reached this reader yet), and its token (the
 // action's uid) makes taking it up again safe. Actions older than the server were meant
-// for an earlier server of the same name.
+// for an earlier server of the same name. A record of a spec-driven action
+// (LabelFromSpec) is never a request.
 func PendingActions(srv *computev1.Server, actions []computev1.ServerAction) []computev1.ServerAction {
 	var out []computev1.ServerAction
 	for _, sa := range actions {
-		if sa.Spec.ServerName != srv.Name || sa.Namespace != srv.Namespace {
+		if sa.Spec.ServerName != srv.Name || sa.Namespace != srv.Namespace || sa.Labels[computev1.LabelFromSpec] != "" {
 			continue
 		}
 		running := sa.Status.Phase == computev1.ActionRunning &&

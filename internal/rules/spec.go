@@ -15,8 +15,8 @@ type powerRow struct {
 }
 
 // powerTable is the one table between spec.powerState and Nova's actions: the controller
-// reads it forward (NextSpecAction), the webhook backward (DesiredFromStatus) and the
-// REST shim from the action's side (PowerAfter).
+// reads it forward (NextSpecAction), backward (Observed) and from the action's side
+// (PowerAfter, what a started action records as carried out).
 var powerTable = []powerRow{
 	{computev1.PowerActive, []lifecycle.VMState{lifecycle.VMActive}, lifecycle.ActionStart, ""},
 	{computev1.PowerStopped, []lifecycle.VMState{lifecycle.VMStopped}, lifecycle.ActionStop, lifecycle.ActionStart},
@@ -46,9 +46,9 @@ func rowOfVM(vm lifecycle.VMState) (powerRow, bool) {
 	return powerRow{}, false
 }
 
-// PowerAfter is the power state a spec asks for once the Nova action a has been asked:
-// os-stop asks for Stopped, unpause, resume, os-start and unshelve for Active, and so on.
-// It is false for an action with no power state of its own.
+// PowerAfter is the power state the Nova action a takes a server to: os-stop to Stopped,
+// unpause, resume, os-start and unshelve to Active, and so on. It is false for an action
+// with no power state of its own.
 func PowerAfter(a lifecycle.Action) (computev1.PowerState, bool) {
 	for _, r := range powerTable {
 		switch a {
@@ -83,21 +83,6 @@ func PowerRoute(from, to computev1.PowerState) []lifecycle.Action {
 		out = append(out, r.enter)
 	}
 	return out
-}
-
-// ApplyAction changes spec as the Nova action a asks, for the actions whose desired-state
-// form is a power state or rescue; it reports false for any other action.
-func ApplyAction(spec *computev1.ServerSpec, a lifecycle.Action) bool {
-	switch a {
-	case lifecycle.ActionRescue, lifecycle.ActionUnrescue:
-		spec.Rescue = a == lifecycle.ActionRescue
-		return true
-	}
-	p, ok := PowerAfter(a)
-	if ok {
-		spec.PowerState = p
-	}
-	return ok
 }
 
 // PowerOf is the power state a spec asks for to keep a server where it is: a rescued server
@@ -145,31 +130,114 @@ func powerAction(want computev1.PowerState, vm lifecycle.VMState) (lifecycle.Act
 	return lifecycle.ActionStart, true
 }
 
-// NextSpecAction is the one lifecycle action that moves a server from its status toward
-// its spec, if any. Every spec change maps to exactly one Nova action, tried from the
-// state the server is in: a change the lifecycle refuses there (a flavor change while
-// PAUSED) is refused, as Nova would, rather than routed through other states. It reads
-// spec and status as a whole, so what it compares the spec with is its own business.
-func NextSpecAction(spec *computev1.ServerSpec, st *computev1.ServerStatus, offloadShelved bool) (lifecycle.Action, bool) {
+// A spec-driven action fires when a spec field moves away from the value last carried out
+// (status.applied), not when spec differs from what the server is: an imperative action (a
+// ServerAction, a REST call) changes what the server is and never spec, so a GitOps tool
+// that applies the same spec again after one starts nothing. See computev1.ServerApplied.
+
+// Applied is what the controller last carried out of a server's spec. A server from before
+// status.applied existed has carried out what it is.
+func Applied(st *computev1.ServerStatus) computev1.ServerApplied {
+	if st.Applied != nil {
+		return *st.Applied
+	}
+	return Observed(st)
+}
+
+// Observed is what a spec asks for to keep the server exactly as it is: the flavor, image,
+// rescue, power state and lock of its status.
+func Observed(st *computev1.ServerStatus) computev1.ServerApplied {
+	return computev1.ServerApplied{FlavorRef: st.Flavor, ImageRef: st.Image,
+		PowerState: PowerOf(lifecycle.VMState(st.VMState), lifecycle.PowerState(st.PowerState)),
+		Rescue:     st.VMState == string(lifecycle.VMRescued), Locked: st.Locked, LockedReason: st.LockedReason}
+}
+
+// AppliedOf is the record of spec carried out whole.
+func AppliedOf(spec *computev1.ServerSpec) computev1.ServerApplied {
+	reason := ""
+	if spec.Locked {
+		reason = spec.LockedReason
+	}
+	return computev1.ServerApplied{FlavorRef: spec.FlavorRef, ImageRef: spec.ImageRef, PowerState: spec.PowerState,
+		Rescue: spec.Rescue, Locked: spec.Locked, LockedReason: reason}
+}
+
+// CarriesOut says whether a server in this state has carried out its spec once
+// NextSpecAction finds nothing to start: every changed field is then one the server
+// already is. A server that is building, gone or in ERROR (where most actions wait for it
+// to leave) has not.
+func CarriesOut(st *computev1.ServerStatus) bool {
+	switch lifecycle.VMState(st.VMState) {
+	case "", lifecycle.VMBuilding, lifecycle.VMDeleted, lifecycle.VMSoftDeleted, lifecycle.VMError:
+		return false
+	}
+	return true
+}
+
+// AfterAction is applied once the spec-driven action a has started: its field records the
+// value the action takes it to. That is the spec's value, but for a power action that only
+// goes part of the way (an unshelve toward Stopped reaches Active; the stop is to come).
+func AfterAction(ap computev1.ServerApplied, spec *computev1.ServerSpec, a lifecycle.Action) computev1.ServerApplied {
+	switch a {
+	case lifecycle.ActionRescue, lifecycle.ActionUnrescue:
+		ap.Rescue = a == lifecycle.ActionRescue
+	case lifecycle.ActionResize, lifecycle.ActionRevertResize:
+		ap.FlavorRef = spec.FlavorRef
+	case lifecycle.ActionRebuild:
+		ap.ImageRef = spec.ImageRef
+	case lifecycle.ActionLock, lifecycle.ActionUnlock:
+		ap.Locked, ap.LockedReason = AppliedOf(spec).Locked, AppliedOf(spec).LockedReason
+	default:
+		if p, ok := PowerAfter(a); ok {
+			ap.PowerState = p
+		}
+	}
+	return ap
+}
+
+// LockChange is the lock or unlock a spec change asks for from what was last carried out
+// (a new reason on a locked server is a lock again). Lock and unlock are instant in Nova:
+// they have no task and need no state.
+func LockChange(spec *computev1.ServerSpec, applied computev1.ServerApplied) (lifecycle.Action, bool) {
+	want := AppliedOf(spec)
+	switch {
+	case want.Locked == applied.Locked && want.LockedReason == applied.LockedReason:
+		return "", false
+	case want.Locked:
+		return lifecycle.ActionLock, true
+	}
+	return lifecycle.ActionUnlock, true
+}
+
+// NextSpecAction is the one lifecycle action that a change of spec away from applied (what
+// was last carried out) starts, if any. A field that has not changed from applied starts
+// nothing, whatever the server is now. A changed field starts the action that takes the
+// server from what it is to the new value, tried from the state the server is in: a change
+// the lifecycle refuses there (a flavor change while PAUSED) is refused, as Nova would,
+// rather than routed through other states. With applied = Observed(status) it says whether
+// the server is what its spec asks.
+func NextSpecAction(spec *computev1.ServerSpec, st *computev1.ServerStatus, applied computev1.ServerApplied, offloadShelved bool) (lifecycle.Action, bool) {
 	vm := lifecycle.VMState(st.VMState)
 	switch vm {
 	case "", lifecycle.VMBuilding, lifecycle.VMDeleted, lifecycle.VMSoftDeleted:
 		return "", false
 	case lifecycle.VMError:
-		return errorSpecAction(spec, st)
+		return errorSpecAction(spec, applied)
 	}
-	if spec.Rescue != (vm == lifecycle.VMRescued) {
+	if spec.Rescue != applied.Rescue && spec.Rescue != (vm == lifecycle.VMRescued) {
 		if spec.Rescue {
 			return lifecycle.ActionRescue, true
 		}
 		return lifecycle.ActionUnrescue, true
 	}
-	if vm == lifecycle.VMResized && st.OldFlavor != "" && spec.FlavorRef == st.OldFlavor {
+	flavor := spec.FlavorRef != applied.FlavorRef
+	if flavor && vm == lifecycle.VMResized && st.OldFlavor != "" && spec.FlavorRef == st.OldFlavor {
 		// Asking for the old flavor back during VERIFY_RESIZE is a revert.
 		return lifecycle.ActionRevertResize, true
 	}
+	power := spec.PowerState != applied.PowerState
 	shelved := vm == lifecycle.VMShelved || vm == lifecycle.VMShelvedOffloaded
-	if want := spec.PowerState == computev1.PowerShelved; want != shelved {
+	if want := spec.PowerState == computev1.PowerShelved; power && want != shelved {
 		if want {
 			return lifecycle.ActionShelve, true
 		}
@@ -178,15 +246,15 @@ func NextSpecAction(spec *computev1.ServerSpec, st *computev1.ServerStatus, offl
 	if vm == lifecycle.VMShelved && offloadShelved {
 		return lifecycle.ActionShelveOffload, true
 	}
-	if !shelved {
+	if power && !shelved {
 		if a, ok := powerAction(spec.PowerState, poweredAs(vm, lifecycle.PowerState(st.PowerState))); ok {
 			return a, true
 		}
 	}
-	if spec.FlavorRef != st.Flavor {
+	if flavor && spec.FlavorRef != st.Flavor {
 		return lifecycle.ActionResize, true
 	}
-	if spec.ImageRef != st.Image {
+	if spec.ImageRef != applied.ImageRef && spec.ImageRef != st.Image {
 		return lifecycle.ActionRebuild, true
 	}
 	return "", false
@@ -194,41 +262,34 @@ func NextSpecAction(spec *computev1.ServerSpec, st *computev1.ServerStatus, offl
 
 // errorSpecAction is the spec's action for a server in ERROR, from which Nova allows a
 // rescue, a rebuild or a stop (and a hard reboot).
-func errorSpecAction(spec *computev1.ServerSpec, st *computev1.ServerStatus) (lifecycle.Action, bool) {
+func errorSpecAction(spec *computev1.ServerSpec, applied computev1.ServerApplied) (lifecycle.Action, bool) {
 	switch {
-	case spec.Rescue:
+	case spec.Rescue && !applied.Rescue:
 		return lifecycle.ActionRescue, true
-	case spec.ImageRef != st.Image:
+	case spec.ImageRef != applied.ImageRef:
 		return lifecycle.ActionRebuild, true
-	case spec.PowerState == computev1.PowerStopped:
+	case spec.PowerState == computev1.PowerStopped && applied.PowerState != computev1.PowerStopped:
 		return lifecycle.ActionStop, true
 	}
 	return "", false
 }
 
-// AtDesiredState says whether the server matches its spec and waits for nothing.
+// AtDesiredState says whether the server is what its spec asks and waits for nothing. An
+// imperative action may have taken it elsewhere: then it is not, though nothing will start.
 func AtDesiredState(srv *computev1.Server) bool {
-	_, pending := NextSpecAction(&srv.Spec, &srv.Status, false)
+	_, pending := NextSpecAction(&srv.Spec, &srv.Status, Observed(&srv.Status), false)
 	return !pending && srv.Status.VMState != string(lifecycle.VMResized)
 }
 
-// DesiredFromStatus is a spec that asks for exactly what the server is now: spec's other
-// fields, with the flavor, image, rescue and power state of the status.
-func DesiredFromStatus(srv *computev1.Server) computev1.ServerSpec {
-	spec := srv.Spec
-	spec.FlavorRef, spec.ImageRef = srv.Status.Flavor, srv.Status.Image
-	spec.Rescue = srv.Status.VMState == string(lifecycle.VMRescued)
-	spec.PowerState = PowerOf(lifecycle.VMState(srv.Status.VMState), lifecycle.PowerState(srv.Status.PowerState))
-	return spec
-}
-
-// ChangedActions are the lifecycle actions a spec change from old to srv asks for: what
-// the new spec wants from the current status that the old spec did not. Each aspect is
-// probed alone against the status, with the others as they are now, so each maps to the
-// one action Nova would run for it.
+// ChangedActions are the lifecycle actions a spec change from old to srv starts: what each
+// changed field asks of the server from what was last carried out, as the controller will
+// run it. Each aspect is probed alone, with the others as last carried out, so each maps
+// to the one action Nova would run for it.
 func ChangedActions(old, srv *computev1.Server) []lifecycle.Action {
 	var out []lifecycle.Action
-	base := DesiredFromStatus(old)
+	applied := Applied(&old.Status)
+	base := srv.Spec
+	base.FlavorRef, base.ImageRef, base.PowerState, base.Rescue = applied.FlavorRef, applied.ImageRef, applied.PowerState, applied.Rescue
 	probes := []struct {
 		changed bool
 		set     func(*computev1.ServerSpec)
@@ -244,7 +305,7 @@ func ChangedActions(old, srv *computev1.Server) []lifecycle.Action {
 		}
 		probe := base
 		p.set(&probe)
-		if a, ok := NextSpecAction(&probe, &old.Status, false); ok {
+		if a, ok := NextSpecAction(&probe, &old.Status, applied, false); ok {
 			out = append(out, a)
 		}
 	}

@@ -69,7 +69,8 @@ func TestNextSpecAction(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := NextSpecAction(&tt.spec, &tt.status, tt.offload)
+			// With nothing carried out on record, what the server is counts as carried out.
+			got, ok := NextSpecAction(&tt.spec, &tt.status, Applied(&tt.status), tt.offload)
 			if got != tt.want || ok != (tt.want != "") {
 				t.Errorf("NextSpecAction = %q, %v; want %q", got, ok, tt.want)
 			}
@@ -77,40 +78,154 @@ func TestNextSpecAction(t *testing.T) {
 	}
 }
 
-func TestPowerAfterAndApplyAction(t *testing.T) {
+// TestNextSpecActionFromApplied: an action starts for a field that moved away from what
+// was last carried out, never for one an imperative action took elsewhere.
+func TestNextSpecActionFromApplied(t *testing.T) {
+	carried := func(power computev1.PowerState, change func(*computev1.ServerApplied)) computev1.ServerApplied {
+		a := computev1.ServerApplied{PowerState: power, FlavorRef: "m1", ImageRef: "cirros"}
+		if change != nil {
+			change(&a)
+		}
+		return a
+	}
+	resized := settled(lifecycle.VMResized, lifecycle.PowerRunning)
+	resized.OldFlavor, resized.Flavor = "m1", "m2"
 	tests := []struct {
-		a      lifecycle.Action
-		power  computev1.PowerState
-		rescue bool
-		ok     bool
+		name    string
+		spec    computev1.ServerSpec
+		applied computev1.ServerApplied
+		status  computev1.ServerStatus
+		want    lifecycle.Action
 	}{
-		{lifecycle.ActionStop, computev1.PowerStopped, false, true},
-		{lifecycle.ActionStart, computev1.PowerActive, false, true},
-		{lifecycle.ActionPause, computev1.PowerPaused, false, true},
-		{lifecycle.ActionUnpause, computev1.PowerActive, false, true},
-		{lifecycle.ActionSuspend, computev1.PowerSuspended, false, true},
-		{lifecycle.ActionResume, computev1.PowerActive, false, true},
-		{lifecycle.ActionShelve, computev1.PowerShelved, false, true},
-		{lifecycle.ActionUnshelve, computev1.PowerActive, false, true},
-		{lifecycle.ActionRescue, computev1.PowerPaused, true, true},
-		{lifecycle.ActionUnrescue, computev1.PowerPaused, false, true},
-		{lifecycle.ActionResize, computev1.PowerPaused, false, false},
-		{lifecycle.ActionRebootHard, computev1.PowerPaused, false, false},
-		{lifecycle.ActionShelveOffload, computev1.PowerPaused, false, false},
+		{"rebuilt by an action: not undone", wants(computev1.PowerActive, nil), carried(computev1.PowerActive, nil),
+			func() computev1.ServerStatus {
+				st := settled(lifecycle.VMActive, lifecycle.PowerRunning)
+				st.Image = "ubuntu"
+				return st
+			}(), ""},
+		{"reverted by an action: not resized again", wants(computev1.PowerActive, func(s *computev1.ServerSpec) { s.FlavorRef = "m2" }),
+			carried(computev1.PowerActive, func(a *computev1.ServerApplied) { a.FlavorRef = "m2" }), settled(lifecycle.VMActive, lifecycle.PowerRunning), ""},
+		{"stopped by an action: not started", wants(computev1.PowerActive, nil), carried(computev1.PowerActive, nil),
+			settled(lifecycle.VMStopped, lifecycle.PowerShutdown), ""},
+		{"a new power state starts", wants(computev1.PowerStopped, nil), carried(computev1.PowerActive, nil),
+			settled(lifecycle.VMActive, lifecycle.PowerRunning), lifecycle.ActionStop},
+		{"a new power state the server has", wants(computev1.PowerStopped, nil), carried(computev1.PowerActive, nil),
+			settled(lifecycle.VMStopped, lifecycle.PowerShutdown), ""},
+		{"a new flavor", wants(computev1.PowerActive, func(s *computev1.ServerSpec) { s.FlavorRef = "m3" }), carried(computev1.PowerActive, nil),
+			settled(lifecycle.VMActive, lifecycle.PowerRunning), lifecycle.ActionResize},
+		{"a new image", wants(computev1.PowerActive, func(s *computev1.ServerSpec) { s.ImageRef = "ubuntu" }), carried(computev1.PowerActive, nil),
+			settled(lifecycle.VMActive, lifecycle.PowerRunning), lifecycle.ActionRebuild},
+		{"the old flavor during VERIFY_RESIZE is a revert", wants(computev1.PowerActive, nil),
+			carried(computev1.PowerActive, func(a *computev1.ServerApplied) { a.FlavorRef = "m2" }), resized, lifecycle.ActionRevertResize},
+		{"rescued by an action: not unrescued", wants(computev1.PowerActive, nil), carried(computev1.PowerActive, nil),
+			settled(lifecycle.VMRescued, lifecycle.PowerRunning), ""},
+		{"unshelve on the way to stopped", wants(computev1.PowerStopped, nil), carried(computev1.PowerShelved, nil),
+			settled(lifecycle.VMShelvedOffloaded, lifecycle.PowerShutdown), lifecycle.ActionUnshelve},
+		{"then the stop", wants(computev1.PowerStopped, nil), carried(computev1.PowerActive, nil),
+			settled(lifecycle.VMActive, lifecycle.PowerRunning), lifecycle.ActionStop},
+		{"error: a rebuild asked before", wants(computev1.PowerActive, nil), carried(computev1.PowerActive, nil),
+			func() computev1.ServerStatus { st := settled(lifecycle.VMError, 0); st.Image = "ubuntu"; return st }(), ""},
+		{"error: a new image", wants(computev1.PowerActive, func(s *computev1.ServerSpec) { s.ImageRef = "ubuntu" }), carried(computev1.PowerActive, nil),
+			settled(lifecycle.VMError, 0), lifecycle.ActionRebuild},
 	}
 	for _, tt := range tests {
-		t.Run(string(tt.a), func(t *testing.T) {
-			spec := computev1.ServerSpec{PowerState: computev1.PowerPaused, Rescue: tt.a == lifecycle.ActionUnrescue}
-			if ok := ApplyAction(&spec, tt.a); ok != tt.ok || spec.PowerState != tt.power || spec.Rescue != tt.rescue {
-				t.Errorf("ApplyAction = %v, spec %+v; want %v, power %s, rescue %v", ok, spec, tt.ok, tt.power, tt.rescue)
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := NextSpecAction(&tt.spec, &tt.status, tt.applied, false)
+			if got != tt.want || ok != (tt.want != "") {
+				t.Errorf("NextSpecAction = %q, %v; want %q", got, ok, tt.want)
 			}
 		})
 	}
 }
 
+func TestAfterAction(t *testing.T) {
+	spec := wants(computev1.PowerStopped, func(s *computev1.ServerSpec) {
+		s.FlavorRef, s.ImageRef, s.Rescue, s.Locked, s.LockedReason = "m2", "ubuntu", true, true, "why"
+	})
+	before := computev1.ServerApplied{PowerState: computev1.PowerShelved, FlavorRef: "m1", ImageRef: "cirros"}
+	tests := []struct {
+		a    lifecycle.Action
+		want func(*computev1.ServerApplied)
+	}{
+		{lifecycle.ActionStop, func(a *computev1.ServerApplied) { a.PowerState = computev1.PowerStopped }},
+		{lifecycle.ActionUnshelve, func(a *computev1.ServerApplied) { a.PowerState = computev1.PowerActive }},
+		{lifecycle.ActionResize, func(a *computev1.ServerApplied) { a.FlavorRef = "m2" }},
+		{lifecycle.ActionRevertResize, func(a *computev1.ServerApplied) { a.FlavorRef = "m2" }},
+		{lifecycle.ActionRebuild, func(a *computev1.ServerApplied) { a.ImageRef = "ubuntu" }},
+		{lifecycle.ActionRescue, func(a *computev1.ServerApplied) { a.Rescue = true }},
+		{lifecycle.ActionLock, func(a *computev1.ServerApplied) { a.Locked, a.LockedReason = true, "why" }},
+		{lifecycle.ActionShelveOffload, func(*computev1.ServerApplied) {}},
+	}
+	for _, tt := range tests {
+		want := before
+		tt.want(&want)
+		if got := AfterAction(before, &spec, tt.a); got != want {
+			t.Errorf("%s: AfterAction = %+v, want %+v", tt.a, got, want)
+		}
+	}
+}
+
+func TestLockChange(t *testing.T) {
+	tests := []struct {
+		name    string
+		locked  bool
+		reason  string
+		applied computev1.ServerApplied
+		want    lifecycle.Action
+	}{
+		{"unchanged", true, "why", computev1.ServerApplied{Locked: true, LockedReason: "why"}, ""},
+		{"a reason on an unlocked server is nothing", false, "why", computev1.ServerApplied{}, ""},
+		{"lock", true, "", computev1.ServerApplied{}, lifecycle.ActionLock},
+		{"a new reason", true, "other", computev1.ServerApplied{Locked: true, LockedReason: "why"}, lifecycle.ActionLock},
+		{"unlock", false, "", computev1.ServerApplied{Locked: true}, lifecycle.ActionUnlock},
+	}
+	for _, tt := range tests {
+		spec := computev1.ServerSpec{Locked: tt.locked, LockedReason: tt.reason}
+		if got, ok := LockChange(&spec, tt.applied); got != tt.want || ok != (tt.want != "") {
+			t.Errorf("%s: LockChange = %q, %v; want %q", tt.name, got, ok, tt.want)
+		}
+	}
+}
+
+func TestCarriesOut(t *testing.T) {
+	for vm, want := range map[lifecycle.VMState]bool{"": false, lifecycle.VMBuilding: false, lifecycle.VMError: false,
+		lifecycle.VMDeleted: false, lifecycle.VMActive: true, lifecycle.VMStopped: true, lifecycle.VMResized: true,
+		lifecycle.VMShelvedOffloaded: true} {
+		if got := CarriesOut(&computev1.ServerStatus{VMState: string(vm)}); got != want {
+			t.Errorf("CarriesOut(%s) = %v", vm, got)
+		}
+	}
+}
+
+func TestPowerAfter(t *testing.T) {
+	tests := []struct {
+		a     lifecycle.Action
+		power computev1.PowerState
+		ok    bool
+	}{
+		{lifecycle.ActionStop, computev1.PowerStopped, true},
+		{lifecycle.ActionStart, computev1.PowerActive, true},
+		{lifecycle.ActionPause, computev1.PowerPaused, true},
+		{lifecycle.ActionUnpause, computev1.PowerActive, true},
+		{lifecycle.ActionSuspend, computev1.PowerSuspended, true},
+		{lifecycle.ActionResume, computev1.PowerActive, true},
+		{lifecycle.ActionShelve, computev1.PowerShelved, true},
+		{lifecycle.ActionUnshelve, computev1.PowerActive, true},
+		{lifecycle.ActionRescue, "", false},
+		{lifecycle.ActionResize, "", false},
+		{lifecycle.ActionRebootHard, "", false},
+		{lifecycle.ActionShelveOffload, "", false},
+	}
+	for _, tt := range tests {
+		if p, ok := PowerAfter(tt.a); ok != tt.ok || p != tt.power {
+			t.Errorf("PowerAfter(%s) = %s, %v; want %s, %v", tt.a, p, ok, tt.power, tt.ok)
+		}
+	}
+}
+
 // TestTablesAgree: from every settled state of every power state, the action the spec
-// asks for to reach another power state is one that the REST shim writes as that power
-// state, and the state reached reads back as it (the forward and inverse tables agree).
+// asks for to reach another power state is one that records that power state as carried
+// out, and the state reached reads back as it (the forward and inverse tables agree).
 func TestTablesAgree(t *testing.T) {
 	powers := []computev1.PowerState{computev1.PowerActive, computev1.PowerStopped, computev1.PowerPaused,
 		computev1.PowerSuspended, computev1.PowerShelved}
@@ -122,7 +237,7 @@ func TestTablesAgree(t *testing.T) {
 			for _, want := range powers {
 				st := settled(vm, 0)
 				spec := wants(want, nil)
-				a, ok := NextSpecAction(&spec, &st, false)
+				a, ok := NextSpecAction(&spec, &st, Observed(&st), false)
 				if (want == r.power) == ok {
 					t.Errorf("from %s to %s: action %q, %v", vm, want, a, ok)
 					continue
@@ -141,7 +256,7 @@ func TestTablesAgree(t *testing.T) {
 	}
 }
 
-func TestDesiredFromStatus(t *testing.T) {
+func TestObserved(t *testing.T) {
 	tests := []struct {
 		vm     lifecycle.VMState
 		power  lifecycle.PowerState
@@ -160,14 +275,14 @@ func TestDesiredFromStatus(t *testing.T) {
 		{lifecycle.VMError, lifecycle.PowerShutdown, computev1.PowerActive, false},
 	}
 	for _, tt := range tests {
-		srv := &computev1.Server{
-			Spec:   computev1.ServerSpec{FlavorRef: "m2", ImageRef: "ubuntu", PowerState: computev1.PowerShelved, Rescue: !tt.rescue, KeyName: "k"},
-			Status: settled(tt.vm, tt.power),
+		st := settled(tt.vm, tt.power)
+		st.Locked, st.LockedReason = true, "why"
+		want := computev1.ServerApplied{FlavorRef: "m1", ImageRef: "cirros", PowerState: tt.want, Rescue: tt.rescue, Locked: true, LockedReason: "why"}
+		if got := Observed(&st); got != want {
+			t.Errorf("%s/%s: Observed = %+v, want %+v", tt.vm, tt.power, got, want)
 		}
-		got := DesiredFromStatus(srv)
-		want := computev1.ServerSpec{FlavorRef: "m1", ImageRef: "cirros", PowerState: tt.want, Rescue: tt.rescue, KeyName: "k"}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("%s/%s: DesiredFromStatus = %+v, want %+v", tt.vm, tt.power, got, want)
+		if got := Applied(&st); got != want {
+			t.Errorf("%s/%s: Applied with none on record = %+v, want %+v", tt.vm, tt.power, got, want)
 		}
 	}
 }
@@ -196,6 +311,18 @@ func TestChangedActions(t *testing.T) {
 				st.OldFlavor = "m0"
 				return st
 			}()}, func(s *computev1.ServerSpec) { s.FlavorRef = "m0" }, []lifecycle.Action{lifecycle.ActionRevertResize}},
+		{"stopped by an action, then asked to stop", computev1.Server{Spec: wants(computev1.PowerActive, nil),
+			Status: func() computev1.ServerStatus {
+				st := settled(lifecycle.VMStopped, lifecycle.PowerShutdown)
+				st.Applied = &computev1.ServerApplied{PowerState: computev1.PowerActive, FlavorRef: "m1", ImageRef: "cirros"}
+				return st
+			}()}, func(s *computev1.ServerSpec) { s.PowerState = computev1.PowerStopped }, nil},
+		{"stopped by an action, then asked to pause", computev1.Server{Spec: wants(computev1.PowerActive, nil),
+			Status: func() computev1.ServerStatus {
+				st := settled(lifecycle.VMStopped, lifecycle.PowerShutdown)
+				st.Applied = &computev1.ServerApplied{PowerState: computev1.PowerActive, FlavorRef: "m1", ImageRef: "cirros"}
+				return st
+			}()}, func(s *computev1.ServerSpec) { s.PowerState = computev1.PowerPaused }, []lifecycle.Action{lifecycle.ActionPause}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

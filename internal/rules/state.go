@@ -35,7 +35,9 @@ func Launched(srv *computev1.Server) bool { return srv.Status.LaunchedAt != nil 
 
 // ProjectedState is the state Nova would show for srv, given its ServerActions: the
 // observed one, with the task of a pending action or spec change that the lifecycle
-// allows, and "deleting" while the server is being deleted.
+// allows, and "deleting" while the server is being deleted. A lock or unlock not yet
+// carried out is instant in Nova: it shows at once, on srv's status (srv is the caller's
+// copy), as ProjectLocks puts it.
 func ProjectedState(srv *computev1.Server, actions []computev1.ServerAction) lifecycle.State {
 	s := ObservedState(srv)
 	if !srv.DeletionTimestamp.IsZero() {
@@ -43,20 +45,44 @@ func ProjectedState(srv *computev1.Server, actions []computev1.ServerAction) lif
 		return s
 	}
 	if srv.Status.VMState == "" || srv.Status.Operation != nil || s.Task != lifecycle.TaskNone {
+		ProjectLocks(srv, PendingActions(srv, actions))
 		return s
 	}
 	uid := string(srv.UID)
 	for _, sa := range PendingActions(srv, actions) {
 		a := LifecycleAction(&sa)
-		if lifecycle.CheckLaunched(a, s, srv.Status.Locked, sa.Spec.OverrideLock, Launched(srv), uid) == nil {
-			return lifecycle.Begin(a, s)
+		if lifecycle.CheckLaunched(a, s, srv.Status.Locked, sa.Spec.OverrideLock, Launched(srv), uid) != nil {
+			continue
 		}
+		if a == lifecycle.ActionLock || a == lifecycle.ActionUnlock {
+			ProjectLocks(srv, []computev1.ServerAction{sa})
+			continue
+		}
+		return lifecycle.Begin(a, s)
 	}
 	if srv.Generation > srv.Status.ObservedGeneration {
-		if a, ok := NextSpecAction(&srv.Spec, &srv.Status, false); ok &&
+		if a, ok := NextSpecAction(&srv.Spec, &srv.Status, Applied(&srv.Status), false); ok &&
 			lifecycle.CheckLaunched(a, s, false, true, Launched(srv), uid) == nil {
 			return lifecycle.Begin(a, s)
 		}
 	}
 	return s
+}
+
+// ProjectLocks shows on srv's status the locks and unlocks among actions, in order, as the
+// controller carries them out: locking a locked server changes nothing, not even the reason.
+func ProjectLocks(srv *computev1.Server, actions []computev1.ServerAction) {
+	for _, sa := range actions {
+		switch sa.Spec.Action {
+		case computev1.ActionLock:
+			if !srv.Status.Locked {
+				srv.Status.Locked, srv.Status.LockedReason = true, ""
+				if sa.Spec.Lock != nil {
+					srv.Status.LockedReason = sa.Spec.Lock.Reason
+				}
+			}
+		case computev1.ActionUnlock:
+			srv.Status.Locked, srv.Status.LockedReason = false, ""
+		}
+	}
 }

@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -26,10 +25,6 @@ import (
 // real REST request, so the Roles that enforce the permission matrix over REST enforce it
 // here too, with no second table.
 
-// The controller writes spec on a rebuild and a revert (until it no longer does), so the
-// manager is allowed the calls those changes mean.
-// +kubebuilder:rbac:groups=nova.kova.dev,resources=servers/action,verbs=create
-
 // novaCall is a Nova REST call as a client makes it, under the tenant's compute root.
 type novaCall struct {
 	method string
@@ -46,7 +41,8 @@ var (
 	callResize   = callAction("os_compute_api:servers:resize")
 	callRebuild  = callAction("os_compute_api:servers:rebuild")
 	callMetadata = novaCall{http.MethodPut, "/servers/{id}/metadata", "os_compute_api:server-metadata:update_all"}
-	callRename   = novaCall{http.MethodPut, "/servers/{id}", "os_compute_api:servers:update"}
+	callUpdate   = novaCall{http.MethodPut, "/servers/{id}", "os_compute_api:servers:update"}
+	callTags     = novaCall{http.MethodPut, "/servers/{id}/tags", "os_compute_api:os-server-tags:update_all"}
 )
 
 // powerCalls are the calls of the power actions, whose route from one power state to
@@ -111,7 +107,19 @@ func specCalls(old, srv *computev1.Server) []fieldCall {
 		add("metadata", callMetadata)
 	}
 	if s.Name != was.Name {
-		add("name", callRename)
+		add("name", callUpdate)
+	}
+	if !equalDescription(s.Description, was.Description) {
+		add("description", callUpdate)
+	}
+	if s.AccessIPv4 != was.AccessIPv4 {
+		add("accessIPv4", callUpdate)
+	}
+	if s.AccessIPv6 != was.AccessIPv6 {
+		add("accessIPv6", callUpdate)
+	}
+	if !sets.New(s.Tags...).Equal(sets.New(was.Tags...)) {
+		add("tags", callTags)
 	}
 	return out
 }
@@ -126,6 +134,10 @@ func equalMetadata(a, b map[string]string) bool {
 		}
 	}
 	return true
+}
+
+func equalDescription(a, b *string) bool {
+	return (a == nil) == (b == nil) && (a == nil || *a == *b)
 }
 
 // shimRequestInfo parses a shim path the way kube-apiserver does before it asks RBAC.
@@ -198,53 +210,15 @@ func (v *ServerValidator) checkCalls(ctx context.Context, old, srv *computev1.Se
 
 func policyMessage(rule string) string { return "Policy doesn't allow " + rule + " to be performed." }
 
-// checkPeopleAnnotations refuses a user-made change to the annotations that name people:
-// the creator is recorded once, by Kova (ServerDefaulter), and a new entry of the action
-// history may only name the user who makes the change (the REST API records each action as
-// its caller).
-func checkPeopleAnnotations(ctx context.Context, old, srv *computev1.Server) error {
-	user := userOf(ctx).Username
+// checkPeopleAnnotations refuses a user-made change to the annotation that names the
+// server's creator: it is recorded once, by Kova (ServerDefaulter).
+func checkPeopleAnnotations(_ context.Context, old, srv *computev1.Server) error {
 	meta := field.NewPath("metadata", "annotations")
 	if old != nil && old.Annotations[computev1.AnnotationUserID] != srv.Annotations[computev1.AnnotationUserID] {
 		return forbidden(srv.Name, meta.Key(computev1.AnnotationUserID).String()+
 			": set by Kova only: it records who created the server")
 	}
-	var before map[string]bool
-	if old != nil {
-		before = historyEntries(old.Annotations[computev1.AnnotationInstanceActions])
-	}
-	for entry := range historyEntries(srv.Annotations[computev1.AnnotationInstanceActions]) {
-		if before[entry] {
-			continue
-		}
-		var e struct {
-			UserID string `json:"userID"`
-		}
-		if json.Unmarshal([]byte(entry), &e) != nil || e.UserID != user {
-			return forbidden(srv.Name, meta.Key(computev1.AnnotationInstanceActions).String()+
-				": set by Kova only: a new entry must name the user who asks for the action ("+user+")")
-		}
-	}
 	return nil
-}
-
-// historyEntries are the entries of an action history, each in one canonical form; a
-// history that does not parse is one entry that names nobody.
-func historyEntries(raw string) map[string]bool {
-	out := map[string]bool{}
-	if raw == "" {
-		return out
-	}
-	var list []map[string]any
-	if err := json.Unmarshal([]byte(raw), &list); err != nil {
-		out[raw] = true
-		return out
-	}
-	for _, e := range list {
-		b, _ := json.Marshal(e) // map keys sort: one form per entry
-		out[string(b)] = true
-	}
-	return out
 }
 
 func internalError(err error) error { return apierrors.NewInternalError(err) }

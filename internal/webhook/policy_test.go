@@ -65,7 +65,7 @@ func TestCallAttributes(t *testing.T) {
 	}{
 		{callLock, "create", "nova.kova.dev", "servers", "action"},
 		{callMetadata, "update", "nova.kova.dev", "servers", "metadata"},
-		{callRename, "update", "nova.kova.dev", "servers", ""},
+		{callUpdate, "update", "nova.kova.dev", "servers", ""},
 	} {
 		a, err := callAttributes("demo", "srv-1", c.call)
 		if err != nil {
@@ -82,19 +82,6 @@ func TestForcesHost(t *testing.T) {
 	for zone, want := range map[string]bool{"": false, "nova": false, "nova:host": true, "nova:host:node": true, "nova::node": true} {
 		if computev1.ForcesHost(zone) != want {
 			t.Errorf("ForcesHost(%q) = %v", zone, !want)
-		}
-	}
-}
-
-func TestHistoryEntries(t *testing.T) {
-	a := historyEntries(`[{"action":"stop","userID":"u","requestID":"r"}]`)
-	b := historyEntries(`[{"requestID":"r","userID":"u","action":"stop"},{"action":"start","userID":"v"}]`)
-	if len(a) != 1 || len(b) != 2 {
-		t.Fatalf("%v %v", a, b)
-	}
-	for e := range a {
-		if !b[e] {
-			t.Errorf("%s is not kept in %v", e, b)
 		}
 	}
 }

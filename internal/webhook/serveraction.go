@@ -2,8 +2,10 @@ package webhook
 
 import (
 	"context"
+	"errors"
 
 	"github.com/google/uuid"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -43,8 +45,21 @@ func (w *ServerActionWebhook) Default(ctx context.Context, sa *computev1.ServerA
 	return nil
 }
 
-// ValidateCreate refuses parameters that belong to another action.
-func (w *ServerActionWebhook) ValidateCreate(_ context.Context, sa *computev1.ServerAction) (admission.Warnings, error) {
+// ValidateCreate refuses parameters that belong to another action, and a record of a
+// spec-driven action (LabelFromSpec) from anyone who may not write a server's status: the
+// controller writes those, and a user-made one would be a forged entry of the audit trail.
+func (w *ServerActionWebhook) ValidateCreate(ctx context.Context, sa *computev1.ServerAction) (admission.Warnings, error) {
+	if _, ok := sa.Labels[computev1.LabelFromSpec]; ok {
+		ok, err := w.Admins.allowed(ctx, userOf(ctx), &authorizationv1.ResourceAttributes{Namespace: sa.Namespace,
+			Verb: "update", Group: computev1.GroupVersion.Group, Resource: "servers", Subresource: "status"})
+		if err != nil {
+			return nil, apierrors.NewInternalError(err)
+		}
+		if !ok {
+			return nil, apierrors.NewForbidden(computev1.GroupVersion.WithResource("serveractions").GroupResource(), sa.Name,
+				errors.New("metadata.labels["+computev1.LabelFromSpec+"]: set by Kova only: it marks the record of an action a spec change started"))
+		}
+	}
 	spec := field.NewPath("spec")
 	var errs field.ErrorList
 	check := func(set bool, name string, action computev1.ActionType) {
@@ -54,6 +69,8 @@ func (w *ServerActionWebhook) ValidateCreate(_ context.Context, sa *computev1.Se
 	}
 	check(sa.Spec.Reboot != nil, "reboot", computev1.ActionReboot)
 	check(sa.Spec.Rebuild != nil, "rebuild", computev1.ActionRebuild)
+	check(sa.Spec.Resize != nil, "resize", computev1.ActionResize)
+	check(sa.Spec.Lock != nil, "lock", computev1.ActionLock)
 	check(sa.Spec.CreateImage != nil, "createImage", computev1.ActionCreateImage)
 	check(sa.Spec.ChangePassword != nil, "changePassword", computev1.ActionChangePassword)
 	if len(errs) > 0 {

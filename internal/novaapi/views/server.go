@@ -210,11 +210,11 @@ func (out *Server) full(in ServerInput) {
 func (out *Server) versioned(in ServerInput) {
 	srv, v := in.Server, in.Version
 	if v.AtLeast(9) {
-		locked := srv.Spec.Locked
+		locked := srv.Status.Locked
 		out.Locked = &locked
 	}
 	if v.AtLeast(73) {
-		out.LockedReason = OrNull(srv.Spec.LockedReason)
+		out.LockedReason = OrNull(srv.Status.LockedReason)
 	}
 	if v.AtLeast(19) {
 		out.Description = in.Description
