@@ -103,11 +103,10 @@ func (r *ServerReconciler) recordSpecAction(ctx context.Context, srv *computev1.
 	if err != nil {
 		return nil, err
 	}
-	phase := computev1.ActionRunning
 	if a == lifecycle.ActionLock || a == lifecycle.ActionUnlock {
-		phase = computev1.ActionSucceeded
+		doneWithStatus(ctx, sa)
 	}
-	return sa, r.setActionPhase(ctx, sa, phase, "", srv)
+	return sa, r.setActionPhase(ctx, sa, computev1.ActionRunning, "", srv)
 }
 
 func (r *ServerReconciler) blocked(srv *computev1.Server, err error) (reconcile.Result, error) {
@@ -171,9 +170,7 @@ func (r *ServerReconciler) startNextAction(ctx context.Context, srv *computev1.S
 					srv.Status.LockedReason = sa.Spec.Lock.Reason
 				}
 			}
-			if err := r.setActionPhase(ctx, sa, computev1.ActionSucceeded, "", srv); err != nil {
-				return false, 0, err
-			}
+			doneWithStatus(ctx, sa)
 			continue
 		}
 		target, err := r.prepareAction(ctx, srv, sa, a)

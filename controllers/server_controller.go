@@ -105,7 +105,8 @@ func (r *ServerReconciler) Reconcile(ctx context.Context, req reconcile.Request)
 	}
 
 	before := srv.DeepCopy()
-	res, err := r.reconcileNormal(ctx, srv)
+	var instant []*computev1.ServerAction
+	res, err := r.reconcileNormal(withInstantActions(ctx, &instant), srv)
 	err = r.terminal(ctx, srv, err)
 	if perr := r.patchStatus(ctx, before, srv, err == nil); perr != nil {
 		if apierrors.IsConflict(perr) && err == nil {
@@ -113,9 +114,31 @@ func (r *ServerReconciler) Reconcile(ctx context.Context, req reconcile.Request)
 			// so its status is not written; the next reconcile starts from the latest.
 			return reconcile.Result{RequeueAfter: requeueMinimum}, nil
 		}
-		err = errors.Join(err, r.terminal(ctx, srv, perr))
+		return res, errors.Join(err, r.terminal(ctx, srv, perr))
+	}
+	// A lock or unlock is done once the server's status has it: an action seen ended
+	// says its server shows it (the REST shim reads them in that order).
+	for _, sa := range instant {
+		if serr := r.setActionPhase(ctx, sa, computev1.ActionSucceeded, "", srv); serr != nil {
+			err = errors.Join(err, serr)
+		}
 	}
 	return res, err
+}
+
+type instantKey struct{}
+
+// withInstantActions gives a reconcile a list of the instant actions (lock, unlock) it
+// carried out, to be marked done after its status write.
+func withInstantActions(ctx context.Context, list *[]*computev1.ServerAction) context.Context {
+	return context.WithValue(ctx, instantKey{}, list)
+}
+
+// doneWithStatus marks sa to be marked done once this reconcile's status is written.
+func doneWithStatus(ctx context.Context, sa *computev1.ServerAction) {
+	if list, ok := ctx.Value(instantKey{}).(*[]*computev1.ServerAction); ok {
+		*list = append(*list, sa)
+	}
 }
 
 // patchStatus derives the display fields and conditions, then writes status once if it

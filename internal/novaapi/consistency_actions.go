@@ -52,21 +52,25 @@ func finished(sa *computev1.ServerAction) bool {
 }
 
 // pendingAction is the action annPendingAction names on srv when the cache does not have it
-// finished: the key to read past the cache, or false.
-func pendingAction(srv *computev1.Server, cached []computev1.ServerAction) (client.ObjectKey, bool) {
+// finished: the key to read past the cache, or false. When the cache has it finished, that
+// copy is current (finished actions never change) and is returned as done.
+func pendingAction(srv *computev1.Server, cached []computev1.ServerAction) (key client.ObjectKey, done *computev1.ServerAction, ok bool) {
 	name := srv.Annotations[annPendingAction]
 	if name == "" {
-		return client.ObjectKey{}, false
+		return client.ObjectKey{}, nil, false
 	}
 	for i := range cached {
 		if cached[i].Name == name && finished(&cached[i]) {
-			return client.ObjectKey{}, false
+			return client.ObjectKey{}, &cached[i], false
 		}
 	}
-	return client.ObjectKey{Namespace: srv.Namespace, Name: name}, true
+	return client.ObjectKey{Namespace: srv.Namespace, Name: name}, nil, true
 }
 
 // withFresh is cached with the actions read past the cache in place of their cached copies.
+// The controller takes a server's actions up oldest first, so once one is finished every
+// older one is too: a cached copy that says otherwise is stale, and is left out rather than
+// shown as pending (an unlock seen pending before a lock that is done would undo it).
 func withFresh(cached, fresh []computev1.ServerAction) []computev1.ServerAction {
 	byName := map[string]bool{}
 	for _, sa := range fresh {
@@ -74,11 +78,23 @@ func withFresh(cached, fresh []computev1.ServerAction) []computev1.ServerAction 
 	}
 	out := slices.Clone(fresh)
 	for _, sa := range cached {
-		if !byName[sa.Name] {
+		if !byName[sa.Name] && !slices.ContainsFunc(fresh, func(f computev1.ServerAction) bool { return finishedAfter(&f, &sa) }) {
 			out = append(out, sa)
 		}
 	}
 	return out
+}
+
+// finishedAfter says whether done is finished and was taken up after sa, which is not
+// finished: then sa's copy is stale. Records of spec-driven actions are not in that order.
+func finishedAfter(done, sa *computev1.ServerAction) bool {
+	if !finished(done) || finished(sa) || sa.Labels[computev1.LabelFromSpec] != "" || done.Spec.ServerName != sa.Spec.ServerName {
+		return false
+	}
+	if !sa.CreationTimestamp.Equal(&done.CreationTimestamp) {
+		return sa.CreationTimestamp.Before(&done.CreationTimestamp)
+	}
+	return sa.Name < done.Name
 }
 
 // actionsOf are the actions a server's state is projected from: the cached ones, and the
@@ -89,7 +105,13 @@ func (h *handler) actionsOf(ctx context.Context, srv *computev1.Server) (all, fr
 	if err := h.cache.List(ctx, &list, client.InNamespace(srv.Namespace), client.MatchingFields{indexServerName: srv.Name}); err != nil {
 		return nil, nil, err
 	}
-	key, ok := pendingAction(srv, list.Items)
+	key, done, ok := pendingAction(srv, list.Items)
+	if done != nil {
+		// Finished, so current; but srv may have been read before it finished (an instant
+		// lock finishes at once): it counts as read now, for shownState to compare.
+		fresh = []computev1.ServerAction{*done}
+		return withFresh(list.Items, fresh), fresh, nil
+	}
 	if !ok {
 		return list.Items, nil, nil
 	}
@@ -106,7 +128,8 @@ func (h *handler) actionsOf(ctx context.Context, srv *computev1.Server) (all, fr
 
 // actionsIn are the actions of the servers given (all in ns, "" for all), by server
 // (namespace/name), for a list: the cached ones, and those annPendingAction names read past
-// the cache where the cache does not have them finished.
+// the cache where the cache does not have them finished. The second result is the named
+// actions, as read now, for catchUp.
 func (h *handler) actionsIn(ctx context.Context, ns string, servers []computev1.Server) (map[string][]computev1.ServerAction, []computev1.ServerAction, error) {
 	var list computev1.ServerActionList
 	if err := h.cache.List(ctx, &list, inNamespace(ns)...); err != nil {
@@ -118,9 +141,16 @@ func (h *handler) actionsIn(ctx context.Context, ns string, servers []computev1.
 		out[k] = append(out[k], sa)
 	}
 	var keys []client.ObjectKey
+	var finishedNamed []computev1.ServerAction
 	for i := range servers {
-		if key, ok := pendingAction(&servers[i], out[servers[i].Namespace+"/"+servers[i].Name]); ok {
+		key, done, ok := pendingAction(&servers[i], out[servers[i].Namespace+"/"+servers[i].Name])
+		if ok {
 			keys = append(keys, key)
+		}
+		if done != nil {
+			finishedNamed = append(finishedNamed, *done)
+			k := servers[i].Namespace + "/" + servers[i].Name
+			out[k] = withFresh(out[k], []computev1.ServerAction{*done})
 		}
 	}
 	fresh, err := getAll[computev1.ServerAction](ctx, h, keys)
@@ -131,7 +161,8 @@ func (h *handler) actionsIn(ctx context.Context, ns string, servers []computev1.
 		k := sa.Namespace + "/" + sa.Spec.ServerName
 		out[k] = withFresh(out[k], []computev1.ServerAction{sa})
 	}
-	return out, fresh, nil
+	// A named action the cache has finished counts as read now too (see actionsOf).
+	return out, append(fresh, finishedNamed...), nil
 }
 
 // catchUp reads again the servers an action read past the cache finished on after they
