@@ -129,11 +129,14 @@ func oneShot(t computev1.ActionType, code int) func(*handler, *request, *compute
 }
 
 // checkAction checks a ServerAction's lifecycle action against the server now.
+// srv becomes the server as shown (read again if an action finished since it was read, with
+// its pending locks), so what the caller decides next it decides on what the check saw.
 func (h *handler) checkAction(rq *request, srv *computev1.Server, a lifecycle.Action) error {
-	st, err := h.serverState(rq.ctx, srv)
+	cur, st, err := h.shownState(rq.ctx, srv)
 	if err != nil {
 		return err
 	}
+	*srv = *cur
 	return rq.check(a, srv, st)
 }
 
