@@ -58,13 +58,14 @@ func (r *ServerReconciler) startSpecTask(ctx context.Context, srv *computev1.Ser
 	record := ""
 	if a != lifecycle.ActionShelveOffload {
 		// Offloading after a shelve is the shelve's own end in Nova, not an action asked for.
-		sa, err := r.recordSpecAction(ctx, srv, a, target)
-		if err != nil {
-			return reconcile.Result{}, err
-		}
-		record = sa.Name
+		// The record is written once the task is on the server's status: a reconcile whose
+		// status write loses leaves no record of a task that never started.
+		record = specRecordName(srv, a)
+		afterStatus(ctx, func(ctx context.Context) error {
+			return r.recordSpecAction(ctx, srv, record, a, target, computev1.ActionRunning, "")
+		})
 	}
-	token := fmt.Sprintf("%s-g%d-%s", a, srv.Generation, strconv.FormatInt(r.now().UnixNano(), 36))
+	token := fmt.Sprintf("%s%s-%s", a, specTokenGeneration(srv), strconv.FormatInt(r.now().UnixNano(), 36))
 	r.beginTask(srv, a, token, record, target)
 	ap := rules.AfterAction(rules.Applied(&srv.Status), &srv.Spec, a)
 	srv.Status.Applied = &ap
@@ -72,15 +73,29 @@ func (r *ServerReconciler) startSpecTask(ctx context.Context, srv *computev1.Ser
 	return requeueSoon(), nil
 }
 
-// recordSpecAction writes the record of an action a spec change starts: a ServerAction
-// labelled LabelFromSpec, Running, which the task completes as it does any other action's.
-// So os-instance-actions has one source whichever way an action was asked for. Its name is
-// the server's generation and the action, so a reconcile that runs again finds it.
-func (r *ServerReconciler) recordSpecAction(ctx context.Context, srv *computev1.Server, a lifecycle.Action, target *computev1.ServerOperation) (*computev1.ServerAction, error) {
+// specRecordName is the name of the record of the spec-driven action a: the server's
+// generation and the action, so a reconcile that runs again finds it.
+func specRecordName(srv *computev1.Server, a lifecycle.Action) string {
+	return fmt.Sprintf("%.200s-%s-g%d", srv.Name, strings.ToLower(string(a)), srv.Generation)
+}
+
+// specTokenGeneration marks the token of a spec-driven task (a ServerAction's task has the
+// action's uid): "-g<generation>".
+func specTokenGeneration(srv *computev1.Server) string { return fmt.Sprintf("-g%d", srv.Generation) }
+
+// specTask says whether op was started by a spec change (its token is "<action>-g<n>-...").
+func specTask(op *computev1.ServerOperation) bool {
+	return strings.HasPrefix(op.Token, op.Action+"-g")
+}
+
+// recordSpecAction writes, under name, the record of an action a spec change started: a
+// ServerAction labelled LabelFromSpec in phase, which the task completes as it does any
+// other action's. So os-instance-actions has one source whichever way an action was asked.
+func (r *ServerReconciler) recordSpecAction(ctx context.Context, srv *computev1.Server, name string, a lifecycle.Action, target *computev1.ServerOperation, phase computev1.ActionPhase, msg string) error {
 	sa := &computev1.ServerAction{
 		ObjectMeta: metav1.ObjectMeta{
 			Namespace: srv.Namespace,
-			Name:      fmt.Sprintf("%.200s-%s-g%d", srv.Name, strings.ToLower(string(a)), srv.Generation),
+			Name:      name,
 			Labels:    map[string]string{computev1.LabelServer: srv.Name, computev1.LabelFromSpec: "true"},
 		},
 		Spec: computev1.ServerActionSpec{ServerName: srv.Name, Action: computev1.ActionType(a)},
@@ -91,22 +106,19 @@ func (r *ServerReconciler) recordSpecAction(ctx context.Context, srv *computev1.
 	case lifecycle.ActionRebuild:
 		sa.Spec.Rebuild = &computev1.RebuildParams{ImageRef: target.Image}
 	case lifecycle.ActionLock:
-		sa.Spec.Lock = &computev1.LockParams{Reason: srv.Spec.LockedReason}
+		sa.Spec.Lock = &computev1.LockParams{Reason: srv.Status.LockedReason}
 	}
 	if err := controllerutil.SetOwnerReference(srv, sa, r.Scheme); err != nil {
-		return nil, err
+		return err
 	}
 	err := r.Create(ctx, sa)
 	if apierrors.IsAlreadyExists(err) {
 		err = r.Get(ctx, client.ObjectKeyFromObject(sa), sa)
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if a == lifecycle.ActionLock || a == lifecycle.ActionUnlock {
-		doneWithStatus(ctx, sa)
-	}
-	return sa, r.setActionPhase(ctx, sa, computev1.ActionRunning, "", srv)
+	return r.setActionPhase(ctx, sa, phase, msg, srv)
 }
 
 func (r *ServerReconciler) blocked(srv *computev1.Server, err error) (reconcile.Result, error) {
@@ -170,7 +182,9 @@ func (r *ServerReconciler) startNextAction(ctx context.Context, srv *computev1.S
 					srv.Status.LockedReason = sa.Spec.Lock.Reason
 				}
 			}
-			doneWithStatus(ctx, sa)
+			afterStatus(ctx, func(ctx context.Context) error {
+				return r.setActionPhase(ctx, sa, computev1.ActionSucceeded, "", srv)
+			})
 			continue
 		}
 		target, err := r.prepareAction(ctx, srv, sa, a)

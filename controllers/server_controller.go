@@ -105,8 +105,8 @@ func (r *ServerReconciler) Reconcile(ctx context.Context, req reconcile.Request)
 	}
 
 	before := srv.DeepCopy()
-	var instant []*computev1.ServerAction
-	res, err := r.reconcileNormal(withInstantActions(ctx, &instant), srv)
+	var after []func(context.Context) error
+	res, err := r.reconcileNormal(withAfterStatus(ctx, &after), srv)
 	err = r.terminal(ctx, srv, err)
 	if perr := r.patchStatus(ctx, before, srv, err == nil); perr != nil {
 		if apierrors.IsConflict(perr) && err == nil {
@@ -116,28 +116,26 @@ func (r *ServerReconciler) Reconcile(ctx context.Context, req reconcile.Request)
 		}
 		return res, errors.Join(err, r.terminal(ctx, srv, perr))
 	}
-	// A lock or unlock is done once the server's status has it: an action seen ended
-	// says its server shows it (the REST shim reads them in that order).
-	for _, sa := range instant {
-		if serr := r.setActionPhase(ctx, sa, computev1.ActionSucceeded, "", srv); serr != nil {
-			err = errors.Join(err, serr)
-		}
+	for _, f := range after {
+		err = errors.Join(err, f(ctx))
 	}
 	return res, err
 }
 
-type instantKey struct{}
+type afterStatusKey struct{}
 
-// withInstantActions gives a reconcile a list of the instant actions (lock, unlock) it
-// carried out, to be marked done after its status write.
-func withInstantActions(ctx context.Context, list *[]*computev1.ServerAction) context.Context {
-	return context.WithValue(ctx, instantKey{}, list)
+// withAfterStatus gives a reconcile a list of writes to make once its status is written,
+// and only then: a lock or unlock is done once the server's status has it (an action seen
+// ended says its server shows it; the REST shim reads them in that order), and the record
+// of a spec-driven task is written once the task is on the server.
+func withAfterStatus(ctx context.Context, list *[]func(context.Context) error) context.Context {
+	return context.WithValue(ctx, afterStatusKey{}, list)
 }
 
-// doneWithStatus marks sa to be marked done once this reconcile's status is written.
-func doneWithStatus(ctx context.Context, sa *computev1.ServerAction) {
-	if list, ok := ctx.Value(instantKey{}).(*[]*computev1.ServerAction); ok {
-		*list = append(*list, sa)
+// afterStatus adds f to the writes made after this reconcile's status write.
+func afterStatus(ctx context.Context, f func(context.Context) error) {
+	if list, ok := ctx.Value(afterStatusKey{}).(*[]func(context.Context) error); ok {
+		*list = append(*list, f)
 	}
 }
 
@@ -166,9 +164,10 @@ func (r *ServerReconciler) patchStatus(ctx context.Context, before, srv *compute
 
 func (r *ServerReconciler) reconcileNormal(ctx context.Context, srv *computev1.Server) (reconcile.Result, error) {
 	if a, ok := applySpecLock(srv); ok {
-		if _, err := r.recordSpecAction(ctx, srv, a, nil); err != nil {
-			return reconcile.Result{}, err
-		}
+		name := specRecordName(srv, a)
+		afterStatus(ctx, func(ctx context.Context) error {
+			return r.recordSpecAction(ctx, srv, name, a, nil, computev1.ActionSucceeded, "")
+		})
 	}
 
 	switch {

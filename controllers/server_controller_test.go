@@ -141,6 +141,21 @@ var _ = Describe("Server", func() {
 		Expect(s.Status.Flavor).To(Equal("m1.medium"))
 		Expect(s.Status.OldFlavor).To(BeEmpty())
 		expectSeen(srv, "RESIZE/resize_prep", "RESIZE/resize_finish", "VERIFY_RESIZE/none")
+		By("the spec-driven resize is recorded as a ServerAction, done, that the controller never took up as a request")
+		Eventually(func(g Gomega) {
+			var records computev1.ServerActionList
+			g.Expect(k8s.List(suiteCtx, &records, client.InNamespace(ns),
+				client.MatchingLabels{computev1.LabelServer: srv.Name, computev1.LabelFromSpec: "true"})).To(Succeed())
+			var resizes []computev1.ServerAction
+			for _, r := range records.Items {
+				if r.Spec.Action == computev1.ActionResize {
+					resizes = append(resizes, r)
+				}
+			}
+			g.Expect(resizes).To(HaveLen(1))
+			g.Expect(resizes[0].Spec.Resize.FlavorRef).To(Equal("m1.medium"))
+			g.Expect(resizes[0].Status.Phase).To(Equal(computev1.ActionSucceeded))
+		}).Should(Succeed())
 
 		By("resize, then revert: the server goes back, the spec stays the user's, and nothing resizes it again")
 		Expect(updateSpec(k8s, srv, func(s *computev1.ServerSpec) { s.FlavorRef = "m1.tiny" })).To(Succeed())

@@ -448,7 +448,12 @@ func (r *ServerReconciler) completeAction(ctx context.Context, srv *computev1.Se
 		return nil
 	}
 	sa := &computev1.ServerAction{}
-	if err := r.Get(ctx, client.ObjectKey{Namespace: srv.Namespace, Name: op.ServerAction}, sa); err != nil {
+	err := r.Get(ctx, client.ObjectKey{Namespace: srv.Namespace, Name: op.ServerAction}, sa)
+	if apierrors.IsNotFound(err) && specTask(op) {
+		// The record of a spec-driven task whose write after the status did not land.
+		return r.recordSpecAction(ctx, srv, op.ServerAction, lifecycle.Action(op.Action), op, phase, msg)
+	}
+	if err != nil {
 		return client.IgnoreNotFound(err)
 	}
 	return r.setActionPhase(ctx, sa, phase, msg, srv)
