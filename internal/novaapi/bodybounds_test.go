@@ -2,20 +2,11 @@ package novaapi
 
 import (
 	"net/http"
-	"runtime"
 	"strings"
 	"testing"
-)
 
-// allocatedBy is how many bytes f allocated on the heap, all goroutines together.
-func allocatedBy(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
+	"github.com/kova-dev/kova/internal/testenv/alloc"
+)
 
 // The decoder's own bounds are tested in package validation; these are the handler's
 // answers to bodies past them.
@@ -32,11 +23,11 @@ func TestDeepBodyGetsNovasMalformed(t *testing.T) {
 		{http.MethodPost, "/os-keypairs"},
 	} {
 		var r *response
-		alloc := allocatedBy(func() { r = e.do(p.method, p.path, deep) })
+		allocated := alloc.By(func() { r = e.do(p.method, p.path, deep) })
 		r.expectFault(http.StatusBadRequest, "badRequest", msgMalformed)
 		// Reading the body into memory costs about twice its size; decoding must add nothing.
-		if alloc > 6<<20 {
-			t.Errorf("%s %s allocated %d MiB", p.method, p.path, alloc>>20)
+		if allocated > 6<<20 {
+			t.Errorf("%s %s allocated %d MiB", p.method, p.path, allocated>>20)
 		}
 	}
 	wide := "[" + strings.Repeat("0,", 1<<19-2) + "0]"

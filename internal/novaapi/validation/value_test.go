@@ -2,21 +2,12 @@ package validation
 
 import (
 	"bytes"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
-)
 
-// allocatedBy is how many bytes f allocated on the heap, all goroutines together.
-func allocatedBy(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
+	"github.com/kova-dev/kova/internal/testenv/alloc"
+)
 
 // TestDeepJSONIsRefusedBeforeAllocating: a 1 MiB body of "[" once took nova-api from 74 MB
 // to 500 MB (the decoder recursed once per bracket). It is malformed for Nova's decoder
@@ -25,7 +16,7 @@ func TestDeepJSONIsRefusedBeforeAllocating(t *testing.T) {
 	deep := bytes.Repeat([]byte("["), 1<<20)
 	deepObjects := bytes.Repeat([]byte(`{"a":`), 1<<18)
 	const concurrent = 8
-	alloc := allocatedBy(func() {
+	allocated := alloc.By(func() {
 		var wg sync.WaitGroup
 		for i := range concurrent {
 			body := deep
@@ -40,8 +31,8 @@ func TestDeepJSONIsRefusedBeforeAllocating(t *testing.T) {
 		}
 		wg.Wait()
 	})
-	if alloc > 1<<20 {
-		t.Errorf("decoding %d deep bodies allocated %d KiB, want under 1 MiB", concurrent, alloc>>10)
+	if allocated > 1<<20 {
+		t.Errorf("decoding %d deep bodies allocated %d KiB, want under 1 MiB", concurrent, allocated>>10)
 	}
 
 	t.Run("as deep as Nova decodes is fine, one more is malformed", func(t *testing.T) {
@@ -75,12 +66,12 @@ func TestDeepJSONIsRefusedBeforeAllocating(t *testing.T) {
 		}
 		wide := []byte("[" + strings.Repeat("0,", 1<<19-1) + "0]")
 		var err error
-		alloc := allocatedBy(func() { _, err = Decode(wide) })
+		allocated := alloc.By(func() { _, err = Decode(wide) })
 		if err != ErrTooManyItems {
 			t.Errorf("1 MiB of values: %v", err)
 		}
-		if alloc > 64<<10 {
-			t.Errorf("refusing 1 MiB of values allocated %d KiB", alloc>>10)
+		if allocated > 64<<10 {
+			t.Errorf("refusing 1 MiB of values allocated %d KiB", allocated>>10)
 		}
 	})
 }
