@@ -1,6 +1,9 @@
 package v1alpha1
 
-import "strings"
+import (
+	"errors"
+	"strings"
+)
 
 // NovaAPIGroup is the API group of the Nova REST shim (APIService v1.nova.kova.dev). Its
 // paths are what RBAC rules for the REST calls name (servers/action, servers/metadata, ...),
@@ -28,7 +31,37 @@ const (
 	AnnotationKeypairName = NovaAPIGroup + "/name"
 )
 
-// ForcesHost says whether an availability zone names a host ("zone:host", "zone:host:node"
-// or "zone::node"), which Nova lets only its admin ask for: one rule for every way a server
-// is asked for (kubectl, /v2.1, FlexCloud).
-func ForcesHost(zone string) bool { return strings.Contains(zone, ":") }
+// ErrZoneUnparsable is Nova's InvalidInput reason for an availability zone with more than two
+// colons; the API answers it as 400 "Invalid input received: Unable to parse availability_zone".
+var ErrZoneUnparsable = errors.New("Unable to parse availability_zone")
+
+// ParseAvailabilityZone splits an availability zone as Nova's parse_availability_zone does:
+// "zone:host" and "zone:host:node" force a host (and its node), "zone::node" a node, and
+// zone is what remains ("" for ":host", which Nova leaves to the default zone). More than
+// two colons is ErrZoneUnparsable. One home for every reader of spec.availabilityZone:
+// admission, the REST shim, the views and the placement the controller asks the driver for.
+func ParseAvailabilityZone(az string) (zone, host, node string, err error) {
+	switch strings.Count(az, ":") {
+	case 0:
+		return az, "", "", nil
+	case 1:
+		zone, host, _ = strings.Cut(az, ":")
+		return zone, host, "", nil
+	case 2:
+		if zone, node, ok := strings.Cut(az, "::"); ok {
+			return zone, "", node, nil
+		}
+		parts := strings.Split(az, ":")
+		return parts[0], parts[1], parts[2], nil
+	}
+	return "", "", "", ErrZoneUnparsable
+}
+
+// ForcesHost says whether an availability zone names a host or a node ("zone:host",
+// "zone:host:node" or "zone::node"), which Nova lets only its admin ask for: one rule for
+// every way a server is asked for (kubectl, /v2.1, FlexCloud). An unparsable zone forces
+// nothing: it is refused as invalid before any policy is asked, as in Nova.
+func ForcesHost(az string) bool {
+	_, host, node, err := ParseAvailabilityZone(az)
+	return err == nil && (host != "" || node != "")
+}

@@ -14,6 +14,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/kova-dev/kova/internal/lifecycle"
@@ -98,6 +99,14 @@ type OpRequest struct {
 	// Image is the image reference for spawn/rebuild (recorded on the
 	// instance).
 	Image string
+	// Host and Node force a spawn's placement, as Nova's admin does with
+	// "zone:host", "zone:host:node" or "zone::node" (force_hosts and
+	// force_nodes): the instance goes there or nowhere. Nova skips its
+	// filters for a forced host but still asks placement for room on it, so
+	// an unknown host/node fails as NoSuchHostMessage and a full one as
+	// NoRoomOnForcedHostMessage. Spawn only: Nova resets forced destinations
+	// for a resize or an unshelve, which choose again.
+	Host, Node string
 	// EndOff leaves a rebuilt instance powered off, as Nova's rebuild brings a stopped
 	// server back to its original state (rebuild only).
 	EndOff bool
@@ -183,6 +192,26 @@ var (
 // NoValidHostMessage is the fault message of a placement failure, as Nova's
 // scheduler words it.
 const NoValidHostMessage = "No valid host was found. There are not enough hosts available."
+
+// NoRoomOnForcedHostMessage is the fault of a spawn forced onto a host that has no room:
+// Nova's NoValidHost with the empty reason its scheduler gives when placement has no
+// allocation candidate on that host (the trailing space is Nova's).
+const NoRoomOnForcedHostMessage = "No valid host was found. "
+
+// NoSuchHostMessage is the fault of a spawn forced onto a host or node that does not exist,
+// worded as Nova's scheduler (resources_from_request_spec) words it: Python's None for the
+// part not asked for, and the trailing space.
+func NoSuchHostMessage(host, node string) string {
+	return fmt.Sprintf("No valid host was found. No such host - host: %s node: %s ", pyStr(host), pyStr(node))
+}
+
+// pyStr is how Python's %s prints an optional string: None when absent.
+func pyStr(s string) string {
+	if s == "" {
+		return "None"
+	}
+	return s
+}
 
 // HostID returns Nova's hostId for an instance of project tenant on host:
 // the hex sha224 of project_id + host (nova.utils.generate_hostid, used by

@@ -362,8 +362,14 @@ func (s *Simulated) begin(e *entry, req OpRequest, now time.Time, isNew bool) {
 			flavor = r.Flavor
 		}
 		r.Flavor = flavor
-		host := s.place(flavor)
-		if host == nil {
+		var host *hostState
+		if req.Kind == OpSpawn && (req.Host != "" || req.Node != "") {
+			var fault *Fault
+			if host, fault = s.forced(req.Host, req.Node, flavor); fault != nil {
+				fail(fault.Code, fault.Message, fault.Details)
+				return
+			}
+		} else if host = s.place(flavor); host == nil {
 			fail(500, NoValidHostMessage, noValidHostDetails(flavor, len(s.hosts)))
 			return
 		}
@@ -541,6 +547,28 @@ func (s *Simulated) place(f Resources) *hostState {
 		}
 	}
 	return best
+}
+
+// forced is the host a forced spawn goes to, or the fault Nova's scheduler gives: the
+// simulated driver has one node per host, named as its host (as libvirt's is), so a node
+// names its host and "host:node" must name the same one. Only configured hosts count (a
+// host found only in persisted state is gone). Room is still checked, as Nova's placement
+// does with in_tree even when filters are skipped.
+func (s *Simulated) forced(host, node string, f Resources) (*hostState, *Fault) {
+	name := host
+	if name == "" {
+		name = node
+	}
+	h := s.byName[name]
+	if h == nil || !h.configured || (host != "" && node != "" && node != host) {
+		return nil, &Fault{Code: 500, Message: NoSuchHostMessage(host, node),
+			Details: fmt.Sprintf("No configured host %q with node %q", host, node)}
+	}
+	if !h.free().Fits(f) {
+		return nil, &Fault{Code: 500, Message: NoRoomOnForcedHostMessage,
+			Details: fmt.Sprintf("Forced host %s has no room for vcpus=%d, ram=%dMiB, disk=%dGiB", h.name, f.VCPUs, f.RAMMiB, f.DiskGiB)}
+	}
+	return h, nil
 }
 
 func (h *hostState) free() Resources { return h.capacity.sub(h.used) }
