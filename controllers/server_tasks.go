@@ -236,6 +236,9 @@ func (r *ServerReconciler) opRequest(ctx context.Context, srv *computev1.Server,
 	req := compute.OpRequest{Token: op.Token, Steps: max(steps, 1), Image: op.Image}
 	if op.Action == actionBuild {
 		req.Kind = compute.OpSpawn
+		// The admin's forced host ("zone:host[:node]", "zone::node"); admission refuses a
+		// zone that does not parse, and spec.availabilityZone is immutable.
+		_, req.Host, req.Node, _ = computev1.ParseAvailabilityZone(srv.Spec.AvailabilityZone)
 	} else {
 		kind, ok := driverOps[lifecycle.Action(op.Action)]
 		if !ok {

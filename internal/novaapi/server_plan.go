@@ -246,16 +246,17 @@ func (plan *serverPlan) fill(s *serverCreateAttrs, v apiVersion) {
 }
 
 // checkZone is Nova's check of the availability zone a create asks for, in both forms of
-// create (/v2.1 and FlexCloud): "zone:host" or "zone:host:node" forces a host, which only
-// an admin may do, and which Kova cannot do yet.
+// create (/v2.1 and FlexCloud): more than two colons is a 400; "zone:host", "zone:host:node"
+// or "zone::node" forces a host, which only an admin may do (the controller then places the
+// server there or fails it with NoValidHost).
 func (rq *request) checkZone(zone string) error {
+	if _, _, _, err := computev1.ParseAvailabilityZone(zone); err != nil {
+		return badRequest("Invalid input received: %s", err)
+	}
 	if !computev1.ForcesHost(zone) {
 		return nil
 	}
-	if err := rq.mayChooseHost("os_compute_api:servers:create:forced_host"); err != nil {
-		return err
-	}
-	return notImplemented("Forcing a host through availability_zone")
+	return rq.mayChooseHost("os_compute_api:servers:create:forced_host")
 }
 
 // mayChooseHost is the policy on a create that picks its host: admins only.

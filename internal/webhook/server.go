@@ -56,10 +56,15 @@ func (v *ServerValidator) ValidateCreate(ctx context.Context, srv *computev1.Ser
 	if err := checkPeopleAnnotations(ctx, nil, srv); err != nil {
 		return nil, err
 	}
+	spec := field.NewPath("spec")
+	// Nova parses the zone before it asks whether the caller may force a host.
+	if _, _, _, err := computev1.ParseAvailabilityZone(srv.Spec.AvailabilityZone); err != nil {
+		return nil, apierrors.NewInvalid(serverGK, srv.Name, field.ErrorList{field.Invalid(
+			spec.Child("availabilityZone"), srv.Spec.AvailabilityZone, "Invalid input received: "+err.Error())})
+	}
 	if err := v.checkCalls(ctx, nil, srv); err != nil {
 		return nil, err
 	}
-	spec := field.NewPath("spec")
 	var errs field.ErrorList
 	flavor, err := refs.Flavor(ctx, v.Client, srv.Spec.FlavorRef)
 	errs = appendRefError(errs, spec.Child("flavorRef"), srv.Spec.FlavorRef, err)

@@ -245,10 +245,11 @@ func newFault(f *computev1.ServerFault, detail bool) *Fault {
 }
 
 // AvailabilityZone is the zone a server asked for, or once it has a host defaultAZ
-// (Nova's default_availability_zone).
+// (Nova's default_availability_zone). A forced host is not part of it: Nova keeps only the
+// zone of "zone:host:node" (parse_availability_zone).
 func AvailabilityZone(srv *computev1.Server, defaultAZ string) string {
-	if srv.Spec.AvailabilityZone != "" {
-		return srv.Spec.AvailabilityZone
+	if zone, _, _, _ := computev1.ParseAvailabilityZone(srv.Spec.AvailabilityZone); zone != "" {
+		return zone
 	}
 	if srv.Status.Host != "" {
 		return defaultAZ
