@@ -3,6 +3,7 @@ package controllers_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -47,14 +48,19 @@ func userClient(name string) client.Client {
 	return users[name]
 }
 
-// serverEditorRole may update Server objects but make none of the REST calls an update
-// can mean: what a spec field changes must still be refused.
+// serverEditorRole may update Server objects and create ServerActions but make none of the
+// REST calls an update or an action can mean: what a spec field changes, and what a
+// ServerAction asks, must still be refused.
 var serverEditorRole = &rbacv1.ClusterRole{
 	ObjectMeta: metav1.ObjectMeta{Name: "kova-test-server-editor"},
 	Rules: []rbacv1.PolicyRule{{
 		APIGroups: []string{computev1.GroupVersion.Group},
 		Resources: []string{"servers"},
 		Verbs:     []string{"get", "list", "watch", "create", "update", "patch"},
+	}, {
+		APIGroups: []string{computev1.GroupVersion.Group},
+		Resources: []string{"serveractions"},
+		Verbs:     []string{"get", "list", "watch", "create"},
 	}},
 }
 
@@ -293,6 +299,35 @@ var _ = Describe("Who may set what", func() {
 
 			By("alice, whose role allows the calls, may")
 			Expect(updateSpec(creator, srv, func(s *computev1.ServerSpec) { s.PowerState = computev1.PowerStopped })).To(Succeed())
+			settled(srv, "SHUTOFF")
+		})
+
+		It("refuse a ServerAction whose REST call the user may not make", func() {
+			srv := serverIn(ns)
+			Expect(k8s.Create(suiteCtx, srv)).To(Succeed())
+			settled(srv, "ACTIVE")
+			action := func(a computev1.ActionType) *computev1.ServerAction {
+				return &computev1.ServerAction{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: uniq(strings.ToLower(string(a)))},
+					Spec: computev1.ServerActionSpec{ServerName: srv.Name, Action: a}}
+			}
+			dave := userClient("dave")
+			for a, rule := range map[computev1.ActionType]string{
+				computev1.ActionStop:   "os_compute_api:servers:stop",
+				computev1.ActionReboot: "os_compute_api:servers:reboot",
+				computev1.ActionLock:   "os_compute_api:os-lock-server:lock",
+				computev1.ActionShelve: "os_compute_api:os-shelve:shelve",
+			} {
+				refused(dave.Create(suiteCtx, action(a)), "spec.action", rule)
+			}
+			list := &computev1.ServerActionList{}
+			Expect(k8s.List(suiteCtx, list, client.InNamespace(ns))).To(Succeed())
+			for _, sa := range list.Items {
+				Expect(sa.Spec.ServerName).NotTo(Equal(srv.Name), "a refused action was made: %s", sa.Name)
+			}
+
+			By("tina, the tenant's kova-admin, may")
+			stop := action(computev1.ActionStop)
+			Expect(userClient("tina").Create(suiteCtx, stop)).To(Succeed())
 			settled(srv, "SHUTOFF")
 		})
 	})

@@ -33,29 +33,45 @@ type novaCall struct {
 }
 
 var (
-	callAction   = func(rule string) novaCall { return novaCall{http.MethodPost, "/servers/{id}/action", rule} }
-	callLock     = callAction("os_compute_api:os-lock-server:lock")
-	callUnlock   = callAction("os_compute_api:os-lock-server:unlock")
-	callRescue   = callAction("os_compute_api:os-rescue")
-	callUnrescue = callAction("os_compute_api:os-unrescue")
-	callResize   = callAction("os_compute_api:servers:resize")
-	callRebuild  = callAction("os_compute_api:servers:rebuild")
 	callMetadata = novaCall{http.MethodPut, "/servers/{id}/metadata", "os_compute_api:server-metadata:update_all"}
 	callUpdate   = novaCall{http.MethodPut, "/servers/{id}", "os_compute_api:servers:update"}
 	callTags     = novaCall{http.MethodPut, "/servers/{id}/tags", "os_compute_api:os-server-tags:update_all"}
 )
 
-// powerCalls are the calls of the power actions, whose route from one power state to
-// another rules.PowerRoute says.
-var powerCalls = map[lifecycle.Action]novaCall{
-	lifecycle.ActionStop:     callAction("os_compute_api:servers:stop"),
-	lifecycle.ActionStart:    callAction("os_compute_api:servers:start"),
-	lifecycle.ActionPause:    callAction("os_compute_api:os-pause-server:pause"),
-	lifecycle.ActionUnpause:  callAction("os_compute_api:os-pause-server:unpause"),
-	lifecycle.ActionSuspend:  callAction("os_compute_api:os-suspend-server:suspend"),
-	lifecycle.ActionResume:   callAction("os_compute_api:os-suspend-server:resume"),
-	lifecycle.ActionShelve:   callAction("os_compute_api:os-shelve:shelve"),
-	lifecycle.ActionUnshelve: callAction("os_compute_api:os-shelve:unshelve"),
+// actionRules are Nova's policy rules of the server actions, each POST
+// /servers/{id}/action.
+var actionRules = map[lifecycle.Action]string{
+	lifecycle.ActionStop:           "os_compute_api:servers:stop",
+	lifecycle.ActionStart:          "os_compute_api:servers:start",
+	lifecycle.ActionPause:          "os_compute_api:os-pause-server:pause",
+	lifecycle.ActionUnpause:        "os_compute_api:os-pause-server:unpause",
+	lifecycle.ActionSuspend:        "os_compute_api:os-suspend-server:suspend",
+	lifecycle.ActionResume:         "os_compute_api:os-suspend-server:resume",
+	lifecycle.ActionShelve:         "os_compute_api:os-shelve:shelve",
+	lifecycle.ActionShelveOffload:  "os_compute_api:os-shelve:shelve_offload",
+	lifecycle.ActionUnshelve:       "os_compute_api:os-shelve:unshelve",
+	lifecycle.ActionRebootSoft:     "os_compute_api:servers:reboot",
+	lifecycle.ActionRebootHard:     "os_compute_api:servers:reboot",
+	lifecycle.ActionRebuild:        "os_compute_api:servers:rebuild",
+	lifecycle.ActionResize:         "os_compute_api:servers:resize",
+	lifecycle.ActionConfirmResize:  "os_compute_api:servers:confirm_resize",
+	lifecycle.ActionRevertResize:   "os_compute_api:servers:revert_resize",
+	lifecycle.ActionRescue:         "os_compute_api:os-rescue",
+	lifecycle.ActionUnrescue:       "os_compute_api:os-unrescue",
+	lifecycle.ActionCreateImage:    "os_compute_api:servers:create_image",
+	lifecycle.ActionChangePassword: "os_compute_api:os-admin-password",
+	lifecycle.ActionLock:           "os_compute_api:os-lock-server:lock",
+	lifecycle.ActionUnlock:         "os_compute_api:os-lock-server:unlock",
+}
+
+// actionCall is the Nova call of a server action, whether a spec change or a ServerAction
+// asks for it: POST /servers/{id}/action, refused in the action's own rule's words.
+func actionCall(a lifecycle.Action) novaCall {
+	rule, ok := actionRules[a]
+	if !ok {
+		rule = "os_compute_api:servers:" + string(a)
+	}
+	return novaCall{http.MethodPost, "/servers/{id}/action", rule}
 }
 
 // fieldCall is a spec field whose change is a Nova call.
@@ -79,29 +95,29 @@ func specCalls(old, srv *computev1.Server) []fieldCall {
 	add := func(name string, c novaCall) { out = append(out, fieldCall{spec.Child(name), c}) }
 	if s.Locked != was.Locked || s.Locked && s.LockedReason != was.LockedReason {
 		if s.Locked {
-			add("locked", callLock)
+			add("locked", actionCall(lifecycle.ActionLock))
 		} else {
-			add("locked", callUnlock)
+			add("locked", actionCall(lifecycle.ActionUnlock))
 		}
 	}
 	if s.Rescue != was.Rescue {
 		if s.Rescue {
-			add("rescue", callRescue)
+			add("rescue", actionCall(lifecycle.ActionRescue))
 		} else {
-			add("rescue", callUnrescue)
+			add("rescue", actionCall(lifecycle.ActionUnrescue))
 		}
 	}
 	for _, a := range rules.PowerRoute(was.PowerState, s.PowerState) {
-		add("powerState", powerCalls[a])
+		add("powerState", actionCall(a))
 	}
 	if create {
 		return out
 	}
 	if s.FlavorRef != was.FlavorRef {
-		add("flavorRef", callResize)
+		add("flavorRef", actionCall(lifecycle.ActionResize))
 	}
 	if s.ImageRef != was.ImageRef {
-		add("imageRef", callRebuild)
+		add("imageRef", actionCall(lifecycle.ActionRebuild))
 	}
 	if !equalMetadata(s.Metadata, was.Metadata) {
 		add("metadata", callMetadata)

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/internal/lifecycle"
 	"github.com/kova-dev/kova/internal/rules"
 )
 
@@ -63,7 +64,7 @@ func TestCallAttributes(t *testing.T) {
 		call                               novaCall
 		verb, group, resource, subresource string
 	}{
-		{callLock, "create", "nova.kova.dev", "servers", "action"},
+		{actionCall(lifecycle.ActionLock), "create", "nova.kova.dev", "servers", "action"},
 		{callMetadata, "update", "nova.kova.dev", "servers", "metadata"},
 		{callUpdate, "update", "nova.kova.dev", "servers", ""},
 	} {
@@ -93,10 +94,32 @@ func TestPowerCallsCoverEveryRoute(t *testing.T) {
 	for _, from := range powers {
 		for _, to := range powers {
 			for _, a := range rules.PowerRoute(from, to) {
-				if _, ok := powerCalls[a]; !ok {
+				if _, ok := actionRules[a]; !ok {
 					t.Errorf("%q to %q: %s has no call", from, to, a)
 				}
 			}
+		}
+	}
+}
+
+// Every ServerAction is the call POST /servers/{id}/action, refused in its own rule's words.
+func TestEveryServerActionHasItsRule(t *testing.T) {
+	for _, a := range []computev1.ActionType{computev1.ActionReboot, computev1.ActionRebuild, computev1.ActionCreateImage,
+		computev1.ActionChangePassword, computev1.ActionConfirmResize, computev1.ActionRevertResize,
+		computev1.ActionShelveOffload, computev1.ActionStop, computev1.ActionStart, computev1.ActionPause,
+		computev1.ActionUnpause, computev1.ActionSuspend, computev1.ActionResume, computev1.ActionShelve,
+		computev1.ActionUnshelve, computev1.ActionRescue, computev1.ActionUnrescue, computev1.ActionResize,
+		computev1.ActionLock, computev1.ActionUnlock} {
+		la := rules.LifecycleAction(&computev1.ServerAction{Spec: computev1.ServerActionSpec{Action: a}})
+		if _, ok := actionRules[la]; !ok {
+			t.Errorf("%s has no rule", a)
+		}
+		attrs, err := callAttributes("demo", "srv-1", actionCall(la))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if attrs.Verb != "create" || attrs.Group != computev1.NovaAPIGroup || attrs.Resource != "servers" || attrs.Subresource != "action" {
+			t.Errorf("%s: %+v", a, attrs)
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/internal/rules"
 )
 
 // +kubebuilder:webhook:path=/mutate-compute-kova-dev-v1alpha1-serveraction,mutating=true,failurePolicy=fail,sideEffects=None,groups=compute.kova.dev,resources=serveractions,verbs=create,versions=v1alpha1,name=mserveraction.compute.kova.dev,admissionReviewVersions=v1
@@ -59,6 +60,8 @@ func (w *ServerActionWebhook) ValidateCreate(ctx context.Context, sa *computev1.
 			return nil, apierrors.NewForbidden(computev1.GroupVersion.WithResource("serveractions").GroupResource(), sa.Name,
 				errors.New("metadata.labels["+computev1.LabelFromSpec+"]: set by Kova only: it marks the record of an action a spec change started"))
 		}
+	} else if err := w.checkCall(ctx, sa); err != nil {
+		return nil, err
 	}
 	spec := field.NewPath("spec")
 	var errs field.ErrorList
@@ -77,6 +80,22 @@ func (w *ServerActionWebhook) ValidateCreate(ctx context.Context, sa *computev1.
 		return nil, apierrors.NewInvalid(computev1.GroupVersion.WithKind("ServerAction").GroupKind(), sa.Name, errs)
 	}
 	return nil, nil
+}
+
+// checkCall refuses a ServerAction from a user whom RBAC does not let make the REST call
+// it stands for (POST /servers/{id}/action), in Nova's 403 words: creating the record is
+// making the call, so a role that may create serveractions gains no action by it.
+func (w *ServerActionWebhook) checkCall(ctx context.Context, sa *computev1.ServerAction) error {
+	c := actionCall(rules.LifecycleAction(sa))
+	ok, err := w.Admins.MayCall(ctx, sa.Namespace, sa.Spec.ServerName, userOf(ctx), c)
+	if err != nil {
+		return apierrors.NewInternalError(err)
+	}
+	if !ok {
+		return apierrors.NewForbidden(computev1.GroupVersion.WithResource("serveractions").GroupResource(), sa.Name,
+			errors.New("spec.action: "+policyMessage(c.rule)))
+	}
+	return nil
 }
 
 // ValidateUpdate has nothing to add to the CEL rule that makes the spec immutable.
