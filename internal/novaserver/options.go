@@ -29,7 +29,12 @@ const ServiceDNSName = "nova-api.kova-system.svc"
 const (
 	defaultSecurePort   = 8443
 	defaultDirectBind   = "127.0.0.1:8774"
-	defaultKubeAPIQPS   = 50
+	// No client-side limit: kube-apiserver's API Priority and Fairness queues and bounds
+	// nova-api's requests fairly among its callers (flow schemas in config/flowcontrol), and
+	// a token bucket in front of it only made every tenant's requests wait behind the others'
+	// (50 requests/s held REST boots to half the kubectl path's rate). client-go disables its
+	// limiter for a negative QPS; the flags still set one.
+	defaultKubeAPIQPS   = -1
 	defaultKubeAPIBurst = 100
 	certPairName        = "nova-api"
 )
@@ -104,8 +109,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	o.Authorization.AddFlags(fs)
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig,
 		"kubeconfig of the cluster whose compute.kova.dev objects are served; also the default of --authentication-kubeconfig and --authorization-kubeconfig. Empty means in-cluster.")
-	fs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "queries per second to kube-apiserver (writes and reviews; reads come from the cache)")
-	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "burst of queries to kube-apiserver")
+	fs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "queries per second to kube-apiserver; negative leaves the bounding to kube-apiserver's API Priority and Fairness")
+	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "burst of queries to kube-apiserver, when --kube-api-qps is positive")
 	fs.StringVar(&o.KubeAPIServerURL, "kube-apiserver-url", o.KubeAPIServerURL,
 		"URL clients use to reach kube-apiserver, the base of links in responses served through it (default: the server of --kubeconfig)")
 	fs.StringVar(&o.DirectBindAddress, "direct-bind-address", o.DirectBindAddress,
