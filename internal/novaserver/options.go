@@ -27,8 +27,8 @@ const ServiceDNSName = "nova-api.kova-system.svc"
 
 // Defaults of the flags that are ours rather than the library's.
 const (
-	defaultSecurePort   = 8443
-	defaultDirectBind   = "127.0.0.1:8774"
+	defaultSecurePort = 8443
+	defaultDirectBind = "127.0.0.1:8774"
 	// No client-side limit: kube-apiserver's API Priority and Fairness queues and bounds
 	// nova-api's requests fairly among its callers (flow schemas in config/flowcontrol), and
 	// a token bucket in front of it only made every tenant's requests wait behind the others'
