@@ -1,12 +1,14 @@
 package controllers
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"net"
 	"net/http"
 	"time"
 
+	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/kova-dev/kova/internal/compute"
@@ -34,6 +36,9 @@ type Options struct {
 	// SimDebugAddress is a loopback host:port where the simulated driver takes changes
 	// behind Kova's back (compute.Simulated.DebugHandler), for demos; "" serves nothing.
 	SimDebugAddress string
+	// SpawnLog is a file where the simulated driver appends every spawn it begins
+	// (compute.SimulatedConfig.SpawnLog); "" keeps none.
+	SpawnLog string
 }
 
 // BindFlags adds the options to a flag set.
@@ -47,12 +52,15 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 		"How often a settled server's instance is read again without a driver event (Nova's sync_power_state_interval); 0 only on events.")
 	fs.StringVar(&o.SimDebugAddress, "sim-debug-address", "",
 		"Loopback host:port where the simulated driver takes changes behind Kova's back (POST /instances/{uid}/behind-kova?power=shutdown), for demos; empty serves nothing.")
+	fs.StringVar(&o.SpawnLog, "sim-spawn-log", "", "File where the simulated driver appends one JSON line per spawn it begins (an audit shared by every replica); empty keeps none.")
 	fs.BoolVar(&o.KeepShelved, "keep-shelved", false, "Keep shelved servers on their host until shelveOffload (Nova's shelved_offload_time -1).")
 }
 
-// NewDriver builds the simulated compute driver the options describe.
-func (o Options) NewDriver() (compute.Driver, error) {
-	cfg := compute.SimulatedConfig{StateDir: o.StateDir, StepLatency: o.StepLatency}
+// NewDriver builds the simulated compute driver the options describe, as a standby: it
+// reads its state directory only when Load is called, which Setup does once the manager
+// leads, since a standby shares that directory with the leader (see SimulatedConfig.Standby).
+func (o Options) NewDriver() (*compute.Simulated, error) {
+	cfg := compute.SimulatedConfig{StateDir: o.StateDir, StepLatency: o.StepLatency, Standby: true, SpawnLog: o.SpawnLog}
 	if o.Hosts != "" {
 		hosts, err := compute.ParseHosts(o.Hosts)
 		if err != nil {
@@ -64,13 +72,26 @@ func (o Options) NewDriver() (compute.Driver, error) {
 }
 
 // Setup registers every controller with the manager, on a driver built from the options.
+// Everything that acts runs only on the leader (controller-runtime's default for
+// controllers and plain runnables): the controllers, the driver's state loading, the debug
+// server. The webhooks and the probes serve on every replica.
 func Setup(mgr manager.Manager, o Options) error {
 	driver, err := o.NewDriver()
 	if err != nil {
 		return err
 	}
+	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		if err := driver.Load(); err != nil {
+			return fmt.Errorf("loading the simulated driver's state: %w", err)
+		}
+		ids, err := driver.List(ctx)
+		log.FromContext(ctx).Info("Leading: loaded the simulated driver's state", "instances", len(ids), "stateDir", o.StateDir)
+		return err
+	})); err != nil {
+		return err
+	}
 	if o.SimDebugAddress != "" {
-		if err := addDebugServer(mgr, o.SimDebugAddress, driver.(*compute.Simulated)); err != nil {
+		if err := addDebugServer(mgr, o.SimDebugAddress, driver); err != nil {
 			return err
 		}
 	}
@@ -87,7 +108,7 @@ func addDebugServer(mgr manager.Manager, addr string, sim *compute.Simulated) er
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		return fmt.Errorf("--sim-debug-address: %s is not a loopback address", host)
 	}
-	return mgr.Add(&manager.Server{Name: "sim-debug", Server: &http.Server{
+	return mgr.Add(&manager.Server{Name: "sim-debug", OnlyServeWhenLeader: true, Server: &http.Server{
 		Addr: addr, Handler: sim.DebugHandler(), ReadHeaderTimeout: 10 * time.Second,
 	}})
 }

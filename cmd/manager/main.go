@@ -24,14 +24,14 @@ func main() {
 	var o controllers.Options
 	var metricsAddr, probeAddr, webhookHost, webhookCertDir string
 	var webhookPort int
-	var leaderElect bool
+	var leader leaderFlags
 	var qps float64
 	var burst int
 	flag.Float64Var(&qps, "kube-api-qps", 200, "Requests per second the manager may make to the API server.")
 	flag.IntVar(&burst, "kube-api-burst", 400, "Burst of requests the manager may make to the API server.")
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address of the metrics endpoint; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the health probes.")
-	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader, so only one manager acts at a time.")
+	leader.bind(flag.CommandLine)
 	flag.StringVar(&webhookHost, "webhook-host", "", "Address the admission webhooks listen on.")
 	flag.IntVar(&webhookPort, "webhook-port", 9443, "Port the admission webhooks listen on.")
 	flag.StringVar(&webhookCertDir, "webhook-cert-dir", "", "Directory with tls.crt and tls.key for the webhooks.")
@@ -48,17 +48,20 @@ func main() {
 
 	cfg := ctrl.GetConfigOrDie()
 	cfg.QPS, cfg.Burst = float32(qps), burst
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	opts := ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: metricsAddr},
 		HealthProbeBindAddress: probeAddr,
-		LeaderElection:         leaderElect,
-		LeaderElectionID:       "manager.compute.kova.dev",
 		WebhookServer: webhook.NewServer(webhook.Options{
 			Host: webhookHost, Port: webhookPort, CertDir: webhookCertDir,
 			TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.MinVersion = tls.VersionTLS12 }},
 		}),
-	})
+	}
+	if err := leader.apply(&opts); err != nil {
+		log.Error(err, "Invalid leader election flags")
+		os.Exit(2)
+	}
+	mgr, err := ctrl.NewManager(cfg, opts)
 	if err != nil {
 		log.Error(err, "Failed to create the manager")
 		os.Exit(1)
@@ -74,7 +77,7 @@ func main() {
 	must(mgr.AddHealthzCheck("healthz", healthz.Ping))
 	must(mgr.AddReadyzCheck("readyz", mgr.GetWebhookServer().StartedChecker()))
 
-	log.Info("Started manager", "driver", "simulated", "stateDir", o.StateDir, "stepLatency", o.StepLatency.String())
+	log.Info("Started manager", "leaderElect", leader.elect, "driver", "simulated", "stateDir", o.StateDir, "stepLatency", o.StepLatency.String())
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		log.Error(err, "Manager stopped")
 		os.Exit(1)

@@ -48,6 +48,9 @@ func (s *Simulated) Notify(fn func(id string)) {
 // controller's power-state sync. ErrBusy while an operation runs on the instance (the
 // controller does not sync a server with a task), ErrNotFound for an unknown id.
 func (s *Simulated) ChangeBehindKova(ctx context.Context, id string, ch OutOfBand) error {
+	if err := s.ready(ctx); err != nil {
+		return err
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}

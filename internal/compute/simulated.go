@@ -26,6 +26,15 @@ type SimulatedConfig struct {
 	Hosts []HostInfo
 	// Now is an injectable clock for tests; nil = time.Now.
 	Now func() time.Time
+	// Standby reads nothing from StateDir until Load: the driver of a manager that is not
+	// (yet) the leader, whose state directory the leader is writing. Until Load, every
+	// call waits for it (or for its context), so a standby neither acts on stale state
+	// nor writes.
+	Standby bool
+	// SpawnLog, if set, is a file where every spawn that begins on a host is appended as
+	// one JSON line (see SpawnLogEntry), never rewritten: an audit that survives both a
+	// restart and a stale writer, so a test can count spawns per instance.
+	SpawnLog string
 }
 
 // Simulated is the default Driver: it places instances on simulated hosts and
@@ -42,6 +51,11 @@ type Simulated struct {
 	latency time.Duration
 	now     func() time.Time
 	dir     string // "" = in memory
+	// configured are the hosts of the config, in order (Load starts again from them).
+	configured []HostInfo
+	spawnLog   string
+	loaded     chan struct{} // closed once the state is loaded (see Load)
+	loadOnce   sync.Once
 
 	mu     sync.Mutex
 	hosts  []*hostState          // configured order, then unknown hosts found in state
@@ -109,7 +123,7 @@ const schemaVersion = 1
 
 // NewSimulated builds a simulated driver, loading any state found in
 // cfg.StateDir (which is created if missing) and recomputing host usage from
-// it.
+// it; with cfg.Standby, not before Load.
 func NewSimulated(cfg SimulatedConfig) (*Simulated, error) {
 	if cfg.StepLatency < 0 {
 		return nil, fmt.Errorf("compute: negative step latency %v", cfg.StepLatency)
@@ -118,47 +132,92 @@ func NewSimulated(cfg SimulatedConfig) (*Simulated, error) {
 	if len(hosts) == 0 {
 		hosts = DefaultHosts()
 	}
-	s := &Simulated{
-		latency: cfg.StepLatency,
-		now:     cfg.Now,
-		dir:     cfg.StateDir,
-		byName:  map[string]*hostState{},
-		insts:   map[string]*entry{},
-		active:  map[string]*entry{},
-		slots:   map[string]*fileSlot{},
-	}
-	if s.now == nil {
-		s.now = time.Now
-	}
+	names := map[string]bool{}
 	for _, h := range hosts {
 		if err := validHostName(h.Name); err != nil {
 			return nil, fmt.Errorf("compute: host config: %v", err)
 		}
-		if s.byName[h.Name] != nil {
+		if names[h.Name] {
 			return nil, fmt.Errorf("compute: host config: duplicate host %q", h.Name)
 		}
+		names[h.Name] = true
 		if h.Capacity.VCPUs < 0 || h.Capacity.RAMMiB < 0 || h.Capacity.DiskGiB < 0 {
 			return nil, fmt.Errorf("compute: host config: host %q has negative capacity %+v", h.Name, h.Capacity)
 		}
+	}
+	s := &Simulated{
+		latency:    cfg.StepLatency,
+		now:        cfg.Now,
+		dir:        cfg.StateDir,
+		configured: hosts,
+		spawnLog:   cfg.SpawnLog,
+		slots:      map[string]*fileSlot{},
+		loaded:     make(chan struct{}),
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.reset()
+	if !cfg.Standby {
+		if err := s.Load(); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// reset forgets every instance, leaving the configured hosts empty. Called with s.mu held
+// or before s is shared.
+func (s *Simulated) reset() {
+	s.hosts, s.byName = nil, map[string]*hostState{}
+	s.insts, s.active = map[string]*entry{}, map[string]*entry{}
+	for _, h := range s.configured {
 		hs := &hostState{name: h.Name, capacity: h.Capacity, configured: true}
 		s.hosts = append(s.hosts, hs)
 		s.byName[h.Name] = hs
 	}
+}
+
+// Load reads the state directory, replacing whatever the driver knew, and recomputes the
+// hosts' usage from it; then calls that waited for it go on. A driver built with Standby
+// calls it when its manager is elected leader: the state the old leader left on disk is
+// the truth from then on. Call it before the driver is used, not while operations run.
+func (s *Simulated) Load() error {
+	var recs []record
 	if s.dir != "" {
-		recs, err := loadState(s.dir)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range recs {
-			e := &entry{rec: r}
-			s.insts[r.ID] = e
-			s.holdAll(&e.rec)
-			if e.rec.Op != nil && !e.rec.Op.finished() {
-				s.active[r.ID] = e
-			}
+		var err error
+		if recs, err = loadState(s.dir); err != nil {
+			return err
 		}
 	}
-	return s, nil
+	s.mu.Lock()
+	s.reset()
+	for _, r := range recs {
+		e := &entry{rec: r}
+		s.insts[r.ID] = e
+		s.holdAll(&e.rec)
+		if e.rec.Op != nil && !e.rec.Op.finished() {
+			s.active[r.ID] = e
+		}
+	}
+	s.mu.Unlock()
+	s.loadOnce.Do(func() { close(s.loaded) })
+	return nil
+}
+
+// ready waits until the state is loaded (at once unless the driver was built Standby).
+func (s *Simulated) ready(ctx context.Context) error {
+	select {
+	case <-s.loaded:
+		return nil
+	default:
+	}
+	select {
+	case <-s.loaded:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // clock returns the current time without monotonic reading, in UTC, so that
@@ -167,6 +226,9 @@ func (s *Simulated) clock() time.Time { return s.now().Round(0).UTC() }
 
 // Start implements Driver.
 func (s *Simulated) Start(ctx context.Context, id string, req OpRequest) (Instance, error) {
+	if err := s.ready(ctx); err != nil {
+		return Instance{}, err
+	}
 	if err := ctx.Err(); err != nil {
 		return Instance{}, err
 	}
@@ -211,7 +273,11 @@ func (s *Simulated) Start(ctx context.Context, id string, req OpRequest) (Instan
 	ws = s.schedule(ws, id, e)
 	inst := e.view(now)
 	s.mu.Unlock()
-	return inst, s.flush(ws)
+	err := s.flush(ws)
+	if req.Kind == OpSpawn {
+		err = errors.Join(err, s.logSpawn(SpawnLogEntry{ID: id, Token: req.Token, Host: inst.Host, At: now}))
+	}
+	return inst, err
 }
 
 // withFlush returns err itself (so that == works) unless persisting failed
@@ -225,6 +291,9 @@ func withFlush(err, flushErr error) error {
 
 // Get implements Driver.
 func (s *Simulated) Get(ctx context.Context, id string) (Instance, error) {
+	if err := s.ready(ctx); err != nil {
+		return Instance{}, err
+	}
 	if err := ctx.Err(); err != nil {
 		return Instance{}, err
 	}
@@ -246,6 +315,9 @@ func (s *Simulated) Get(ctx context.Context, id string) (Instance, error) {
 
 // Destroy implements Driver.
 func (s *Simulated) Destroy(ctx context.Context, id string) error {
+	if err := s.ready(ctx); err != nil {
+		return err
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -264,6 +336,9 @@ func (s *Simulated) Destroy(ctx context.Context, id string) error {
 
 // List implements Driver.
 func (s *Simulated) List(ctx context.Context) ([]string, error) {
+	if err := s.ready(ctx); err != nil {
+		return nil, err
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -281,6 +356,9 @@ func (s *Simulated) List(ctx context.Context) ([]string, error) {
 // followed by any host that only persisted state mentions (with zero
 // capacity; nothing new is placed there).
 func (s *Simulated) Hosts(ctx context.Context) ([]HostInfo, error) {
+	if err := s.ready(ctx); err != nil {
+		return nil, err
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
