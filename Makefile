@@ -13,9 +13,16 @@ KUBE_VERSION ?= v1.37.2
 ETCD_VERSION ?= v3.6.16
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 GOLANGCI_LINT_VERSION ?= v2.15.0
+KUSTOMIZE_VERSION ?= v5.8.2
+
+# The image of both binaries (Dockerfile) that `make deploy` and `make build-installer` use.
+IMG ?= controller:latest
+# CONTAINER_TOOL builds and pushes the image (docker, podman).
+CONTAINER_TOOL ?= docker
 
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint
+KUSTOMIZE ?= $(LOCALBIN)/kustomize
 KUBE_APISERVER ?= $(LOCALBIN)/kube-apiserver
 KUBE_CONTROLLER_MANAGER ?= $(LOCALBIN)/kube-controller-manager
 KUBECTL ?= $(LOCALBIN)/kubectl
@@ -36,9 +43,12 @@ help: ## Show this help.
 
 .PHONY: manifests
 manifests: controller-gen ## Generate CRDs, RBAC and webhook configurations.
-	$(CONTROLLER_GEN) rbac:roleName=kova-manager crd webhook paths="./..." \
-		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac \
-		output:webhook:artifacts:config=config/webhook
+	$(CONTROLLER_GEN) crd webhook paths="./..." \
+		output:crd:artifacts:config=config/crd/bases output:webhook:artifacts:config=config/webhook
+	$(CONTROLLER_GEN) rbac:roleName=kova-manager paths="./controllers/...;./cmd/manager/..." \
+		output:rbac:artifacts:config=config/rbac
+	$(CONTROLLER_GEN) rbac:roleName=kova-nova-api paths="./internal/novaserver/..." output:rbac:stdout \
+		> config/rbac/nova_api_role.yaml
 
 .PHONY: generate
 generate: controller-gen ## Generate DeepCopy methods.
@@ -57,7 +67,7 @@ lint: golangci-lint ## Run golangci-lint.
 	$(GOLANGCI_LINT) run ./...
 
 .PHONY: test
-test: manifests generate vet control-plane openstack-cli ## Run every test (unit, envtest suites, end to end).
+test: manifests generate vet control-plane openstack-cli kustomize ## Run every test (unit, envtest suites, end to end).
 	go test ./... -count=1 -timeout 40m
 
 .PHONY: bench
@@ -76,6 +86,43 @@ build: manifests generate ## Build the manager and the local control plane runne
 run: build control-plane $(if $(shell command -v kubectl),,kubectl) ## Start etcd, kube-apiserver, the manager and the rest on loopback.
 	$(LOCALBIN)/localcp --bin-dir $(LOCALBIN) --manager $(LOCALBIN)/manager --nova-api $(LOCALBIN)/nova-api \
 		--config-dir config --data-dir $(CURDIR)/.kova
+
+.PHONY: docker-build
+docker-build: ## Build the image of both binaries (IMG=...).
+	$(CONTAINER_TOOL) build -t $(IMG) .
+
+.PHONY: docker-push
+docker-push: ## Push the image (IMG=...).
+	$(CONTAINER_TOOL) push $(IMG)
+
+.PHONY: build-installer
+build-installer: manifests generate kustomize ## Write dist/install.yaml: everything `make deploy` applies, with IMG.
+	mkdir -p dist
+	cd config/default && $(KUSTOMIZE) edit set image controller=$(IMG)
+	$(KUSTOMIZE) build config/default > dist/install.yaml
+
+##@ Deployment
+
+ifndef ignore-not-found
+  ignore-not-found = false
+endif
+
+.PHONY: install
+install: manifests kustomize ## Install the CRDs into the cluster of ~/.kube/config.
+	$(KUSTOMIZE) build config/crd | $(KUBECTL) apply --server-side -f -
+
+.PHONY: uninstall
+uninstall: manifests kustomize ## Remove the CRDs (and every object of theirs) from the cluster.
+	$(KUSTOMIZE) build config/crd | $(KUBECTL) delete --ignore-not-found=$(ignore-not-found) -f -
+
+.PHONY: deploy
+deploy: manifests kustomize kubectl ## Deploy Kova (IMG=...) into the cluster of ~/.kube/config.
+	cd config/default && $(KUSTOMIZE) edit set image controller=$(IMG)
+	$(KUSTOMIZE) build config/default | $(KUBECTL) apply --server-side -f -
+
+.PHONY: undeploy
+undeploy: kustomize kubectl ## Remove everything `make deploy` applied (ignore-not-found=true to ignore missing objects).
+	$(KUSTOMIZE) build config/default | $(KUBECTL) delete --ignore-not-found=$(ignore-not-found) -f -
 
 ##@ Dependencies
 
@@ -122,6 +169,11 @@ openstack-cli: ## Install the openstack CLI (Debian's python3-openstackclient) f
 controller-gen: $(CONTROLLER_GEN)
 $(CONTROLLER_GEN): | $(LOCALBIN)
 	GOBIN=$(LOCALBIN) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS_VERSION)
+
+.PHONY: kustomize
+kustomize: $(KUSTOMIZE) ## Install kustomize into bin/.
+$(KUSTOMIZE): | $(LOCALBIN)
+	GOBIN=$(LOCALBIN) go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
 
 .PHONY: golangci-lint
 golangci-lint: $(GOLANGCI_LINT)

@@ -36,6 +36,8 @@ func main() {
 	flag.IntVar(&webhookPort, "webhook-port", 9443, "Port the admission webhooks listen on.")
 	flag.StringVar(&webhookCertDir, "webhook-cert-dir", "", "Directory with tls.crt and tls.key for the webhooks.")
 	o.BindFlags(flag.CommandLine)
+	var certs certOptions
+	certs.bindFlags(flag.CommandLine)
 	zopts := zap.Options{Development: false}
 	zopts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -70,12 +72,13 @@ func main() {
 		log.Error(err, "Failed to set up the controllers")
 		os.Exit(1)
 	}
-	if err := kovawebhook.Setup(mgr, o.PublicNamespace); err != nil {
-		log.Error(err, "Failed to set up the webhooks")
+	webhooksReady, err := startWebhooks(mgr, certs, webhookCertDir, func() error { return kovawebhook.Setup(mgr, o.PublicNamespace) })
+	if err != nil {
+		log.Error(err, "Failed to set up the cert rotator")
 		os.Exit(1)
 	}
 	must(mgr.AddHealthzCheck("healthz", healthz.Ping))
-	must(mgr.AddReadyzCheck("readyz", mgr.GetWebhookServer().StartedChecker()))
+	must(mgr.AddReadyzCheck("readyz", webhooksReady))
 
 	log.Info("Started manager", "leaderElect", leader.elect, "driver", "simulated", "stateDir", o.StateDir, "stepLatency", o.StepLatency.String())
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {

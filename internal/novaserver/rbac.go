@@ -1,0 +1,27 @@
+package novaserver
+
+// The ClusterRole kova-nova-api (config/rbac/nova_api_role.yaml, written by `make manifests`
+// from the markers below) is what the shim does with its own identity, the ServiceAccount
+// kova-system/kova-nova-api. Writes made for a caller go out as that caller (impersonation),
+// so RBAC and the admission webhooks judge the real requester, and the shim itself needs no
+// write on the compute.kova.dev resources. What it does need:
+//
+//   - read every compute.kova.dev kind, through its informer cache and live reads;
+//   - impersonate users, groups, service accounts, UIDs and user extras: the identity
+//     kube-apiserver authenticated (or TokenReview returned) is passed on whole, extras
+//     included (a service-account token carries some). RBAC cannot narrow impersonation
+//     to "whoever is calling", so this is the widest right the shim holds, inherent to
+//     acting for callers; it is bound to nothing else;
+//   - create, get and delete Secrets: a changePassword action's password goes into a
+//     Secret owned by its ServerAction, never into the action itself;
+//   - get namespaces: a FlexCloud create of an account that does not exist is 404.
+//
+// TokenReviews and SubjectAccessReviews (system:auth-delegator) and the front-proxy CA in
+// kube-system (extension-apiserver-authentication-reader) are bound in
+// config/rbac/role_binding.yaml: markers cannot bind existing roles.
+
+// +kubebuilder:rbac:groups=compute.kova.dev,resources=servers;serveractions;flavors;images;keypairs;networks;fixedips,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=users;groups;serviceaccounts,verbs=impersonate
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=userextras/*;uids,verbs=impersonate
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=create;get;delete
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get
