@@ -1,0 +1,99 @@
+package failover
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	. "github.com/onsi/gomega"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/internal/compute"
+)
+
+// allocation is one address the network has given out, and to whom.
+type allocation struct {
+	Address, ServerUID string
+}
+
+// allocations reads where Kova keeps the tenant network's allocations: every address held
+// (one FixedIP object each) and the count the Network's status shows. The one place that
+// knows how allocations are stored, so the leak check follows when that changes.
+func allocations(ctx context.Context, c client.Client) ([]allocation, int64) {
+	var ips computev1.FixedIPList
+	Expect(c.List(ctx, &ips, client.InNamespace(tenant))).To(Succeed())
+	out := make([]allocation, 0, len(ips.Items))
+	for _, ip := range ips.Items {
+		out = append(out, allocation{Address: ip.Spec.Address, ServerUID: ip.Spec.ServerUID})
+	}
+	n := &computev1.Network{}
+	Expect(c.Get(ctx, client.ObjectKey{Namespace: tenant, Name: "private"}, n)).To(Succeed())
+	return out, n.Status.Allocated
+}
+
+// driverState is the hypervisors' state as the replicas left it on disk: the instances,
+// and the hosts with what they use. It is read from a copy, since the simulated driver
+// tidies the directory it opens and the leader still writes there.
+func driverState(ctx context.Context, dir string) ([]string, []compute.HostInfo) {
+	tmp, err := os.MkdirTemp("", "kova-failover-driver-")
+	Expect(err).NotTo(HaveOccurred())
+	defer func() { _ = os.RemoveAll(tmp) }()
+	entries, err := os.ReadDir(dir)
+	Expect(err).NotTo(HaveOccurred())
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".json") || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if errors.Is(err, os.ErrNotExist) {
+			continue // destroyed meanwhile
+		}
+		Expect(err).NotTo(HaveOccurred())
+		Expect(os.WriteFile(filepath.Join(tmp, e.Name()), data, 0o600)).To(Succeed())
+	}
+	hosts, err := compute.ParseHosts(simHosts)
+	Expect(err).NotTo(HaveOccurred())
+	driver, err := compute.NewSimulated(compute.SimulatedConfig{StateDir: tmp, Hosts: hosts})
+	Expect(err).NotTo(HaveOccurred())
+	ids, err := driver.List(ctx)
+	Expect(err).NotTo(HaveOccurred())
+	infos, err := driver.Hosts(ctx)
+	Expect(err).NotTo(HaveOccurred())
+	return ids, infos
+}
+
+// prefixed writes each line of a replica's output with its name, so that the two
+// managers' logs can be told apart.
+func prefixed(w io.Writer, name string) io.Writer {
+	return &prefixWriter{w: w, prefix: []byte("[" + name + "] ")}
+}
+
+type prefixWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	prefix []byte
+	buf    []byte
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.buf = append(p.buf, b...)
+	for {
+		i := bytes.IndexByte(p.buf, '\n')
+		if i < 0 {
+			return len(b), nil
+		}
+		line := append(append([]byte{}, p.prefix...), p.buf[:i+1]...)
+		p.buf = p.buf[i+1:]
+		if _, err := p.w.Write(line); err != nil {
+			return len(b), err
+		}
+	}
+}
