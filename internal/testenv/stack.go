@@ -91,9 +91,9 @@ func StartStack(ctx context.Context, stepLatency time.Duration, nova novaserver.
 	}
 	stops = append(stops, func() { _ = os.RemoveAll(stateDir) })
 	if st.Manager, err = StartManager(cp.Env, cp.Config, ManagerOptions{StepLatency: stepLatency, StateDir: stateDir, Webhooks: true,
-		Hosts: []compute.HostInfo{ // room for the benchmark's fleet
-			{Name: "sim-host-1", Capacity: compute.Resources{VCPUs: 2048, RAMMiB: 4 << 20, DiskGiB: 1 << 16}},
-			{Name: "sim-host-2", Capacity: compute.Resources{VCPUs: 2048, RAMMiB: 4 << 20, DiskGiB: 1 << 16}},
+		Hosts: []compute.HostInfo{ // room for the benchmarks' fleets (10,000 servers)
+			{Name: "sim-host-1", Capacity: compute.Resources{VCPUs: 8192, RAMMiB: 4 << 20, DiskGiB: 1 << 16}},
+			{Name: "sim-host-2", Capacity: compute.Resources{VCPUs: 8192, RAMMiB: 4 << 20, DiskGiB: 1 << 16}},
 		}}); err != nil {
 		return fail(err)
 	}
