@@ -164,6 +164,9 @@ func (r *ServerReconciler) startNextAction(ctx context.Context, srv *computev1.S
 		a := rules.LifecycleAction(sa)
 		launched := srv.Status.LaunchedAt != nil
 		if err := lifecycle.CheckLaunched(a, rules.LifecycleState(&srv.Status), srv.Status.Locked, sa.Spec.OverrideLock, launched, string(srv.UID)); err != nil {
+			if pending, rerr := r.stillPending(ctx, sa); rerr != nil || !pending {
+				return false, 0, rerr
+			}
 			if err := r.setActionPhase(ctx, sa, computev1.ActionFailed, err.Error(), srv); err != nil {
 				return false, 0, err
 			}
@@ -201,14 +204,40 @@ func (r *ServerReconciler) startNextAction(ctx context.Context, srv *computev1.S
 			}
 			continue
 		}
-		if err := r.setActionPhase(ctx, sa, computev1.ActionRunning, "", srv); err != nil {
-			return false, 0, err
-		}
 		r.beginTask(srv, a, string(sa.UID), sa.Name, target)
+		// The caller asks the driver at once; a task the driver ends within this reconcile
+		// (no latency) has its outcome written instead. One still running is marked so
+		// once the server shows its task.
+		afterStatus(ctx, func(ctx context.Context) error {
+			if op := srv.Status.Operation; op == nil || op.ServerAction != sa.Name {
+				return nil
+			}
+			return r.setActionPhase(ctx, sa, computev1.ActionRunning, "", srv)
+		})
 		log.FromContext(ctx).Info("Started action", "action", a, "serverAction", sa.Name, "by", sa.Spec.RequestedBy)
 		return true, 0, nil
 	}
 	return false, 0, nil
+}
+
+// stillPending reads an action the server refuses past the cache before it is failed: the
+// Server and ServerAction caches are fed by two watches, so the server may already show
+// the outcome of an action whose cached copy is still pending, and that action must not be
+// refused (and its success overwritten) over the state it led to. The server's next event
+// (the action's own update) brings the reconcile back.
+func (r *ServerReconciler) stillPending(ctx context.Context, sa *computev1.ServerAction) (bool, error) {
+	if r.APIReader == nil {
+		return true, nil
+	}
+	live := &computev1.ServerAction{}
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(sa), live); err != nil {
+		return false, client.IgnoreNotFound(err)
+	}
+	if live.Status.Phase == computev1.ActionSucceeded || live.Status.Phase == computev1.ActionFailed {
+		return false, nil
+	}
+	*sa = *live
+	return true, nil
 }
 
 // prepareAction checks what an action needs and makes what it makes up front: the image a

@@ -183,8 +183,15 @@ func (r *ServerReconciler) reconcileNormal(ctx context.Context, srv *computev1.S
 	}
 
 	started, wait, err := r.startNextAction(ctx, srv)
-	if err != nil || started {
+	if err != nil {
 		return reconcile.Result{}, err
+	}
+	if started {
+		// The task is recorded on the server and its token is the action's uid, so asking
+		// the driver before the status is written is safe (a retry meets the same
+		// operation); a driver that finishes at once ends the task in this reconcile, with
+		// one status write instead of two and no round trip through the watch.
+		return r.advance(ctx, srv)
 	}
 	if wait > 0 {
 		return reconcile.Result{RequeueAfter: wait}, nil
