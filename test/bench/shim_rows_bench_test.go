@@ -113,8 +113,8 @@ func (rs *restStack) tenant(b *testing.B, name, cidr string) *restTenant {
 }
 
 // kubectlBoot creates n Server objects in tenant at 16 clients, named prefix-i.
-func (rs *restStack) kubectlBoot(b *testing.B, tenant, prefix string, n int) time.Duration {
-	return parallel(b, n, func(i int) error {
+func (rs *restStack) kubectlBoot(b *testing.B, tenant, prefix string, n int) {
+	parallel(b, n, func(i int) error {
 		return rs.k8s.Create(rs.ctx, &computev1.Server{
 			ObjectMeta: metav1.ObjectMeta{Namespace: tenant, Name: fmt.Sprintf("%s-%05d", prefix, i)},
 			Spec: computev1.ServerSpec{FlavorRef: "m1.tiny", ImageRef: "cirros", PowerState: computev1.PowerActive,
