@@ -82,10 +82,19 @@ build: manifests generate ## Build the manager and the local control plane runne
 	go build -o $(LOCALBIN)/localcp ./cmd/localcp
 	go build -o $(LOCALBIN)/nova-api ./cmd/nova-api
 
+# The simulated driver's settings `make run` passes to the manager (flags of the same names),
+# e.g. make run SIM_STEP_LATENCY=0 SIM_HOSTS="h1:vcpus=4096,ram=4194304,disk=65536;h2:..."
+# CPU_ALLOCATION_RATIO, RAM_ALLOCATION_RATIO, DISK_ALLOCATION_RATIO are Nova's (4.0, 1.0, 1.0).
+SIM_ARGS = $(if $(SIM_STEP_LATENCY),--sim-step-latency='$(SIM_STEP_LATENCY)') \
+	$(if $(SIM_HOSTS),--sim-hosts='$(SIM_HOSTS)') \
+	$(if $(CPU_ALLOCATION_RATIO),--cpu-allocation-ratio='$(CPU_ALLOCATION_RATIO)') \
+	$(if $(RAM_ALLOCATION_RATIO),--ram-allocation-ratio='$(RAM_ALLOCATION_RATIO)') \
+	$(if $(DISK_ALLOCATION_RATIO),--disk-allocation-ratio='$(DISK_ALLOCATION_RATIO)')
+
 .PHONY: run
 run: build control-plane $(if $(shell command -v kubectl),,kubectl) ## Start etcd, kube-apiserver, the manager and the rest on loopback.
 	$(LOCALBIN)/localcp --bin-dir $(LOCALBIN) --manager $(LOCALBIN)/manager --nova-api $(LOCALBIN)/nova-api \
-		--config-dir config --data-dir $(CURDIR)/.kova
+		--config-dir config --data-dir $(CURDIR)/.kova $(SIM_ARGS)
 
 .PHONY: docker-build
 docker-build: ## Build the image of both binaries (IMG=...).

@@ -25,6 +25,9 @@ type Options struct {
 	StepLatency time.Duration
 	// Hosts are the simulated hypervisors, as compute.ParseHosts reads them ("" = defaults).
 	Hosts string
+	// AllocationRatios overcommit the simulated hosts as Nova's placement does (zero ratios
+	// are Nova's defaults: cpu 4.0, ram 1.0, disk 1.0).
+	AllocationRatios compute.AllocationRatios
 	// Workers is how many servers reconcile at once.
 	Workers int
 	// KeepShelved keeps a shelved server on its host until shelveOffload, as Nova does
@@ -47,6 +50,12 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.StateDir, "sim-state-dir", "", "Directory where the simulated driver keeps its hypervisors' state; empty keeps it in memory.")
 	fs.DurationVar(&o.StepLatency, "sim-step-latency", 500*time.Millisecond, "Simulated time each step of a task takes.")
 	fs.StringVar(&o.Hosts, "sim-hosts", "", `Simulated hosts, e.g. "h1:vcpus=8,ram=16384,disk=100;h2:vcpus=4,ram=8192,disk=50"; empty for four large hosts.`)
+	fs.Float64Var(&o.AllocationRatios.CPU, "cpu-allocation-ratio", compute.DefaultCPUAllocationRatio,
+		"Virtual CPUs a simulated host offers per physical one (Nova's cpu_allocation_ratio).")
+	fs.Float64Var(&o.AllocationRatios.RAM, "ram-allocation-ratio", compute.DefaultRAMAllocationRatio,
+		"RAM a simulated host offers per MiB it has (Nova's ram_allocation_ratio).")
+	fs.Float64Var(&o.AllocationRatios.Disk, "disk-allocation-ratio", compute.DefaultDiskAllocationRatio,
+		"Disk a simulated host offers per GiB it has (Nova's disk_allocation_ratio).")
 	fs.IntVar(&o.Workers, "workers", 16, "Servers reconciled at once.")
 	fs.DurationVar(&o.PowerSyncInterval, "power-sync-interval", DefaultPowerSyncInterval,
 		"How often a settled server's instance is read again without a driver event (Nova's sync_power_state_interval); 0 only on events.")
@@ -60,7 +69,8 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 // reads its state directory only when Load is called, which Setup does once the manager
 // leads, since a standby shares that directory with the leader (see SimulatedConfig.Standby).
 func (o Options) NewDriver() (*compute.Simulated, error) {
-	cfg := compute.SimulatedConfig{StateDir: o.StateDir, StepLatency: o.StepLatency, Standby: true, SpawnLog: o.SpawnLog}
+	cfg := compute.SimulatedConfig{StateDir: o.StateDir, StepLatency: o.StepLatency, Standby: true, SpawnLog: o.SpawnLog,
+		AllocationRatios: o.AllocationRatios}
 	if o.Hosts != "" {
 		hosts, err := compute.ParseHosts(o.Hosts)
 		if err != nil {

@@ -2,7 +2,7 @@
 //
 // It starts etcd, kube-apiserver and kube-controller-manager (with API
 // aggregation configured) from --bin-dir, installs Kova's CRDs and webhook
-// configurations from --config-dir, applies config/rbac, runs the manager
+// configurations from --config-dir, applies config/rbac and config/flowcontrol, runs the manager
 // (--manager) as a child process, applies config/samples, runs the Nova API
 // (--nova-api, skipped if not built), registers it as an aggregated API
 // (config/apiservice), creates demo users (the three tenant roles and a cloud operator) in namespace
@@ -61,6 +61,38 @@ type options struct {
 	novaDirect string
 	// simDebug is where the manager's simulated driver takes changes behind Kova's back.
 	simDebug string
+	// sim are the simulated driver's settings passed through to the manager.
+	sim simSettings
+}
+
+// simSettings are manager flags for the simulated driver that `make run` passes through
+// (SIM_STEP_LATENCY, SIM_HOSTS, the allocation ratios), for benchmarks and demos; an empty
+// one leaves the manager's default.
+type simSettings struct {
+	stepLatency, hosts, cpuRatio, ramRatio, diskRatio string
+}
+
+// bind adds the settings to localcp's flags, under the manager's own names.
+func (s *simSettings) bind(fs *flag.FlagSet) {
+	fs.StringVar(&s.stepLatency, "sim-step-latency", "", "the manager's --sim-step-latency (simulated time per task step, e.g. 0 or 500ms); empty keeps its default")
+	fs.StringVar(&s.hosts, "sim-hosts", "", `the manager's --sim-hosts, e.g. "h1:vcpus=4096,ram=4194304,disk=65536;h2:..."; empty keeps its default hosts`)
+	fs.StringVar(&s.cpuRatio, "cpu-allocation-ratio", "", "the manager's --cpu-allocation-ratio (Nova's, default 4.0)")
+	fs.StringVar(&s.ramRatio, "ram-allocation-ratio", "", "the manager's --ram-allocation-ratio (Nova's, default 1.0)")
+	fs.StringVar(&s.diskRatio, "disk-allocation-ratio", "", "the manager's --disk-allocation-ratio (Nova's, default 1.0)")
+}
+
+// managerArgs are the manager flags of the settings that are set.
+func (s simSettings) managerArgs() []string {
+	var out []string
+	for _, f := range []struct{ name, v string }{
+		{"sim-step-latency", s.stepLatency}, {"sim-hosts", s.hosts}, {"cpu-allocation-ratio", s.cpuRatio},
+		{"ram-allocation-ratio", s.ramRatio}, {"disk-allocation-ratio", s.diskRatio},
+	} {
+		if f.v != "" {
+			out = append(out, "--"+f.name+"="+f.v)
+		}
+	}
+	return out
 }
 
 func main() {
@@ -103,6 +135,7 @@ func parseFlags(args []string, output io.Writer) (options, error) {
 	fs.StringVar(&o.novaAPI, "nova-api", filepath.Join("bin", "nova-api"), "path of the nova-api binary (the Nova REST shim); skipped with a warning if missing")
 	fs.StringVar(&o.novaDirect, "nova-api-direct-address", "127.0.0.1:8774", "host:port where nova-api serves OpenStack clients directly")
 	fs.StringVar(&o.simDebug, "sim-debug-address", "127.0.0.1:8779", "loopback host:port where the simulated hypervisors take changes behind Kova's back (see the README's demo)")
+	o.sim.bind(fs)
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -145,6 +178,10 @@ func runLocalCP(ctx context.Context, o options, log *slog.Logger, stdout, stderr
 	apply := &applier{c: c, log: log}
 	if err := apply.applyDir(ctx, filepath.Join(o.configDir, "rbac"), serverSideApply, rbacTimeout); err != nil {
 		return interrupted(ctx, fmt.Errorf("applying RBAC: %w", err))
+	}
+	// Priority and fairness for Kova's clients, which have no client-side limit.
+	if err := apply.applyDir(ctx, filepath.Join(o.configDir, "flowcontrol"), serverSideApply, rbacTimeout); err != nil {
+		return interrupted(ctx, fmt.Errorf("applying the flow schemas: %w", err))
 	}
 
 	mgrProcess, err := startManager(cp, o, stdout, stderr)
@@ -264,6 +301,7 @@ func startManager(cp *localcp.ControlPlane, o options, stdout, stderr io.Writer)
 		"--health-probe-bind-address=127.0.0.1:0",
 		"--leader-elect=false",
 	}
+	args = append(args, o.sim.managerArgs()...)
 	return startChild("manager", o.manager, args, stdout, stderr)
 }
 

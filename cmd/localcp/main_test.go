@@ -2,10 +2,14 @@ package main
 
 import (
 	"bytes"
+	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/kova-dev/kova/controllers"
 )
 
 func TestDecodeManifests(t *testing.T) {
@@ -98,5 +102,34 @@ func TestParseFlagsDefaults(t *testing.T) {
 	}
 	if _, err := parseFlags([]string{"extra"}, &bytes.Buffer{}); err == nil {
 		t.Error("want an error for a positional argument")
+	}
+	if args := o.sim.managerArgs(); len(args) != 0 {
+		t.Errorf("no sim settings given, yet the manager gets %v", args)
+	}
+}
+
+func TestSimSettingsReachTheManager(t *testing.T) {
+	o, err := parseFlags([]string{"--sim-step-latency=0", "--sim-hosts=h1:vcpus=4096,ram=4194304,disk=65536;h2:vcpus=8,ram=1024,disk=10",
+		"--cpu-allocation-ratio=16", "--disk-allocation-ratio=1.5"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"--sim-step-latency=0", "--sim-hosts=h1:vcpus=4096,ram=4194304,disk=65536;h2:vcpus=8,ram=1024,disk=10",
+		"--cpu-allocation-ratio=16", "--disk-allocation-ratio=1.5"}
+	if got := o.sim.managerArgs(); !slices.Equal(got, want) {
+		t.Errorf("manager args %q, want %q", got, want)
+	}
+	// The manager itself takes these flags (controllers.Options binds them).
+	var co controllers.Options
+	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
+	co.BindFlags(fs)
+	if err := fs.Parse(want); err != nil {
+		t.Fatalf("the manager refuses %q: %v", want, err)
+	}
+	if co.StepLatency != 0 || co.AllocationRatios.CPU != 16 || co.AllocationRatios.RAM != 1 || co.AllocationRatios.Disk != 1.5 {
+		t.Errorf("manager options %+v", co)
+	}
+	if _, err := co.NewDriver(); err != nil {
+		t.Errorf("the manager cannot build its driver from them: %v", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -17,6 +18,7 @@ import (
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/controllers"
+	"github.com/kova-dev/kova/internal/cachetrim"
 	kovawebhook "github.com/kova-dev/kova/internal/webhook"
 )
 
@@ -27,8 +29,10 @@ func main() {
 	var leader leaderFlags
 	var qps float64
 	var burst int
-	flag.Float64Var(&qps, "kube-api-qps", 200, "Requests per second the manager may make to the API server.")
-	flag.IntVar(&burst, "kube-api-burst", 400, "Burst of requests the manager may make to the API server.")
+	// No client-side limit by default: the API server's priority and fairness (the flow
+	// schemas of config/flowcontrol) decides how much of it the manager gets.
+	flag.Float64Var(&qps, "kube-api-qps", -1, "Requests per second the manager may make to the API server; negative for no client-side limit (API Priority and Fairness decides).")
+	flag.IntVar(&burst, "kube-api-burst", 0, "Burst of requests the manager may make to the API server (with a positive --kube-api-qps).")
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address of the metrics endpoint; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the health probes.")
 	leader.bind(flag.CommandLine)
@@ -51,7 +55,9 @@ func main() {
 	cfg := ctrl.GetConfigOrDie()
 	cfg.QPS, cfg.Burst = float32(qps), burst
 	opts := ctrl.Options{
-		Scheme:                 scheme,
+		Scheme: scheme,
+		// Nothing reads managedFields or kubectl's last-applied copy: keep them out of memory.
+		Cache:                  cache.Options{DefaultTransform: cachetrim.Transform()},
 		Metrics:                metricsserver.Options{BindAddress: metricsAddr},
 		HealthProbeBindAddress: probeAddr,
 		WebhookServer: webhook.NewServer(webhook.Options{

@@ -32,8 +32,16 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 var ctx = context.Background()
 
+// exact offers a host's capacity as written (no overcommit), the ratio the placement tests
+// count with; ratios_test.go covers Nova's default ratios.
+var exact = AllocationRatios{CPU: 1, RAM: 1, Disk: 1}
+
+// newSim builds a driver; unless cfg says otherwise its hosts are not overcommitted.
 func newSim(t testing.TB, cfg SimulatedConfig) *Simulated {
 	t.Helper()
+	if cfg.AllocationRatios == (AllocationRatios{}) {
+		cfg.AllocationRatios = exact
+	}
 	s, err := NewSimulated(cfg)
 	if err != nil {
 		t.Fatalf("NewSimulated: %v", err)

@@ -24,6 +24,9 @@ type SimulatedConfig struct {
 	// Hosts are the hosts to place on; only Name and Capacity are read.
 	// Default if empty: DefaultHosts().
 	Hosts []HostInfo
+	// AllocationRatios overcommit every host as Nova's placement does; zero ratios are
+	// Nova's defaults (cpu 4.0, ram 1.0, disk 1.0).
+	AllocationRatios AllocationRatios
 	// Now is an injectable clock for tests; nil = time.Now.
 	Now func() time.Time
 	// Standby reads nothing from StateDir until Load: the driver of a manager that is not
@@ -53,6 +56,7 @@ type Simulated struct {
 	dir     string // "" = in memory
 	// configured are the hosts of the config, in order (Load starts again from them).
 	configured []HostInfo
+	ratios     AllocationRatios // with Nova's defaults filled in
 	spawnLog   string
 	loaded     chan struct{} // closed once the state is loaded (see Load)
 	loadOnce   sync.Once
@@ -72,6 +76,7 @@ var _ Driver = (*Simulated)(nil)
 type hostState struct {
 	name       string
 	capacity   Resources
+	limit      Resources // capacity times the allocation ratios: the room flavors get
 	used       Resources
 	configured bool // false for hosts only found in persisted state: never placed on
 }
@@ -132,6 +137,9 @@ func NewSimulated(cfg SimulatedConfig) (*Simulated, error) {
 	if len(hosts) == 0 {
 		hosts = DefaultHosts()
 	}
+	if err := cfg.AllocationRatios.validate(); err != nil {
+		return nil, err
+	}
 	names := map[string]bool{}
 	for _, h := range hosts {
 		if err := validHostName(h.Name); err != nil {
@@ -150,6 +158,7 @@ func NewSimulated(cfg SimulatedConfig) (*Simulated, error) {
 		now:        cfg.Now,
 		dir:        cfg.StateDir,
 		configured: hosts,
+		ratios:     cfg.AllocationRatios.orDefaults(),
 		spawnLog:   cfg.SpawnLog,
 		slots:      map[string]*fileSlot{},
 		loaded:     make(chan struct{}),
@@ -172,7 +181,7 @@ func (s *Simulated) reset() {
 	s.hosts, s.byName = nil, map[string]*hostState{}
 	s.insts, s.active = map[string]*entry{}, map[string]*entry{}
 	for _, h := range s.configured {
-		hs := &hostState{name: h.Name, capacity: h.Capacity, configured: true}
+		hs := &hostState{name: h.Name, capacity: h.Capacity, limit: s.ratios.Limit(h.Capacity), configured: true}
 		s.hosts = append(s.hosts, hs)
 		s.byName[h.Name] = hs
 	}
@@ -649,7 +658,7 @@ func (s *Simulated) forced(host, node string, f Resources) (*hostState, *Fault) 
 	return h, nil
 }
 
-func (h *hostState) free() Resources { return h.capacity.sub(h.used) }
+func (h *hostState) free() Resources { return h.limit.sub(h.used) }
 
 func (s *Simulated) host(name string) *hostState {
 	h := s.byName[name]

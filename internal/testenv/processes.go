@@ -123,6 +123,9 @@ func StartProcessStack(ctx context.Context, o ProcessStackOptions) (_ *ProcessSt
 	if err := st.Apply(ctx, filepath.Join(root, "config", "rbac", "user_roles.yaml"), nil); err != nil {
 		return nil, err
 	}
+	if err := st.ApplyFlowControl(ctx); err != nil {
+		return nil, err
+	}
 
 	// The manager, as cmd/localcp runs it.
 	host, port, certDir := cp.WebhookOptions()

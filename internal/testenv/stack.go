@@ -85,6 +85,9 @@ func StartStack(ctx context.Context, stepLatency time.Duration, nova novaserver.
 	if st.Client, err = client.New(cp.Config, client.Options{Scheme: Scheme()}); err != nil {
 		return fail(err)
 	}
+	if err := st.ApplyFlowControl(ctx); err != nil {
+		return fail(err)
+	}
 	stateDir, err := os.MkdirTemp("", "kova-driver-")
 	if err != nil {
 		return fail(err)

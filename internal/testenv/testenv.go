@@ -21,6 +21,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -28,6 +29,7 @@ import (
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/controllers"
+	"github.com/kova-dev/kova/internal/cachetrim"
 	"github.com/kova-dev/kova/internal/compute"
 	"github.com/kova-dev/kova/internal/rules"
 	kovawebhook "github.com/kova-dev/kova/internal/webhook"
@@ -112,6 +114,7 @@ func StartManager(env *envtest.Environment, cfg *rest.Config, o ManagerOptions) 
 		Scheme:                 env.Scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
+		Cache:                  cache.Options{DefaultTransform: cachetrim.Transform()}, // as cmd/manager
 	}
 	if o.Webhooks {
 		wo := &env.WebhookInstallOptions
@@ -122,7 +125,7 @@ func StartManager(env *envtest.Environment, cfg *rest.Config, o ManagerOptions) 
 	skip := true
 	mopts.Controller.SkipNameValidation = &skip
 	cfg = rest.CopyConfig(cfg)
-	cfg.QPS, cfg.Burst = 200, 400 // as cmd/manager's defaults
+	cfg.QPS = -1 // as cmd/manager's default: no client-side limit, the API server's APF decides
 	if o.WrapTransport != nil {
 		cfg.Wrap(o.WrapTransport)
 	}
