@@ -197,7 +197,10 @@ var _ = Describe("Observed status", func() {
 			g.Expect(ready.Reason).To(Equal(computev1.ReasonDeleting))
 			g.Expect(meta.FindStatusCondition(s.Status.Conditions, computev1.ConditionProgressing).Reason).To(Equal(computev1.ReasonDeleting))
 		}).Should(Succeed())
-		Expect(outage.failed(uid)).To(BeNumerically(">", 0), "the teardown waits for the driver")
+		// The status is written before the driver is asked, so the failed destroy may come
+		// just after it shows.
+		Eventually(func() int { return outage.failed(uid) }).Should(BeNumerically(">", 0), "the teardown waits for the driver")
+		Expect(k8s.Get(suiteCtx, client.ObjectKeyFromObject(srv), &computev1.Server{})).To(Succeed(), "the server stays while its instance cannot be destroyed")
 
 		outage.set(uid, false)
 		Eventually(func() error { return k8s.Get(suiteCtx, client.ObjectKeyFromObject(srv), &computev1.Server{}) }).

@@ -46,7 +46,7 @@ func (a AllocationRatios) validate() error {
 	for _, r := range []struct {
 		name string
 		v    float64
-	}{{"cpu", a.CPU}, {"ram", a.RAM}, {"disk", a.Disk}} {
+	}{{"cpu", a.CPU}, {"RAM", a.RAM}, {"disk space", a.Disk}} {
 		if r.v < 0 || math.IsNaN(r.v) || math.IsInf(r.v, 0) {
 			return fmt.Errorf("compute: %s allocation ratio %v: want a positive number", r.name, r.v)
 		}

@@ -66,7 +66,7 @@ func TestNoisyTenantDoesNotStarveAQuietOne(t *testing.T) {
 	}
 	g.Expect(admin.Create(ctx, &rbacv1.ClusterRole{
 		ObjectMeta: metav1.ObjectMeta{Name: tenantClusterRB},
-		Rules: []rbacv1.PolicyRule{{APIGroups: []string{computev1.GroupVersion.Group}, Resources: []string{"servers"}, Verbs: []string{"get", "list"}}},
+		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{computev1.GroupVersion.Group}, Resources: []string{"servers"}, Verbs: []string{"get", "list"}}},
 	})).To(Succeed())
 	g.Expect(admin.Create(ctx, &rbacv1.ClusterRoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: tenantClusterRB},
@@ -139,14 +139,14 @@ func TestNoisyTenantDoesNotStarveAQuietOne(t *testing.T) {
 
 	// The API server classified the tenants' requests with Kova's flow schema, and the
 	// flood filled its share: its requests waited in the queues, or were refused.
-	dispatched := after.sum("apiserver_flowcontrol_dispatched_requests_total", flowSchema) -
-		before.sum("apiserver_flowcontrol_dispatched_requests_total", flowSchema)
+	dispatched := after.sum("apiserver_flowcontrol_dispatched_requests_total") -
+		before.sum("apiserver_flowcontrol_dispatched_requests_total")
 	g.Expect(dispatched).To(BeNumerically(">=", float64(servedBeforeScrape+quietRequests)),
 		"the tenants' requests went through the %s flow schema", flowSchema)
-	queued := after.sum("apiserver_flowcontrol_request_wait_duration_seconds_count", flowSchema) -
-		before.sum("apiserver_flowcontrol_request_wait_duration_seconds_count", flowSchema)
-	waitedLong := after.bucketAbove("apiserver_flowcontrol_request_wait_duration_seconds_bucket", flowSchema, 0.005) -
-		before.bucketAbove("apiserver_flowcontrol_request_wait_duration_seconds_bucket", flowSchema, 0.005)
+	queued := after.sum("apiserver_flowcontrol_request_wait_duration_seconds_count") -
+		before.sum("apiserver_flowcontrol_request_wait_duration_seconds_count")
+	waitedLong := after.bucketAbove("apiserver_flowcontrol_request_wait_duration_seconds_bucket", 0.005) -
+		before.bucketAbove("apiserver_flowcontrol_request_wait_duration_seconds_bucket", 0.005)
 	t.Logf("flood: %d served, %d refused with 429; %v requests through %s, %v waited over 5 ms in its queues; quiet: %d of %d served",
 		floodOK.Load(), floodRefused.Load(), dispatched, flowSchema, waitedLong, quietDone.Load(), quietRequests)
 	g.Expect(queued).To(BeNumerically(">", 0))
@@ -181,11 +181,11 @@ func scrape(ctx context.Context, g Gomega, cfg *rest.Config) metrics {
 	return out
 }
 
-// sum adds the values of a metric's series for one flow schema.
-func (m metrics) sum(name, schema string) float64 {
+// sum adds the values of a metric's series for Kova's tenants' flow schema.
+func (m metrics) sum(name string) float64 {
 	var total float64
 	for _, line := range m[name] {
-		if !strings.Contains(line, `flow_schema="`+schema+`"`) {
+		if !strings.Contains(line, `flow_schema="`+flowSchema+`"`) {
 			continue
 		}
 		total += value(line)
@@ -193,13 +193,13 @@ func (m metrics) sum(name, schema string) float64 {
 	return total
 }
 
-// bucketAbove is how many observations of a histogram for one flow schema exceeded le:
-// the +Inf bucket less the le bucket, over its series.
-func (m metrics) bucketAbove(name, schema string, le float64) float64 {
+// bucketAbove is how many observations of a histogram for Kova's tenants' flow schema
+// exceeded le: the +Inf bucket less the le bucket, over its series.
+func (m metrics) bucketAbove(name string, le float64) float64 {
 	var inf, under float64
 	leLabel := `le="` + strconv.FormatFloat(le, 'g', -1, 64) + `"`
 	for _, line := range m[name] {
-		if !strings.Contains(line, `flow_schema="`+schema+`"`) {
+		if !strings.Contains(line, `flow_schema="`+flowSchema+`"`) {
 			continue
 		}
 		switch {
