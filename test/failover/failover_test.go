@@ -102,10 +102,14 @@ var _ = Describe("Two managers, the leader killed in the middle of 200 boots", O
 		Expect(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "kova-system"}})).To(Succeed())
 	})
 
-	// startManager runs one replica with leader election, sharing the state directory.
-	startManager := func(name string) *manager {
-		webhookPort, err := localcp.FreePort()
-		Expect(err).NotTo(HaveOccurred())
+	// startManager runs one replica with leader election, sharing the state directory; its
+	// webhooks listen on webhookPort, or on a new port if 0.
+	startManager := func(name string, webhookPort int) *manager {
+		var err error
+		if webhookPort == 0 {
+			webhookPort, err = localcp.FreePort()
+			Expect(err).NotTo(HaveOccurred())
+		}
 		debugPort, err := localcp.FreePort()
 		Expect(err).NotTo(HaveOccurred())
 		m := &manager{
@@ -177,11 +181,11 @@ var _ = Describe("Two managers, the leader killed in the middle of 200 boots", O
 
 	It("takes over within the lease, ends with 200 ACTIVE servers, none spawned twice, no address leaked", func() {
 		By("a first manager taking the Lease, then a standby that serves webhooks but nothing else")
-		first := startManager("manager-a")
+		first := startManager("manager-a", 0)
 		Eventually(holder).ShouldNot(BeEmpty())
 		Eventually(first.leads).Should(BeTrue())
 		leaderID := holder()
-		second := startManager("manager-b")
+		second := startManager("manager-b", 0)
 		Expect(second.leads()).To(BeFalse(), "the standby serves the debug endpoint")
 		Expect(holder()).To(Equal(leaderID))
 		replicas := []*manager{first, second}
@@ -321,6 +325,23 @@ var _ = Describe("Two managers, the leader killed in the middle of 200 boots", O
 		for i, m := range replicas {
 			Expect(lb.served[i].Load()).To(BeNumerically(">", 0), "replica %s", m.webhook)
 		}
+
+		By("a rollout: a replacement joins, and the leader stopped with SIGTERM hands over at once")
+		_, port, err := net.SplitHostPort(first.webhook)
+		Expect(err).NotTo(HaveOccurred())
+		webhookPort, err := strconv.Atoi(port)
+		Expect(err).NotTo(HaveOccurred())
+		third := startManager("manager-c", webhookPort) // the dead replica's endpoint, as a new pod behind the Service
+		Expect(third.leads()).To(BeFalse())
+		leaderID = holder()
+		stopped := time.Now()
+		Expect(second.cmd.Process.Signal(syscall.SIGTERM)).To(Succeed())
+		Expect(second.cmd.Wait()).To(Succeed())
+		Eventually(holder).WithPolling(20 * time.Millisecond).ShouldNot(BeElementOf(leaderID, ""))
+		handover := lease().Spec.AcquireTime.Sub(stopped)
+		AddReportEntry("handover", fmt.Sprintf("%v after SIGTERM (the Lease released)", handover.Round(time.Millisecond)))
+		Expect(handover).To(BeNumerically("<", leaseDuration))
+		Eventually(third.leads).Should(BeTrue())
 
 		By("every address free again once the 200 are deleted")
 		Expect(k8s.DeleteAllOf(ctx, &computev1.Server{}, client.InNamespace(tenant))).To(Succeed())
