@@ -3,14 +3,25 @@ package failover
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
+	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	admissionv1 "k8s.io/api/admission/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
@@ -96,4 +107,40 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 			return len(b), err
 		}
 	}
+}
+
+// review sends a Server create straight to one replica's validating webhook, as
+// kube-apiserver would, by a cluster admin, and returns the webhook's answer.
+func review(ctx context.Context, addr string, caData []byte, srv *computev1.Server) *admissionv1.AdmissionResponse {
+	GinkgoHelper()
+	obj, err := json.Marshal(srv)
+	Expect(err).NotTo(HaveOccurred())
+	body, err := json.Marshal(&admissionv1.AdmissionReview{
+		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
+		Request: &admissionv1.AdmissionRequest{
+			UID:       types.UID("failover-probe"),
+			Kind:      metav1.GroupVersionKind{Group: computev1.GroupVersion.Group, Version: computev1.GroupVersion.Version, Kind: "Server"},
+			Resource:  metav1.GroupVersionResource{Group: computev1.GroupVersion.Group, Version: computev1.GroupVersion.Version, Resource: "servers"},
+			Operation: admissionv1.Create,
+			Namespace: srv.Namespace, Name: srv.Name,
+			Object:   runtime.RawExtension{Raw: obj},
+			UserInfo: authenticationv1.UserInfo{Username: "kova-manager", Groups: []string{"system:masters", "system:authenticated"}},
+		},
+	})
+	Expect(err).NotTo(HaveOccurred())
+	cas := x509.NewCertPool()
+	Expect(cas.AppendCertsFromPEM(caData)).To(BeTrue())
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: cas, MinVersion: tls.VersionTLS12}}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "https://"+addr+"/validate-compute-kova-dev-v1alpha1-server", bytes.NewReader(body))
+	Expect(err).NotTo(HaveOccurred())
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	Expect(err).NotTo(HaveOccurred())
+	defer func() { _ = resp.Body.Close() }()
+	Expect(resp.StatusCode).To(Equal(http.StatusOK))
+	var out admissionv1.AdmissionReview
+	Expect(json.NewDecoder(resp.Body).Decode(&out)).To(Succeed())
+	Expect(out.Response).NotTo(BeNil())
+	return out.Response
 }
