@@ -45,6 +45,17 @@ const (
 	LabelServer    = "compute.kova.dev/server"
 )
 
+// Labels of the time a server was made, in buckets of three widths (the bucket's start in
+// Unix seconds), set by the admission webhook as the server is created and never changed.
+// Label selectors have no ranges, so these let the REST shim LIST the servers made between
+// two times (the servers one page of a list in creation order shows) rather than all of
+// them (internal/rules.CreatedSelectionFor).
+const (
+	LabelCreated10s  = "compute.kova.dev/created-10s"
+	LabelCreated1e4s = "compute.kova.dev/created-1e4s"
+	LabelCreated1e7s = "compute.kova.dev/created-1e7s"
+)
+
 // Annotations.
 const (
 	// AnnotationFault injects a fault in the simulated driver: "<step>" or

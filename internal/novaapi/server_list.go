@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"time"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/lifecycle"
@@ -62,52 +63,52 @@ func (h *handler) servers(rq *request, detail bool) error {
 	if err != nil {
 		return err
 	}
-	// The page is made from the cached servers while a LIST says which of them are current
-	// (consistency.go); only when some were not is it made again, from the current ones.
-	check := h.checkServers(rq.ctx, search.namespaces)
-	cached, err := h.cachedServers(rq.ctx, search.namespaces)
+	body, err := h.freshPage(rq, search, order, marker, limit, detail)
 	if err != nil {
 		return err
-	}
-	rendered := map[string]any{}
-	body, pageErr := h.serverPage(rq, search, cached, order, marker, limit, detail, rendered)
-	current, changed, err := check.wait(rq.ctx, h, cached)
-	if err != nil {
-		return err
-	}
-	if changed {
-		body, pageErr = h.serverPage(rq, search, current, order, marker, limit, detail, rendered)
-	}
-	if pageErr != nil {
-		return pageErr
 	}
 	return rq.json(http.StatusOK, body)
 }
 
-// serverPage is the body of a list of servers: their actions read, their states projected,
-// the filters, order, marker and limit applied, the page rendered. rendered keeps what was
-// rendered, by server, version and state, for a second page made from newer copies.
-func (h *handler) serverPage(rq *request, search *serverSearch, all []computev1.Server, order serverSort, marker string, limit int, detail bool, rendered map[string]any) (map[string]any, error) {
+// serverSelection is one page of a list of servers before it is rendered: every server it
+// was chosen from (read again where an action finished on it since), the page's servers and
+// the creation times the page spans (consistency_pages.go).
+type serverSelection struct {
+	all   []computev1.Server
+	items []listedServer
+	span  pageSpan
+}
+
+// selectServers chooses a page: the servers' actions read, their states projected, the
+// filters, order, marker and limit applied.
+func (h *handler) selectServers(rq *request, search *serverSearch, all []computev1.Server, order serverSort, marker string, limit int, now time.Time) (*serverSelection, error) {
 	all, items, err := h.findServers(rq, search, all)
 	if err != nil {
 		return nil, err
 	}
 	sort.SliceStable(items, func(i, j int) bool { return order.less(items[i].srv, items[j].srv) })
+	var at *computev1.Server
 	if marker != "" {
 		// Nova pages from the marker's place in the order, whether or not it matches.
-		at := slices.IndexFunc(all, func(s computev1.Server) bool { return string(s.UID) == marker })
-		if at < 0 {
+		i := slices.IndexFunc(all, func(s computev1.Server) bool { return string(s.UID) == marker })
+		if i < 0 {
 			return nil, markerNotFound(marker)
 		}
-		start := sort.Search(len(items), func(i int) bool { return order.less(&all[at], items[i].srv) })
+		at = &all[i]
+		start := sort.Search(len(items), func(i int) bool { return order.less(at, items[i].srv) })
 		items = items[start:]
 	}
 	if len(items) > limit {
 		items = items[:limit]
 	}
+	return &serverSelection{all: all, items: items, span: spanOf(order, at, items, limit, now)}, nil
+}
 
-	servers := make([]any, 0, len(items))
-	for _, e := range items {
+// renderServers is the body of a page of servers. rendered keeps what was rendered, by
+// server, version and state, for a page made again from newer copies.
+func (h *handler) renderServers(rq *request, sel *serverSelection, limit int, detail bool, rendered map[string]any) (map[string]any, error) {
+	servers := make([]any, 0, len(sel.items))
+	for _, e := range sel.items {
 		if !detail {
 			id := string(e.srv.UID)
 			servers = append(servers, views.ServerSummary{ID: id, Name: e.srv.DisplayName(), Links: rq.links("servers", id)})
@@ -116,6 +117,7 @@ func (h *handler) serverPage(rq *request, search *serverSearch, all []computev1.
 		key := string(e.srv.UID) + "/" + e.srv.ResourceVersion + "/" + string(e.st.VM) + "/" + string(e.st.Task) + "/" + strconv.Itoa(int(e.st.Power))
 		v, ok := rendered[key]
 		if !ok {
+			var err error
 			if v, err = rq.buildServer(e.srv, e.st, serverView{ServerShape: views.ServerShape{Full: true, InList: true}}); err != nil {
 				return nil, err
 			}
@@ -123,7 +125,7 @@ func (h *handler) serverPage(rq *request, search *serverSearch, all []computev1.
 		}
 		servers = append(servers, v)
 	}
-	last := lastID(items, func(e listedServer) string { return string(e.srv.UID) })
+	last := lastID(sel.items, func(e listedServer) string { return string(e.srv.UID) })
 	return rq.listBody("servers", "servers", detail, servers, limit, last), nil
 }
 

@@ -3,6 +3,8 @@ package webhook
 import (
 	"context"
 	"errors"
+	"maps"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -23,12 +25,25 @@ import (
 // ServerDefaulter puts the finalizer on a server as it is created, which spares the
 // controller a write per boot (the controller still adds it if it is missing), and records
 // who created it: the authenticated user, whatever the request said. The server boots with
-// that user's keypair, and Nova shows the user as user_id.
-type ServerDefaulter struct{}
+// that user's keypair, and Nova shows the user as user_id. It stamps the creation-time
+// labels (computev1.LabelCreated*), whatever the request said, by which the REST shim
+// checks one page of a list against the API server.
+type ServerDefaulter struct {
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
 
-// Default adds the finalizer and the creator.
-func (ServerDefaulter) Default(ctx context.Context, srv *computev1.Server) error {
+// Default adds the finalizer, the creator and the creation-time labels.
+func (d ServerDefaulter) Default(ctx context.Context, srv *computev1.Server) error {
 	controllerutil.AddFinalizer(srv, computev1.Finalizer)
+	now := time.Now
+	if d.Now != nil {
+		now = d.Now
+	}
+	if srv.Labels == nil {
+		srv.Labels = map[string]string{}
+	}
+	maps.Copy(srv.Labels, rules.CreatedLabels(now()))
 	if user := userOf(ctx).Username; user != "" {
 		if srv.Annotations == nil {
 			srv.Annotations = map[string]string{}
@@ -120,6 +135,9 @@ func (v *ServerValidator) ValidateUpdate(ctx context.Context, old, srv *computev
 	if err := checkPeopleAnnotations(ctx, old, srv); err != nil {
 		return nil, err
 	}
+	if err := checkCreatedLabels(old, srv); err != nil {
+		return nil, err
+	}
 	if err := v.checkCalls(ctx, old, srv); err != nil {
 		return nil, err
 	}
@@ -179,4 +197,23 @@ func (v *ServerValidator) ValidateDelete(ctx context.Context, srv *computev1.Ser
 		return nil, apierrors.NewConflict(serverGR, srv.Name, errors.New("Instance "+string(srv.UID)+" is locked"))
 	}
 	return nil, nil
+}
+
+// checkCreatedLabels refuses a creation-time label set to another value or added: they say
+// when the server was made, and a page of the REST shim's lists is checked by them. Taking
+// them away is let through (a replace with a manifest that never had them): the shim checks
+// a server without them on every page.
+func checkCreatedLabels(old, srv *computev1.Server) error {
+	var errs field.ErrorList
+	for _, k := range rules.CreatedLabelKeys() {
+		was, had := old.Labels[k]
+		is, has := srv.Labels[k]
+		if has && (!had || was != is) {
+			errs = append(errs, field.Forbidden(field.NewPath("metadata", "labels").Key(k), "set by Kova when the server is made; it cannot change"))
+		}
+	}
+	if len(errs) > 0 {
+		return apierrors.NewInvalid(serverGK, srv.Name, errs)
+	}
+	return nil
 }

@@ -1,0 +1,269 @@
+package novaapi
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/internal/rules"
+)
+
+// A page of a list of servers, read-your-writes (consistency.go) at the cost of the page,
+// not of the fleet. In creation order (Nova's default, created_at desc) a page spans the
+// creation times from its marker to its last server, and every server made in that span
+// carries a creation-time label (computev1.LabelCreated*, stamped by the admission webhook)
+// in a few buckets: a metadata-only LIST of those buckets names every server that can be
+// on the page, with its resourceVersion, as the API server has it now. The page is chosen
+// from the cache; the cached copies in the buckets are kept when current, read again when
+// not, dropped when gone, and the servers the cache has not got are read. When that
+// changes the page so that it spans more than was listed (servers gone from it, say), the
+// new span is listed in turn. A server outside the buckets cannot be on the page, so its
+// cached copy, stale or not, changes nothing shown. Lists in another order, a page that
+// spans everything, a marker the cache has not got, and spans too long for a short label
+// selector are checked against a LIST of every server, as before.
+
+// pageSpan is the creation times a page of servers in creation order spans: from lo (zero:
+// from the first server made) to hi. ok is false for a page in another order, or one that
+// spans everything.
+type pageSpan struct {
+	lo, hi time.Time
+	ok     bool
+}
+
+// maxSpanChecks bounds how many spans one list checks before it checks every server.
+const maxSpanChecks = 3
+
+// spanOf is the span of a page: from the marker (or, first in the order, now) to its last
+// server, or to the end of the order when the page is not full (nothing more follows).
+func spanOf(order serverSort, marker *computev1.Server, items []listedServer, limit int, now time.Time) pageSpan {
+	if len(order.keys) == 0 || order.keys[0] != "created_at" || limit == 0 {
+		return pageSpan{}
+	}
+	full := len(items) == limit
+	var last time.Time
+	if len(items) > 0 {
+		last = items[len(items)-1].srv.CreationTimestamp.Time
+	}
+	var from time.Time // where the page starts in the order; zero: at its start
+	if marker != nil {
+		from = marker.CreationTimestamp.Time
+	}
+	if order.desc[0] {
+		sp := pageSpan{hi: now, ok: true}
+		if marker != nil {
+			sp.hi = from
+		}
+		if full {
+			sp.lo = last
+		}
+		sp.ok = !sp.lo.IsZero() || marker != nil
+		return sp
+	}
+	sp := pageSpan{lo: from, hi: now, ok: true}
+	if full {
+		sp.hi = last
+	}
+	sp.ok = !sp.lo.IsZero() || full
+	return sp
+}
+
+// freshPage is the body of a page of servers as the API server has them now (see above).
+func (h *handler) freshPage(rq *request, search *serverSearch, order serverSort, marker string, limit int, detail bool) (map[string]any, error) {
+	now := time.Now()
+	current, err := h.cachedServers(rq.ctx, search.namespaces)
+	if err != nil {
+		return nil, err
+	}
+	rendered := map[string]any{}
+	var checked *rules.CreatedSelection
+	all := false // current was checked in full
+	for attempt := 0; ; attempt++ {
+		if !all && marker != "" && !slices.ContainsFunc(current, func(s computev1.Server) bool { return string(s.UID) == marker }) {
+			// A marker made through another replica a moment ago: its place is unknown.
+			if current, err = h.checkAll(rq.ctx, search.namespaces, current); err != nil {
+				return nil, err
+			}
+			all = true
+		}
+		sel, err := h.selectServers(rq, search, current, order, marker, limit, now)
+		if err != nil {
+			return nil, err
+		}
+		if all || checked != nil && checked.CoversSpan(sel.span.lo, sel.span.hi) {
+			return h.renderServers(rq, sel, limit, detail, rendered)
+		}
+		want, ok := rules.CreatedSelection{}, false
+		if sel.span.ok && attempt < maxSpanChecks {
+			want, ok = rules.CreatedSelectionFor(sel.span.lo, sel.span.hi, now)
+		}
+		if !ok {
+			if current, err = h.checkAll(rq.ctx, search.namespaces, current); err != nil {
+				return nil, err
+			}
+			all = true
+			continue
+		}
+		// The page is rendered from what was chosen while the LIST is in flight; only when
+		// something listed was not current is it chosen and rendered again.
+		type result struct {
+			servers []computev1.Server
+			changed bool
+			err     error
+		}
+		done := make(chan result, 1)
+		go func() {
+			s, changed, err := h.checkSelection(rq.ctx, search.namespaces, current, want)
+			done <- result{s, changed, err}
+		}()
+		body, renderErr := h.renderServers(rq, sel, limit, detail, rendered)
+		res := <-done
+		if res.err != nil {
+			return nil, res.err
+		}
+		if !res.changed {
+			return body, renderErr
+		}
+		current, checked = res.servers, &want
+	}
+}
+
+// checkAll makes every server of namespaces current, from a metadata-only LIST of them all.
+func (h *handler) checkAll(ctx context.Context, namespaces []string, cached []computev1.Server) ([]computev1.Server, error) {
+	current, _, err := h.checkServers(ctx, namespaces).wait(ctx, h, cached)
+	return current, err
+}
+
+// selectorsOf are the label selectors of a selection: the selection itself and, for one of
+// buckets in, the servers without the label (made before Kova stamped it, or whose labels
+// were taken away), which no bucket holds.
+func selectorsOf(sel rules.CreatedSelection) ([]labels.Selector, error) {
+	op := selection.In
+	if sel.NotIn {
+		op = selection.NotIn
+	}
+	r, err := labels.NewRequirement(sel.Label, op, sel.Values)
+	if err != nil {
+		return nil, err
+	}
+	out := []labels.Selector{labels.NewSelector().Add(*r)}
+	if !sel.NotIn {
+		none, err := labels.NewRequirement(sel.Label, selection.DoesNotExist, nil)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, labels.NewSelector().Add(*none))
+	}
+	return out, nil
+}
+
+// heldBy says whether a server with these labels is in what selectorsOf(sel) lists.
+func heldBy(sel rules.CreatedSelection, l map[string]string) bool {
+	_, has := l[sel.Label]
+	return sel.Holds(l) || !sel.NotIn && !has
+}
+
+// listEach runs one LIST per namespace and selector at once, into a fresh list from mk each,
+// and returns them.
+func listEach[L client.ObjectList](ctx context.Context, r client.Reader, namespaces []string, selectors []labels.Selector, mk func() L) ([]L, error) {
+	type job struct {
+		ns  string
+		sel labels.Selector
+	}
+	var jobs []job
+	for _, ns := range namespaces {
+		for _, s := range selectors {
+			jobs = append(jobs, job{ns, s})
+		}
+	}
+	out := make([]L, len(jobs))
+	errs := make(chan error, len(jobs))
+	for i, j := range jobs {
+		go func() {
+			l := mk()
+			opts := append(inNamespace(j.ns), client.MatchingLabelsSelector{Selector: j.sel})
+			err := r.List(ctx, l, opts...)
+			out[i] = l
+			errs <- err
+		}()
+	}
+	var first error
+	for range jobs {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return out, first
+}
+
+// checkSelection makes the cached servers sel holds current (see the top of this file) and
+// says whether any was not.
+func (h *handler) checkSelection(ctx context.Context, namespaces []string, cached []computev1.Server, sel rules.CreatedSelection) ([]computev1.Server, bool, error) {
+	selectors, err := selectorsOf(sel)
+	if err != nil {
+		return nil, false, err
+	}
+	lists, err := listEach(ctx, h.live, namespaces, selectors, func() *metav1.PartialObjectMetadataList {
+		l := &metav1.PartialObjectMetadataList{}
+		l.SetGroupVersionKind(computev1.GroupVersion.WithKind("ServerList"))
+		return l
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	live := map[client.ObjectKey]string{}
+	for _, l := range lists {
+		for i := range l.Items {
+			live[client.ObjectKeyFromObject(&l.Items[i])] = l.Items[i].ResourceVersion
+		}
+	}
+	out := make([]computev1.Server, 0, len(cached)+len(live))
+	var stale []client.ObjectKey
+	changed := false
+	for i := range cached {
+		c := &cached[i]
+		if !heldBy(sel, c.Labels) {
+			out = append(out, *c)
+			continue
+		}
+		key := client.ObjectKeyFromObject(c)
+		rv, ok := live[key]
+		delete(live, key)
+		switch {
+		case ok && rv == c.ResourceVersion:
+			out = append(out, *c)
+		case ok:
+			stale = append(stale, key)
+		default:
+			changed = true // gone, or no longer in the selection
+		}
+	}
+	for key := range live {
+		stale = append(stale, key) // not cached yet
+	}
+	if len(stale) == 0 {
+		return out, changed, nil
+	}
+	if len(stale) > maxStaleGets {
+		// One LIST of the selection in full is cheaper than a GET each.
+		full, err := listEach(ctx, h.live, namespaces, selectors, func() *computev1.ServerList { return &computev1.ServerList{} })
+		if err != nil {
+			return nil, false, err
+		}
+		out = slices.DeleteFunc(out, func(s computev1.Server) bool { return heldBy(sel, s.Labels) })
+		for _, l := range full {
+			out = append(out, l.Items...)
+		}
+		return out, true, nil
+	}
+	got, err := getAll[computev1.Server](ctx, h, stale)
+	if err != nil {
+		return nil, false, err
+	}
+	return append(out, got...), true, nil
+}

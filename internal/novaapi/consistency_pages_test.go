@@ -1,0 +1,178 @@
+package novaapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/internal/lifecycle"
+	"github.com/kova-dev/kova/internal/rules"
+)
+
+// countingReader is the API server as the handler reads it past the cache, counting the
+// servers its LISTs return.
+type countingReader struct {
+	r      client.Reader
+	mu     sync.Mutex
+	listed int
+}
+
+func (c *countingReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	return c.r.Get(ctx, key, obj, opts...)
+}
+
+func (c *countingReader) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	err := c.r.List(ctx, list, opts...)
+	if _, ok := list.(*metav1.PartialObjectMetadataList); ok || fmt.Sprintf("%T", list) == "*v1alpha1.ServerList" {
+		c.mu.Lock()
+		c.listed += meta.LenList(list)
+		c.mu.Unlock()
+	}
+	return err
+}
+
+func (c *countingReader) take() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.listed
+	c.listed = 0
+	return n
+}
+
+// labelledFleet is n servers made 10 s apart, the last a minute ago, labelled as the
+// admission webhook labels them.
+func labelledFleet(n int) []*computev1.Server {
+	first := time.Now().Truncate(time.Second).Add(-time.Minute - time.Duration(n)*10*time.Second)
+	out := make([]*computev1.Server, n)
+	for i := range out {
+		s := server(fmt.Sprintf("srv-%03d", i), fmt.Sprintf("00000000-0000-0000-0000-%012d", i), first.Add(time.Duration(i)*10*time.Second))
+		s.Labels = rules.CreatedLabels(s.CreationTimestamp.Time)
+		out[i] = s
+	}
+	return out
+}
+
+// pagedEnv is a lagging env (the cache never catches up) over a labelled fleet, with the
+// LISTs past the cache counted.
+func pagedEnv(t *testing.T, fleet []*computev1.Server) (*env, *countingReader) {
+	t.Helper()
+	var objs []client.Object
+	for _, s := range fleet {
+		objs = append(objs, s)
+	}
+	e := newEnvWith(t, bumpGeneration, standard(objs...)...)
+	live := &countingReader{r: e.c}
+	e.h = New(Config{Client: e.c, Live: live, Cache: snapshotOf(t, standard(objs...)), Admins: e.admins, PublicNamespace: public})
+	return e, live
+}
+
+// walk reads /servers/detail page by page and returns the ids and the status of each.
+func walk(t *testing.T, e *env, limit int) ([]string, map[string]string) {
+	t.Helper()
+	var ids []string
+	status := map[string]string{}
+	next := fmt.Sprintf("/servers/detail?limit=%d", limit)
+	for next != "" {
+		m := e.do(http.MethodGet, next, "").expect(200).object()
+		for _, s := range m["servers"].([]any) {
+			srv := s.(map[string]any)
+			ids = append(ids, srv["id"].(string))
+			status[srv["id"].(string)] = srv["status"].(string)
+		}
+		next = ""
+		if links, _ := m["servers_links"].([]any); len(links) > 0 {
+			next = fmt.Sprintf("/servers/detail?limit=%d&marker=%s", limit, ids[len(ids)-1])
+		}
+	}
+	return ids, status
+}
+
+// TestPageListsItsSpan: a page of a list in creation order lists the servers of its own
+// creation-time buckets past the cache, not the fleet, and still shows what was written
+// since the cache saw the fleet: a server made in its span, one deleted, one whose state
+// changed; what changed outside its span waits for the page that shows it.
+func TestPageListsItsSpan(t *testing.T) {
+	fleet := labelledFleet(200)
+	e, live := pagedEnv(t, fleet)
+
+	ids, _ := walk(t, e, 20)
+	if len(ids) != len(fleet) {
+		t.Fatalf("the walk saw %d servers of %d", len(ids), len(fleet))
+	}
+	for i, id := range ids {
+		if want := string(fleet[len(fleet)-1-i].UID); id != want {
+			t.Fatalf("server %d of the walk is %s, want %s (newest first)", i, id, want)
+		}
+	}
+	// A page of 20 spans 200 s: its LIST holds the buckets of 10 s around them (each
+	// server alone in its bucket), about 21 servers, not the fleet; the first page spans
+	// up to now.
+	if n := live.take(); n > 2*len(fleet) {
+		t.Errorf("the walk of 10 pages listed %d servers past the cache; a LIST of the fleet per page is %d", n, 10*len(fleet))
+	}
+
+	ctx := context.Background()
+	// Written through "another replica": the cache (a snapshot) never sees any of it.
+	made := server("srv-new", "5a3e43f6-1c2d-4a38-8d5e-1b3f6c7d8e90", fleet[100].CreationTimestamp.Add(5*time.Second))
+	made.ResourceVersion = ""
+	made.Labels = rules.CreatedLabels(made.CreationTimestamp.Time)
+	if err := e.c.Create(ctx, made); err != nil {
+		t.Fatal(err)
+	}
+	gone, stopped := fleet[120], fleet[60]
+	if err := e.c.Delete(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	cur := &computev1.Server{}
+	if err := e.c.Get(ctx, client.ObjectKeyFromObject(stopped), cur); err != nil {
+		t.Fatal(err)
+	}
+	inState(cur, lifecycle.VMStopped, "", lifecycle.PowerShutdown)
+	if err := e.c.Status().Update(ctx, cur); err != nil {
+		t.Fatal(err)
+	}
+
+	ids, status := walk(t, e, 20)
+	seen := map[string]bool{}
+	for _, id := range ids {
+		seen[id] = true
+	}
+	if !seen[string(made.UID)] || seen[string(gone.UID)] || len(ids) != len(fleet) {
+		t.Errorf("after a create and a delete elsewhere the walk saw %d servers, the new one %v, the deleted one %v", len(ids), seen[string(made.UID)], seen[string(gone.UID)])
+	}
+	if st := status[string(stopped.UID)]; st != "SHUTOFF" {
+		t.Errorf("a server stopped elsewhere is listed %s", st)
+	}
+	if n := live.take(); n > 3*len(fleet) {
+		t.Errorf("the walk listed %d servers past the cache", n)
+	}
+}
+
+// TestPageWithoutLabels: servers made before the labels were stamped are in no bucket, and
+// every page lists them too.
+func TestPageWithoutLabels(t *testing.T) {
+	fleet := labelledFleet(30)
+	old := fleet[3]
+	old.Labels = nil
+	e, _ := pagedEnv(t, fleet)
+	cur := &computev1.Server{}
+	if err := e.c.Get(context.Background(), client.ObjectKeyFromObject(old), cur); err != nil {
+		t.Fatal(err)
+	}
+	inState(cur, lifecycle.VMStopped, "", lifecycle.PowerShutdown)
+	if err := e.c.Status().Update(context.Background(), cur); err != nil {
+		t.Fatal(err)
+	}
+	ids, status := walk(t, e, 7)
+	if len(ids) != len(fleet) || status[string(old.UID)] != "SHUTOFF" {
+		t.Errorf("walk saw %d servers; the unlabelled one, stopped elsewhere, is %s", len(ids), status[string(old.UID)])
+	}
+}

@@ -1,0 +1,63 @@
+package webhook
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/internal/rules"
+)
+
+// TestCreatedLabelsStamped: a server is labelled with the time it is made, whatever the
+// request said.
+func TestCreatedLabelsStamped(t *testing.T) {
+	at := time.Unix(1764558123, 0)
+	srv := &computev1.Server{ObjectMeta: metav1.ObjectMeta{Name: "web", Labels: map[string]string{
+		computev1.LabelCreated10s: "42", "app": "web"}}}
+	if err := (ServerDefaulter{Now: func() time.Time { return at }}).Default(context.Background(), srv); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range rules.CreatedLabels(at) {
+		if srv.Labels[k] != v {
+			t.Errorf("label %s = %q, want %q", k, srv.Labels[k], v)
+		}
+	}
+	if srv.Labels["app"] != "web" {
+		t.Errorf("the request's own label is gone: %v", srv.Labels)
+	}
+}
+
+// TestCreatedLabelsKept: an update may not move a server to another creation bucket, nor
+// give one to a server without; it may take them away (a replace with its manifest).
+func TestCreatedLabelsKept(t *testing.T) {
+	stamped := rules.CreatedLabels(time.Unix(1764558123, 0))
+	with := func(l map[string]string) *computev1.Server {
+		return &computev1.Server{ObjectMeta: metav1.ObjectMeta{Name: "web", Labels: l}}
+	}
+	moved := map[string]string{}
+	for k, v := range stamped {
+		moved[k] = v
+	}
+	moved[computev1.LabelCreated10s] = "1764558130"
+	for _, c := range []struct {
+		name     string
+		old, new map[string]string
+		refused  bool
+	}{
+		{"unchanged", stamped, stamped, false},
+		{"taken away", stamped, map[string]string{"app": "web"}, false},
+		{"moved", stamped, moved, true},
+		{"given to a server without", nil, stamped, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := checkCreatedLabels(with(c.old), with(c.new))
+			if c.refused != (err != nil) || err != nil && !apierrors.IsInvalid(err) {
+				t.Errorf("error %v, want refused %v", err, c.refused)
+			}
+		})
+	}
+}
