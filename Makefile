@@ -45,7 +45,7 @@ help: ## Show this help.
 manifests: controller-gen ## Generate CRDs, RBAC and webhook configurations.
 	$(CONTROLLER_GEN) crd webhook paths="./..." \
 		output:crd:artifacts:config=config/crd/bases output:webhook:artifacts:config=config/webhook
-	$(CONTROLLER_GEN) rbac:roleName=kova-manager paths="./controllers/...;./cmd/manager/..." \
+	$(CONTROLLER_GEN) rbac:roleName=kova-manager paths="./controllers/...;./cmd/manager/...;./internal/certrotation/..." \
 		output:rbac:artifacts:config=config/rbac
 	$(CONTROLLER_GEN) rbac:roleName=kova-nova-api paths="./internal/novaserver/..." output:rbac:stdout \
 		> config/rbac/nova_api_role.yaml
@@ -67,7 +67,7 @@ lint: golangci-lint ## Run golangci-lint.
 	$(GOLANGCI_LINT) run ./...
 
 .PHONY: test
-test: manifests generate vet control-plane openstack-cli kustomize ## Run every test (unit, envtest suites, end to end).
+test: manifests generate vet control-plane openstack-cli ## Run every test (unit, envtest suites, end to end).
 	go test ./... -count=1 -timeout 40m
 
 .PHONY: bench

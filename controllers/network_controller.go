@@ -20,6 +20,8 @@ type NetworkReconciler struct {
 	client.Client
 }
 
+// +kubebuilder:rbac:groups=compute.kova.dev,resources=networks/status,verbs=get;update;patch
+
 // Reconcile handles one Network.
 func (r *NetworkReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	n := &computev1.Network{}

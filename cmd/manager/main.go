@@ -19,6 +19,7 @@ import (
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/controllers"
 	"github.com/kova-dev/kova/internal/cachetrim"
+	"github.com/kova-dev/kova/internal/certrotation"
 	kovawebhook "github.com/kova-dev/kova/internal/webhook"
 )
 
@@ -40,8 +41,8 @@ func main() {
 	flag.IntVar(&webhookPort, "webhook-port", 9443, "Port the admission webhooks listen on.")
 	flag.StringVar(&webhookCertDir, "webhook-cert-dir", "", "Directory with tls.crt and tls.key for the webhooks.")
 	o.BindFlags(flag.CommandLine)
-	var certs certOptions
-	certs.bindFlags(flag.CommandLine)
+	var certs certrotation.Options
+	certs.BindFlags(flag.CommandLine)
 	zopts := zap.Options{Development: false}
 	zopts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -78,7 +79,7 @@ func main() {
 		log.Error(err, "Failed to set up the controllers")
 		os.Exit(1)
 	}
-	webhooksReady, err := startWebhooks(mgr, certs, webhookCertDir, func() error { return kovawebhook.Setup(mgr, o.PublicNamespace) })
+	webhooksReady, err := certrotation.StartWebhooks(mgr, certs, webhookCertDir, func() error { return kovawebhook.Setup(mgr, o.PublicNamespace) })
 	if err != nil {
 		log.Error(err, "Failed to set up the cert rotator")
 		os.Exit(1)

@@ -35,14 +35,14 @@ func Build(dir string) ([]*unstructured.Unstructured, error) {
 	return objs, nil
 }
 
-// Select returns the objects of the given kinds, in their order.
+// Select returns the objects of the given kinds, kind by kind in the order given (so that,
+// say, a Namespace comes before what lives in it), each kind's in build order.
 func Select(objs []*unstructured.Unstructured, kinds ...string) []*unstructured.Unstructured {
 	var out []*unstructured.Unstructured
-	for _, o := range objs {
-		for _, k := range kinds {
+	for _, k := range kinds {
+		for _, o := range objs {
 			if o.GetKind() == k {
 				out = append(out, o)
-				break
 			}
 		}
 	}

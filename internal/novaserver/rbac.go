@@ -3,15 +3,21 @@ package novaserver
 // The ClusterRole kova-nova-api (config/rbac/nova_api_role.yaml, written by `make manifests`
 // from the markers below) is what the shim does with its own identity, the ServiceAccount
 // kova-system/kova-nova-api. Writes made for a caller go out as that caller (impersonation),
-// so RBAC and the admission webhooks judge the real requester, and the shim itself needs no
-// write on the compute.kova.dev resources. What it does need:
+// so RBAC and the admission webhooks judge the real requester; the shim itself writes only
+// its own records. What it needs:
 //
 //   - read every compute.kova.dev kind, through its informer cache and live reads;
+//   - patch servers: its own record of the action it is about to make for a caller (an
+//     annotation naming the ServerAction, so every replica reads it with the server), which
+//     the caller, who may act on a server without editing it, could not write;
 //   - impersonate users, groups, service accounts, UIDs and user extras: the identity
 //     kube-apiserver authenticated (or TokenReview returned) is passed on whole, extras
-//     included (a service-account token carries some). RBAC cannot narrow impersonation
-//     to "whoever is calling", so this is the widest right the shim holds, inherent to
-//     acting for callers; it is bound to nothing else;
+//     included. RBAC cannot narrow impersonation to "whoever is calling", so this is the
+//     widest right the shim holds, inherent to acting for callers. RBAC has no wildcard for
+//     extra keys either (userextras/* matches nothing), so the keys are named: those
+//     kube-apiserver puts on service-account tokens. A cluster whose authenticator adds
+//     others (an OIDC claim mapped to an extra) adds them to the role, or its users' writes
+//     through the shim are refused;
 //   - create, get and delete Secrets: a changePassword action's password goes into a
 //     Secret owned by its ServerAction, never into the action itself;
 //   - get namespaces: a FlexCloud create of an account that does not exist is 404.
@@ -21,7 +27,8 @@ package novaserver
 // config/rbac/role_binding.yaml: markers cannot bind existing roles.
 
 // +kubebuilder:rbac:groups=compute.kova.dev,resources=servers;serveractions;flavors;images;keypairs;networks;fixedips,verbs=get;list;watch
+// +kubebuilder:rbac:groups=compute.kova.dev,resources=servers,verbs=patch
 // +kubebuilder:rbac:groups="",resources=users;groups;serviceaccounts,verbs=impersonate
-// +kubebuilder:rbac:groups=authentication.k8s.io,resources=userextras/*;uids,verbs=impersonate
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=uids;userextras/authentication.kubernetes.io/credential-id;userextras/authentication.kubernetes.io/pod-name;userextras/authentication.kubernetes.io/pod-uid;userextras/authentication.kubernetes.io/node-name;userextras/authentication.kubernetes.io/node-uid,verbs=impersonate
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=create;get;delete
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get

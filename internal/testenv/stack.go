@@ -45,7 +45,9 @@ type Stack struct {
 
 	nova    novaserver.Nova
 	certDir string
-	stop    func()
+	// novaKubeconfig holds a token of the ServiceAccount kova-nova-api (InstallIdentities).
+	novaKubeconfig string
+	stop           func()
 }
 
 // The stack's nova-api limits: room in one tenant for the benchmark's fleet (1,000
@@ -85,6 +87,11 @@ func StartStack(ctx context.Context, stepLatency time.Duration, nova novaserver.
 	if st.Client, err = client.New(cp.Config, client.Options{Scheme: Scheme()}); err != nil {
 		return fail(err)
 	}
+	// The manager and nova-api run as the ServiceAccounts of config/default, with its RBAC.
+	managerCfg, novaCfg, err := InstallIdentities(ctx, st.Client, cp.Config)
+	if err != nil {
+		return fail(err)
+	}
 	if err := st.ApplyFlowControl(ctx); err != nil {
 		return fail(err)
 	}
@@ -93,7 +100,7 @@ func StartStack(ctx context.Context, stepLatency time.Duration, nova novaserver.
 		return fail(err)
 	}
 	stops = append(stops, func() { _ = os.RemoveAll(stateDir) })
-	if st.Manager, err = StartManager(cp.Env, cp.Config, ManagerOptions{StepLatency: stepLatency, StateDir: stateDir, Webhooks: true,
+	if st.Manager, err = StartManager(cp.Env, managerCfg, ManagerOptions{StepLatency: stepLatency, StateDir: stateDir, Webhooks: true,
 		Hosts: []compute.HostInfo{ // room for the benchmarks' fleets (10,000 servers)
 			{Name: "sim-host-1", Capacity: compute.Resources{VCPUs: 8192, RAMMiB: 4 << 20, DiskGiB: 1 << 16}},
 			{Name: "sim-host-2", Capacity: compute.Resources{VCPUs: 8192, RAMMiB: 4 << 20, DiskGiB: 1 << 16}},
@@ -110,6 +117,10 @@ func StartStack(ctx context.Context, stepLatency time.Duration, nova novaserver.
 		return fail(err)
 	}
 	stops = append(stops, func() { _ = os.RemoveAll(st.certDir) })
+	st.novaKubeconfig = filepath.Join(st.certDir, "kova-nova-api.kubeconfig")
+	if err := WriteKubeconfig(st.novaKubeconfig, novaCfg); err != nil {
+		return fail(err)
+	}
 	st.nova = nova
 	replica, err := st.startNovaAPI()
 	if err != nil {
@@ -129,9 +140,6 @@ func StartStack(ctx context.Context, stepLatency time.Duration, nova novaserver.
 	st.APIServerCAs = x509.NewCertPool()
 	st.APIServerCAs.AppendCertsFromPEM(cp.Config.CAData)
 
-	if err := st.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "kova-system"}}); err != nil {
-		return fail(err)
-	}
 	if err := st.Apply(ctx, filepath.Join(root, "config", "apiservice", "apiservice.yaml"), func(u *unstructured.Unstructured) error {
 		return novaserver.ConfigureAPIService(u, caBundle, securePort)
 	}); err != nil {
@@ -170,7 +178,7 @@ func (s *Stack) startNovaAPI() (*Replica, error) {
 		return nil, err
 	}
 	caFile, allowed := s.CP.FrontProxy()
-	o := novaserver.LoopbackOptions(secure, direct, s.certDir, s.CP.AdminKubeconfig(), caFile, allowed)
+	o := novaserver.LoopbackOptions(secure, direct, s.certDir, s.novaKubeconfig, caFile, allowed)
 	o.QuotaInstances, o.MaxServersPerRequest = InstanceQuota, MaxServersPerRequest
 	cfg, err := func() (*novaserver.Config, error) {
 		if err := o.Validate(); err != nil {
