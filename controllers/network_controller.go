@@ -2,22 +2,31 @@ package controllers
 
 import (
 	"context"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/ipam"
 )
 
+// networkStatusBatch is how long a network's count waits after an address is handed out or
+// given back before it is written: a burst of boots on one network writes its status about
+// once per interval, not once per boot.
+const networkStatusBatch = time.Second
+
 // NetworkReconciler reports how many addresses of a network are held and how many it has.
 type NetworkReconciler struct {
 	client.Client
+	// Addresses is the allocator whose counts are reported.
+	Addresses *ipam.Allocator
 }
 
 // +kubebuilder:rbac:groups=compute.kova.dev,resources=networks/status,verbs=get;update;patch
@@ -35,11 +44,9 @@ func (r *NetworkReconciler) Reconcile(ctx context.Context, req reconcile.Request
 	if err != nil {
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, "InvalidCIDR", err.Error()
 	} else {
-		var ips computev1.FixedIPList
-		if err := r.List(ctx, &ips, client.InNamespace(n.Namespace), client.MatchingLabels{computev1.LabelNetwork: n.Name}); err != nil {
+		if n.Status.Allocated, err = r.Addresses.Allocated(ctx, ipam.RefOf(n)); err != nil {
 			return reconcile.Result{}, err
 		}
-		n.Status.Allocated = int64(len(ips.Items))
 		n.Status.Capacity = pool.Capacity()
 		if n.Status.Allocated >= n.Status.Capacity {
 			cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, "Exhausted", "Every address of the network is held."
@@ -55,14 +62,17 @@ func (r *NetworkReconciler) Reconcile(ctx context.Context, req reconcile.Request
 
 func equalStatus(a, b any) bool { return equality.Semantic.DeepEqual(a, b) }
 
-// SetupWithManager registers the controller; FixedIPs wake their network.
+// SetupWithManager registers the controller; a change in a network's count wakes it after
+// networkStatusBatch (the queue keeps one pending wake per network, so the changes of a
+// burst share one status write).
 func (r *NetworkReconciler) SetupWithManager(mgr manager.Manager) error {
 	return builder.ControllerManagedBy(mgr).
 		For(&computev1.Network{}).
-		Watches(&computev1.FixedIP{}, handler.EnqueueRequestsFromMapFunc(
-			func(_ context.Context, o client.Object) []reconcile.Request {
-				ip := o.(*computev1.FixedIP)
-				return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: ip.Namespace, Name: ip.Spec.Network}}}
-			})).
+		WatchesRawSource(source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+			r.Addresses.OnChange(func(ref ipam.Ref) {
+				q.AddAfter(reconcile.Request{NamespacedName: client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}}, networkStatusBatch)
+			})
+			return nil
+		})).
 		Complete(r)
 }

@@ -59,6 +59,8 @@ type ServerReconciler struct {
 	// OffloadShelved offloads a shelved server at once, as Nova does with its default
 	// shelved_offload_time of 0.
 	OffloadShelved bool
+	// Addresses hands out the networks' addresses (internal/ipam).
+	Addresses *ipam.Allocator
 	// PowerSyncInterval is how often a settled server's instance is read again without
 	// an event (Nova's sync_power_state_interval); 0 reads it only on events.
 	PowerSyncInterval time.Duration
@@ -73,7 +75,6 @@ type ServerReconciler struct {
 // +kubebuilder:rbac:groups=compute.kova.dev,resources=flavors;keypairs;networks,verbs=get;list;watch
 // +kubebuilder:rbac:groups=compute.kova.dev,resources=images,verbs=get;list;watch;create;update;patch
 // +kubebuilder:rbac:groups=compute.kova.dev,resources=images/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=compute.kova.dev,resources=fixedips,verbs=get;list;watch;create;delete;deletecollection
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;delete
 // +kubebuilder:rbac:groups=compute.kova.dev,resources=servers,verbs=override-lock
 // +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
@@ -244,20 +245,13 @@ func (r *ServerReconciler) reconcileDelete(ctx context.Context, srv *computev1.S
 	return reconcile.Result{}, nil
 }
 
-// releaseAddresses frees the server's addresses wherever its networks may be: its own
-// namespace and, for shared networks, the public one.
+// releaseAddresses frees the server's addresses on every network: no API write, the
+// server's status (written next, or the server gone) is the record.
 func (r *ServerReconciler) releaseAddresses(ctx context.Context, srv *computev1.Server) error {
-	alloc := r.allocator()
-	for _, ns := range rules.VisibleNamespaces(srv.Namespace, r.PublicNamespace) {
-		if err := alloc.Release(ctx, ns, string(srv.UID)); err != nil {
-			return fmt.Errorf("releasing addresses in %s: %w", ns, err)
-		}
+	if err := r.Addresses.Release(ctx, string(srv.UID)); err != nil {
+		return fmt.Errorf("releasing addresses: %w", err)
 	}
 	return nil
-}
-
-func (r *ServerReconciler) allocator() *ipam.Allocator {
-	return &ipam.Allocator{Client: r.Client, Reader: r.APIReader}
 }
 
 func (r *ServerReconciler) event(obj runtime.Object, typ, reason, action, msg string) {

@@ -16,11 +16,11 @@ import (
 	"github.com/kova-dev/kova/internal/compute"
 )
 
-// fixedIPsOf lists the addresses a server holds.
-func fixedIPsOf(srv *computev1.Server) []computev1.FixedIP {
-	var list computev1.FixedIPList
-	Expect(k8s.List(suiteCtx, &list, client.MatchingLabels{computev1.LabelServerUID: string(srv.UID)})).To(Succeed())
-	return list.Items
+// fixedIPsOf lists the addresses a server holds, as the manager's allocator has them.
+func fixedIPsOf(srv *computev1.Server) []string {
+	held, err := mgr.Addresses.Held(suiteCtx, string(srv.UID))
+	Expect(err).NotTo(HaveOccurred())
+	return held
 }
 
 func driverHas(uid string) bool {
@@ -78,7 +78,9 @@ var _ = Describe("Server", func() {
 		for _, c := range s.Status.Conditions {
 			Expect(c.ObservedGeneration).To(Equal(s.Generation))
 		}
-		Expect(fixedIPsOf(s)).To(HaveLen(1))
+		Expect(fixedIPsOf(s)).To(ConsistOf(s.Namespace + "/private=" + s.Status.Addresses[0].Address))
+		Expect(s.Status.Addresses[0].NetworkNamespace).To(Equal(s.Namespace), "the status names the Network it holds the address of")
+		Expect(s.Status.Addresses[0].NetworkName).To(Equal("private"))
 		Expect(s.Finalizers).To(ContainElement(computev1.Finalizer))
 		expectSeen(s, "BUILD/networking", "BUILD/spawning", "ACTIVE/none")
 	})
@@ -322,7 +324,7 @@ var _ = Describe("Server", func() {
 		})
 		Eventually(func() string { return get(srv).Status.Status }).Should(Equal("BUILD"))
 		s := get(srv)
-		Eventually(func() []computev1.FixedIP { return fixedIPsOf(s) }).Should(HaveLen(2))
+		Eventually(func() []string { return fixedIPsOf(s) }).Should(HaveLen(2))
 		Expect(k8s.Delete(suiteCtx, s)).To(Succeed())
 		Eventually(func() bool {
 			return apierrors.IsNotFound(k8s.Get(suiteCtx, client.ObjectKeyFromObject(srv), &computev1.Server{}))

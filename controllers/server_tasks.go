@@ -165,13 +165,12 @@ func orQueued(p computev1.ImagePhase) string {
 // allocateAddresses takes one address on each network the server asks for.
 func (r *ServerReconciler) allocateAddresses(ctx context.Context, srv *computev1.Server) ([]computev1.ServerAddress, error) {
 	var out []computev1.ServerAddress
-	alloc := r.allocator()
 	for _, att := range srv.Spec.Networks {
 		net, err := refs.Network(ctx, r.Client, srv.Namespace, r.PublicNamespace, att.Name)
 		if err != nil {
 			return nil, err
 		}
-		ip, err := alloc.Allocate(ctx, net, ipam.Holder{Namespace: srv.Namespace, Name: srv.Name, UID: string(srv.UID)}, att.FixedIP)
+		addr, err := r.Addresses.Allocate(ctx, net, string(srv.UID), att.FixedIP)
 		switch {
 		case errors.Is(err, ipam.ErrExhausted):
 			return nil, fmt.Errorf("No more IP addresses available on network %s.", net.Name) //nolint:staticcheck // Nova's words
@@ -179,12 +178,13 @@ func (r *ServerReconciler) allocateAddresses(ctx context.Context, srv *computev1
 			return nil, err
 		}
 		version := int32(4)
-		if strings.Contains(ip.Spec.Address, ":") {
+		if addr.Is6() {
 			version = 6
 		}
 		out = append(out, computev1.ServerAddress{
-			Network: net.DisplayName(), Address: ip.Spec.Address, Version: version,
-			MACAddress: ip.Spec.MACAddress, Type: "fixed",
+			Network: net.DisplayName(), Address: addr.String(), Version: version,
+			MACAddress: ipam.MAC(string(srv.UID), net.Name), Type: "fixed",
+			NetworkNamespace: net.Namespace, NetworkName: net.Name,
 		})
 	}
 	return out, nil

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/kova-dev/kova/internal/compute"
+	"github.com/kova-dev/kova/internal/ipam"
 	"github.com/kova-dev/kova/internal/rules"
 )
 
@@ -28,6 +29,8 @@ type Options struct {
 	// AllocationRatios overcommit the simulated hosts as Nova's placement does (zero ratios
 	// are Nova's defaults: cpu 4.0, ram 1.0, disk 1.0).
 	AllocationRatios compute.AllocationRatios
+	// Addresses is the address allocator; nil makes one (NewAddressAllocator).
+	Addresses *ipam.Allocator
 	// Workers is how many servers reconcile at once.
 	Workers int
 	// KeepShelved keeps a shelved server on its host until shelveOffload, as Nova does
@@ -126,10 +129,14 @@ func addDebugServer(mgr manager.Manager, addr string, sim *compute.Simulated) er
 // SetupWithDriver registers every controller on the given driver.
 func SetupWithDriver(mgr manager.Manager, o Options, driver compute.Driver) error {
 	c := mgr.GetClient()
+	addrs := o.Addresses
+	if addrs == nil {
+		addrs = NewAddressAllocator(mgr, o.PublicNamespace)
+	}
 	if err := (&ServerReconciler{
 		Client: c, APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(), Driver: driver,
 		Recorder: mgr.GetEventRecorder("server-controller"), PublicNamespace: o.PublicNamespace,
-		OffloadShelved: !o.KeepShelved, PowerSyncInterval: o.PowerSyncInterval,
+		OffloadShelved: !o.KeepShelved, PowerSyncInterval: o.PowerSyncInterval, Addresses: addrs,
 	}).SetupWithManager(mgr, max(o.Workers, 1)); err != nil {
 		return fmt.Errorf("server controller: %w", err)
 	}
@@ -142,7 +149,7 @@ func SetupWithDriver(mgr manager.Manager, o Options, driver compute.Driver) erro
 	if err := (&KeypairReconciler{Client: c, APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme()}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("keypair controller: %w", err)
 	}
-	if err := (&NetworkReconciler{Client: c}).SetupWithManager(mgr); err != nil {
+	if err := (&NetworkReconciler{Client: c, Addresses: addrs}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("network controller: %w", err)
 	}
 	return nil

@@ -40,9 +40,7 @@ const Finalizer = "compute.kova.dev/finalizer"
 
 // Labels that index owned objects.
 const (
-	LabelNetwork   = "compute.kova.dev/network"
-	LabelServerUID = "compute.kova.dev/server-uid"
-	LabelServer    = "compute.kova.dev/server"
+	LabelServer = "compute.kova.dev/server"
 )
 
 // Labels of the time a server was made, in buckets of three widths (the bucket's start in

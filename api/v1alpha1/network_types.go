@@ -43,7 +43,8 @@ type NetworkStatus struct {
 	Capacity int64 `json:"capacity,omitempty"`
 }
 
-// Network is a tenant network. Addresses on it are FixedIP objects.
+// Network is a tenant network. The addresses servers hold on it are recorded in the
+// servers' status (see internal/ipam); status.allocated counts them.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:categories=kova
@@ -78,51 +79,6 @@ type NetworkList struct {
 	Items           []Network `json:"items"`
 }
 
-// FixedIPSpec records one address held by one server. The object's name is
-// "<network>.<address>" (colons of IPv6 become dashes), so the API server's uniqueness of
-// names is what makes two servers never get one address: a second create fails.
-// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="a fixed IP is immutable; delete it to release the address"
-type FixedIPSpec struct {
-	// Network is the Network's metadata.name, in this namespace.
-	// +kubebuilder:validation:MinLength=1
-	Network string `json:"network"`
-	// Address is the IP address.
-	// +kubebuilder:validation:XValidation:rule="isIP(self)",message="spec.address must be an IP address"
-	// +kubebuilder:validation:MaxLength=64
-	Address string `json:"address"`
-	// ServerNamespace and ServerName say who holds it (a shared network serves many tenants).
-	ServerNamespace string `json:"serverNamespace"`
-	ServerName      string `json:"serverName"`
-	// ServerUID is the holder's uid; the address is released when that server goes.
-	ServerUID string `json:"serverUID"`
-	// MACAddress of the port the address is on.
-	// +optional
-	MACAddress string `json:"macAddress,omitempty"`
-}
-
-// FixedIP is one allocated address of a Network.
-// +kubebuilder:object:root=true
-// +kubebuilder:resource:categories=kova
-// +kubebuilder:printcolumn:name="Network",type=string,JSONPath=`.spec.network`
-// +kubebuilder:printcolumn:name="Address",type=string,JSONPath=`.spec.address`
-// +kubebuilder:printcolumn:name="Server",type=string,JSONPath=`.spec.serverName`
-// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
-type FixedIP struct {
-	metav1.TypeMeta   `json:",inline"`
-	metav1.ObjectMeta `json:"metadata,omitempty"`
-
-	// +required
-	Spec FixedIPSpec `json:"spec"`
-}
-
-// FixedIPList is a list of fixed IPs.
-// +kubebuilder:object:root=true
-type FixedIPList struct {
-	metav1.TypeMeta `json:",inline"`
-	metav1.ListMeta `json:"metadata,omitempty"`
-	Items           []FixedIP `json:"items"`
-}
-
 func init() {
-	register(&Network{}, &NetworkList{}, &FixedIP{}, &FixedIPList{})
+	register(&Network{}, &NetworkList{})
 }

@@ -137,6 +137,13 @@ type ServerAddress struct {
 	MACAddress string `json:"macAddr,omitempty"`
 	// Type is fixed or floating.
 	Type string `json:"type"`
+	// NetworkNamespace and NetworkName name the Network object the address is from (a
+	// shared network lives in the public namespace). The server's status is the record of
+	// which address it holds: the manager rebuilds its allocations from these at start.
+	// +optional
+	NetworkNamespace string `json:"networkNamespace,omitempty"`
+	// +optional
+	NetworkName string `json:"networkName,omitempty"`
 }
 
 // ServerFault is the last fault of a server in ERROR, as Nova shows it.

@@ -51,26 +51,7 @@ func TestUsable(t *testing.T) {
 	}
 }
 
-func TestCandidatesAreStableAndInRange(t *testing.T) {
-	p := pool(t, "10.1.0.0/16", "")
-	for attempt := range 8 {
-		a, b := p.candidate("uid-1", attempt), p.candidate("uid-1", attempt)
-		if a != b {
-			t.Fatalf("candidate %d differs between calls: %s, %s", attempt, a, b)
-		}
-		if !p.Prefix.Contains(a) {
-			t.Fatalf("candidate %s outside %s", a, p.Prefix)
-		}
-	}
-	if p.candidate("uid-1", 0) == p.candidate("uid-2", 0) {
-		t.Fatal("two holders start from the same address")
-	}
-}
-
-func TestObjectNameAndMAC(t *testing.T) {
-	if got := ObjectName("net", netip.MustParseAddr("fd00::1")); got != "net.fd00--1" {
-		t.Errorf("ObjectName = %q", got)
-	}
+func TestMAC(t *testing.T) {
 	if m := MAC("uid", "net"); len(m) != 17 || m[:9] != "fa:16:3e:" || m != MAC("uid", "net") {
 		t.Errorf("MAC = %q is not a stable fa:16:3e address", m)
 	}

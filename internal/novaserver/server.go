@@ -159,7 +159,7 @@ func (s *Server) Run(ctx context.Context) error {
 	// Start every informer now rather than on the first request that needs it.
 	for _, obj := range []client.Object{
 		&computev1.Server{}, &computev1.ServerAction{}, &computev1.Flavor{}, &computev1.Image{},
-		&computev1.Keypair{}, &computev1.Network{}, &computev1.FixedIP{},
+		&computev1.Keypair{}, &computev1.Network{},
 	} {
 		if _, err := s.cache.GetInformer(ctx, obj, cache.BlockUntilSynced(false)); err != nil {
 			return fmt.Errorf("starting the informer for %T: %w", obj, err)

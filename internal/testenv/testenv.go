@@ -31,6 +31,7 @@ import (
 	"github.com/kova-dev/kova/controllers"
 	"github.com/kova-dev/kova/internal/cachetrim"
 	"github.com/kova-dev/kova/internal/compute"
+	"github.com/kova-dev/kova/internal/ipam"
 	"github.com/kova-dev/kova/internal/rules"
 	kovawebhook "github.com/kova-dev/kova/internal/webhook"
 )
@@ -84,6 +85,8 @@ func NewEnvironment(webhooks bool) *envtest.Environment {
 type Manager struct {
 	Driver *compute.Simulated
 	Client client.Client
+	// Addresses is the controllers' address allocator: what each server holds.
+	Addresses *ipam.Allocator
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -133,7 +136,8 @@ func StartManager(env *envtest.Environment, cfg *rest.Config, o ManagerOptions) 
 	if err != nil {
 		return nil, err
 	}
-	copts := controllers.Options{PublicNamespace: PublicNamespace, Workers: max(o.Workers, 8),
+	addrs := controllers.NewAddressAllocator(mgr, PublicNamespace)
+	copts := controllers.Options{PublicNamespace: PublicNamespace, Workers: max(o.Workers, 8), Addresses: addrs,
 		PowerSyncInterval: cmp.Or(o.PowerSyncInterval, controllers.DefaultPowerSyncInterval)}
 	var drv compute.Driver = driver
 	if o.WrapDriver != nil {
@@ -148,7 +152,7 @@ func StartManager(env *envtest.Environment, cfg *rest.Config, o ManagerOptions) 
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	m := &Manager{Driver: driver, Client: mgr.GetClient(), cancel: cancel, done: make(chan error, 1)}
+	m := &Manager{Driver: driver, Client: mgr.GetClient(), Addresses: addrs, cancel: cancel, done: make(chan error, 1)}
 	go func() { m.done <- mgr.Start(ctx) }()
 	if o.Webhooks {
 		if err := waitForWebhook(env); err != nil {

@@ -33,15 +33,21 @@ type allocation struct {
 	Address, ServerUID string
 }
 
-// allocations reads where Kova keeps the tenant network's allocations: every address held
-// (one FixedIP object each) and the count the Network's status shows. The one place that
-// knows how allocations are stored, so the leak check follows when that changes.
+// allocations reads where Kova keeps the tenant network's allocations: every address a
+// server's status shows (the record the manager's allocator is rebuilt from, see
+// internal/ipam) and the count the Network's status shows (the leader's allocator's, written
+// in batches about a second apart). The one place that knows how allocations are stored,
+// so the leak check follows when that changes.
 func allocations(ctx context.Context, c client.Client) ([]allocation, int64) {
-	var ips computev1.FixedIPList
-	Expect(c.List(ctx, &ips, client.InNamespace(tenant))).To(Succeed())
-	out := make([]allocation, 0, len(ips.Items))
-	for _, ip := range ips.Items {
-		out = append(out, allocation{Address: ip.Spec.Address, ServerUID: ip.Spec.ServerUID})
+	var list computev1.ServerList
+	Expect(c.List(ctx, &list, client.InNamespace(tenant))).To(Succeed())
+	var out []allocation
+	for _, s := range list.Items {
+		for _, a := range s.Status.Addresses {
+			if a.NetworkName == "private" {
+				out = append(out, allocation{Address: a.Address, ServerUID: string(s.UID)})
+			}
+		}
 	}
 	n := &computev1.Network{}
 	Expect(c.Get(ctx, client.ObjectKey{Namespace: tenant, Name: "private"}, n)).To(Succeed())
