@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
@@ -67,7 +68,9 @@ func equalStatus(a, b any) bool { return equality.Semantic.DeepEqual(a, b) }
 // burst share one status write).
 func (r *NetworkReconciler) SetupWithManager(mgr manager.Manager) error {
 	return builder.ControllerManagedBy(mgr).
-		For(&computev1.Network{}).
+		// Its own status writes do not wake it (they would write the next count at once,
+		// undoing the batching): only a new network or a spec change does.
+		For(&computev1.Network{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WatchesRawSource(source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
 			r.Addresses.OnChange(func(ref ipam.Ref) {
 				q.AddAfter(reconcile.Request{NamespacedName: client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}}, networkStatusBatch)

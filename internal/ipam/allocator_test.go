@@ -13,9 +13,10 @@ import (
 
 var ctx = context.Background()
 
-func newNetwork(ns, name, cidr string) *computev1.Network {
+// newNetwork is a network named "net" (so namespaces tell them apart).
+func newNetwork(ns, cidr string) *computev1.Network {
 	n := &computev1.Network{Spec: computev1.NetworkSpec{CIDR: cidr}}
-	n.Namespace, n.Name = ns, name
+	n.Namespace, n.Name = ns, "net"
 	return n
 }
 
@@ -32,7 +33,7 @@ func mustAllocate(t *testing.T, a *Allocator, n *computev1.Network, uid, want st
 
 func TestAllocatesInOrderSkippingGatewayAndRetriesGetTheSame(t *testing.T) {
 	a := New(fromNothing)
-	n := newNetwork("t", "net", "10.0.0.0/29") // .1 gateway, .2-.6 usable, .7 broadcast
+	n := newNetwork("t", "10.0.0.0/29") // .1 gateway, .2-.6 usable, .7 broadcast
 	var got []string
 	for i := range 5 {
 		got = append(got, mustAllocate(t, a, n, fmt.Sprint("uid-", i), "").String())
@@ -60,7 +61,7 @@ func TestAllocatesInOrderSkippingGatewayAndRetriesGetTheSame(t *testing.T) {
 
 func TestRequestedAddresses(t *testing.T) {
 	a := New(fromNothing)
-	n := newNetwork("t", "net", "10.0.0.0/24")
+	n := newNetwork("t", "10.0.0.0/24")
 	if addr := mustAllocate(t, a, n, "a", "10.0.0.9"); addr.String() != "10.0.0.9" {
 		t.Fatalf("got %s", addr)
 	}
@@ -85,7 +86,7 @@ func TestRequestedAddresses(t *testing.T) {
 
 func TestNetworksAreKeptApart(t *testing.T) {
 	a := New(fromNothing)
-	n1, n2, shared := newNetwork("t1", "net", "10.0.0.0/24"), newNetwork("t2", "net", "10.0.0.0/24"), newNetwork("public", "net", "10.9.0.0/24")
+	n1, n2, shared := newNetwork("t1", "10.0.0.0/24"), newNetwork("t2", "10.0.0.0/24"), newNetwork("public", "10.9.0.0/24")
 	a1, a2 := mustAllocate(t, a, n1, "s1", ""), mustAllocate(t, a, n2, "s2", "")
 	if a1 != a2 {
 		t.Errorf("two tenants' networks of the same name share addresses: %s, %s", a1, a2)
@@ -102,7 +103,7 @@ func TestNetworksAreKeptApart(t *testing.T) {
 }
 
 func TestRebuildsFromWhatServersShow(t *testing.T) {
-	n := newNetwork("t", "net", "10.0.0.0/24")
+	n := newNetwork("t", "10.0.0.0/24")
 	loads := 0
 	a := New(func(context.Context) ([]Holding, error) {
 		loads++
@@ -133,7 +134,7 @@ func TestALoadThatFailsIsTriedAgain(t *testing.T) {
 		}
 		return nil, nil
 	})
-	n := newNetwork("t", "net", "10.0.0.0/24")
+	n := newNetwork("t", "10.0.0.0/24")
 	if _, err := a.Allocate(ctx, n, "s", ""); err == nil {
 		t.Fatal("allocated without knowing what is held")
 	}
@@ -146,7 +147,7 @@ func TestALoadThatFailsIsTriedAgain(t *testing.T) {
 
 func TestConcurrentAllocationsNeverShareAnAddress(t *testing.T) {
 	a := New(fromNothing)
-	n := newNetwork("t", "net", "fd00::/116") // IPv6: 4095 usable
+	n := newNetwork("t", "fd00::/116") // IPv6: 4095 usable
 	var changes sync.Map
 	a.OnChange(func(r Ref) { changes.Store(r, true) })
 	const servers = 2000

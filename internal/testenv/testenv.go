@@ -87,8 +87,8 @@ type Manager struct {
 	Client client.Client
 	// Addresses is the controllers' address allocator: what each server holds.
 	Addresses *ipam.Allocator
-	cancel context.CancelFunc
-	done   chan error
+	cancel    context.CancelFunc
+	done      chan error
 }
 
 // ManagerOptions configure StartManager.
