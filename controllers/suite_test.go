@@ -138,7 +138,7 @@ var tenantUserRole = &rbacv1.ClusterRole{
 	ObjectMeta: metav1.ObjectMeta{Name: "kova-test-tenant-user"},
 	Rules: []rbacv1.PolicyRule{{
 		APIGroups: []string{computev1.GroupVersion.Group},
-		Resources: []string{"servers", "serveractions", "keypairs", "images", "networks", "flavors", "fixedips"},
+		Resources: []string{"servers", "serveractions", "keypairs", "images", "networks", "flavors"},
 		Verbs:     []string{"get", "list", "watch", "create", "update", "patch"},
 	}, {
 		// The REST calls her spec edits mean, which the admission webhook asks RBAC about.
