@@ -16,8 +16,6 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
@@ -123,6 +121,18 @@ func StartProcessStack(ctx context.Context, o ProcessStackOptions) (_ *ProcessSt
 	if err := st.Apply(ctx, filepath.Join(root, "config", "rbac", "user_roles.yaml"), nil); err != nil {
 		return nil, err
 	}
+	// The manager and nova-api run as the ServiceAccounts of config/default, with its RBAC.
+	managerCfg, novaCfg, err := InstallIdentities(ctx, st.Client, cp.Config)
+	if err != nil {
+		return nil, err
+	}
+	managerKubeconfig, novaKubeconfig := filepath.Join(work, "kova-manager.kubeconfig"), filepath.Join(work, "kova-nova-api.kubeconfig")
+	if err := WriteKubeconfig(managerKubeconfig, managerCfg); err != nil {
+		return nil, err
+	}
+	if err := WriteKubeconfig(novaKubeconfig, novaCfg); err != nil {
+		return nil, err
+	}
 	if err := st.ApplyFlowControl(ctx); err != nil {
 		return nil, err
 	}
@@ -130,7 +140,7 @@ func StartProcessStack(ctx context.Context, o ProcessStackOptions) (_ *ProcessSt
 	// The manager, as cmd/localcp runs it.
 	host, port, certDir := cp.WebhookOptions()
 	managerArgs := []string{
-		"--kubeconfig=" + cp.AdminKubeconfig(),
+		"--kubeconfig=" + managerKubeconfig,
 		"--webhook-host=" + host, "--webhook-port=" + strconv.Itoa(port), "--webhook-cert-dir=" + certDir,
 		"--sim-state-dir=" + ps.DriverDir, "--sim-step-latency=" + o.StepLatency.String(),
 		"--metrics-bind-address=0", "--health-probe-bind-address=0",
@@ -162,7 +172,7 @@ func StartProcessStack(ctx context.Context, o ProcessStackOptions) (_ *ProcessSt
 	novaCerts := filepath.Join(work, "nova-api")
 	caFile, allowed := cp.FrontProxy()
 	novaArgs := append([]string{
-		"--kubeconfig=" + cp.AdminKubeconfig(),
+		"--kubeconfig=" + novaKubeconfig,
 		"--bind-address=127.0.0.1", "--secure-port=" + strconv.Itoa(securePort), "--cert-dir=" + novaCerts,
 		"--direct-bind-address=127.0.0.1:" + strconv.Itoa(directPort),
 		"--requestheader-client-ca-file=" + caFile, "--requestheader-allowed-names=" + strings.Join(allowed, ","),
@@ -187,9 +197,6 @@ func StartProcessStack(ctx context.Context, o ProcessStackOptions) (_ *ProcessSt
 	st.DirectCAs.AppendCertsFromPEM(caBundle)
 	st.APIServerCAs = x509.NewCertPool()
 	st.APIServerCAs.AppendCertsFromPEM(cp.Config.CAData)
-	if err := st.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "kova-system"}}); err != nil {
-		return nil, err
-	}
 	if err := st.Apply(ctx, filepath.Join(root, "config", "apiservice", "apiservice.yaml"), func(u *unstructured.Unstructured) error {
 		return novaserver.ConfigureAPIService(u, caBundle, securePort)
 	}); err != nil {
