@@ -25,7 +25,7 @@ import (
 
 func main() {
 	var o controllers.Options
-	var metricsAddr, probeAddr, webhookHost, webhookCertDir string
+	var metricsAddr, probeAddr, pprofAddr, webhookHost, webhookCertDir string
 	var webhookPort int
 	var leader leaderFlags
 	var qps float64
@@ -36,6 +36,7 @@ func main() {
 	flag.IntVar(&burst, "kube-api-burst", 0, "Burst of requests the manager may make to the API server (with a positive --kube-api-qps).")
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address of the metrics endpoint; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the health probes.")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "", "Address of Go's pprof endpoints (/debug/pprof), for profiling; empty serves none.")
 	leader.bind(flag.CommandLine)
 	flag.StringVar(&webhookHost, "webhook-host", "", "Address the admission webhooks listen on.")
 	flag.IntVar(&webhookPort, "webhook-port", 9443, "Port the admission webhooks listen on.")
@@ -61,6 +62,7 @@ func main() {
 		Cache:                  cache.Options{DefaultTransform: cachetrim.Transform()},
 		Metrics:                metricsserver.Options{BindAddress: metricsAddr},
 		HealthProbeBindAddress: probeAddr,
+		PprofBindAddress:       pprofAddr,
 		WebhookServer: webhook.NewServer(webhook.Options{
 			Host: webhookHost, Port: webhookPort, CertDir: webhookCertDir,
 			TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.MinVersion = tls.VersionTLS12 }},
