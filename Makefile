@@ -116,22 +116,26 @@ ifndef ignore-not-found
   ignore-not-found = false
 endif
 
+# The deploy targets use the kubectl on PATH (the cluster's users have one), else bin/'s.
+CLUSTER_KUBECTL ?= $(or $(shell command -v kubectl),$(KUBECTL))
+NEED_KUBECTL := $(if $(shell command -v kubectl),,kubectl)
+
 .PHONY: install
-install: manifests kustomize ## Install the CRDs into the cluster of ~/.kube/config.
-	$(KUSTOMIZE) build config/crd | $(KUBECTL) apply --server-side -f -
+install: manifests kustomize $(NEED_KUBECTL) ## Install the CRDs into the cluster of ~/.kube/config.
+	$(KUSTOMIZE) build config/crd | $(CLUSTER_KUBECTL) apply --server-side -f -
 
 .PHONY: uninstall
-uninstall: manifests kustomize ## Remove the CRDs (and every object of theirs) from the cluster.
-	$(KUSTOMIZE) build config/crd | $(KUBECTL) delete --ignore-not-found=$(ignore-not-found) -f -
+uninstall: manifests kustomize $(NEED_KUBECTL) ## Remove the CRDs (and every object of theirs) from the cluster.
+	$(KUSTOMIZE) build config/crd | $(CLUSTER_KUBECTL) delete --ignore-not-found=$(ignore-not-found) -f -
 
 .PHONY: deploy
-deploy: manifests kustomize kubectl ## Deploy Kova (IMG=...) into the cluster of ~/.kube/config.
+deploy: manifests kustomize $(NEED_KUBECTL) ## Deploy Kova (IMG=...) into the cluster of ~/.kube/config.
 	cd config/default && $(KUSTOMIZE) edit set image controller=$(IMG)
-	$(KUSTOMIZE) build config/default | $(KUBECTL) apply --server-side -f -
+	$(KUSTOMIZE) build config/default | $(CLUSTER_KUBECTL) apply --server-side -f -
 
 .PHONY: undeploy
-undeploy: kustomize kubectl ## Remove everything `make deploy` applied (ignore-not-found=true to ignore missing objects).
-	$(KUSTOMIZE) build config/default | $(KUBECTL) delete --ignore-not-found=$(ignore-not-found) -f -
+undeploy: kustomize $(NEED_KUBECTL) ## Remove everything `make deploy` applied (ignore-not-found=true to ignore missing objects).
+	$(KUSTOMIZE) build config/default | $(CLUSTER_KUBECTL) delete --ignore-not-found=$(ignore-not-found) -f -
 
 ##@ Dependencies
 
