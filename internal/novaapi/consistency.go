@@ -173,12 +173,14 @@ func (h *handler) checkServers(ctx context.Context, namespaces []string) *server
 	return c
 }
 
-// cachedServers are the cached copies of the servers in namespaces ("" for all).
+// cachedServers are the cached copies of the servers in namespaces ("" for all). They are
+// the cache's own objects, not copies (a list reads every server of a tenant, and copying
+// them all cost more than the page): whoever reads them must not change them.
 func (h *handler) cachedServers(ctx context.Context, namespaces []string) ([]computev1.Server, error) {
 	var out []computev1.Server
 	for _, ns := range namespaces {
 		var list computev1.ServerList
-		if err := h.cache.List(ctx, &list, inNamespace(ns)...); err != nil {
+		if err := h.cache.List(ctx, &list, append(inNamespace(ns), client.UnsafeDisableDeepCopy)...); err != nil {
 			return nil, err
 		}
 		out = append(out, list.Items...)

@@ -1,6 +1,7 @@
 package novaapi
 
 import (
+	"cmp"
 	"slices"
 	"strconv"
 	"strings"
@@ -141,31 +142,69 @@ func trimAll(ss []string) []string {
 	return out
 }
 
+// serverTimes are the sort keys that are times: compared as times, in the order of their
+// text in serverFields, without making the text (a list sorts every server of a tenant).
+var serverTimes = map[string]func(*computev1.Server) time.Time{
+	"created_at": func(s *computev1.Server) time.Time { return s.CreationTimestamp.Time },
+	"updated_at": serverUpdated,
+	"launched_at": func(s *computev1.Server) time.Time {
+		if s.Status.LaunchedAt == nil {
+			return time.Time{}
+		}
+		return s.Status.LaunchedAt.Time
+	},
+}
+
+// compareJoined compares a1+"/"+a2 with b1+"/"+b2 without joining them.
+func compareJoined(a1, a2, b1, b2 string) int {
+	n := min(len(a1), len(b1))
+	if c := strings.Compare(a1[:n], b1[:n]); c != 0 {
+		return c
+	}
+	// One is a prefix of the other: the next byte is '/' on the shorter side.
+	switch {
+	case len(a1) < len(b1):
+		return cmp.Compare('/', b1[n])
+	case len(a1) > len(b1):
+		return cmp.Compare(a1[n], '/')
+	}
+	return strings.Compare(a2, b2)
+}
+
 func (o serverSort) less(a, b *computev1.Server) bool {
 	for i, k := range o.keys {
-		var x, y string
-		if k == "" {
-			x, y = a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name
-		} else if get, ok := serverFields[k]; ok {
-			x, y = get(a), get(b)
-		} else {
-			continue
+		var c int
+		switch get, isTime := serverTimes[k]; {
+		case k == "":
+			c = compareJoined(a.Namespace, a.Name, b.Namespace, b.Name)
+		case isTime:
+			c = get(a).Compare(get(b))
+		default:
+			c = compareField(k, a, b)
 		}
-		if x == y {
+		if c == 0 {
 			continue
-		}
-		var lt bool
-		if numericSortFields[k] {
-			xi, _ := strconv.Atoi(x)
-			yi, _ := strconv.Atoi(y)
-			lt = xi < yi
-		} else {
-			lt = x < y
 		}
 		if o.desc[i] {
-			return !lt
+			return c > 0
 		}
-		return lt
+		return c < 0
 	}
 	return false
+}
+
+// compareField compares two servers by the text of one of serverFields (0 for a key it
+// does not know).
+func compareField(k string, a, b *computev1.Server) int {
+	get, ok := serverFields[k]
+	if !ok {
+		return 0
+	}
+	x, y := get(a), get(b)
+	if numericSortFields[k] {
+		xi, _ := strconv.Atoi(x)
+		yi, _ := strconv.Atoi(y)
+		return cmp.Compare(xi, yi)
+	}
+	return strings.Compare(x, y)
 }
