@@ -43,14 +43,15 @@ const (
 	LabelServer = "compute.kova.dev/server"
 )
 
-// Labels of the time a server was made, in buckets of three widths (the bucket's start in
+// Labels of the time a server was made, in buckets of four widths (the bucket's start in
 // Unix seconds), set by the admission webhook as the server is created and never changed.
 // Label selectors have no ranges, so these let the REST shim LIST the servers made between
 // two times (the servers one page of a list in creation order shows) rather than all of
 // them (internal/rules.CreatedSelectionFor).
 const (
-	LabelCreated10s  = "compute.kova.dev/created-10s"
-	LabelCreated1e4s = "compute.kova.dev/created-1e4s"
+	LabelCreated1s   = "compute.kova.dev/created-1s"
+	LabelCreated1e3s = "compute.kova.dev/created-1e3s"
+	LabelCreated1e5s = "compute.kova.dev/created-1e5s"
 	LabelCreated1e7s = "compute.kova.dev/created-1e7s"
 )
 

@@ -34,10 +34,13 @@ type serverSearch struct {
 	none       bool
 }
 
-// listedServer is a server in a list, with the state it is shown in.
+// listedServer is a server in a list, with the state it is shown in (once projected, from
+// its actions).
 type listedServer struct {
-	srv *computev1.Server
-	st  lifecycle.State
+	srv       *computev1.Server
+	st        lifecycle.State
+	actions   []computev1.ServerAction
+	projected bool
 }
 
 var pagingParams = []string{"limit", "marker", "sort_key", "sort_dir"}
@@ -101,6 +104,7 @@ func (h *handler) selectServers(rq *request, search *serverSearch, all []compute
 	if len(items) > limit {
 		items = items[:limit]
 	}
+	project(items)
 	return &serverSelection{all: all, items: items, span: spanOf(order, at, items, limit, now)}, nil
 }
 
@@ -147,13 +151,27 @@ func (h *handler) findServers(rq *request, search *serverSearch, all []computev1
 	if err != nil {
 		return nil, nil, err
 	}
-	var items []listedServer
+	items := make([]listedServer, 0, len(all))
 	for i := range all {
 		srv := &all[i]
+		if len(search.filters) == 0 {
+			// Nothing to filter by the state: only the page's servers need one (project).
+			items = append(items, listedServer{srv: srv, actions: actions[srv.Namespace+"/"+srv.Name]})
+			continue
+		}
 		st := rules.ProjectedState(srv, actions[srv.Namespace+"/"+srv.Name])
 		if !slices.ContainsFunc(search.filters, func(f serverFilter) bool { return !f(srv, st) }) {
-			items = append(items, listedServer{srv, st})
+			items = append(items, listedServer{srv: srv, st: st, projected: true})
 		}
 	}
 	return all, items, nil
+}
+
+// project gives the servers of a page their state, where findServers left it for later.
+func project(items []listedServer) {
+	for i := range items {
+		if !items[i].projected {
+			items[i].st, items[i].projected = rules.ProjectedState(items[i].srv, items[i].actions), true
+		}
+	}
 }

@@ -18,21 +18,26 @@ type createdLevel struct {
 	width int64 // seconds
 }
 
-// createdLevels are the widths, finest first: 10 s, about 2.8 hours, about 116 days.
+// createdLevels are the widths, finest first: 1 s, about 17 minutes, about 28 hours, about
+// 116 days. A page of 1,000 servers made at 100 a second spans 10 s.
 var createdLevels = []createdLevel{
-	{computev1.LabelCreated10s, 10},
-	{computev1.LabelCreated1e4s, 10_000},
+	{computev1.LabelCreated1s, 1},
+	{computev1.LabelCreated1e3s, 1_000},
+	{computev1.LabelCreated1e5s, 100_000},
 	{computev1.LabelCreated1e7s, 10_000_000},
 }
 
-// CreatedSlack is how far a server's creationTimestamp (the API server's clock, whole
-// seconds) may lie from the time its labels were stamped (the webhook's clock, a moment
-// earlier): whole seconds, the time between admission and storage, and the skew of two
-// clocks of one cluster.
-const CreatedSlack = 5 * time.Second
+// CreatedSlack is how far a server's creationTimestamp may lie from the time its labels
+// were stamped. The webhook stamps its clock's time in admission; the API server sets
+// creationTimestamp a moment later from its own, cut to whole seconds: the label is at
+// most a second after (plus the skew of the two clocks) and a moment before (plus the
+// skew). Two seconds assume the clocks of one cluster within a second of each other, as
+// NTP keeps them; a server labelled further off may be shown from a stale cache, or not
+// until the cache has it, on the page of its span.
+const CreatedSlack = 2 * time.Second
 
 // maxCreatedBuckets bounds the values of one selection, so its label selector stays within
-// a few kilobytes of query (42 minutes of 10 s buckets).
+// a few kilobytes of query (about 4 minutes of 1 s buckets).
 const maxCreatedBuckets = 256
 
 // CreatedLabelKeys are the keys of the creation-time labels.

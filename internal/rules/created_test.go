@@ -10,8 +10,9 @@ import (
 func TestCreatedLabels(t *testing.T) {
 	got := CreatedLabels(time.Unix(1764558123, 900_000_000))
 	want := map[string]string{
-		computev1.LabelCreated10s:  "1764558120",
-		computev1.LabelCreated1e4s: "1764550000",
+		computev1.LabelCreated1s:   "1764558123",
+		computev1.LabelCreated1e3s: "1764558000",
+		computev1.LabelCreated1e5s: "1764500000",
 		computev1.LabelCreated1e7s: "1760000000",
 	}
 	for k, v := range want {
@@ -33,11 +34,11 @@ func TestCreatedSelectionFor(t *testing.T) {
 		values int
 		ok     bool
 	}{
-		{"a minute", now.Add(-10 * time.Minute), now.Add(-9 * time.Minute), computev1.LabelCreated10s, false, 8, true},
-		{"up to now", now.Add(-100 * time.Second), now, computev1.LabelCreated10s, false, 12, true},
-		{"a day", now.Add(-24 * time.Hour), now.Add(-23 * time.Hour), computev1.LabelCreated10s, false, 0, true},
+		{"ten seconds", now.Add(-10 * time.Minute), now.Add(-10*time.Minute + 10*time.Second), computev1.LabelCreated1s, false, 15, true},
+		{"up to now", now.Add(-100 * time.Second), now, computev1.LabelCreated1s, false, 105, true},
+		{"a day", now.Add(-24 * time.Hour), now.Add(-23 * time.Hour), computev1.LabelCreated1e3s, false, 0, true},
 		{"a year", now.Add(-365 * 24 * time.Hour), now, computev1.LabelCreated1e7s, false, 0, true},
-		{"from the start, a minute ago", time.Time{}, now.Add(-time.Minute), computev1.LabelCreated10s, true, 0, true},
+		{"from the start, a minute ago", time.Time{}, now.Add(-time.Minute), computev1.LabelCreated1s, true, 0, true},
 		{"from the start to now", time.Time{}, now, "", false, 0, false},
 		{"a century", now.Add(-100 * 365 * 24 * time.Hour), now, "", false, 0, false},
 	} {
@@ -48,9 +49,6 @@ func TestCreatedSelectionFor(t *testing.T) {
 			}
 			if !ok {
 				return
-			}
-			if tt.name == "a day" {
-				tt.label = computev1.LabelCreated1e4s
 			}
 			if sel.Label != tt.label || sel.NotIn != tt.notIn || tt.values > 0 && len(sel.Values) != tt.values {
 				t.Errorf("selection %s notin=%v %d values, want %s notin=%v %d", sel.Label, sel.NotIn, len(sel.Values), tt.label, tt.notIn, tt.values)

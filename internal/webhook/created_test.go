@@ -17,7 +17,7 @@ import (
 func TestCreatedLabelsStamped(t *testing.T) {
 	at := time.Unix(1764558123, 0)
 	srv := &computev1.Server{ObjectMeta: metav1.ObjectMeta{Name: "web", Labels: map[string]string{
-		computev1.LabelCreated10s: "42", "app": "web"}}}
+		computev1.LabelCreated1s: "42", "app": "web"}}}
 	if err := (ServerDefaulter{Now: func() time.Time { return at }}).Default(context.Background(), srv); err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestCreatedLabelsKept(t *testing.T) {
 	for k, v := range stamped {
 		moved[k] = v
 	}
-	moved[computev1.LabelCreated10s] = "1764558130"
+	moved[computev1.LabelCreated1s] = "1764558130"
 	for _, c := range []struct {
 		name     string
 		old, new map[string]string
