@@ -204,16 +204,10 @@ func (r *ServerReconciler) startNextAction(ctx context.Context, srv *computev1.S
 			}
 			continue
 		}
+		if err := r.setActionPhase(ctx, sa, computev1.ActionRunning, "", srv); err != nil {
+			return false, 0, err
+		}
 		r.beginTask(srv, a, string(sa.UID), sa.Name, target)
-		// The caller asks the driver at once; a task the driver ends within this reconcile
-		// (no latency) has its outcome written instead. One still running is marked so
-		// once the server shows its task.
-		afterStatus(ctx, func(ctx context.Context) error {
-			if op := srv.Status.Operation; op == nil || op.ServerAction != sa.Name {
-				return nil
-			}
-			return r.setActionPhase(ctx, sa, computev1.ActionRunning, "", srv)
-		})
 		log.FromContext(ctx).Info("Started action", "action", a, "serverAction", sa.Name, "by", sa.Spec.RequestedBy)
 		return true, 0, nil
 	}

@@ -188,11 +188,10 @@ func (r *ServerReconciler) reconcileNormal(ctx context.Context, srv *computev1.S
 		return reconcile.Result{}, err
 	}
 	if started {
-		// The task is recorded on the server and its token is the action's uid, so asking
-		// the driver before the status is written is safe (a retry meets the same
-		// operation); a driver that finishes at once ends the task in this reconcile, with
-		// one status write instead of two and no round trip through the watch.
-		return r.advance(ctx, srv)
+		// The driver is asked once the server shows the task (the status write's event
+		// brings the next reconcile): asked first, a task that ended before a conflicting
+		// status write was retried would never be seen.
+		return reconcile.Result{}, nil
 	}
 	if wait > 0 {
 		return reconcile.Result{RequeueAfter: wait}, nil
