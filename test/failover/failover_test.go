@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -80,26 +79,14 @@ var _ = Describe("Two managers, the leader killed in the middle of 200 boots", O
 
 	BeforeAll(func() {
 		tmp := GinkgoT().TempDir()
-		managerBin = filepath.Join(tmp, "manager")
-		build := exec.Command("go", "build", "-o", managerBin, "./cmd/manager")
-		build.Dir = testenv.Root()
-		out, err := build.CombinedOutput()
-		Expect(err).NotTo(HaveOccurred(), string(out))
-
-		env = testenv.NewEnvironment(true)
-		cfg, err := env.Start()
+		pe, err := testenv.StartManagerProcessEnv(tmp)
 		Expect(err).NotTo(HaveOccurred())
+		env, managerBin, kubeconfig = pe.Env, pe.Binary, pe.Kubeconfig
 		DeferCleanup(env.Stop)
-		fast := rest.CopyConfig(cfg)
+		fast := rest.CopyConfig(pe.Config)
 		fast.QPS, fast.Burst = -1, 0 // the test's own client is not what is measured
 		k8s, err = client.New(fast, client.Options{Scheme: env.Scheme})
 		Expect(err).NotTo(HaveOccurred())
-		admin, err := env.AddUser(envtest.User{Name: "kova-manager", Groups: []string{"system:masters"}}, nil)
-		Expect(err).NotTo(HaveOccurred())
-		data, err := admin.KubeConfig()
-		Expect(err).NotTo(HaveOccurred())
-		kubeconfig = filepath.Join(tmp, "kubeconfig")
-		Expect(os.WriteFile(kubeconfig, data, 0o600)).To(Succeed())
 		stateDir = filepath.Join(tmp, "driver")
 		spawnLog = filepath.Join(tmp, "spawns.log")
 		Expect(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "kova-system"}})).To(Succeed())

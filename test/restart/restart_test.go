@@ -6,7 +6,6 @@ package restart
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -47,24 +46,12 @@ var _ = Describe("A manager killed in the middle of 50 builds", func() {
 
 	BeforeEach(func() {
 		tmp := GinkgoT().TempDir()
-		managerBin = filepath.Join(tmp, "manager")
-		build := exec.Command("go", "build", "-o", managerBin, "./cmd/manager")
-		build.Dir = testenv.Root()
-		out, err := build.CombinedOutput()
-		Expect(err).NotTo(HaveOccurred(), string(out))
-
-		env = testenv.NewEnvironment(true)
-		cfg, err := env.Start()
+		pe, err := testenv.StartManagerProcessEnv(tmp)
 		Expect(err).NotTo(HaveOccurred())
+		env, managerBin, kubeconfig = pe.Env, pe.Binary, pe.Kubeconfig
 		DeferCleanup(env.Stop)
-		k8s, err = client.New(cfg, client.Options{Scheme: env.Scheme})
+		k8s, err = client.New(pe.Config, client.Options{Scheme: env.Scheme})
 		Expect(err).NotTo(HaveOccurred())
-		admin, err := env.AddUser(envtest.User{Name: "kova-manager", Groups: []string{"system:masters"}}, nil)
-		Expect(err).NotTo(HaveOccurred())
-		data, err := admin.KubeConfig()
-		Expect(err).NotTo(HaveOccurred())
-		kubeconfig = filepath.Join(tmp, "kubeconfig")
-		Expect(os.WriteFile(kubeconfig, data, 0o600)).To(Succeed())
 		stateDir = filepath.Join(tmp, "driver")
 	})
 
