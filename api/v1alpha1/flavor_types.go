@@ -28,16 +28,19 @@ type FlavorSpec struct {
 	// Disk is the root disk in GiB; 0 means the image's size.
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:default=0
+	// +optional
 	Disk int64 `json:"disk"`
 
 	// Ephemeral disk in GiB.
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:default=0
+	// +optional
 	Ephemeral int64 `json:"ephemeral"`
 
 	// Swap in MiB.
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:default=0
+	// +optional
 	Swap int64 `json:"swap"`
 
 	// RxTxFactor is kept for clients that read it.
@@ -46,6 +49,7 @@ type FlavorSpec struct {
 
 	// IsPublic flavors are visible to every tenant.
 	// +kubebuilder:default=true
+	// +optional
 	IsPublic bool `json:"isPublic"`
 
 	// ExtraSpecs are free key/value pairs (hw:cpu_policy, ...).

@@ -27,6 +27,7 @@ type KeypairSpec struct {
 	// Type of the key: ssh or x509.
 	// +kubebuilder:validation:Enum=ssh;x509
 	// +kubebuilder:default=ssh
+	// +optional
 	Type string `json:"type"`
 
 	// UserID is the Kubernetes user who owns the keypair (Nova keypairs are per user). The

@@ -56,16 +56,19 @@ type ServerSpec struct {
 	// KeyName is a Keypair in the server's namespace; immutable.
 	// +kubebuilder:default=""
 	// +kubebuilder:validation:MaxLength=255
+	// +optional
 	KeyName string `json:"keyName"`
 
 	// Networks the server has a port on; immutable.
 	// +kubebuilder:default={}
 	// +kubebuilder:validation:MaxItems=16
 	// +listType=atomic
+	// +optional
 	Networks []NetworkAttachment `json:"networks"`
 
 	// PowerState the server should be in.
 	// +kubebuilder:default=Active
+	// +optional
 	PowerState PowerState `json:"powerState"`
 
 	// Rescue boots the server from a rescue image while true.
@@ -116,11 +119,13 @@ type ServerSpec struct {
 	// AvailabilityZone to place the server in; immutable.
 	// +kubebuilder:default=""
 	// +kubebuilder:validation:MaxLength=255
+	// +optional
 	AvailabilityZone string `json:"availabilityZone"`
 
 	// UserData, base64, handed to the server at boot; immutable.
 	// +kubebuilder:default=""
 	// +kubebuilder:validation:MaxLength=65535
+	// +optional
 	UserData string `json:"userData"`
 }
 

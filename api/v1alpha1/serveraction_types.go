@@ -41,6 +41,7 @@ const LabelFromSpec = "compute.kova.dev/from-spec"
 type RebootParams struct {
 	// +kubebuilder:validation:Enum=SOFT;HARD
 	// +kubebuilder:default=SOFT
+	// +optional
 	Type string `json:"type"`
 }
 
