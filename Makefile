@@ -145,38 +145,51 @@ $(LOCALBIN) $(TOOLS_CACHE):
 .PHONY: control-plane
 control-plane: $(ETCD) $(KUBE_APISERVER) $(KUBE_CONTROLLER_MANAGER) ## Build etcd, kube-apiserver and kube-controller-manager from source (once).
 
-# cached-build NAME, module dir, package: build into the shared cache unless it is there
-# (keyed by the tools module's go.sum), then link into bin/.
+# Kubernetes' binaries report the release they are built from (kube-apiserver's /version,
+# kubectl version), as a released build does, instead of "v0.0.0-master+$$Format:%H$$", which
+# kubectl and other clients cannot parse as a version.
+KUBE_VERSION_LDFLAGS := $(foreach pkg,k8s.io/component-base/version k8s.io/client-go/pkg/version,\
+	-X $(pkg).gitVersion=$(KUBE_VERSION) -X $(pkg).gitMajor=$(word 1,$(subst ., ,$(KUBE_VERSION:v%=%))) \
+	-X $(pkg).gitMinor=$(word 2,$(subst ., ,$(KUBE_VERSION:v%=%))) -X $(pkg).gitTreeState=clean)
+
+# cached-build NAME, module dir, package[, ldflags]: build into the shared cache unless it is
+# there (keyed by the tools module's go.sum and the ldflags), then link into bin/.
 define cached-build
 	@key=$$(sha256sum $(2)/go.mod $(2)/go.sum | sha256sum | cut -c1-12); \
+	if [ -n '$(strip $(4))' ]; then key=$$key-$$(echo '$(strip $(4))' | sha256sum | cut -c1-8); fi; \
 	cached=$(TOOLS_CACHE)/$(1)-$$key; \
 	if [ ! -x "$$cached" ]; then \
 		echo "Building $(1) from source (once; cached in $(TOOLS_CACHE))"; \
 		mkdir -p $(TOOLS_CACHE); \
-		(cd $(2) && go build -o "$$cached.tmp" $(3)) && mv "$$cached.tmp" "$$cached"; \
+		(cd $(2) && go build -ldflags "$(strip $(4))" -o "$$cached.tmp" $(3)) && mv "$$cached.tmp" "$$cached"; \
 	fi; \
 	mkdir -p $(LOCALBIN); ln -sf "$$cached" $(LOCALBIN)/$(1)
 endef
 
-$(ETCD): hack/tools/etcd/go.mod hack/tools/etcd/go.sum
+$(ETCD): hack/tools/etcd/go.mod hack/tools/etcd/go.sum FORCE
 	$(call cached-build,etcd,hack/tools/etcd,go.etcd.io/etcd/server/v3)
 
-$(KUBE_APISERVER): hack/tools/go.mod hack/tools/go.sum
-	$(call cached-build,kube-apiserver,hack/tools,k8s.io/kubernetes/cmd/kube-apiserver)
+$(KUBE_APISERVER): hack/tools/go.mod hack/tools/go.sum FORCE
+	$(call cached-build,kube-apiserver,hack/tools,k8s.io/kubernetes/cmd/kube-apiserver,$(KUBE_VERSION_LDFLAGS))
 
-$(KUBE_CONTROLLER_MANAGER): hack/tools/go.mod hack/tools/go.sum
-	$(call cached-build,kube-controller-manager,hack/tools,k8s.io/kubernetes/cmd/kube-controller-manager)
+$(KUBE_CONTROLLER_MANAGER): hack/tools/go.mod hack/tools/go.sum FORCE
+	$(call cached-build,kube-controller-manager,hack/tools,k8s.io/kubernetes/cmd/kube-controller-manager,$(KUBE_VERSION_LDFLAGS))
 
 .PHONY: kubectl
 kubectl: $(KUBECTL) ## Build kubectl from source (once).
-$(KUBECTL): hack/tools/go.mod hack/tools/go.sum
-	$(call cached-build,kubectl,hack/tools,k8s.io/kubernetes/cmd/kubectl)
+$(KUBECTL): hack/tools/go.mod hack/tools/go.sum FORCE
+	$(call cached-build,kubectl,hack/tools,k8s.io/kubernetes/cmd/kubectl,$(KUBE_VERSION_LDFLAGS))
 
 .PHONY: openstack-cli
 openstack-cli: ## Install the openstack CLI (Debian's python3-openstackclient) for the end-to-end tests.
 	@command -v openstack >/dev/null || { \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq python3-openstackclient >/dev/null; }
+
+# FORCE runs a cached build's recipe every time: it only hashes the inputs and links the
+# cached binary, and so picks up a change of version flags in an existing bin/.
+.PHONY: FORCE
+FORCE:
 
 .PHONY: controller-gen
 controller-gen: $(CONTROLLER_GEN)

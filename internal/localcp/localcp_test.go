@@ -19,6 +19,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilversion "k8s.io/apimachinery/pkg/util/version"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -107,6 +109,20 @@ var _ = Describe("ControlPlane", Ordered, func() {
 		Expect(cm.Data).To(HaveKeyWithValue("requestheader-allowed-names", ContainSubstring(localcp.FrontProxyClientName)))
 		Expect(cm.Data).To(HaveKeyWithValue("requestheader-username-headers", ContainSubstring("X-Remote-User")))
 	}, SpecTimeout(time.Minute))
+
+	It("reports the Kubernetes release it is built from, as clients parse it", func() {
+		dc, err := discovery.NewDiscoveryClientForConfig(cp.Config)
+		Expect(err).NotTo(HaveOccurred())
+		info, err := dc.ServerVersion()
+		Expect(err).NotTo(HaveOccurred())
+		// kubectl version, Helm's kubeVersion and others parse this; a source build without
+		// the release's version flags says v0.0.0-master+$Format:%H$, which they refuse.
+		v, err := utilversion.ParseSemantic(info.GitVersion)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(v.Major()).To(BeEquivalentTo(1))
+		Expect(info.Major).To(Equal("1"))
+		Expect(info.Minor).To(Equal(strconv.FormatUint(uint64(v.Minor()), 10)))
+	})
 
 	It("installs CRDs, and webhooks that point at WebhookOptions", func(ctx SpecContext) {
 		w := &unstructured.Unstructured{}
