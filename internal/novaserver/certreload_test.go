@@ -1,7 +1,6 @@
 package novaserver_test
 
 import (
-	"context"
 	"crypto/tls"
 	"encoding/pem"
 	"net"
@@ -41,18 +40,7 @@ var _ = Describe("The serving certificate from files", func() {
 		caFile, allowed := cp.FrontProxy()
 		o := novaserver.LoopbackOptions(secure, direct, GinkgoT().TempDir(), cp.AdminKubeconfig(), caFile, allowed)
 		o.SecureServing.ServerCert.CertKey.CertFile, o.SecureServing.ServerCert.CertKey.KeyFile = certFile, keyFile
-		Expect(o.Validate()).To(Succeed())
-		cfg, err := o.Config()
-		Expect(err).NotTo(HaveOccurred())
-		srv, err := cfg.New(standIn())
-		Expect(err).NotTo(HaveOccurred())
-		serverCtx, stop := context.WithCancel(context.Background())
-		stopped := make(chan error, 1)
-		go func() { stopped <- srv.Run(serverCtx) }()
-		DeferCleanup(func() {
-			stop()
-			Eventually(stopped).WithTimeout(time.Minute).Should(Receive(Not(HaveOccurred())))
-		})
+		serve(o)
 
 		// served is the certificate a TLS handshake with addr shows.
 		served := func(addr string) func() ([]byte, error) {

@@ -76,19 +76,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 
 	caFile, allowed := cp.FrontProxy()
 	o := novaserver.LoopbackOptions(secure, direct, certDir, cp.AdminKubeconfig(), caFile, allowed)
-	Expect(o.Validate()).To(Succeed())
-
-	cfg, err := o.Config() // writes the self-signed serving certificate
-	Expect(err).NotTo(HaveOccurred())
-	srv, err := cfg.New(standIn())
-	Expect(err).NotTo(HaveOccurred())
-	serverCtx, stop := context.WithCancel(context.Background())
-	stopped := make(chan error, 1)
-	go func() { stopped <- srv.Run(serverCtx) }()
-	DeferCleanup(func() {
-		stop()
-		Eventually(stopped).WithTimeout(time.Minute).Should(Receive(Not(HaveOccurred())))
-	})
+	serve(o) // writes the self-signed serving certificate
 
 	caBundle, err := os.ReadFile(novaserver.ServingCertFile(certDir))
 	Expect(err).NotTo(HaveOccurred())
@@ -211,3 +199,21 @@ func do(c *http.Client, method, url string, header map[string]string, body []byt
 }
 
 func status(r response, err error) (int, error) { return r.code, err }
+
+// serve runs a nova-api server of the stand-in Nova with o until the spec or suite that
+// called it ends, and waits for it to stop cleanly then.
+func serve(o *novaserver.Options) {
+	GinkgoHelper()
+	Expect(o.Validate()).To(Succeed())
+	cfg, err := o.Config()
+	Expect(err).NotTo(HaveOccurred())
+	srv, err := cfg.New(standIn())
+	Expect(err).NotTo(HaveOccurred())
+	serverCtx, stop := context.WithCancel(context.Background())
+	stopped := make(chan error, 1)
+	go func() { stopped <- srv.Run(serverCtx) }()
+	DeferCleanup(func() {
+		stop()
+		Eventually(stopped).WithTimeout(time.Minute).Should(Receive(Not(HaveOccurred())))
+	})
+}
