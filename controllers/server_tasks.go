@@ -148,11 +148,7 @@ func (r *ServerReconciler) beginBuild(ctx context.Context, srv *computev1.Server
 // past it: a flavor or image applied together with the server may not be cached yet, and a
 // build must not fail for that.
 func (r *ServerReconciler) resolve(lookup func(client.Reader) error) error {
-	err := lookup(r.Client)
-	if refs.IsNotFound(err) && r.APIReader != nil {
-		err = lookup(r.APIReader)
-	}
-	return err
+	return refs.Resolve(r.Client, r.APIReader, lookup)
 }
 
 func orQueued(p computev1.ImagePhase) string {
@@ -166,7 +162,11 @@ func orQueued(p computev1.ImagePhase) string {
 func (r *ServerReconciler) allocateAddresses(ctx context.Context, srv *computev1.Server) ([]computev1.ServerAddress, error) {
 	var out []computev1.ServerAddress
 	for _, att := range srv.Spec.Networks {
-		net, err := refs.Network(ctx, r.Client, srv.Namespace, r.PublicNamespace, att.Name)
+		var net *computev1.Network
+		err := r.resolve(func(c client.Reader) (err error) {
+			net, err = refs.Network(ctx, c, srv.Namespace, r.PublicNamespace, att.Name)
+			return err
+		})
 		if err != nil {
 			return nil, err
 		}

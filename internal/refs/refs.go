@@ -98,3 +98,15 @@ func Keypair(ctx context.Context, c client.Reader, ns, user, name string) (*comp
 func ServerKeypair(ctx context.Context, c client.Reader, srv *computev1.Server) (*computev1.Keypair, error) {
 	return Keypair(ctx, c, srv.Namespace, srv.Annotations[computev1.AnnotationUserID], srv.Spec.KeyName)
 }
+
+// Resolve runs lookup against cache and, if it finds nothing, once more against live (the
+// API server), so a name made just before is found: `kubectl apply -f` of a Network and a
+// Server that uses it, in one go, must not fail because an informer is a moment behind.
+// live may be nil (no fallback).
+func Resolve(cache, live client.Reader, lookup func(client.Reader) error) error {
+	err := lookup(cache)
+	if IsNotFound(err) && live != nil {
+		err = lookup(live)
+	}
+	return err
+}

@@ -62,6 +62,12 @@ type ServerValidator struct {
 	Admins          *Admins
 }
 
+// resolve looks a reference up in the cache, then in the API server if the cache has not
+// seen it yet (refs.Resolve).
+func (v *ServerValidator) resolve(lookup func(client.Reader) error) error {
+	return refs.Resolve(v.Client, v.Reader, lookup)
+}
+
 var serverGK = computev1.GroupVersion.WithKind("Server").GroupKind()
 var serverGR = computev1.GroupVersion.WithResource("servers").GroupResource()
 
@@ -81,9 +87,14 @@ func (v *ServerValidator) ValidateCreate(ctx context.Context, srv *computev1.Ser
 		return nil, err
 	}
 	var errs field.ErrorList
-	flavor, err := refs.Flavor(ctx, v.Client, srv.Spec.FlavorRef)
+	var flavor *computev1.Flavor
+	err := v.resolve(func(c client.Reader) (err error) { flavor, err = refs.Flavor(ctx, c, srv.Spec.FlavorRef); return err })
 	errs = appendRefError(errs, spec.Child("flavorRef"), srv.Spec.FlavorRef, err)
-	image, err := refs.Image(ctx, v.Client, srv.Namespace, v.PublicNamespace, srv.Spec.ImageRef)
+	var image *computev1.Image
+	err = v.resolve(func(c client.Reader) (err error) {
+		image, err = refs.Image(ctx, c, srv.Namespace, v.PublicNamespace, srv.Spec.ImageRef)
+		return err
+	})
 	errs = appendRefError(errs, spec.Child("imageRef"), srv.Spec.ImageRef, err)
 	if image != nil && (image.Status.Status == computev1.ImageKilled || image.Status.Status == computev1.ImageDeleted) {
 		errs = append(errs, field.Invalid(spec.Child("imageRef"), srv.Spec.ImageRef, "Image "+image.Name+" is not active."))
@@ -92,7 +103,7 @@ func (v *ServerValidator) ValidateCreate(ctx context.Context, srv *computev1.Ser
 		errs = appendRefError(errs, spec.Child("flavorRef"), srv.Spec.FlavorRef, rules.FitsImage(flavor, image))
 	}
 	if srv.Spec.KeyName != "" {
-		_, err := refs.ServerKeypair(ctx, v.Client, srv)
+		err := v.resolve(func(c client.Reader) error { _, err := refs.ServerKeypair(ctx, c, srv); return err })
 		errs = appendRefError(errs, spec.Child("keyName"), srv.Spec.KeyName, err)
 	}
 	seen := map[string]bool{}
@@ -102,7 +113,10 @@ func (v *ServerValidator) ValidateCreate(ctx context.Context, srv *computev1.Ser
 			errs = append(errs, field.Duplicate(p, n.Name))
 		}
 		seen[n.Name+"/"+n.FixedIP] = true
-		_, err := refs.Network(ctx, v.Client, srv.Namespace, v.PublicNamespace, n.Name)
+		err := v.resolve(func(c client.Reader) error {
+			_, err := refs.Network(ctx, c, srv.Namespace, v.PublicNamespace, n.Name)
+			return err
+		})
 		errs = appendRefError(errs, p, n.Name, err)
 	}
 	if len(errs) > 0 {
@@ -150,12 +164,15 @@ func (v *ServerValidator) ValidateUpdate(ctx context.Context, old, srv *computev
 	}
 	spec := field.NewPath("spec")
 	if srv.Spec.FlavorRef != old.Spec.FlavorRef {
-		if _, err := refs.Flavor(ctx, v.Client, srv.Spec.FlavorRef); err != nil {
+		if err := v.resolve(func(c client.Reader) error { _, err := refs.Flavor(ctx, c, srv.Spec.FlavorRef); return err }); err != nil {
 			return nil, apierrors.NewInvalid(serverGK, srv.Name, appendRefError(nil, spec.Child("flavorRef"), srv.Spec.FlavorRef, err))
 		}
 	}
 	if srv.Spec.ImageRef != old.Spec.ImageRef {
-		if _, err := refs.Image(ctx, v.Client, srv.Namespace, v.PublicNamespace, srv.Spec.ImageRef); err != nil {
+		if err := v.resolve(func(c client.Reader) error {
+			_, err := refs.Image(ctx, c, srv.Namespace, v.PublicNamespace, srv.Spec.ImageRef)
+			return err
+		}); err != nil {
 			return nil, apierrors.NewInvalid(serverGK, srv.Name, appendRefError(nil, spec.Child("imageRef"), srv.Spec.ImageRef, err))
 		}
 	}
