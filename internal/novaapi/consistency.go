@@ -3,11 +3,13 @@ package novaapi
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	kschema "k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -217,26 +219,41 @@ func (c *serverCheck) wait(ctx context.Context, h *handler, cached []computev1.S
 	if len(stale) == 0 && len(out) == len(cached) {
 		return cached, false, nil
 	}
-	if len(stale) > maxStaleGets {
-		namespaces := map[string]bool{}
-		for _, key := range stale {
-			namespaces[key.Namespace] = true
+	byNamespace := map[string]bool{}
+	var namespaces []string
+	for _, key := range stale {
+		if !byNamespace[key.Namespace] {
+			byNamespace[key.Namespace] = true
+			namespaces = append(namespaces, key.Namespace)
 		}
-		var all []computev1.Server
-		for ns := range namespaces {
-			var list computev1.ServerList
-			if err := h.live.List(ctx, &list, client.InNamespace(ns)); err != nil {
-				return nil, false, err
-			}
-			all = append(all, list.Items...)
-		}
-		return all, true, nil
 	}
-	got, err := getAll[computev1.Server](ctx, h, stale)
+	out, err := h.reread(ctx, out, stale, namespaces, []labels.Selector{labels.Everything()},
+		func(s *computev1.Server) bool { return byNamespace[s.Namespace] })
+	return out, err == nil, err
+}
+
+// reread reads the stale servers again into out: a GET each or, past maxStaleGets, one LIST
+// of each namespace under each selector, which then stands for every server of out that
+// covered says it holds (a server of another namespace or selection stays as it is).
+func (h *handler) reread(ctx context.Context, out []computev1.Server, stale []client.ObjectKey, namespaces []string,
+	selectors []labels.Selector, covered func(*computev1.Server) bool) ([]computev1.Server, error) {
+	if len(stale) <= maxStaleGets {
+		got, err := getAll[computev1.Server](ctx, h, stale)
+		if err != nil {
+			return nil, err
+		}
+		return append(out, got...), nil
+	}
+	// One LIST in full is cheaper than a GET each.
+	full, err := listEach(ctx, h.live, namespaces, selectors, func() *computev1.ServerList { return &computev1.ServerList{} })
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	return append(out, got...), true, nil
+	out = slices.DeleteFunc(out, func(s computev1.Server) bool { return covered(&s) })
+	for _, l := range full {
+		out = append(out, l.Items...)
+	}
+	return out, nil
 }
 
 // getAll reads the objects named, a few at a time; one gone since is left out.

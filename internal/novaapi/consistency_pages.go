@@ -249,21 +249,6 @@ func (h *handler) checkSelection(ctx context.Context, namespaces []string, cache
 	if len(stale) == 0 {
 		return out, changed, nil
 	}
-	if len(stale) > maxStaleGets {
-		// One LIST of the selection in full is cheaper than a GET each.
-		full, err := listEach(ctx, h.live, namespaces, selectors, func() *computev1.ServerList { return &computev1.ServerList{} })
-		if err != nil {
-			return nil, false, err
-		}
-		out = slices.DeleteFunc(out, func(s computev1.Server) bool { return heldBy(sel, s.Labels) })
-		for _, l := range full {
-			out = append(out, l.Items...)
-		}
-		return out, true, nil
-	}
-	got, err := getAll[computev1.Server](ctx, h, stale)
-	if err != nil {
-		return nil, false, err
-	}
-	return append(out, got...), true, nil
+	out, err = h.reread(ctx, out, stale, namespaces, selectors, func(s *computev1.Server) bool { return heldBy(sel, s.Labels) })
+	return out, err == nil, err
 }

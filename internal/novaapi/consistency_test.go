@@ -2,6 +2,7 @@ package novaapi
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -305,6 +306,31 @@ func TestFinishedSince(t *testing.T) {
 	} {
 		if got := finishedSince(tt.actions, srv); got != tt.want {
 			t.Errorf("%s: %v", tt.name, got)
+		}
+	}
+}
+
+// TestListRereadsManyStaleServers lists, in an order that checks every server, more servers
+// than a replica reads one by one (maxStaleGets) that its cache has not seen: they are read
+// with one LIST, and the one the cache has is listed once.
+func TestListRereadsManyStaleServers(t *testing.T) {
+	e := newLaggingEnv(t, standard(server("srv-a", srvUID, base))...)
+	for i := range maxStaleGets + 8 {
+		srv := server(fmt.Sprintf("late-%02d", i), fmt.Sprintf("00000000-0000-0000-0000-%012d", i), base.Add(time.Duration(i+1)*time.Minute))
+		if err := e.c.Create(context.Background(), srv); err != nil {
+			t.Fatal(err)
+		}
+	}
+	listed := map[string]int{}
+	for _, s := range e.do(http.MethodGet, "/servers/detail?sort_key=display_name&sort_dir=asc", "").expect(200).object()["servers"].([]any) {
+		listed[s.(map[string]any)["id"].(string)]++
+	}
+	if len(listed) != maxStaleGets+9 || listed[srvUID] != 1 {
+		t.Errorf("listed %d servers (%d times %s), want %d, each once", len(listed), listed[srvUID], srvUID, maxStaleGets+9)
+	}
+	for id, n := range listed {
+		if n != 1 {
+			t.Errorf("%s listed %d times", id, n)
 		}
 	}
 }
