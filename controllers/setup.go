@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
@@ -45,6 +46,10 @@ type Options struct {
 	// SpawnLog is a file where the simulated driver appends every spawn it begins
 	// (compute.SimulatedConfig.SpawnLog); "" keeps none.
 	SpawnLog string
+	// Clock is the image-schedule controller's (nil: the real one), ImageScheduleCheck the
+	// longest it waits before it looks at a scheduled server again (0: the default).
+	Clock              clock.PassiveClock
+	ImageScheduleCheck time.Duration
 }
 
 // BindFlags adds the options to a flag set.
@@ -145,6 +150,9 @@ func SetupWithDriver(mgr manager.Manager, o Options, driver compute.Driver) erro
 	}
 	if err := (&ImageReconciler{Client: c}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("image controller: %w", err)
+	}
+	if err := (&ImageScheduleReconciler{Client: c, Clock: o.Clock, Check: o.ImageScheduleCheck}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("image-schedule controller: %w", err)
 	}
 	if err := (&KeypairReconciler{Client: c, APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme()}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("keypair controller: %w", err)

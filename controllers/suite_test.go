@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
+	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -44,8 +45,10 @@ var (
 	// mgrOptions start the manager again, on the same simulated hosts, after a restart.
 	mgrOptions testenv.ManagerOptions
 	history    = &transitions{seen: map[string][]string{}}
-	suiteCtx   context.Context
-	suiteStop  context.CancelFunc
+	// scheduleClock is the image-schedule controller's: specs step it through days.
+	scheduleClock = clocktesting.NewFakePassiveClock(time.Date(2030, 1, 7, 12, 0, 0, 0, time.UTC)) // a Monday
+	suiteCtx      context.Context
+	suiteStop     context.CancelFunc
 )
 
 func TestControllers(t *testing.T) {
@@ -72,6 +75,7 @@ var _ = BeforeSuite(func() {
 	mgrOptions = testenv.ManagerOptions{
 		StepLatency: stepLatency, StateDir: stateDir, Webhooks: true,
 		PowerSyncInterval: powerSyncInterval, WrapDriver: wrapDriver,
+		Clock: scheduleClock, ImageScheduleCheck: 200 * time.Millisecond,
 		Hosts: []compute.HostInfo{
 			{Name: "sim-host-1", Capacity: compute.Resources{VCPUs: 64, RAMMiB: 262144, DiskGiB: 4000}},
 			{Name: "sim-host-2", Capacity: compute.Resources{VCPUs: 64, RAMMiB: 262144, DiskGiB: 4000}},

@@ -127,6 +127,11 @@ type ServerSpec struct {
 	// +kubebuilder:validation:MaxLength=65535
 	// +optional
 	UserData string `json:"userData"`
+
+	// ImageSchedule, when set, takes scheduled images of the server (Rackspace's
+	// rax-si-image-schedule).
+	// +optional
+	ImageSchedule *ImageSchedule `json:"imageSchedule,omitempty"`
 }
 
 // ServerAddress is one address of a server on one network.

@@ -3,7 +3,7 @@ package novaapi
 import "net/http"
 
 // Paths Nova or Rackspace serve that Kova does not serve yet: volume attachments,
-// virtual interfaces, scheduled images, and creating or deleting networks. They answer
+// virtual interfaces, and creating or deleting networks. They answer
 // 501 in Nova's body, after the server they name is found (404 otherwise), so a client
 // learns the truth rather than a fake success.
 
@@ -14,7 +14,6 @@ func (h *handler) notImplementedRoutes() []route {
 		{"servers/{}/os-volume_attachments/{}", "Volume attachments"},
 		{"servers/{}/os-virtual-interfacesv2", "Virtual interfaces"},
 		{"servers/{}/os-virtual-interfacesv2/{}", "Virtual interfaces"},
-		{"servers/{}/rax-si-image-schedule", "Scheduled images"},
 	}
 	for _, p := range serverScoped {
 		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {

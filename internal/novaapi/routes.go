@@ -59,6 +59,9 @@ func (h *handler) computeRoutes() []route {
 		endpoint(http.MethodDelete, "servers/{}/metadata/{}", h.deleteServerMetadataItem),
 		endpoint(http.MethodGet, "servers/{}/os-instance-actions", h.listInstanceActions),
 		endpoint(http.MethodGet, "servers/{}/os-instance-actions/{}", h.showInstanceAction),
+		endpoint(http.MethodGet, "servers/{}/rax-si-image-schedule", h.showImageSchedule),
+		endpoint(http.MethodPost, "servers/{}/rax-si-image-schedule", h.enableImageSchedule),
+		endpoint(http.MethodDelete, "servers/{}/rax-si-image-schedule", h.disableImageSchedule),
 
 		endpoint(http.MethodGet, "flavors", h.listFlavors),
 		endpoint(http.MethodGet, "flavors/detail", h.listFlavorsDetail),

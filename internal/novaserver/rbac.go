@@ -20,6 +20,10 @@ package novaserver
 //     through the shim are refused;
 //   - create, get and delete Secrets: a changePassword action's password goes into a
 //     Secret owned by its ServerAction, never into the action itself;
+//   - create servers/rax-si-image-schedule on its own API: the matrix lets a creator enable
+//     scheduled images, a Server spec field a creator may not write, so the shim writes it
+//     as itself once RBAC allowed the caller the call, and the Server webhook asks RBAC
+//     whether the writer may make that call;
 //   - get namespaces: a FlexCloud create of an account that does not exist is 404.
 //
 // TokenReviews and SubjectAccessReviews (system:auth-delegator) and the front-proxy CA in
@@ -32,3 +36,4 @@ package novaserver
 // +kubebuilder:rbac:groups=authentication.k8s.io,resources=uids;userextras/authentication.kubernetes.io/credential-id;userextras/authentication.kubernetes.io/pod-name;userextras/authentication.kubernetes.io/pod-uid;userextras/authentication.kubernetes.io/node-name;userextras/authentication.kubernetes.io/node-uid,verbs=impersonate
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=create;get;delete
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get
+// +kubebuilder:rbac:groups=nova.kova.dev,resources=servers/rax-si-image-schedule,verbs=create

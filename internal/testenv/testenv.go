@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -105,6 +106,10 @@ type ManagerOptions struct {
 	// WrapDriver stands between the controllers and the simulated driver (to make the
 	// backend fail); Manager.Driver stays the simulated driver itself.
 	WrapDriver func(compute.Driver) compute.Driver
+	// Clock is the image-schedule controller's clock (a fake one steps scheduled images
+	// through days), ImageScheduleCheck its longest wait; zero values are the defaults.
+	Clock              clock.PassiveClock
+	ImageScheduleCheck time.Duration
 }
 
 // StartManager runs the controllers (and webhooks) in this process.
@@ -138,7 +143,8 @@ func StartManager(env *envtest.Environment, cfg *rest.Config, o ManagerOptions) 
 	}
 	addrs := controllers.NewAddressAllocator(mgr, PublicNamespace)
 	copts := controllers.Options{PublicNamespace: PublicNamespace, Workers: max(o.Workers, 8), Addresses: addrs,
-		PowerSyncInterval: cmp.Or(o.PowerSyncInterval, controllers.DefaultPowerSyncInterval)}
+		PowerSyncInterval: cmp.Or(o.PowerSyncInterval, controllers.DefaultPowerSyncInterval),
+		Clock:             o.Clock, ImageScheduleCheck: o.ImageScheduleCheck}
 	var drv compute.Driver = driver
 	if o.WrapDriver != nil {
 		drv = o.WrapDriver(driver)

@@ -36,6 +36,9 @@ var (
 	callMetadata = novaCall{http.MethodPut, "/servers/{id}/metadata", "os_compute_api:server-metadata:update_all"}
 	callUpdate   = novaCall{http.MethodPut, "/servers/{id}", "os_compute_api:servers:update"}
 	callTags     = novaCall{http.MethodPut, "/servers/{id}/tags", "os_compute_api:os-server-tags:update_all"}
+	// Rackspace's scheduled images: enabling (or changing) a schedule, and disabling it.
+	callImageSchedule   = novaCall{http.MethodPost, "/servers/{id}/rax-si-image-schedule", "rax-si-image-schedule:enable"}
+	callNoImageSchedule = novaCall{http.MethodDelete, "/servers/{id}/rax-si-image-schedule", "rax-si-image-schedule:disable"}
 )
 
 // actionRules are Nova's policy rules of the server actions, each POST
@@ -109,6 +112,12 @@ func specCalls(old, srv *computev1.Server) []fieldCall {
 	}
 	for _, a := range rules.PowerRoute(was.PowerState, s.PowerState) {
 		add("powerState", actionCall(a))
+	}
+	switch {
+	case s.ImageSchedule != nil && (was.ImageSchedule == nil || *s.ImageSchedule != *was.ImageSchedule):
+		add("imageSchedule", callImageSchedule)
+	case s.ImageSchedule == nil && was.ImageSchedule != nil:
+		add("imageSchedule", callNoImageSchedule)
 	}
 	if create {
 		return out

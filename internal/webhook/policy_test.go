@@ -39,6 +39,14 @@ func TestSpecCalls(t *testing.T) {
 		{"a new lock reason is a lock", srv(func(s *computev1.ServerSpec) { s.Locked = true }),
 			srv(func(s *computev1.ServerSpec) { s.Locked = true; s.LockedReason = "why" }), []string{"os_compute_api:os-lock-server:lock"}},
 		{"no change", srv(func(*computev1.ServerSpec) {}), srv(func(*computev1.ServerSpec) {}), nil},
+		{"create with scheduled images", nil, srv(func(s *computev1.ServerSpec) { s.ImageSchedule = &computev1.ImageSchedule{Retention: 1} }),
+			[]string{"rax-si-image-schedule:enable"}},
+		{"a new retention is an enable", srv(func(s *computev1.ServerSpec) { s.ImageSchedule = &computev1.ImageSchedule{Retention: 1} }),
+			srv(func(s *computev1.ServerSpec) { s.ImageSchedule = &computev1.ImageSchedule{Retention: 2} }), []string{"rax-si-image-schedule:enable"}},
+		{"the same schedule is no call", srv(func(s *computev1.ServerSpec) { s.ImageSchedule = &computev1.ImageSchedule{Retention: 1} }),
+			srv(func(s *computev1.ServerSpec) { s.ImageSchedule = &computev1.ImageSchedule{Retention: 1} }), nil},
+		{"disable", srv(func(s *computev1.ServerSpec) { s.ImageSchedule = &computev1.ImageSchedule{Retention: 1} }),
+			srv(func(*computev1.ServerSpec) {}), []string{"rax-si-image-schedule:disable"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var got []string
@@ -67,6 +75,8 @@ func TestCallAttributes(t *testing.T) {
 		{actionCall(lifecycle.ActionLock), "create", "nova.kova.dev", "servers", "action"},
 		{callMetadata, "update", "nova.kova.dev", "servers", "metadata"},
 		{callUpdate, "update", "nova.kova.dev", "servers", ""},
+		{callImageSchedule, "create", "nova.kova.dev", "servers", "rax-si-image-schedule"},
+		{callNoImageSchedule, "delete", "nova.kova.dev", "servers", "rax-si-image-schedule"},
 	} {
 		a, err := callAttributes("demo", "srv-1", c.call)
 		if err != nil {

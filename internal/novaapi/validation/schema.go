@@ -388,6 +388,19 @@ func Minimum(min float64) Keyword {
 	}
 }
 
+// Maximum is jsonschema's maximum, read as Minimum reads numbers.
+func Maximum(max float64) Keyword {
+	return func(s *Schema) {
+		s.add(func(_ *Schema, inst any) *Error {
+			n, ok := novaNumber(inst)
+			if ok && n > max {
+				return fail(inst, "%s is greater than the maximum of %s", pyNumberValue(n), pyNumberValue(max))
+			}
+			return nil
+		})
+	}
+}
+
 func novaNumber(inst any) (float64, bool) {
 	var s string
 	switch t := inst.(type) {
