@@ -43,6 +43,8 @@ type Options struct {
 	// SimDebugAddress is a loopback host:port where the simulated driver takes changes
 	// behind Kova's back (compute.Simulated.DebugHandler), for demos; "" serves nothing.
 	SimDebugAddress string
+	// SharedNetworks are made in the public namespace when the manager leads, if missing.
+	SharedNetworks []SharedNetwork
 	// SpawnLog is a file where the simulated driver appends every spawn it begins
 	// (compute.SimulatedConfig.SpawnLog); "" keeps none.
 	SpawnLog string
@@ -70,6 +72,20 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.SimDebugAddress, "sim-debug-address", "",
 		"Loopback host:port where the simulated driver takes changes behind Kova's back (POST /instances/{uid}/behind-kova?power=shutdown), for demos; empty serves nothing.")
 	fs.StringVar(&o.SpawnLog, "sim-spawn-log", "", "File where the simulated driver appends one JSON line per spawn it begins (an audit shared by every replica); empty keeps none.")
+	fs.Func("shared-networks", `Shared networks the manager makes in the public namespace if missing: "rackspace" (public `+
+		`00000000-0000-0000-0000-000000000000 and ServiceNet 11111111-1111-1111-1111-111111111111, the default) or "none".`,
+		func(v string) error {
+			switch v {
+			case "rackspace":
+				o.SharedNetworks = RackspaceSharedNetworks()
+			case "none":
+				o.SharedNetworks = nil
+			default:
+				return fmt.Errorf("want rackspace or none, not %q", v)
+			}
+			return nil
+		})
+	o.SharedNetworks = RackspaceSharedNetworks()
 	fs.BoolVar(&o.KeepShelved, "keep-shelved", false, "Keep shelved servers on their host until shelveOffload (Nova's shelved_offload_time -1).")
 }
 
@@ -159,6 +175,9 @@ func SetupWithDriver(mgr manager.Manager, o Options, driver compute.Driver) erro
 	}
 	if err := (&NetworkReconciler{Client: c, Addresses: addrs}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("network controller: %w", err)
+	}
+	if len(o.SharedNetworks) > 0 {
+		return addSharedNetworks(mgr, o.PublicNamespace, o.SharedNetworks)
 	}
 	return nil
 }

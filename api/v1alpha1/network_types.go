@@ -1,6 +1,9 @@
 package v1alpha1
 
-import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+import (
+	"github.com/google/uuid"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
 
 // NetworkSpec is a tenant network with one IPv4 or IPv6 subnet.
 type NetworkSpec struct {
@@ -44,7 +47,8 @@ type NetworkStatus struct {
 }
 
 // Network is a tenant network. The addresses servers hold on it are recorded in the
-// servers' status (see internal/ipam); status.allocated counts them.
+// servers' status (see internal/ipam); status.allocated counts them. Its id in the
+// compute and networking APIs is its name when the name is a UUID, else its uid (NovaID).
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:categories=kova
@@ -69,6 +73,26 @@ func (n *Network) DisplayName() string {
 		return n.Spec.Label
 	}
 	return n.Name
+}
+
+// NovaID is the network's id in the compute (os-networksv2, networks on boot) and
+// networking APIs: its metadata.name when that is a UUID in canonical form, else its uid.
+// A name is the one id a creator can choose: Rackspace's shared networks have fixed ids
+// (00000000-0000-0000-0000-000000000000 is public, 11111111-1111-1111-1111-111111111111
+// ServiceNet), and a network made through the REST API is named by a new UUID, so its id
+// is known before the create and is a plain GET away.
+func (n *Network) NovaID() string {
+	if IsNetworkID(n.Name) {
+		return n.Name
+	}
+	return string(n.UID)
+}
+
+// IsNetworkID says whether name is a UUID in the canonical form a Network's name can take
+// (lower case, with hyphens), and so a network's id when it is a name.
+func IsNetworkID(name string) bool {
+	u, err := uuid.Parse(name)
+	return err == nil && u.String() == name
 }
 
 // NetworkList is a list of networks.

@@ -76,19 +76,30 @@ func (h *handler) imageByName(ctx context.Context, ns, name string) (*computev1.
 	return nil, nil
 }
 
-// network finds a network by id among the tenant's networks and the shared ones.
+// network finds a network by id (Network.NovaID) among the tenant's networks and the
+// shared ones, as the API server has it now: by name when the id can be a name, else by
+// uid.
 func (h *handler) network(ctx context.Context, ns, id string) (*computev1.Network, bool, error) {
-	for _, n := range rules.VisibleNamespaces(ns, h.public) {
-		var list computev1.NetworkList
-		net, ok, err := findByUID[computev1.Network](ctx, h, &list, func() []computev1.Network { return list.Items }, n, id)
-		if err != nil {
-			return nil, false, err
-		}
-		if ok && rules.NetworkVisible(net, ns) {
-			return net, true, nil
+	id = js.CanonicalUUID(id)
+	namespaces := rules.VisibleNamespaces(ns, h.public)
+	if computev1.IsNetworkID(id) {
+		for _, n := range namespaces {
+			net := &computev1.Network{}
+			err := h.live.Get(ctx, client.ObjectKey{Namespace: n, Name: id}, net)
+			if err == nil && rules.NetworkVisible(net, ns) {
+				return net, true, nil
+			}
+			if err != nil && !apierrors.IsNotFound(err) {
+				return nil, false, err
+			}
 		}
 	}
-	return nil, false, nil
+	net := &computev1.Network{}
+	ok, err := h.byUIDIn(ctx, net, namespaces, id)
+	if err != nil || !ok || net.NovaID() != id || !rules.NetworkVisible(net, ns) {
+		return nil, false, err
+	}
+	return net, true, nil
 }
 
 // flavor gets a flavor by its Nova id (its name); nil when there is none.

@@ -2,8 +2,8 @@ package novaapi
 
 import "net/http"
 
-// Paths Nova or Rackspace serve that Kova does not serve yet: volume attachments,
-// virtual interfaces, and creating or deleting networks. They answer
+// Paths Nova or Rackspace serve that Kova does not serve yet: volume attachments and
+// virtual interfaces. They answer
 // 501 in Nova's body, after the server they name is found (404 otherwise), so a client
 // learns the truth rather than a fake success.
 
@@ -20,10 +20,6 @@ func (h *handler) notImplementedRoutes() []route {
 			routes = append(routes, endpoint(m, p.path, h.unimplementedForServer(p.what)))
 		}
 	}
-	routes = append(routes,
-		endpoint(http.MethodPost, "os-networksv2", unimplemented("Creating networks")),
-		endpoint(http.MethodDelete, "os-networksv2/{}", unimplemented("Deleting networks")),
-	)
 	return routes
 }
 
@@ -34,8 +30,4 @@ func (h *handler) unimplementedForServer(what string) func(*request) error {
 		}
 		return notImplemented(what)
 	}
-}
-
-func unimplemented(what string) func(*request) error {
-	return func(*request) error { return notImplemented(what) }
 }

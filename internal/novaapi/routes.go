@@ -89,7 +89,9 @@ func (h *handler) computeRoutes() []route {
 		endpoint(http.MethodGet, "limits", h.showLimits),
 
 		endpoint(http.MethodGet, "os-networksv2", h.listNetworks),
+		endpoint(http.MethodPost, "os-networksv2", h.createNetwork),
 		endpoint(http.MethodGet, "os-networksv2/{}", h.showNetwork),
+		endpoint(http.MethodDelete, "os-networksv2/{}", h.deleteNetwork),
 	}
 	return append(routes, h.notImplementedRoutes()...)
 }

@@ -100,12 +100,17 @@ func (h *handler) resolveNetworks(rq *request, reqs []nwRequest, mode string) ([
 	return out, nil
 }
 
-// availableNetworks are the tenant's networks and the shared ones.
+// availableNetworks are the tenant's networks and the shared ones, from the cache.
 func (h *handler) availableNetworks(ctx context.Context, ns string) ([]computev1.Network, error) {
+	return h.networksIn(ctx, h.cache, ns)
+}
+
+// networksIn are the networks tenant ns may use, as r has them: its own and the shared ones.
+func (h *handler) networksIn(ctx context.Context, r client.Reader, ns string) ([]computev1.Network, error) {
 	var out []computev1.Network
 	for _, n := range rules.VisibleNamespaces(ns, h.public) {
 		var list computev1.NetworkList
-		if err := h.cache.List(ctx, &list, client.InNamespace(n)); err != nil {
+		if err := r.List(ctx, &list, client.InNamespace(n)); err != nil {
 			return nil, err
 		}
 		for _, net := range list.Items {

@@ -100,7 +100,7 @@ func StartStack(ctx context.Context, stepLatency time.Duration, nova novaserver.
 		return fail(err)
 	}
 	stops = append(stops, func() { _ = os.RemoveAll(stateDir) })
-	if st.Manager, err = StartManager(cp.Env, managerCfg, ManagerOptions{StepLatency: stepLatency, StateDir: stateDir, Webhooks: true,
+	if st.Manager, err = StartManager(cp.Env, managerCfg, ManagerOptions{StepLatency: stepLatency, StateDir: stateDir, Webhooks: true, SharedNetworks: true,
 		Hosts: []compute.HostInfo{ // room for the benchmarks' fleets (10,000 servers)
 			{Name: "sim-host-1", Capacity: compute.Resources{VCPUs: 8192, RAMMiB: 4 << 20, DiskGiB: 1 << 16}},
 			{Name: "sim-host-2", Capacity: compute.Resources{VCPUs: 8192, RAMMiB: 4 << 20, DiskGiB: 1 << 16}},

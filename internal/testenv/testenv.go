@@ -110,6 +110,8 @@ type ManagerOptions struct {
 	// through days), ImageScheduleCheck its longest wait; zero values are the defaults.
 	Clock              clock.PassiveClock
 	ImageScheduleCheck time.Duration
+	// SharedNetworks makes Rackspace's shared networks at start, as cmd/manager does.
+	SharedNetworks bool
 }
 
 // StartManager runs the controllers (and webhooks) in this process.
@@ -145,6 +147,9 @@ func StartManager(env *envtest.Environment, cfg *rest.Config, o ManagerOptions) 
 	copts := controllers.Options{PublicNamespace: PublicNamespace, Workers: max(o.Workers, 8), Addresses: addrs,
 		PowerSyncInterval: cmp.Or(o.PowerSyncInterval, controllers.DefaultPowerSyncInterval),
 		Clock:             o.Clock, ImageScheduleCheck: o.ImageScheduleCheck}
+	if o.SharedNetworks {
+		copts.SharedNetworks = controllers.RackspaceSharedNetworks()
+	}
 	var drv compute.Driver = driver
 	if o.WrapDriver != nil {
 		drv = o.WrapDriver(driver)

@@ -30,7 +30,11 @@ func Setup(mgr manager.Manager, publicNamespace string) error {
 		return err
 	}
 	kp := &KeypairWebhook{Admins: admins, Reader: reader}
-	return ctrlWebhook(mgr, &computev1.Keypair{}).WithDefaulter(kp).WithValidator(kp).Complete()
+	if err := ctrlWebhook(mgr, &computev1.Keypair{}).WithDefaulter(kp).WithValidator(kp).Complete(); err != nil {
+		return err
+	}
+	nw := &NetworkWebhook{Reader: reader, PublicNamespace: publicNamespace}
+	return ctrlWebhook(mgr, &computev1.Network{}).WithValidator(nw).Complete()
 }
 
 // Admins answers whether a user is Nova's admin, by asking the API server.

@@ -12,5 +12,5 @@ type Network struct {
 
 // NewNetwork is n as os-networksv2 shows it.
 func NewNetwork(n *computev1.Network) Network {
-	return Network{ID: string(n.UID), Label: n.DisplayName(), CIDR: n.Spec.CIDR}
+	return Network{ID: n.NovaID(), Label: n.DisplayName(), CIDR: n.Spec.CIDR}
 }
