@@ -11,28 +11,6 @@ import (
 	"github.com/kova-dev/kova/internal/rules"
 )
 
-// findByUID finds the object of list's kind with the given uid in namespace ns, from the
-// cache: for what the shim does not write. It returns false when there is none.
-func findByUID[T any, PT interface {
-	*T
-	client.Object
-}](ctx context.Context, h *handler, list client.ObjectList, items func() []T, ns, uid string) (PT, bool, error) {
-	if uid == "" {
-		return nil, false, nil
-	}
-	uid = js.CanonicalUUID(uid)
-	if err := h.cache.List(ctx, list, client.InNamespace(ns), client.MatchingFields{indexUID: uid}); err != nil {
-		return nil, false, err
-	}
-	for _, it := range items() {
-		obj := PT(&it)
-		if string(obj.GetUID()) == uid && obj.GetNamespace() == ns {
-			return obj, true, nil
-		}
-	}
-	return nil, false, nil
-}
-
 // server finds a server of the caller's tenant by its Nova id, as the API server has it
 // now; another tenant's server is simply not there (404), as in Nova.
 func (h *handler) server(ctx context.Context, ns, id string) (*computev1.Server, error) {

@@ -73,7 +73,7 @@ var _ = Describe("The openstack CLI", func() {
 
 		var created map[string]any
 		cliJSON(ctx, "admin", &created, "server", "create", "--flavor", "m1.tiny", "--image", imageID,
-			"--nic", "auto", "--key-name", "cli-key", "--wait", "cli-server")
+			"--nic", "none", "--key-name", "cli-key", "--wait", "cli-server")
 		Expect(created).To(HaveKeyWithValue("status", "ACTIVE"))
 		id := created["id"].(string)
 

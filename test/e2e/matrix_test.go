@@ -76,7 +76,7 @@ var _ = Describe("The permission matrix", Ordered, func() {
 				if strings.HasPrefix(path, "/images/") {
 					path = strings.Replace(path, "{id}", image, 1)
 				}
-				if strings.HasPrefix(path, "/os-networksv2/") {
+				if strings.HasPrefix(path, "/os-networksv2/") && row.Method == http.MethodGet {
 					path = strings.Replace(path, "{id}", networkID, 1)
 				}
 				if strings.HasPrefix(path, "/flavors/") {
