@@ -196,6 +196,10 @@ func (r *ServerReconciler) reconcileNormal(ctx context.Context, srv *computev1.S
 	if wait > 0 {
 		return reconcile.Result{RequeueAfter: wait}, nil
 	}
+	if started, err := r.startDeviceTask(ctx, srv); err != nil || started {
+		// As for a spec task: the driver is asked once the server shows the operation.
+		return reconcile.Result{}, err
+	}
 	return r.settledResult(r.startSpecTask(ctx, srv))
 }
 

@@ -424,9 +424,13 @@ var _ = Describe("Bad input", func() {
 	It("refuses a change of immutable fields", func() {
 		srv := newServer(ns)
 		settled(srv, "ACTIVE")
-		err := updateSpec(k8s, srv, func(s *computev1.ServerSpec) { s.Networks = nil })
+		err := updateSpec(k8s, srv, func(s *computev1.ServerSpec) { s.AvailabilityZone = "elsewhere" })
 		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "%v", err)
-		Expect(err.Error()).To(ContainSubstring("spec.networks is immutable"))
+		Expect(err.Error()).To(ContainSubstring("spec.availabilityZone is immutable"))
+		// An attached network stays as it was attached: detach and attach again for another address.
+		err = updateSpec(k8s, srv, func(s *computev1.ServerSpec) { s.Networks[0].FixedIP = "10.0.0.200" })
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "%v", err)
+		Expect(err.Error()).To(ContainSubstring("the address of an attached network does not change"))
 	})
 
 	It("refuses a flavor that is too small for the image", func() {

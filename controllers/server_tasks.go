@@ -177,15 +177,7 @@ func (r *ServerReconciler) allocateAddresses(ctx context.Context, srv *computev1
 		case err != nil:
 			return nil, err
 		}
-		version := int32(4)
-		if addr.Is6() {
-			version = 6
-		}
-		out = append(out, computev1.ServerAddress{
-			Network: net.DisplayName(), Address: addr.String(), Version: version,
-			MACAddress: ipam.MAC(string(srv.UID), net.Name), Type: "fixed",
-			NetworkNamespace: net.Namespace, NetworkName: net.Name,
-		})
+		out = append(out, addressOf(srv, net, addr))
 	}
 	return out, nil
 }
@@ -239,6 +231,8 @@ func (r *ServerReconciler) opRequest(ctx context.Context, srv *computev1.Server,
 		// The admin's forced host ("zone:host[:node]", "zone::node"); admission refuses a
 		// zone that does not parse, and spec.availabilityZone is immutable.
 		_, req.Host, req.Node, _ = computev1.ParseAvailabilityZone(srv.Spec.AvailabilityZone)
+	} else if kind, ok := driverDeviceOps[lifecycle.Action(op.Action)]; ok {
+		req.Kind, req.Device = kind, deviceRef(srv, op)
 	} else {
 		kind, ok := driverOps[lifecycle.Action(op.Action)]
 		if !ok {
@@ -339,6 +333,9 @@ func (r *ServerReconciler) failTask(ctx context.Context, srv *computev1.Server, 
 	if fault == nil {
 		fault = &compute.Fault{Code: 500, Message: "Unknown failure"}
 	}
+	if rules.IsDeviceAction(lifecycle.Action(op.Action)) {
+		return r.failDevice(ctx, srv, op, fault)
+	}
 	if op.Action == actionBuild {
 		// Nova deallocates the network of a build that failed; so does Kova.
 		if err := r.releaseAddresses(ctx, srv); err != nil {
@@ -399,6 +396,11 @@ func (r *ServerReconciler) finishTask(ctx context.Context, srv *computev1.Server
 		}
 	case lifecycle.ActionCreateImage:
 		if err := r.setSnapshotPhase(ctx, srv, op, computev1.ImageActive); err != nil {
+			return reconcile.Result{}, err
+		}
+	case lifecycle.ActionAttachInterface, lifecycle.ActionDetachInterface,
+		lifecycle.ActionAttachVolume, lifecycle.ActionDetachVolume:
+		if err := r.finishDevice(ctx, srv, op); err != nil {
 			return reconcile.Result{}, err
 		}
 	}

@@ -32,7 +32,6 @@ type NetworkAttachment struct {
 // ServerSpec is the desired state of a server. A change of flavorRef is a resize, of
 // imageRef a rebuild, of powerState a stop, start, pause, suspend or shelve.
 // +kubebuilder:validation:XValidation:rule="self.keyName == oldSelf.keyName",message="spec.keyName is immutable"
-// +kubebuilder:validation:XValidation:rule="self.networks == oldSelf.networks",message="spec.networks is immutable"
 // +kubebuilder:validation:XValidation:rule="self.availabilityZone == oldSelf.availabilityZone",message="spec.availabilityZone is immutable"
 // +kubebuilder:validation:XValidation:rule="self.userData == oldSelf.userData",message="spec.userData is immutable"
 type ServerSpec struct {
@@ -59,7 +58,16 @@ type ServerSpec struct {
 	// +optional
 	KeyName string `json:"keyName"`
 
-	// Networks the server has a port on; immutable.
+	// Networks the server has a port on: each entry is one virtual interface (Rackspace's
+	// os-virtual-interfacesv2, Nova's os-interface), at most one per network. Adding an
+	// entry to a running server attaches the network (a new address and MAC), removing one
+	// detaches it and frees its address; an entry's fixedIP does not change once attached.
+	// Interfaces are this list rather than a kind of their own because an interface has no
+	// life apart from its server: it is made with the server (networks at boot), by the
+	// same addresses the controller already allocates from this list, and dies with it, and
+	// a GitOps manifest that lists a server's networks is then the whole truth about them.
+	// Its id is derived from the server's uid and the network (rules.InterfaceID), so it
+	// needs no field.
 	// +kubebuilder:default={}
 	// +kubebuilder:validation:MaxItems=16
 	// +listType=atomic
@@ -188,8 +196,27 @@ type ServerOperation struct {
 	Flavor string `json:"flavor,omitempty"`
 	// +optional
 	Image string `json:"image,omitempty"`
+	// Device is what an attach or detach is about: a network as "namespace/name", or a
+	// volume's claim name.
+	// +optional
+	Device string `json:"device,omitempty"`
 	// StartedAt is when the task began.
 	StartedAt metav1.Time `json:"startedAt"`
+}
+
+// ServerDeviceFailure is an attach or detach the backend could not carry out. Nova leaves
+// the server as it was (no ERROR) and answers the call with the failure; Kova does not try
+// the same spec again: a new change of spec (its generation) does.
+type ServerDeviceFailure struct {
+	// Action is the lifecycle action (attachInterface, detachVolume, ...).
+	Action string `json:"action"`
+	// Device is as in ServerOperation.
+	Device string `json:"device"`
+	// Reason is a CamelCase cause (DriverFault, NoMoreFixedIps, NetworkNotFound).
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
+	// Generation is the spec generation that asked for it.
+	Generation int64 `json:"generation"`
 }
 
 // ServerApplied holds, for each spec field whose change is a Nova action, the value the
@@ -289,6 +316,10 @@ type ServerStatus struct {
 	// ready yet, or an action the lifecycle refuses in the current state (Nova's message).
 	// +optional
 	Blocked *ServerBlocked `json:"blocked,omitempty"`
+
+	// DeviceFailure is the last attach or detach that failed, until spec changes again.
+	// +optional
+	DeviceFailure *ServerDeviceFailure `json:"deviceFailure,omitempty"`
 
 	// Operation is the task in flight, if any.
 	// +optional

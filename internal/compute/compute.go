@@ -67,6 +67,11 @@ const (
 	OpShelve        OpKind = "shelve"
 	OpShelveOffload OpKind = "shelve_offload"
 	OpUnshelve      OpKind = "unshelve"
+	// Devices: OpRequest.Device names the network interface or the volume.
+	OpAttachInterface OpKind = "attach_interface"
+	OpDetachInterface OpKind = "detach_interface"
+	OpAttachVolume    OpKind = "attach_volume"
+	OpDetachVolume    OpKind = "detach_volume"
 )
 
 // Valid reports whether k is one of the known operation kinds.
@@ -75,7 +80,8 @@ func (k OpKind) Valid() bool {
 	case OpSpawn, OpPowerOff, OpPowerOn, OpPause, OpUnpause, OpSuspend, OpResume,
 		OpReboot, OpRebootHard, OpRebuild, OpRescue, OpUnrescue, OpResize,
 		OpConfirmResize, OpRevertResize, OpSnapshot, OpSetPassword, OpShelve,
-		OpShelveOffload, OpUnshelve:
+		OpShelveOffload, OpUnshelve, OpAttachInterface, OpDetachInterface,
+		OpAttachVolume, OpDetachVolume:
 		return true
 	}
 	return false
@@ -107,6 +113,9 @@ type OpRequest struct {
 	// NoRoomOnForcedHostMessage. Spawn only: Nova resets forced destinations
 	// for a resize or an unshelve, which choose again.
 	Host, Node string
+	// Device is what an attach or detach puts on or takes off the instance: an
+	// interface's or a volume's id, recorded in Instance.Devices.
+	Device string
 	// EndOff leaves a rebuilt instance powered off, as Nova's rebuild brings a stopped
 	// server back to its original state (rebuild only).
 	EndOff bool
@@ -152,7 +161,9 @@ type Instance struct {
 	OldFlavor *Resources           // during a resize until confirm/revert: the previous allocation, still held
 	OldHost   string               // the host OldFlavor is held on
 	Image     string
-	Op        *OpStatus // current or last op
+	// Devices are the interfaces and volumes attached (OpRequest.Device), sorted.
+	Devices []string
+	Op      *OpStatus // current or last op
 }
 
 // HostInfo describes a host's capacity and usage.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -100,7 +101,9 @@ type record struct {
 	// began; resize, confirm and revert leave the instance in it.
 	ResizePower *lifecycle.PowerState `json:"resizePower,omitempty"`
 	Image       string                `json:"image,omitempty"`
-	Op          *opRecord             `json:"op,omitempty"`
+	// Devices are the attached interfaces and volumes, sorted.
+	Devices []string  `json:"devices,omitempty"`
+	Op      *opRecord `json:"op,omitempty"`
 }
 
 type opRecord struct {
@@ -111,6 +114,7 @@ type opRecord struct {
 	FailStep    int           `json:"failStep,omitempty"`
 	FailMessage string        `json:"failMessage,omitempty"`
 	Image       string        `json:"image,omitempty"`
+	Device      string        `json:"device,omitempty"`
 	EndOff      bool          `json:"endOff,omitempty"`
 	StepLatency time.Duration `json:"stepLatency"`
 	StartedAt   time.Time     `json:"startedAt"`
@@ -420,6 +424,7 @@ func (s *Simulated) begin(e *entry, req OpRequest, now time.Time, isNew bool) {
 		FailStep:    failStep,
 		FailMessage: msg,
 		Image:       req.Image,
+		Device:      req.Device,
 		EndOff:      req.EndOff && req.Kind == OpRebuild,
 		StepLatency: s.latency,
 		StartedAt:   now,
@@ -492,6 +497,19 @@ func (s *Simulated) begin(e *entry, req OpRequest, now time.Time, isNew bool) {
 	case OpConfirmResize, OpRevertResize, OpShelve, OpShelveOffload, OpSnapshot:
 		// Allowed whatever the placement; confirm/revert without a pending
 		// resize are no-ops.
+	case OpAttachVolume, OpDetachVolume:
+		// A shelved-offloaded instance has no host, and Nova still attaches a
+		// volume to it (the mapping waits for the unshelve).
+		if req.Device == "" {
+			fail(400, fmt.Sprintf("No device given to %s", req.Kind), "")
+		}
+	case OpAttachInterface, OpDetachInterface:
+		switch {
+		case req.Device == "":
+			fail(400, fmt.Sprintf("No device given to %s", req.Kind), "")
+		case r.Host == "":
+			notPlaced()
+		}
 	default:
 		if r.Host == "" {
 			notPlaced()
@@ -591,6 +609,14 @@ func (s *Simulated) completed(r *record) {
 		}
 		resizePower()
 		r.ResizePower = nil
+	case OpAttachInterface, OpAttachVolume:
+		if i, found := slices.BinarySearch(r.Devices, op.Device); !found {
+			r.Devices = slices.Insert(r.Devices, i, op.Device)
+		}
+	case OpDetachInterface, OpDetachVolume:
+		if i, found := slices.BinarySearch(r.Devices, op.Device); found {
+			r.Devices = slices.Delete(r.Devices, i, i+1)
+		}
 	case OpSnapshot, OpSetPassword:
 	}
 }
@@ -723,6 +749,7 @@ func (e *entry) view(now time.Time) Instance {
 		Flavor:  r.Flavor,
 		OldHost: r.OldHost,
 		Image:   r.Image,
+		Devices: slices.Clone(r.Devices),
 	}
 	if r.OldFlavor != nil {
 		f := *r.OldFlavor

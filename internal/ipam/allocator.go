@@ -250,3 +250,31 @@ func (a *Allocator) Allocated(ctx context.Context, ref Ref) (int64, error) {
 	}
 	return 0, nil
 }
+
+// ReleaseOn frees the address the server uid holds on one network: an interface detached,
+// or one whose attach failed. The server's other addresses stay.
+func (a *Allocator) ReleaseOn(ctx context.Context, uid string, ref Ref) error {
+	a.mu.Lock()
+	if err := a.ensureLoaded(ctx); err != nil {
+		a.mu.Unlock()
+		return err
+	}
+	kept := a.byUID[uid][:0]
+	for _, h := range a.byUID[uid] {
+		if h.net != ref {
+			kept = append(kept, h)
+			continue
+		}
+		if st := a.nets[h.net]; st != nil && st.held[h.addr] == uid {
+			delete(st.held, h.addr)
+		}
+	}
+	if len(kept) == 0 {
+		delete(a.byUID, uid)
+	} else {
+		a.byUID[uid] = kept
+	}
+	a.mu.Unlock()
+	a.changed(ref)
+	return nil
+}

@@ -174,3 +174,30 @@ func TestConcurrentAllocationsNeverShareAnAddress(t *testing.T) {
 		t.Error("no change was reported for the network")
 	}
 }
+
+// ReleaseOn frees one network's address of a server and keeps the others.
+func TestReleaseOnKeepsOtherNetworks(t *testing.T) {
+	a := New(fromNothing)
+	n1, n2 := newNetwork("a", "10.1.0.0/29"), newNetwork("b", "10.2.0.0/29")
+	a1, err := a.Allocate(ctx, n1, "s1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Allocate(ctx, n2, "s1", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.ReleaseOn(ctx, "s1", RefOf(n1)); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := a.Allocated(ctx, RefOf(n1)); n != 0 {
+		t.Fatalf("network a holds %d after its release", n)
+	}
+	if n, _ := a.Allocated(ctx, RefOf(n2)); n != 1 {
+		t.Fatalf("network b holds %d, want 1", n)
+	}
+	// The freed address goes to the next server that asks for it.
+	got, err := a.Allocate(ctx, n1, "s2", a1.String())
+	if err != nil || got != a1 {
+		t.Fatalf("the freed address: %v %v", got, err)
+	}
+}

@@ -1,7 +1,6 @@
 package ipam
 
 import (
-	"crypto/sha256"
 	"fmt"
 	"math/big"
 	"net/netip"
@@ -83,9 +82,3 @@ func (p Pool) usable(a netip.Addr) bool { return p.Contains(a) && a != p.Gateway
 
 // first is the lowest address after the network address.
 func (p Pool) first() netip.Addr { return p.Prefix.Addr().Next() }
-
-// MAC derives a stable, locally administered MAC address for a holder's port.
-func MAC(uid, network string) string {
-	h := sha256.Sum256([]byte(uid + "/" + network))
-	return fmt.Sprintf("fa:16:3e:%02x:%02x:%02x", h[0], h[1], h[2])
-}

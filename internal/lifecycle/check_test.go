@@ -50,6 +50,10 @@ var checkGrid = []struct {
 	{ActionLock, "lock", "Y Y Y Y Y Y Y Y Y Y Y Y"},
 	{ActionUnlock, "unlock", "Y Y Y Y Y Y Y Y Y Y Y Y"},
 	{ActionDelete, "delete", "Y Y Y Y Y Y Y Y Y Y Y Y"},
+	{ActionAttachInterface, "attach_interface", "Y . Y . Y . . . . . . ."},
+	{ActionDetachInterface, "detach_interface", "Y . Y . Y . . . . . . ."},
+	{ActionAttachVolume, "attach_volume", "Y . Y . Y . Y Y . . Y Y"},
+	{ActionDetachVolume, "detach_volume", "Y . Y . Y . Y Y . . Y Y"},
 }
 
 func TestCheckGridCoversAllVMStates(t *testing.T) {
@@ -192,6 +196,10 @@ func TestCheckBusyServer(t *testing.T) {
 		{ActionLock, "lock", VMActive, false},
 		{ActionUnlock, "unlock", VMActive, false},
 		{ActionDelete, "delete", VMActive, false},
+		{ActionAttachInterface, "attach_interface", VMActive, true},
+		{ActionDetachInterface, "detach_interface", VMStopped, true},
+		{ActionAttachVolume, "attach_volume", VMShelved, true},
+		{ActionDetachVolume, "detach_volume", VMPaused, true},
 	}
 	if len(tests) != len(AllActions) {
 		t.Fatalf("table covers %d actions, AllActions has %d", len(tests), len(AllActions))
@@ -242,6 +250,10 @@ func TestCheckLock(t *testing.T) {
 		{ActionLock, VMActive, false},
 		{ActionUnlock, VMActive, false},
 		{ActionDelete, VMActive, true},
+		{ActionAttachInterface, VMActive, true},
+		{ActionDetachInterface, VMPaused, true},
+		{ActionAttachVolume, VMResized, true},
+		{ActionDetachVolume, VMShelvedOffloaded, true},
 	}
 	if len(tests) != len(AllActions) {
 		t.Fatalf("table covers %d actions, AllActions has %d", len(tests), len(AllActions))

@@ -29,6 +29,13 @@ const (
 	ActionLock           Action = "lock"
 	ActionUnlock         Action = "unlock"
 	ActionDelete         Action = "delete"
+
+	// Devices: a network (Rackspace's virtual interface, Nova's os-interface) or a volume
+	// put on or taken off a server. Nova shows no task_state while they run.
+	ActionAttachInterface Action = "attachInterface"
+	ActionDetachInterface Action = "detachInterface"
+	ActionAttachVolume    Action = "attachVolume"
+	ActionDetachVolume    Action = "detachVolume"
 )
 
 // AllActions lists every Action in the order of the guard table.
@@ -38,6 +45,7 @@ var AllActions = []Action{
 	ActionResize, ActionConfirmResize, ActionRevertResize, ActionRescue,
 	ActionUnrescue, ActionCreateImage, ActionChangePassword, ActionShelve,
 	ActionShelveOffload, ActionUnshelve, ActionLock, ActionUnlock, ActionDelete,
+	ActionAttachInterface, ActionDetachInterface, ActionAttachVolume, ActionDetachVolume,
 }
 
 // Guard is one row of the table.
@@ -336,7 +344,51 @@ var Guards = []Guard{
 		LockRefuses:      true,
 		MustHaveLaunched: false,
 	},
+	// API.attach_interface / API.detach_interface: @check_instance_lock
+	// @check_instance_state(vm_state=[ACTIVE, PAUSED, STOPPED], task_state=[None]).
+	// The compute manager attaches under the instance's lock and sets no task_state.
+	{
+		Action:           ActionAttachInterface,
+		NovaName:         "attach_interface",
+		AllowedVM:        allowInterface,
+		AllowedTask:      idle,
+		LockRefuses:      true,
+		MustHaveLaunched: true,
+	},
+	{
+		Action:           ActionDetachInterface,
+		NovaName:         "detach_interface",
+		AllowedVM:        allowInterface,
+		AllowedTask:      idle,
+		LockRefuses:      true,
+		MustHaveLaunched: true,
+	},
+	// API.attach_volume / API.detach_volume: @check_instance_lock
+	// @check_instance_state(vm_state=[ACTIVE, PAUSED, STOPPED, RESIZED, SOFT_DELETED,
+	// SHELVED, SHELVED_OFFLOADED]) with the default task_state=[None]; no task_state is set.
+	{
+		Action:           ActionAttachVolume,
+		NovaName:         "attach_volume",
+		AllowedVM:        allowVolume,
+		AllowedTask:      idle,
+		LockRefuses:      true,
+		MustHaveLaunched: true,
+	},
+	{
+		Action:           ActionDetachVolume,
+		NovaName:         "detach_volume",
+		AllowedVM:        allowVolume,
+		AllowedTask:      idle,
+		LockRefuses:      true,
+		MustHaveLaunched: true,
+	},
 }
+
+// allowInterface and allowVolume are the vm_states of Nova's interface and volume guards.
+var (
+	allowInterface = vms(VMActive, VMPaused, VMStopped)
+	allowVolume    = vms(VMActive, VMPaused, VMStopped, VMResized, VMSoftDeleted, VMShelved, VMShelvedOffloaded)
+)
 
 // guardIndex is built once from Guards for GuardFor and Check.
 var guardIndex = func() map[Action]int {

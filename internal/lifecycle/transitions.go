@@ -79,7 +79,8 @@ func Finish(a Action, s State, prev VMState) State {
 		// The reference Nova reports power_state 4 (Shutdown) for rescued
 		// servers; mirror it.
 		return settled(VMRescued, PowerShutdown)
-	case ActionCreateImage, ActionChangePassword:
+	case ActionCreateImage, ActionChangePassword,
+		ActionAttachInterface, ActionDetachInterface, ActionAttachVolume, ActionDetachVolume:
 		return settled(s.VM, s.Power)
 	case ActionShelve:
 		return settled(VMShelved, PowerShutdown)

@@ -107,6 +107,11 @@ func TestBeginFinish(t *testing.T) {
 			State{VMStopped, TaskDeleting, PowerShutdown}, State{VMDeleted, TaskNone, PowerNoState}},
 		{"delete while building", ActionDelete, Building(), "",
 			State{VMBuilding, TaskDeleting, PowerNoState}, State{VMDeleted, TaskNone, PowerNoState}},
+		// Devices change no state: Nova sets no task_state and leaves vm_state as it was.
+		{"attach interface", ActionAttachInterface, activeIdle, "", activeIdle, activeIdle},
+		{"detach interface", ActionDetachInterface, pausedIdle, "", pausedIdle, pausedIdle},
+		{"attach volume", ActionAttachVolume, shelvedIdle, "", shelvedIdle, shelvedIdle},
+		{"detach volume", ActionDetachVolume, activeIdle, "", activeIdle, activeIdle},
 	}
 
 	covered := map[Action]bool{}
@@ -169,6 +174,10 @@ func TestSteps(t *testing.T) {
 		{ActionLock, nil},
 		{ActionUnlock, nil},
 		{ActionDelete, []TaskState{"deleting"}},
+		{ActionAttachInterface, nil},
+		{ActionDetachInterface, nil},
+		{ActionAttachVolume, nil},
+		{ActionDetachVolume, nil},
 	}
 	if len(tests) != len(AllActions) {
 		t.Fatalf("table covers %d actions, AllActions has %d", len(tests), len(AllActions))

@@ -207,8 +207,6 @@ func TestNetworksAndUnimplemented(t *testing.T) {
 		{http.MethodGet, "/servers/" + srvUID + "/os-volume_attachments", "Volume attachments is not implemented yet in Kova."},
 		{http.MethodPost, "/servers/" + srvUID + "/os-volume_attachments", "Volume attachments is not implemented yet in Kova."},
 		{http.MethodDelete, "/servers/" + srvUID + "/os-volume_attachments/v1", "Volume attachments is not implemented yet in Kova."},
-		{http.MethodGet, "/servers/" + srvUID + "/os-virtual-interfacesv2", "Virtual interfaces is not implemented yet in Kova."},
-		{http.MethodDelete, "/servers/" + srvUID + "/os-virtual-interfacesv2/i1", "Virtual interfaces is not implemented yet in Kova."},
 	}
 	for _, u := range unimplemented {
 		t.Run(u.method+" "+u.path, func(t *testing.T) {

@@ -2,8 +2,7 @@ package novaapi
 
 import "net/http"
 
-// Paths Nova or Rackspace serve that Kova does not serve yet: volume attachments and
-// virtual interfaces. They answer
+// Paths Nova or Rackspace serve that Kova does not serve yet: volume attachments. They answer
 // 501 in Nova's body, after the server they name is found (404 otherwise), so a client
 // learns the truth rather than a fake success.
 
@@ -12,8 +11,6 @@ func (h *handler) notImplementedRoutes() []route {
 	serverScoped := []struct{ path, what string }{
 		{"servers/{}/os-volume_attachments", "Volume attachments"},
 		{"servers/{}/os-volume_attachments/{}", "Volume attachments"},
-		{"servers/{}/os-virtual-interfacesv2", "Virtual interfaces"},
-		{"servers/{}/os-virtual-interfacesv2/{}", "Virtual interfaces"},
 	}
 	for _, p := range serverScoped {
 		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {

@@ -92,6 +92,10 @@ func (h *handler) computeRoutes() []route {
 		endpoint(http.MethodPost, "os-networksv2", h.createNetwork),
 		endpoint(http.MethodGet, "os-networksv2/{}", h.showNetwork),
 		endpoint(http.MethodDelete, "os-networksv2/{}", h.deleteNetwork),
+
+		endpoint(http.MethodGet, "servers/{}/os-virtual-interfacesv2", h.listVirtualInterfaces),
+		endpoint(http.MethodPost, "servers/{}/os-virtual-interfacesv2", h.createVirtualInterface),
+		endpoint(http.MethodDelete, "servers/{}/os-virtual-interfacesv2/{}", h.deleteVirtualInterface),
 	}
 	return append(routes, h.notImplementedRoutes()...)
 }

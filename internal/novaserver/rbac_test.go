@@ -82,6 +82,7 @@ var _ = Describe("The kova roles", func() {
 			{"creator", "list", "compute.kova.dev", "keypairs", true},
 			{"creator", "create", "compute.kova.dev", "networks", true},
 			{"creator", "update", "compute.kova.dev", "servers", false},       // PUT /servers/{id} is admin
+			{"creator", "patch", "compute.kova.dev", "servers", true},         // a network added to spec.networks; the webhook refuses the rest
 			{"creator", "create", "compute.kova.dev", "serveractions", false}, // POST /servers/{id}/action is admin
 			{"creator", "delete", "compute.kova.dev", "servers", false},
 			{"creator", "override-lock", "compute.kova.dev", "servers", false},

@@ -39,6 +39,10 @@ var (
 	// Rackspace's scheduled images: enabling (or changing) a schedule, and disabling it.
 	callImageSchedule   = novaCall{http.MethodPost, "/servers/{id}/rax-si-image-schedule", "rax-si-image-schedule:enable"}
 	callNoImageSchedule = novaCall{http.MethodDelete, "/servers/{id}/rax-si-image-schedule", "rax-si-image-schedule:disable"}
+	// A network added to spec.networks is a virtual interface created, one removed is one
+	// deleted (Rackspace's os-virtual-interfacesv2, Nova's os-interface).
+	callAttachInterface = novaCall{http.MethodPost, "/servers/{id}/os-virtual-interfacesv2", "os_compute_api:os-attach-interfaces:create"}
+	callDetachInterface = novaCall{http.MethodDelete, "/servers/{id}/os-virtual-interfacesv2/{device}", "os_compute_api:os-attach-interfaces:delete"}
 )
 
 // actionRules are Nova's policy rules of the server actions, each POST
@@ -146,6 +150,13 @@ func specCalls(old, srv *computev1.Server) []fieldCall {
 	if !sets.New(s.Tags...).Equal(sets.New(was.Tags...)) {
 		add("tags", callTags)
 	}
+	added, removed := rules.NetworkEdits(&was, &s)
+	if len(added) > 0 {
+		add("networks", callAttachInterface)
+	}
+	if len(removed) > 0 {
+		add("networks", callDetachInterface)
+	}
 	return out
 }
 
@@ -173,7 +184,8 @@ var shimRequestInfo = &request.RequestInfoFactory{
 
 // callAttributes are the RBAC attributes of a Nova call on a server through the shim.
 func callAttributes(ns, name string, c novaCall) (*authorizationv1.ResourceAttributes, error) {
-	path := "/apis/" + computev1.NovaAPIGroup + "/v1/namespaces/" + ns + strings.ReplaceAll(c.path, "{id}", name)
+	path := "/apis/" + computev1.NovaAPIGroup + "/v1/namespaces/" + ns +
+		strings.NewReplacer("{id}", name, "{device}", "device").Replace(c.path)
 	req, err := http.NewRequest(c.method, path, nil)
 	if err != nil {
 		return nil, err

@@ -87,6 +87,7 @@ func (v *ServerValidator) ValidateCreate(ctx context.Context, srv *computev1.Ser
 		return nil, err
 	}
 	var errs field.ErrorList
+	errs = append(errs, v.checkNetworks(ctx, srv, nil)...)
 	var flavor *computev1.Flavor
 	err := v.resolve(func(c client.Reader) (err error) { flavor, err = refs.Flavor(ctx, c, srv.Spec.FlavorRef); return err })
 	errs = appendRefError(errs, spec.Child("flavorRef"), srv.Spec.FlavorRef, err)
@@ -105,19 +106,6 @@ func (v *ServerValidator) ValidateCreate(ctx context.Context, srv *computev1.Ser
 	if srv.Spec.KeyName != "" {
 		err := v.resolve(func(c client.Reader) error { _, err := refs.ServerKeypair(ctx, c, srv); return err })
 		errs = appendRefError(errs, spec.Child("keyName"), srv.Spec.KeyName, err)
-	}
-	seen := map[string]bool{}
-	for i, n := range srv.Spec.Networks {
-		p := spec.Child("networks").Index(i).Child("name")
-		if seen[n.Name+"/"+n.FixedIP] && n.FixedIP != "" {
-			errs = append(errs, field.Duplicate(p, n.Name))
-		}
-		seen[n.Name+"/"+n.FixedIP] = true
-		err := v.resolve(func(c client.Reader) error {
-			_, err := refs.Network(ctx, c, srv.Namespace, v.PublicNamespace, n.Name)
-			return err
-		})
-		errs = appendRefError(errs, p, n.Name, err)
 	}
 	if len(errs) > 0 {
 		return nil, apierrors.NewInvalid(serverGK, srv.Name, errs)
@@ -154,6 +142,15 @@ func (v *ServerValidator) ValidateUpdate(ctx context.Context, old, srv *computev
 	}
 	if err := v.checkCalls(ctx, old, srv); err != nil {
 		return nil, err
+	}
+	if err := v.checkFinalizer(ctx, old, srv); err != nil {
+		return nil, err
+	}
+	if err := checkNetworkEdits(old, srv); err != nil {
+		return nil, err
+	}
+	if errs := v.checkNetworks(ctx, srv, old); len(errs) > 0 {
+		return nil, apierrors.NewInvalid(serverGK, srv.Name, errs)
 	}
 	if !srv.DeletionTimestamp.IsZero() || old.Status.VMState == "" {
 		return nil, nil

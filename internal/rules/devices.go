@@ -1,0 +1,142 @@
+package rules
+
+import (
+	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/internal/lifecycle"
+)
+
+// Devices are desired state like the rest of spec: spec.networks lists a server's virtual
+// interfaces, and status.addresses records the ones attached. An entry of spec with no
+// address is an attach to make, an address with no entry a detach. Unlike a power state
+// there is no "last carried out" record to compare with: status says what the backend has,
+// and an attach or detach changes only it.
+
+// DeviceChange is one attach or detach a server's spec asks for.
+type DeviceChange struct {
+	Action lifecycle.Action
+	// Network is the entry to attach (attachInterface), or the network named by the
+	// address to detach (detachInterface: Name, and Namespace in NetworkNamespace).
+	Network computev1.NetworkAttachment
+	// NetworkNamespace is the namespace of a detached address's network.
+	NetworkNamespace string
+}
+
+// attachedNetworks are the names of the networks the server has an address on, by the
+// network the address records (an address from before that record matches nothing, and
+// is never detached).
+func attachedNetworks(st *computev1.ServerStatus) map[string]computev1.ServerAddress {
+	out := map[string]computev1.ServerAddress{}
+	for _, a := range st.Addresses {
+		if a.Type == "floating" || a.NetworkName == "" {
+			continue
+		}
+		if _, ok := out[a.NetworkName]; !ok {
+			out[a.NetworkName] = a
+		}
+	}
+	return out
+}
+
+// wantedNetworks are the names spec.networks asks for, in order, once each.
+func wantedNetworks(spec *computev1.ServerSpec) []computev1.NetworkAttachment {
+	seen := map[string]bool{}
+	var out []computev1.NetworkAttachment
+	for _, n := range spec.Networks {
+		if !seen[n.Name] {
+			seen[n.Name] = true
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// DeviceChanges are the attaches and detaches that take a built server from what its status
+// records to what its spec asks: detaches first (they free addresses), then attaches, each
+// in the order of the lists. A server that has not finished building has none: the build
+// takes every network of spec.
+func DeviceChanges(srv *computev1.Server) []DeviceChange {
+	if srv.Status.VMState == "" || srv.Status.VMState == string(lifecycle.VMBuilding) {
+		return nil
+	}
+	attached := attachedNetworks(&srv.Status)
+	wanted := map[string]bool{}
+	var attach []DeviceChange
+	for _, n := range wantedNetworks(&srv.Spec) {
+		wanted[n.Name] = true
+		if _, ok := attached[n.Name]; !ok {
+			attach = append(attach, DeviceChange{Action: lifecycle.ActionAttachInterface, Network: n})
+		}
+	}
+	var out []DeviceChange
+	seen := map[string]bool{}
+	for _, a := range srv.Status.Addresses {
+		if a.Type == "floating" || a.NetworkName == "" || wanted[a.NetworkName] || seen[a.NetworkName] {
+			continue
+		}
+		seen[a.NetworkName] = true
+		out = append(out, DeviceChange{Action: lifecycle.ActionDetachInterface,
+			Network: computev1.NetworkAttachment{Name: a.NetworkName}, NetworkNamespace: a.NetworkNamespace})
+	}
+	return append(out, attach...)
+}
+
+// NextDeviceChange is the change the controller makes next, if any. A change that failed
+// on the backend is not tried again for the same spec: the next edit of spec (a new
+// generation) tries again, as a client calls Nova again after a failed attach.
+func NextDeviceChange(srv *computev1.Server) (DeviceChange, bool) {
+	if f := srv.Status.DeviceFailure; f != nil && f.Generation >= srv.Generation {
+		return DeviceChange{}, false
+	}
+	changes := DeviceChanges(srv)
+	if len(changes) == 0 {
+		return DeviceChange{}, false
+	}
+	return changes[0], true
+}
+
+// NetworkEdits are the network names an edit of spec.networks adds and removes, each once.
+func NetworkEdits(old, srv *computev1.ServerSpec) (added, removed []string) {
+	was, is := map[string]bool{}, map[string]bool{}
+	for _, n := range old.Networks {
+		was[n.Name] = true
+	}
+	for _, n := range srv.Networks {
+		is[n.Name] = true
+	}
+	for _, n := range wantedNetworks(srv) {
+		if !was[n.Name] {
+			added = append(added, n.Name)
+		}
+	}
+	for _, n := range wantedNetworks(old) {
+		if !is[n.Name] {
+			removed = append(removed, n.Name)
+		}
+	}
+	return added, removed
+}
+
+// DeviceActions are the lifecycle actions an edit of spec's devices asks for: one attach
+// per network added, one detach per network removed.
+func DeviceActions(old, srv *computev1.ServerSpec) []lifecycle.Action {
+	added, removed := NetworkEdits(old, srv)
+	var out []lifecycle.Action
+	if len(added) > 0 {
+		out = append(out, lifecycle.ActionAttachInterface)
+	}
+	if len(removed) > 0 {
+		out = append(out, lifecycle.ActionDetachInterface)
+	}
+	return out
+}
+
+// IsDeviceAction says whether a is an attach or a detach: they leave the server's state as
+// it was, and a failure does not put it in ERROR.
+func IsDeviceAction(a lifecycle.Action) bool {
+	switch a {
+	case lifecycle.ActionAttachInterface, lifecycle.ActionDetachInterface,
+		lifecycle.ActionAttachVolume, lifecycle.ActionDetachVolume:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,91 @@
+package rules
+
+import (
+	"fmt"
+	"testing"
+
+	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/internal/lifecycle"
+)
+
+func nets(names ...string) []computev1.NetworkAttachment {
+	out := []computev1.NetworkAttachment{}
+	for _, n := range names {
+		out = append(out, computev1.NetworkAttachment{Name: n})
+	}
+	return out
+}
+
+func addrs(names ...string) []computev1.ServerAddress {
+	var out []computev1.ServerAddress
+	for i, n := range names {
+		out = append(out, computev1.ServerAddress{Network: n, Address: fmt.Sprintf("10.0.0.%d", i+2), Type: "fixed",
+			NetworkNamespace: "t", NetworkName: n})
+	}
+	return out
+}
+
+func TestDeviceChanges(t *testing.T) {
+	tests := []struct {
+		name string
+		vm   lifecycle.VMState
+		spec []computev1.NetworkAttachment
+		have []computev1.ServerAddress
+		want string
+	}{
+		{"nothing to do", lifecycle.VMActive, nets("a", "b"), addrs("a", "b"), "[]"},
+		{"an added network", lifecycle.VMActive, nets("a", "b"), addrs("a"), "[attachInterface b]"},
+		{"a removed network", lifecycle.VMActive, nets("a"), addrs("a", "b"), "[detachInterface t/b]"},
+		{"detaches first", lifecycle.VMStopped, nets("c"), addrs("a"), "[detachInterface t/a attachInterface c]"},
+		{"a repeated entry is one interface", lifecycle.VMActive, nets("a", "a"), addrs("a"), "[]"},
+		{"a build takes every network itself", lifecycle.VMBuilding, nets("a", "b"), nil, "[]"},
+		{"a floating address is no interface", lifecycle.VMActive, nets(), []computev1.ServerAddress{{Network: "public", Address: "192.0.2.1", Type: "floating", NetworkName: "public"}}, "[]"},
+		{"an address with no network recorded stays", lifecycle.VMActive, nets(), []computev1.ServerAddress{{Network: "old", Address: "10.1.0.2", Type: "fixed"}}, "[]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := &computev1.Server{Spec: computev1.ServerSpec{Networks: tt.spec},
+				Status: computev1.ServerStatus{VMState: string(tt.vm), Addresses: tt.have}}
+			var got []string
+			for _, c := range DeviceChanges(srv) {
+				name := c.Network.Name
+				if c.NetworkNamespace != "" {
+					name = c.NetworkNamespace + "/" + name
+				}
+				got = append(got, string(c.Action), name)
+			}
+			if s := fmt.Sprint(got); s != tt.want {
+				t.Errorf("DeviceChanges = %s, want %s", s, tt.want)
+			}
+		})
+	}
+}
+
+func TestNextDeviceChangeWaitsForANewSpecAfterAFailure(t *testing.T) {
+	srv := &computev1.Server{Spec: computev1.ServerSpec{Networks: nets("a")},
+		Status: computev1.ServerStatus{VMState: string(lifecycle.VMActive)}}
+	srv.Generation = 3
+	srv.Status.DeviceFailure = &computev1.ServerDeviceFailure{Action: "attachInterface", Device: "a", Generation: 3}
+	if _, ok := NextDeviceChange(srv); ok {
+		t.Error("a failed attach is tried again for the same spec")
+	}
+	srv.Generation = 4
+	if c, ok := NextDeviceChange(srv); !ok || c.Action != lifecycle.ActionAttachInterface {
+		t.Errorf("a new spec does not try again: %+v %v", c, ok)
+	}
+}
+
+func TestNetworkEditsAndActions(t *testing.T) {
+	old := computev1.ServerSpec{Networks: nets("a", "b")}
+	now := computev1.ServerSpec{Networks: nets("b", "c", "c")}
+	added, removed := NetworkEdits(&old, &now)
+	if fmt.Sprint(added, removed) != "[c] [a]" {
+		t.Errorf("NetworkEdits = %v %v", added, removed)
+	}
+	if got := fmt.Sprint(DeviceActions(&old, &now)); got != "[attachInterface detachInterface]" {
+		t.Errorf("DeviceActions = %s", got)
+	}
+	if got := DeviceActions(&old, &old); len(got) != 0 {
+		t.Errorf("no edit asks for %v", got)
+	}
+}
