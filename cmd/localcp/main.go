@@ -38,6 +38,7 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/kova-dev/kova/internal/localcp"
+	"github.com/kova-dev/kova/internal/novaserver"
 )
 
 const (
@@ -255,7 +256,12 @@ func setUpNovaAPI(ctx context.Context, nova *novaAPI, apply *applier, cp *localc
 	if err != nil {
 		return nil, errors.Join(registerErr, fmt.Errorf("creating the demo users: %w", err))
 	}
-	return func(w io.Writer) { printNovaBanner(w, nova, users) }, registerErr
+	clouds, err := declareDemoUsers(ctx, cp.Config, filepath.Join(cp.DataDir(), "demo"),
+		"https://"+nova.directAddr+"/identity/v3", novaserver.ServingCertFile(nova.certDir))
+	if err != nil {
+		return nil, errors.Join(registerErr, fmt.Errorf("declaring the demo users of the identity service: %w", err))
+	}
+	return func(w io.Writer) { printNovaBanner(w, nova, users, clouds) }, registerErr
 }
 
 // controlPlaneOptions maps the flags onto localcp.Options.

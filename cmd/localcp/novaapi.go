@@ -236,7 +236,11 @@ func setUpDemo(ctx context.Context, c client.Client, cp *localcp.ControlPlane) (
 
 // grantDemo binds a demo identity's roles: in the demo tenant, or cluster-wide.
 func grantDemo(ctx context.Context, c client.Client, id demoIdentity) error {
-	subjects := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: demoTenant, Name: id.name}}
+	subjects := []rbacv1.Subject{
+		{Kind: rbacv1.ServiceAccountKind, Namespace: demoTenant, Name: id.name},
+		// The identity service's demo user of the same name acts as kova:<name>.
+		{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: "kova:" + id.name},
+	}
 	for _, role := range id.roles {
 		ref := rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role}
 		var binding client.Object = &rbacv1.RoleBinding{
@@ -249,11 +253,29 @@ func grantDemo(ctx context.Context, c client.Client, id demoIdentity) error {
 				RoleRef:    ref, Subjects: subjects,
 			}
 		}
-		if err := ensureCreated(ctx, c, binding); err != nil {
+		if err := ensureBound(ctx, c, binding, subjects); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// ensureBound creates a binding, or gives an existing one (from a run before the identity
+// service's users) the subjects.
+func ensureBound(ctx context.Context, c client.Client, binding client.Object, subjects []rbacv1.Subject) error {
+	if err := ensureCreated(ctx, c, binding); err != nil {
+		return err
+	}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(binding), binding); err != nil {
+		return err
+	}
+	switch b := binding.(type) {
+	case *rbacv1.RoleBinding:
+		b.Subjects = subjects
+	case *rbacv1.ClusterRoleBinding:
+		b.Subjects = subjects
+	}
+	return c.Update(ctx, binding, client.FieldOwner(fieldOwner))
 }
 
 func ensureCreated(ctx context.Context, c client.Client, obj client.Object) error {
@@ -274,9 +296,17 @@ func writeTokenKubeconfig(path string, admin *rest.Config, user, token string) e
 }
 
 // printNovaBanner says how to reach the Nova API as each demo user.
-func printNovaBanner(w io.Writer, n *novaAPI, users []demoUser) {
+func printNovaBanner(w io.Writer, n *novaAPI, users []demoUser, clouds string) {
 	endpoint := "https://" + n.directAddr + "/v2.1/" + demoTenant
-	fmt.Fprintf(w, " Use the Nova API with the openstack CLI, as a user of each role in tenant %q\n (tokens valid for %s, new ones on each start):\n\n", demoTenant, demoTokenTTL)
+	fmt.Fprintf(w, ` Log in as OpenStack users do: %s has a cloud for each demo user
+ (kova-observer, kova-creator, kova-admin, kova-operator; auth_url https://%s/identity/v3):
+
+   export OS_CLIENT_CONFIG_FILE=%s OS_CLOUD=kova-admin
+   openstack server list
+   openstack server create --flavor m1.small --image <image id> --nic auto --wait web
+
+`, clouds, n.directAddr, clouds)
+	fmt.Fprintf(w, " Or give the openstack CLI a Kubernetes token, as a user of each role in tenant %q\n (tokens valid for %s, new ones on each start):\n\n", demoTenant, demoTokenTTL)
 	for _, u := range users {
 		fmt.Fprintf(w, "   # %s\n   openstack --os-auth-type admin_token --os-endpoint %s --os-token \"$(cat %s)\" --os-cacert %s server list\n",
 			u.role, endpoint, u.tokenFile, novaserver.ServingCertFile(n.certDir))

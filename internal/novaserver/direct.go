@@ -17,6 +17,8 @@ import (
 	"k8s.io/apiserver/pkg/authentication/serviceaccount"
 	"k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/endpoints/responsewriter"
+
+	"github.com/kova-dev/kova/internal/identity"
 )
 
 // Nova's messages for what the handler chain refuses before the Nova handler runs.
@@ -35,6 +37,8 @@ type direct struct {
 	authenticator authenticator.Request
 	requestInfo   request.RequestInfoResolver
 	defaultTenant string
+	// identity serves /identity and judges Kova tokens (their project scopes the paths).
+	identity *identity.Service
 	// base is the direct endpoint as clients know it (--public-endpoint): links are built
 	// on it, never on the request's Host header, which the client chooses.
 	base string
@@ -62,6 +66,8 @@ func (d *direct) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case path == "/" || path == "/v2.1" || path == "/v2.1/":
 		d.versions.ServeHTTP(w, r)
+	case d.identity != nil && (path == identity.PathPrefix || strings.HasPrefix(path, identity.PathPrefix+"/")):
+		d.identity.ServeHTTP(w, r)
 	case strings.HasPrefix(path, "/v2.1/"):
 		d.serveCompute(w, r, strings.TrimPrefix(path, "/v2.1"))
 	case strings.HasPrefix(path, "/accounts/"):
@@ -85,7 +91,9 @@ func (d *direct) serveCompute(w http.ResponseWriter, r *http.Request, rest strin
 	if isComputeCollection(first) {
 		tenant := d.tenantOf(r)
 		if tenant == "" {
-			if bearerToken(r) == "" {
+			// A Kova token names its project: one that names none is unscoped, expired or
+			// not valid, all a 401.
+			if token := bearerToken(r); token == "" || identity.IsKovaToken(token) {
 				d.writeError(w, http.StatusUnauthorized, msgUnauthorized)
 			} else {
 				d.writeError(w, http.StatusBadRequest, msgNoTenant)
@@ -121,7 +129,11 @@ func isComputeCollection(segment string) bool {
 // token, else the default tenant. It authenticates with the server's own authenticator,
 // whose TokenReview answers are cached, so the chain's own check costs nothing more.
 func (d *direct) tenantOf(r *http.Request) string {
-	if token := bearerToken(r); token != "" {
+	if token := bearerToken(r); d.identity != nil && identity.IsKovaToken(token) {
+		// A Kova token's tenant is its project (none for an unscoped or invalid one).
+		project, _ := d.identity.Scope(r.Context(), token)
+		return project
+	} else if token != "" {
 		probe := (&http.Request{
 			Method: r.Method,
 			URL:    &url.URL{Path: tenantsPath},
@@ -155,6 +167,19 @@ func (d *direct) forward(w http.ResponseWriter, r *http.Request, tenant, rest st
 	if len(validation.IsDNS1123Label(tenant)) > 0 {
 		d.writeError(w, http.StatusNotFound, msgNotFound)
 		return
+	}
+	if token := bearerToken(r); d.identity != nil && identity.IsKovaToken(token) {
+		// A Kova token is scoped to one project: a path naming another is Nova's 400, as with
+		// a Keystone token (an unscoped or invalid token is the chain's 401).
+		if project, ok := d.identity.Scope(r.Context(), token); ok && project != "" && project != tenant {
+			_ = drainBody(w, r)
+			d.writeError(w, http.StatusBadRequest, msgProjectMismatch(tenant, project))
+			return
+		} else if !ok || project == "" {
+			_ = drainBody(w, r)
+			d.writeError(w, http.StatusUnauthorized, msgUnauthorized)
+			return
+		}
 	}
 	r = r.Clone(context.WithValue(r.Context(), directKey{}, dr))
 	// Only the token authenticates here: identity headers count only from kube-apiserver

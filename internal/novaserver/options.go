@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	netutils "k8s.io/utils/net"
 
+	"github.com/kova-dev/kova/internal/identity"
 	"github.com/kova-dev/kova/internal/rules"
 )
 
@@ -79,6 +80,12 @@ type Options struct {
 	// -1 means no limit. MaxServersPerRequest bounds what one create makes.
 	QuotaInstances       int
 	MaxServersPerRequest int
+
+	// IdentityNamespace holds the identity service's Users, ApplicationCredentials, their
+	// Secrets, token revocations and the token signing key; TokenTTL is how long its
+	// tokens live.
+	IdentityNamespace string
+	TokenTTL          time.Duration
 }
 
 // NewOptions returns the defaults.
@@ -99,6 +106,8 @@ func NewOptions() *Options {
 		// Nova's default quota, and Kova's bound on one request.
 		QuotaInstances:       10,
 		MaxServersPerRequest: 100,
+		IdentityNamespace:    "kova-system",
+		TokenTTL:             identity.DefaultTokenTTL,
 	}
 }
 
@@ -124,6 +133,9 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.PublicNamespace, "public-namespace", o.PublicNamespace, "namespace of the public images and shared networks every tenant sees")
 	fs.StringVar(&o.DefaultTenant, "default-tenant", o.DefaultTenant,
 		"tenant (namespace) of direct /v2.1/... requests without one, when the token is not a service account's")
+	fs.StringVar(&o.IdentityNamespace, "identity-namespace", o.IdentityNamespace,
+		"namespace of the identity service's Users, ApplicationCredentials and their Secrets, token revocations and signing key")
+	fs.DurationVar(&o.TokenTTL, "token-ttl", o.TokenTTL, "how long a token of the identity service (/identity/v3) lives, as Keystone's [token] expiration")
 	fs.Int64Var(&o.MaxBodyBytes, "max-body-bytes", o.MaxBodyBytes, "largest request body the Nova API accepts, 413 beyond; 0 means the handler's default")
 }
 
@@ -156,6 +168,12 @@ func (o *Options) Validate() error {
 	}
 	if msgs := validation.IsDNS1123Label(o.DefaultTenant); o.DefaultTenant != "" && len(msgs) > 0 {
 		errs = append(errs, fmt.Errorf("--default-tenant %q is not a namespace name: %v", o.DefaultTenant, msgs))
+	}
+	if msgs := validation.IsDNS1123Label(o.IdentityNamespace); len(msgs) > 0 {
+		errs = append(errs, fmt.Errorf("--identity-namespace %q is not a namespace name: %v", o.IdentityNamespace, msgs))
+	}
+	if o.TokenTTL < time.Second || o.TokenTTL > 24*time.Hour {
+		errs = append(errs, errors.New("--token-ttl must be between 1s and 24h"))
 	}
 	if o.MaxBodyBytes < 0 {
 		errs = append(errs, errors.New("--max-body-bytes must not be negative"))
@@ -233,6 +251,8 @@ func (o *Options) Config() (*Config, error) {
 		DirectBase:      directBase,
 		InstanceQuota:   o.QuotaInstances,
 		MaxPerRequest:   o.MaxServersPerRequest,
+		IdentityNamespace: o.IdentityNamespace,
+		TokenTTL:          o.TokenTTL,
 	}, nil
 }
 

@@ -24,7 +24,14 @@ package novaserver
 //     scheduled images, a Server spec field a creator may not write, so the shim writes it
 //     as itself once RBAC allowed the caller the call, and the Server webhook asks RBAC
 //     whether the writer may make that call;
-//   - get namespaces: a FlexCloud create of an account that does not exist is 404.
+//   - get namespaces: a FlexCloud create of an account that does not exist is 404, and a
+//     login scoped to a project that does not exist is refused;
+//   - the identity service (internal/identity): read Users and ApplicationCredentials (its
+//     cache), their Secrets (get, above) and the token signing key's Secret (create, above,
+//     by the first replica); create, read and delete TokenRevocations (a revoked token,
+//     read by every replica on every use; deleted once expired); list RoleBindings, to find
+//     the projects a user has a role in (GET /v3/auth/projects), each then checked with a
+//     SubjectAccessReview.
 //
 // TokenReviews and SubjectAccessReviews (system:auth-delegator) and the front-proxy CA in
 // kube-system (extension-apiserver-authentication-reader) are bound in
@@ -37,3 +44,6 @@ package novaserver
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=create;get;delete
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get
 // +kubebuilder:rbac:groups=nova.kova.dev,resources=servers/rax-si-image-schedule,verbs=create
+// +kubebuilder:rbac:groups=compute.kova.dev,resources=users;applicationcredentials,verbs=get;list;watch
+// +kubebuilder:rbac:groups=compute.kova.dev,resources=tokenrevocations,verbs=create;get;list;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings,verbs=list

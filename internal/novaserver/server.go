@@ -37,6 +37,7 @@ import (
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/cachetrim"
+	"github.com/kova-dev/kova/internal/identity"
 	"github.com/kova-dev/kova/internal/impersonate"
 )
 
@@ -61,6 +62,9 @@ type Config struct {
 	DirectBase string
 	// InstanceQuota and MaxPerRequest bound the servers a create makes (novaapi.Config).
 	InstanceQuota, MaxPerRequest int
+	// IdentityNamespace and TokenTTL configure the identity service (internal/identity).
+	IdentityNamespace string
+	TokenTTL          time.Duration
 }
 
 // Server is a nova-api server ready to Run.
@@ -70,17 +74,13 @@ type Server struct {
 	indexFields    func(ctx context.Context, idx client.FieldIndexer) error
 	direct         *http.Server
 	directListener net.Listener
+	identity       *identity.Service
 	synced         atomic.Bool
 }
 
 // New assembles the server: the generic API server and its handler chain, the cache and
 // client the Nova handler uses, the routes of both ways in, and discovery.
 func (c *Config) New(nova Nova) (*Server, error) {
-	completed := c.Generic.Complete()
-	generic, err := completed.New("nova-api", genericapiserver.NewEmptyDelegate())
-	if err != nil {
-		return nil, err
-	}
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		return nil, err
@@ -100,6 +100,20 @@ func (c *Config) New(nova Nova) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the reading client: %w", err)
 	}
+	// The identity service checks Kova tokens for the handler chain, so it is made, and put
+	// in front of the chain's authenticator, before the chain is built.
+	ids := identity.New(identity.Config{
+		Namespace: c.IdentityNamespace, Client: writer, Cache: informers, Live: live,
+		Authorizer: c.Generic.Authorization.Authorizer,
+		KubeTokens: bearerAuthenticator(c.Generic.Authentication.Authenticator),
+		Endpoint:   c.DirectBase, TokenTTL: c.TokenTTL,
+	})
+	c.Generic.Authentication.Authenticator = withIdentityTokens(c.Generic.Authentication.Authenticator, ids)
+	completed := c.Generic.Complete()
+	generic, err := completed.New("nova-api", genericapiserver.NewEmptyDelegate())
+	if err != nil {
+		return nil, err
+	}
 	deps := Deps{
 		Client:          writer,
 		Live:            live,
@@ -112,7 +126,7 @@ func (c *Config) New(nova Nova) (*Server, error) {
 		MaxPerRequest:   c.MaxPerRequest,
 	}
 
-	s := &Server{generic: generic, cache: informers, indexFields: nova.IndexFields, directListener: c.DirectListener}
+	s := &Server{generic: generic, cache: informers, indexFields: nova.IndexFields, directListener: c.DirectListener, identity: ids}
 	if err := installDiscovery(generic); err != nil {
 		return nil, err
 	}
@@ -138,6 +152,7 @@ func (c *Config) New(nova Nova) (*Server, error) {
 			authenticator: completed.Authentication.Authenticator,
 			requestInfo:   completed.RequestInfoResolver,
 			defaultTenant: c.DefaultTenant,
+			identity:      ids,
 		}
 		s.direct = &http.Server{
 			Handler:           d,
@@ -159,7 +174,7 @@ func (s *Server) Run(ctx context.Context) error {
 	// Start every informer now rather than on the first request that needs it.
 	for _, obj := range []client.Object{
 		&computev1.Server{}, &computev1.ServerAction{}, &computev1.Flavor{}, &computev1.Image{},
-		&computev1.Keypair{}, &computev1.Network{},
+		&computev1.Keypair{}, &computev1.Network{}, &computev1.User{}, &computev1.ApplicationCredential{},
 	} {
 		if _, err := s.cache.GetInformer(ctx, obj, cache.BlockUntilSynced(false)); err != nil {
 			return fmt.Errorf("starting the informer for %T: %w", obj, err)
@@ -183,6 +198,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	})
 	if s.direct != nil {
+		wg.Go(func() { s.identity.SweepRevocations(ctx) })
 		wg.Go(func() {
 			klog.InfoS("Serving the direct Nova endpoint", "address", s.directListener.Addr().String())
 			if err := s.direct.ServeTLS(s.directListener, "", ""); !errors.Is(err, http.ErrServerClosed) {

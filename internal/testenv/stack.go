@@ -167,7 +167,7 @@ func (r *Replica) Stop() { r.stop() }
 
 // startNovaAPI starts a nova-api server on new loopback listeners, with the stack's serving
 // certificate (made by the first one).
-func (s *Stack) startNovaAPI() (*Replica, error) {
+func (s *Stack) startNovaAPI(edits ...func(*novaserver.Options)) (*Replica, error) {
 	secure, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -180,6 +180,9 @@ func (s *Stack) startNovaAPI() (*Replica, error) {
 	caFile, allowed := s.CP.FrontProxy()
 	o := novaserver.LoopbackOptions(secure, direct, s.certDir, s.novaKubeconfig, caFile, allowed)
 	o.QuotaInstances, o.MaxServersPerRequest = InstanceQuota, MaxServersPerRequest
+	for _, edit := range edits {
+		edit(o)
+	}
 	cfg, err := func() (*novaserver.Config, error) {
 		if err := o.Validate(); err != nil {
 			return nil, err
@@ -215,10 +218,10 @@ func (s *Stack) startNovaAPI() (*Replica, error) {
 
 // StartReplica starts another nova-api over the same API server, as a second replica of a
 // Deployment would be: reachable directly (kube-apiserver keeps sending the aggregated way
-// to the first), with its own informer cache. It returns once that cache has synced; the
-// stack stops it with the rest.
-func (s *Stack) StartReplica(ctx context.Context) (*Replica, error) {
-	r, err := s.startNovaAPI()
+// to the first), with its own informer cache, and the stack's options after edits. It
+// returns once that cache has synced; the stack stops it with the rest.
+func (s *Stack) StartReplica(ctx context.Context, edits ...func(*novaserver.Options)) (*Replica, error) {
+	r, err := s.startNovaAPI(edits...)
 	if err != nil {
 		return nil, err
 	}
