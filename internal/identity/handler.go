@@ -28,9 +28,11 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, PathPrefix), "/")
 	switch {
 	case path == "":
-		s.only(w, r, "GET", func() { writeJSON(w, http.StatusMultipleChoices, map[string]any{"versions": map[string]any{"values": []any{s.version()}}}) })
+		s.onlyGet(w, r, func() {
+			writeJSON(w, http.StatusMultipleChoices, map[string]any{"versions": map[string]any{"values": []any{s.version()}}})
+		})
 	case path == "/v3":
-		s.only(w, r, "GET", func() { writeJSON(w, http.StatusOK, map[string]any{"version": s.version()}) })
+		s.onlyGet(w, r, func() { writeJSON(w, http.StatusOK, map[string]any{"version": s.version()}) })
 	case path == "/v3/auth/tokens":
 		switch r.Method {
 		case http.MethodPost:
@@ -43,24 +45,24 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, http.StatusMethodNotAllowed, msgNoMethod)
 		}
 	case path == "/v3/auth/projects":
-		s.only(w, r, "GET", func() { s.listProjects(w, r, "") })
+		s.onlyGet(w, r, func() { s.listProjects(w, r, "") })
 	case path == "/v3/auth/catalog":
-		s.only(w, r, "GET", func() { s.getCatalog(w, r) })
+		s.onlyGet(w, r, func() { s.getCatalog(w, r) })
 	case strings.HasPrefix(path, "/v3/users/") && strings.HasSuffix(path, "/projects"):
 		id := strings.TrimSuffix(strings.TrimPrefix(path, "/v3/users/"), "/projects")
 		if id == "" || strings.Contains(id, "/") {
 			s.writeError(w, http.StatusNotFound, msgNotFound)
 			return
 		}
-		s.only(w, r, "GET", func() { s.listProjects(w, r, id) })
+		s.onlyGet(w, r, func() { s.listProjects(w, r, id) })
 	default:
 		s.writeError(w, http.StatusNotFound, msgNotFound)
 	}
 }
 
-// only runs serve for GET (and HEAD) requests, and answers 405 to any other method.
-func (s *Service) only(w http.ResponseWriter, r *http.Request, method string, serve func()) {
-	if r.Method != method && !(method == http.MethodGet && r.Method == http.MethodHead) {
+// onlyGet runs serve for GET (and HEAD) requests, and answers 405 to any other method.
+func (s *Service) onlyGet(w http.ResponseWriter, r *http.Request, serve func()) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		s.writeError(w, http.StatusMethodNotAllowed, msgNoMethod)
 		return
 	}
@@ -70,7 +72,7 @@ func (s *Service) only(w http.ResponseWriter, r *http.Request, method string, se
 func (s *Service) version() map[string]any {
 	return map[string]any{
 		"id": apiVersion, "status": "stable", "updated": versionDate,
-		"links":       []map[string]string{{"rel": "self", "href": s.cfg.Endpoint + PathPrefix + "/v3/"}},
+		keyLinks:      []map[string]string{{"rel": keySelf, "href": s.cfg.Endpoint + PathPrefix + "/v3/"}},
 		"media-types": []map[string]string{{"base": "application/json", "type": "application/vnd.openstack.identity-v3+json"}},
 	}
 }
@@ -241,7 +243,7 @@ func (s *Service) listProjects(w http.ResponseWriter, r *http.Request, userID st
 	for _, n := range names {
 		projects = append(projects, s.projectView(n))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"projects": projects, "links": s.collectionLinks(r)})
+	writeJSON(w, http.StatusOK, map[string]any{"projects": projects, keyLinks: s.collectionLinks(r)})
 }
 
 // getCatalog is GET /v3/auth/catalog: the catalog of the caller's project-scoped token.
@@ -255,7 +257,7 @@ func (s *Service) getCatalog(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, http.StatusForbidden, msgUnscopedCatalog)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"catalog": s.catalog(callerToken.Project), "links": s.collectionLinks(r)})
+	writeJSON(w, http.StatusOK, map[string]any{"catalog": s.catalog(callerToken.Project), keyLinks: s.collectionLinks(r)})
 }
 
 func (s *Service) internal(w http.ResponseWriter, err error) {

@@ -32,8 +32,21 @@ const (
 // ?allow_expired=1 (Keystone's [token] allow_expired_window).
 const allowExpiredWindow = 48 * time.Hour
 
-// defaultDomain is the one domain: every user and project is in it.
-var defaultDomain = map[string]string{"id": "default", "name": "Default"}
+// The one domain: every user and project is in it.
+const (
+	defaultDomainID   = "default"
+	defaultDomainName = "Default"
+)
+
+var defaultDomain = map[string]string{"id": defaultDomainID, keyName: defaultDomainName}
+
+// Names the identity API uses more than once.
+const (
+	keyName     = "name"
+	keyLinks    = "links"
+	keySelf     = "self"
+	methodToken = "token"
+)
 
 // dummyHash is compared against when there is no hash to check (unknown user, no Secret),
 // so that a login takes as long whether or not the user exists.
@@ -75,7 +88,7 @@ type domainRef struct {
 
 // isDefault reports whether d names the default domain (Keystone accepts its id or name).
 func (d *domainRef) isDefault() bool {
-	return d != nil && ((d.ID != "" && d.ID == defaultDomain["id"]) || (d.ID == "" && d.Name == defaultDomain["name"]))
+	return d != nil && ((d.ID != "" && d.ID == defaultDomainID) || (d.ID == "" && d.Name == defaultDomainName))
 }
 
 type scopeRequest struct {
@@ -127,7 +140,7 @@ func (s *Service) login(ctx context.Context, body *authRequest, addr string) (*T
 			return nil, badRequest("Invalid input for field 'identity/password': 'user' is a required property")
 		}
 		t, err = s.password(ctx, id.Password.User, addr)
-	case "token":
+	case methodToken:
 		if id.Token == nil || id.Token.ID == "" {
 			return nil, badRequest("Invalid input for field 'identity/token': 'id' is a required property")
 		}
@@ -289,9 +302,9 @@ func (s *Service) fromToken(ctx context.Context, token string) (*Token, error) {
 		if t.Parent == "" {
 			t.Parent = old.AuditID
 		}
-		t.Methods = []string{"token"}
+		t.Methods = []string{methodToken}
 		for _, m := range old.Methods {
-			if m != "token" {
+			if m != methodToken {
 				t.Methods = append(t.Methods, m)
 			}
 		}
@@ -310,7 +323,7 @@ func (s *Service) fromToken(ctx context.Context, token string) (*Token, error) {
 		AuditID: newAuditID(), IssuedAt: now, ExpiresAt: expires,
 		UserID: kubeUserID(u.GetName()), UserName: u.GetName(),
 		KubeName: u.GetName(), KubeUID: u.GetUID(), KubeGroups: u.GetGroups(), KubeExtra: u.GetExtra(),
-		Methods: []string{"token"},
+		Methods: []string{methodToken},
 	}, nil
 }
 
@@ -334,7 +347,7 @@ func (s *Service) kubeTokenView(ctx context.Context, token string) *Token {
 		AuditID: base64.RawURLEncoding.EncodeToString(sum[:16]), IssuedAt: now, ExpiresAt: expires,
 		UserID: kubeUserID(u.GetName()), UserName: u.GetName(),
 		KubeName: u.GetName(), KubeUID: u.GetUID(), KubeGroups: u.GetGroups(), KubeExtra: u.GetExtra(),
-		Methods: []string{"token"}, kubernetes: true,
+		Methods: []string{methodToken}, kubernetes: true,
 	}
 	if ns, _, err := serviceaccount.SplitUsername(u.GetName()); err == nil {
 		t.Project = ns

@@ -102,7 +102,7 @@ func (s *Service) check(ctx context.Context, token string, allowExpired bool) (*
 		return nil, err
 	}
 	t, err := parse(token, key, s.cfg.Now())
-	if err != nil && !(allowExpired && errors.Is(err, errExpired)) {
+	if err != nil && (!allowExpired || !errors.Is(err, errExpired)) {
 		return nil, errRefused
 	}
 	if revoked, err := s.revoked(ctx, t.AuditIDs()); err != nil || revoked {

@@ -12,7 +12,7 @@ import (
 func (s *Service) tokenView(ctx context.Context, t *Token, withCatalog bool) (map[string]any, bool, error) {
 	body := map[string]any{
 		"methods":    t.Methods,
-		"user":       map[string]any{"domain": defaultDomain, "id": t.UserID, "name": t.UserName, "password_expires_at": nil},
+		"user":       map[string]any{"domain": defaultDomain, "id": t.UserID, keyName: t.UserName, "password_expires_at": nil},
 		"audit_ids":  t.AuditIDs(),
 		"expires_at": keystoneTime(t.ExpiresAt),
 		"issued_at":  keystoneTime(t.IssuedAt),
@@ -27,9 +27,9 @@ func (s *Service) tokenView(ctx context.Context, t *Token, withCatalog bool) (ma
 		}
 		roles := make([]map[string]string, 0, len(names))
 		for _, n := range names {
-			roles = append(roles, map[string]string{"id": roleID(n), "name": n})
+			roles = append(roles, map[string]string{"id": roleID(n), keyName: n})
 		}
-		body["project"] = map[string]any{"domain": defaultDomain, "id": t.Project, "name": t.Project}
+		body["project"] = map[string]any{"domain": defaultDomain, "id": t.Project, keyName: t.Project}
 		body["is_domain"] = false
 		body["roles"] = roles
 		if withCatalog {
@@ -37,21 +37,21 @@ func (s *Service) tokenView(ctx context.Context, t *Token, withCatalog bool) (ma
 		}
 	}
 	if t.AppCred != "" {
-		body["application_credential"] = map[string]any{"id": t.AppCred, "name": t.AppCred, "restricted": true}
+		body["application_credential"] = map[string]any{"id": t.AppCred, keyName: t.AppCred, "restricted": true}
 	}
-	return map[string]any{"token": body}, true, nil
+	return map[string]any{methodToken: body}, true, nil
 }
 
 // projectView is a project (a namespace) as Keystone lists it.
 func (s *Service) projectView(name string) map[string]any {
 	return map[string]any{
-		"id": name, "name": name, "description": "", "domain_id": "default", "enabled": true,
+		"id": name, keyName: name, "description": "", "domain_id": defaultDomainID, "enabled": true,
 		"is_domain": false, "parent_id": "default", "tags": []string{}, "options": map[string]any{},
-		"links": map[string]string{"self": s.cfg.Endpoint + "/identity/v3/projects/" + name},
+		keyLinks: map[string]string{keySelf: s.cfg.Endpoint + "/identity/v3/projects/" + name},
 	}
 }
 
 // collectionLinks are the links of an unpaged collection at path.
 func (s *Service) collectionLinks(r *http.Request) map[string]any {
-	return map[string]any{"self": s.cfg.Endpoint + r.URL.Path, "previous": nil, "next": nil}
+	return map[string]any{keySelf: s.cfg.Endpoint + r.URL.Path, "previous": nil, "next": nil}
 }

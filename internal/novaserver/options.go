@@ -241,16 +241,16 @@ func (o *Options) Config() (*Config, error) {
 		base = "https://" + base
 	}
 	return &Config{
-		Generic:         gc,
-		REST:            restConfig,
-		AggregatedBase:  strings.TrimSuffix(base, "/"),
-		DirectListener:  direct,
-		PublicNamespace: o.PublicNamespace,
-		DefaultTenant:   o.DefaultTenant,
-		MaxBodyBytes:    o.MaxBodyBytes,
-		DirectBase:      directBase,
-		InstanceQuota:   o.QuotaInstances,
-		MaxPerRequest:   o.MaxServersPerRequest,
+		Generic:           gc,
+		REST:              restConfig,
+		AggregatedBase:    strings.TrimSuffix(base, "/"),
+		DirectListener:    direct,
+		PublicNamespace:   o.PublicNamespace,
+		DefaultTenant:     o.DefaultTenant,
+		MaxBodyBytes:      o.MaxBodyBytes,
+		DirectBase:        directBase,
+		InstanceQuota:     o.QuotaInstances,
+		MaxPerRequest:     o.MaxServersPerRequest,
 		IdentityNamespace: o.IdentityNamespace,
 		TokenTTL:          o.TokenTTL,
 	}, nil

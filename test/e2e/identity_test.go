@@ -172,7 +172,7 @@ var _ = Describe("The identity service", Ordered, func() {
 					ID, Name string
 					Domain   map[string]string
 				} `json:"user"`
-				Project struct{ ID, Name string } `json:"project"`
+				Project struct{ ID, Name string }   `json:"project"`
 				Roles   []struct{ ID, Name string } `json:"roles"`
 				Catalog []struct {
 					Type      string `json:"type"`
