@@ -455,7 +455,7 @@ var _ = Describe("The openstack CLI with a clouds.yaml", func() {
 		imageID := listImages(ctx, c)["cirros"]
 
 		var created map[string]any
-		cli(&created, "server", "create", "--flavor", "m1.tiny", "--image", imageID, "--nic", "auto", "--wait", "identity-cli")
+		cli(&created, "server", "create", "--flavor", "m1.tiny", "--image", imageID, "--nic", "none", "--wait", "identity-cli")
 		Expect(created).To(HaveKeyWithValue("status", "ACTIVE"))
 		id := created["id"].(string)
 		status := func() string {
