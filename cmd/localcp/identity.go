@@ -3,13 +3,17 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -30,7 +34,8 @@ const identityNamespace = "kova-system"
 // DataDir/demo/<name>.password, made once and kept across runs; its hash in a Secret),
 // acting as the Kubernetes user kova:<name>, which grantDemo binds beside the service
 // account. It writes DataDir/demo/clouds.yaml with a cloud per user and returns its path.
-func declareDemoUsers(ctx context.Context, cfg *rest.Config, dir, authURL, caFile string) (string, error) {
+func declareDemoUsers(ctx context.Context, cfg *rest.Config, dir, base, caFile string) (string, error) {
+	authURL := base + identity.PathPrefix + "/v3"
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		return "", err
@@ -45,6 +50,10 @@ func declareDemoUsers(ctx context.Context, cfg *rest.Config, dir, authURL, caFil
 	if err := ensureCreated(ctx, c, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: identityNamespace}}); err != nil {
 		return "", err
 	}
+	imageOverride, err := demoImageOverride(ctx, base, caFile)
+	if err != nil {
+		return "", err
+	}
 	clouds := map[string]any{}
 	for _, id := range demoIdentities {
 		password, err := demoPassword(filepath.Join(dir, id.name+".password"))
@@ -54,16 +63,7 @@ func declareDemoUsers(ctx context.Context, cfg *rest.Config, dir, authURL, caFil
 		if _, err := identity.DeclareUser(ctx, c, identityNamespace, id.name, password, demoTenant); err != nil {
 			return "", err
 		}
-		clouds["kova-"+id.name] = map[string]any{
-			"auth": map[string]any{
-				"auth_url": authURL, "username": id.name, "password": password, "project_name": demoTenant,
-				"user_domain_name": "Default", "project_domain_name": "Default",
-			},
-			"identity_api_version": 3,
-			"region_name":          "RegionOne",
-			"cacert":               caFile,
-			"compute_api_version":  "2.37",
-		}
+		clouds["kova-"+id.name] = identity.Cloud(authURL, id.name, password, demoTenant, caFile, imageOverride)
 	}
 	out, err := yaml.Marshal(map[string]any{"clouds": clouds})
 	if err != nil {
@@ -71,6 +71,18 @@ func declareDemoUsers(ctx context.Context, cfg *rest.Config, dir, authURL, caFil
 	}
 	path := filepath.Join(dir, "clouds.yaml")
 	return path, os.WriteFile(path, out, 0o600)
+}
+
+// demoImageOverride asks nova-api whether it serves the image service (identity.ImageEndpointOverride).
+func demoImageOverride(ctx context.Context, base, caFile string) (string, error) {
+	ca, err := os.ReadFile(caFile)
+	if err != nil {
+		return "", err
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	return identity.ImageEndpointOverride(ctx, c, base, demoTenant), nil
 }
 
 // demoPassword reads a demo user's password, or makes one.

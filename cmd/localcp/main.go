@@ -257,7 +257,7 @@ func setUpNovaAPI(ctx context.Context, nova *novaAPI, apply *applier, cp *localc
 		return nil, errors.Join(registerErr, fmt.Errorf("creating the demo users: %w", err))
 	}
 	clouds, err := declareDemoUsers(ctx, cp.Config, filepath.Join(cp.DataDir(), "demo"),
-		"https://"+nova.directAddr+"/identity/v3", novaserver.ServingCertFile(nova.certDir))
+		"https://"+nova.directAddr, novaserver.ServingCertFile(nova.certDir))
 	if err != nil {
 		return nil, errors.Join(registerErr, fmt.Errorf("declaring the demo users of the identity service: %w", err))
 	}

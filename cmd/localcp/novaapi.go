@@ -303,7 +303,7 @@ func printNovaBanner(w io.Writer, n *novaAPI, users []demoUser, clouds string) {
 
    export OS_CLIENT_CONFIG_FILE=%s OS_CLOUD=kova-admin
    openstack server list
-   openstack server create --flavor m1.small --image <image id> --nic auto --wait web
+   openstack server create --flavor m1.small --image <image id> --nic none --wait web
 
 `, clouds, n.directAddr, clouds)
 	fmt.Fprintf(w, " Or give the openstack CLI a Kubernetes token, as a user of each role in tenant %q\n (tokens valid for %s, new ones on each start):\n\n", demoTenant, demoTokenTTL)

@@ -21,6 +21,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/identity"
@@ -395,28 +396,16 @@ var _ = Describe("The identity service", Ordered, func() {
 })
 
 // cloudsYAML writes a clouds.yaml with one cloud, kova, logging user in to project at Kova's
-// identity endpoint, and returns its path. The CLI looks every image up in the image
-// service, which the catalog places at /image; until that service is served there (the
-// images part of issue 12), image_endpoint_override sends the lookups where the admin_token
-// setup of cli_test.go sends them, the compute endpoint. Delete that line once /image serves.
-func cloudsYAML(user, project string) string {
+// identity endpoint, as make run writes them, and returns its path.
+func cloudsYAML(ctx context.Context, user, project string) string {
 	GinkgoHelper()
+	override := identity.ImageEndpointOverride(ctx, identityHTTP(), stack.DirectURL, project)
+	out, err := yaml.Marshal(map[string]any{"clouds": map[string]any{
+		"kova": identity.Cloud(stack.DirectURL+"/identity/v3", user, identityUsers[user], project, stack.DirectCAFile, override),
+	}})
+	Expect(err).NotTo(HaveOccurred())
 	path := filepath.Join(GinkgoT().TempDir(), "clouds.yaml")
-	Expect(os.WriteFile(path, []byte(`clouds:
-  kova:
-    auth:
-      auth_url: `+stack.DirectURL+`/identity/v3
-      username: `+user+`
-      password: `+identityUsers[user]+`
-      project_name: `+project+`
-      user_domain_name: Default
-      project_domain_name: Default
-    identity_api_version: 3
-    region_name: RegionOne
-    cacert: `+stack.DirectCAFile+`
-    compute_api_version: "2.37"
-    image_endpoint_override: `+stack.DirectURL+`/v2.1/`+project+`
-`), 0o600)).To(Succeed())
+	Expect(os.WriteFile(path, out, 0o600)).To(Succeed())
 	return path
 }
 
@@ -437,7 +426,7 @@ var _ = Describe("The openstack CLI with a clouds.yaml", func() {
 	BeforeEach(func(ctx SpecContext) { declareIdentityUsers(ctx) })
 
 	It("logs in at the identity endpoint and walks a server", func(ctx SpecContext) {
-		clouds := cloudsYAML("alice", tenantName)
+		clouds := cloudsYAML(ctx, "alice", tenantName)
 		cli := func(into any, args ...string) {
 			GinkgoHelper()
 			out, err := cloudCLI(ctx, clouds, append(args, "-f", "json")...)
@@ -474,7 +463,7 @@ var _ = Describe("The openstack CLI with a clouds.yaml", func() {
 	}, SpecTimeout(5*time.Minute))
 
 	It("says a wrong password is wrong", func(ctx SpecContext) {
-		clouds := cloudsYAML("carol", tenantName)
+		clouds := cloudsYAML(ctx, "carol", tenantName)
 		Expect(os.WriteFile(clouds, []byte(strings.Replace(mustRead(clouds), identityUsers["carol"], "wrong", 1)), 0o600)).To(Succeed())
 		_, err := cloudCLI(ctx, clouds, "server", "list")
 		Expect(err).To(HaveOccurred())
