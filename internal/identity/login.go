@@ -214,8 +214,7 @@ func (s *Service) findUser(ctx context.Context, ref *userRef) (*computev1.User, 
 	if ref.ID != "" {
 		u = s.userByID(ctx, ref.ID)
 	} else if ref.Domain.isDefault() && len(validation.IsDNS1123Subdomain(ref.Name)) == 0 {
-		found := &computev1.User{}
-		if err := s.cfg.Cache.Get(ctx, client.ObjectKey{Namespace: s.cfg.Namespace, Name: ref.Name}, found); err == nil {
+		if found, err := s.user(ctx, ref.Name); err == nil {
 			u = found
 		}
 	}
@@ -223,20 +222,6 @@ func (s *Service) findUser(ctx context.Context, ref *userRef) (*computev1.User, 
 		return nil, nil
 	}
 	return u, s.secretHash(ctx, u.Spec.PasswordSecretRef)
-}
-
-// userByID finds the User whose id (its UID) is id.
-func (s *Service) userByID(ctx context.Context, id string) *computev1.User {
-	var list computev1.UserList
-	if err := s.cfg.Cache.List(ctx, &list, client.InNamespace(s.cfg.Namespace)); err != nil {
-		return nil
-	}
-	for i := range list.Items {
-		if userID(&list.Items[i]) == id {
-			return &list.Items[i]
-		}
-	}
-	return nil
 }
 
 // secretHash reads the bcrypt hash of a Secret in the identity namespace, past the cache
@@ -391,11 +376,11 @@ func (s *Service) findApplicationCredential(ctx context.Context, id, name string
 		return nil, nil, nil
 	}
 	ac := &computev1.ApplicationCredential{}
-	if err := s.cfg.Cache.Get(ctx, client.ObjectKey{Namespace: s.cfg.Namespace, Name: objName}, ac); err != nil {
+	if err := s.get(ctx, objName, ac, nil); err != nil {
 		return nil, nil, nil
 	}
-	u := &computev1.User{}
-	if err := s.cfg.Cache.Get(ctx, client.ObjectKey{Namespace: s.cfg.Namespace, Name: ac.Spec.User}, u); err != nil {
+	u, err := s.user(ctx, ac.Spec.User)
+	if err != nil {
 		return nil, nil, nil
 	}
 	if id == "" && ((ref.ID != "" && ref.ID != userID(u)) || (ref.ID == "" && ref.Name != u.Name)) {
@@ -472,8 +457,8 @@ func (s *Service) mayScope(ctx context.Context, t *Token, project string) (bool,
 
 // defaultProject is the User's default project if the user has a role there, else "".
 func (s *Service) defaultProject(ctx context.Context, t *Token) string {
-	u := &computev1.User{}
-	if err := s.cfg.Cache.Get(ctx, client.ObjectKey{Namespace: s.cfg.Namespace, Name: t.UserObject}, u); err != nil || u.Spec.DefaultProject == "" {
+	u, err := s.tokenUser(ctx, t)
+	if err != nil || u.Spec.DefaultProject == "" {
 		return ""
 	}
 	if ok, err := s.mayScope(ctx, t, u.Spec.DefaultProject); err != nil || !ok {

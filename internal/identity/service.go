@@ -109,9 +109,8 @@ func (s *Service) check(ctx context.Context, token string, allowExpired bool) (*
 		return nil, errRefused
 	}
 	if t.UserObject != "" {
-		u := &computev1.User{}
-		if err := s.cfg.Cache.Get(ctx, client.ObjectKey{Namespace: s.cfg.Namespace, Name: t.UserObject}, u); err != nil ||
-			string(u.UID) != t.UserUID || u.Spec.Disabled {
+		u, err := s.tokenUser(ctx, t)
+		if err != nil || string(u.UID) != t.UserUID || u.Spec.Disabled {
 			return nil, errRefused
 		}
 	}

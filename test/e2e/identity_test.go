@@ -277,6 +277,30 @@ var _ = Describe("The identity service", Ordered, func() {
 		Expect(code).To(Equal(http.StatusForbidden), "an observer's token does not create")
 	})
 
+	It("logs a program in with an application credential, scoped to its project", func(ctx SpecContext) {
+		Expect(identity.DeclareApplicationCredential(ctx, stack.Client, testenv.SystemNamespace, "alice-ci", "alice", tenantName, "ci-secret", nil)).To(Succeed())
+		provider, err := login(ctx, stack.DirectURL, gophercloud.AuthOptions{ApplicationCredentialID: "alice-ci", ApplicationCredentialSecret: "ci-secret"})
+		Expect(err).NotTo(HaveOccurred(), "a credential declared a moment ago logs in at once")
+		c, err := gcopenstack.NewComputeV2(provider, gophercloud.EndpointOpts{})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(c.Endpoint).To(Equal(stack.DirectURL + "/v2.1/" + tenantName + "/"))
+		_, err = servers.List(c, nil).AllPages(ctx)
+		Expect(err).NotTo(HaveOccurred())
+
+		By("by name with its user; a wrong secret, another project or an expired credential is a 401")
+		_, err = login(ctx, stack.DirectURL, gophercloud.AuthOptions{ApplicationCredentialName: "alice-ci", Username: "alice", DomainName: "Default", ApplicationCredentialSecret: "ci-secret"})
+		Expect(err).NotTo(HaveOccurred())
+		_, err = login(ctx, stack.DirectURL, gophercloud.AuthOptions{ApplicationCredentialID: "alice-ci", ApplicationCredentialSecret: "wrong"})
+		Expect(codeOf(err)).To(Equal(http.StatusUnauthorized))
+		code, _, _ := idCall(ctx, http.MethodPost, stack.DirectURL+"/identity/v3/auth/tokens", "", nil,
+			`{"auth": {"identity": {"methods": ["application_credential"], "application_credential": {"id": "alice-ci", "secret": "ci-secret"}}, "scope": {"project": {"id": "other"}}}}`)
+		Expect(code).To(Equal(http.StatusUnauthorized))
+		past := metav1.NewTime(time.Now().Add(-time.Minute))
+		Expect(identity.DeclareApplicationCredential(ctx, stack.Client, testenv.SystemNamespace, "alice-old", "alice", tenantName, "old-secret", &past)).To(Succeed())
+		_, err = login(ctx, stack.DirectURL, gophercloud.AuthOptions{ApplicationCredentialID: "alice-old", ApplicationCredentialSecret: "old-secret"})
+		Expect(codeOf(err)).To(Equal(http.StatusUnauthorized))
+	})
+
 	It("refuses a wrong password and an unknown user alike, in the same time, and throttles guessing", func(ctx SpecContext) {
 		median := func(user func(int) string, password string) time.Duration {
 			var took []time.Duration
