@@ -20,7 +20,14 @@ func openstack(ctx context.Context, role string, args ...string) (string, error)
 		"--os-cacert", stack.DirectCAFile,
 		"--os-compute-api-version", "2.37",
 	}
-	cmd := exec.CommandContext(ctx, "openstack", append(base, args...)...)
+	return runCLI(ctx, nil, append(base, args...)...)
+}
+
+// runCLI runs the openstack CLI with args, in env if not nil, and returns its standard
+// output, or its standard error in the error.
+func runCLI(ctx context.Context, env []string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "openstack", args...)
+	cmd.Env = env
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -435,15 +434,7 @@ func cloudsYAML(ctx context.Context, user, project string) string {
 
 // cloudCLI runs the openstack CLI with nothing but OS_CLOUD and a clouds.yaml.
 func cloudCLI(ctx context.Context, clouds string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, "openstack", args...)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + filepath.Dir(clouds), "OS_CLIENT_CONFIG_FILE=" + clouds, "OS_CLOUD=kova"}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return string(out), &cliError{err: err, stderr: stderr.String()}
-	}
-	return string(out), nil
+	return runCLI(ctx, []string{"PATH=" + os.Getenv("PATH"), "HOME=" + filepath.Dir(clouds), "OS_CLIENT_CONFIG_FILE=" + clouds, "OS_CLOUD=kova"}, args...)
 }
 
 var _ = Describe("The openstack CLI with a clouds.yaml", func() {
