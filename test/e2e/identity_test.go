@@ -378,6 +378,41 @@ var _ = Describe("The identity service", Ordered, func() {
 		}
 	})
 
+	It("ends the tokens of a user that is disabled, or deleted and made again", func(ctx SpecContext) {
+		_, err := identity.DeclareUser(ctx, stack.Client, testenv.SystemNamespace, "dave", "dave-Secret-4", tenantName)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(client.IgnoreAlreadyExists(stack.Client.Create(ctx, &rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Namespace: tenantName, Name: "identity-dave"},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "kova-observer"},
+			Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: "kova:dave"}},
+		}))).To(Succeed())
+		list := func(token string) func() int {
+			return func() int {
+				code, _, _ := idCall(ctx, http.MethodGet, stack.DirectURL+"/v2.1/servers", token, nil, "")
+				return code
+			}
+		}
+		_, token, _ := passwordLogin(ctx, stack.DirectURL, "dave", "dave-Secret-4", tenantName)
+		Expect(list(token)()).To(Equal(http.StatusOK))
+
+		dave := &computev1.User{}
+		Expect(stack.Client.Get(ctx, client.ObjectKey{Namespace: testenv.SystemNamespace, Name: "dave"}, dave)).To(Succeed())
+		dave.Spec.Disabled = true
+		Expect(stack.Client.Update(ctx, dave)).To(Succeed())
+		Eventually(list(token)).Should(Equal(http.StatusUnauthorized))
+		code, _, _ := passwordLogin(ctx, stack.DirectURL, "dave", "dave-Secret-4", tenantName)
+		Expect(code).To(Equal(http.StatusUnauthorized))
+
+		By("a user deleted and declared again is another user: the old tokens stay refused")
+		Expect(stack.Client.Delete(ctx, dave)).To(Succeed())
+		_, err = identity.DeclareUser(ctx, stack.Client, testenv.SystemNamespace, "dave", "dave-Secret-4", tenantName)
+		Expect(err).NotTo(HaveOccurred())
+		code, fresh, _ := passwordLogin(ctx, stack.DirectURL, "dave", "dave-Secret-4", tenantName)
+		Expect(code).To(Equal(http.StatusCreated))
+		Expect(list(fresh)()).To(Equal(http.StatusOK))
+		Expect(list(token)()).To(Equal(http.StatusUnauthorized))
+	})
+
 	It("refuses an expired token on every service, and validates it only with allow_expired", func(ctx SpecContext) {
 		shortLived, err := stack.StartReplica(ctx, func(o *novaserver.Options) { o.TokenTTL = 2 * time.Second })
 		Expect(err).NotTo(HaveOccurred())
