@@ -244,6 +244,12 @@ var _ = Describe("The identity service", Ordered, func() {
 		alice := &computev1.User{}
 		Expect(stack.Client.Get(ctx, client.ObjectKey{Namespace: testenv.SystemNamespace, Name: "alice"}, alice)).To(Succeed())
 		aliceID := strings.ReplaceAll(string(alice.UID), "-", "")
+		By("a user given by id needs no domain, and the token shows that id")
+		code, _, body = idCall(ctx, http.MethodPost, stack.DirectURL+"/identity/v3/auth/tokens?nocatalog", "", nil,
+			`{"auth": {"identity": {"methods": ["password"], "password": {"user": {"id": "`+aliceID+`", "password": "`+identityUsers["alice"]+`"}}}, "scope": {"project": {"id": "demo"}}}}`)
+		Expect(code).To(Equal(http.StatusCreated), body)
+		Expect(body).To(ContainSubstring(`"id":"` + aliceID + `","name":"alice"`))
+		Expect(body).NotTo(ContainSubstring(`"catalog"`))
 		code, _, again = idCall(ctx, http.MethodGet, stack.DirectURL+"/identity/v3/users/"+aliceID+"/projects", aliceToken, nil, "")
 		Expect(code).To(Equal(http.StatusOK))
 		Expect(again).To(ContainSubstring(`"name":"other"`))
