@@ -176,6 +176,9 @@ func SetupWithDriver(mgr manager.Manager, o Options, driver compute.Driver) erro
 	if err := (&NetworkReconciler{Client: c, Addresses: addrs}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("network controller: %w", err)
 	}
+	if err := (&QuotaReconciler{Client: c, APIReader: mgr.GetAPIReader()}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("quota controller: %w", err)
+	}
 	if len(o.SharedNetworks) > 0 {
 		return addSharedNetworks(mgr, o.PublicNamespace, o.SharedNetworks)
 	}

@@ -68,6 +68,7 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	k8s, err = client.New(cfg, client.Options{Scheme: env.Scheme})
 	Expect(err).NotTo(HaveOccurred())
+	Expect(testenv.OpenQuotas(suiteCtx, k8s)).To(Succeed())
 
 	stateDir, err := os.MkdirTemp("", "kova-driver-")
 	Expect(err).NotTo(HaveOccurred())

@@ -38,12 +38,12 @@ func TestPublicEndpointAndLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.QuotaInstances != 10 || o.MaxServersPerRequest != 100 {
-		t.Errorf("defaults: quota %d, per request %d", o.QuotaInstances, o.MaxServersPerRequest)
+	if o.MaxServersPerRequest != 100 {
+		t.Errorf("defaults: per request %d", o.MaxServersPerRequest)
 	}
 	for _, args := range [][]string{
 		{"--public-endpoint=https://nova.example.com:8774", "--direct-bind-address=0.0.0.0:8774"},
-		{"--quota-instances=-1", "--max-servers-per-request=5"},
+		{"--max-servers-per-request=5"},
 	} {
 		if _, err := parseFlags(args); err != nil {
 			t.Errorf("%v: %v", args, err)
@@ -53,7 +53,7 @@ func TestPublicEndpointAndLimits(t *testing.T) {
 		"--direct-bind-address=0.0.0.0:8774": "--public-endpoint is required",
 		"--direct-bind-address=:8774":        "--public-endpoint is required",
 		"--public-endpoint=nova.example":     "--public-endpoint",
-		"--quota-instances=0":                "--quota-instances",
+		"--quota-instances=10":               "unknown flag: --quota-instances", // a QuotaClass now
 		"--max-servers-per-request=0":        "--max-servers-per-request",
 	} {
 		if _, err := parseFlags([]string{args}); err == nil || !strings.Contains(err.Error(), want) {

@@ -19,6 +19,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/kova-dev/kova/internal/quota"
 )
 
 // faultNames are the keys of Nova's error bodies (nova/api/openstack/wsgi.py Fault). A
@@ -212,6 +214,10 @@ func asAPIError(err error) *apiError {
 	var ae *apiError
 	if errors.As(err, &ae) {
 		return ae
+	}
+	var over *quota.ExceededError
+	if errors.As(err, &over) {
+		return forbidden("%s", over.Message)
 	}
 	var status apierrors.APIStatus
 	if errors.As(err, &status) {

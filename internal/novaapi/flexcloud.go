@@ -102,7 +102,7 @@ func (h *handler) flexCreateServer(rq *request, name, zone string, flavor *compu
 			attach = append(attach, computev1.NetworkAttachment{Name: n.Name})
 		}
 	}
-	count, err := h.serversToCreate(rq.ctx, rq.caller.Tenant, oneInstance(), oneInstance())
+	count, err := h.serversToCreate(rq.ctx, rq.caller.Tenant, flavor, oneInstance(), oneInstance())
 	if err != nil {
 		return nil, false, err
 	}

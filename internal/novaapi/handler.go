@@ -38,9 +38,6 @@ type Config struct {
 	PublicNamespace string
 	// MaxBodyBytes bounds a request body; a bigger one is a 413. Default 1 MiB.
 	MaxBodyBytes int64
-	// InstanceQuota is how many servers a tenant may have (Nova's instances quota): a
-	// create beyond it is Nova's 403. 0 means Nova's default, 10; negative means no limit.
-	InstanceQuota int
 	// MaxServersPerRequest bounds how many servers one create makes (max_count), whatever
 	// the quota. 0 means 100.
 	MaxServersPerRequest int
@@ -73,8 +70,7 @@ type handler struct {
 	admins    Admins
 	public    string
 	maxBody   int64
-	// instanceQuota (negative: none) and maxPerRequest bound the servers a create makes.
-	instanceQuota int
+	// maxPerRequest bounds the servers one create makes, whatever the quota.
 	maxPerRequest int
 	now           func() time.Time
 	routes        []route
@@ -103,10 +99,7 @@ func newHandler(cfg Config) *handler {
 	if h.maxBody <= 0 {
 		h.maxBody = defaultMaxBodyBytes
 	}
-	h.instanceQuota, h.maxPerRequest = cfg.InstanceQuota, cfg.MaxServersPerRequest
-	if h.instanceQuota == 0 {
-		h.instanceQuota = defaultInstanceQuota
-	}
+	h.maxPerRequest = cfg.MaxServersPerRequest
 	if h.maxPerRequest <= 0 {
 		h.maxPerRequest = defaultMaxServersPerRequest
 	}

@@ -3,18 +3,12 @@ package novaapi
 import (
 	"net/http"
 
-	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/novaapi/schemas"
 	"github.com/kova-dev/kova/internal/novaapi/views"
 )
 
-// GET /limits: Nova's absolute limits and what the tenant uses. Kova's one quota is on
-// instances (quota.go; -1 when unlimited); it enforces none on cores, RAM or keypairs, so
-// those maxima are -1 (Nova's "unlimited"), and
-// it has no file injection or server groups, so those are 0; metadata is bounded at 128
-// items by the CRDs. Usage is counted from the tenant's servers and their flavors.
+// GET /limits: Nova's absolute limits (the tenant's quotas, quota.go) and what the tenant
+// uses, counted from its servers and their flavors.
 
 func (h *handler) showLimits(rq *request) error {
 	if err := validateQuery(schemas.LimitsQuery(rq.version), rq.r); err != nil {
@@ -34,22 +28,13 @@ func (h *handler) showLimits(rq *request) error {
 		}
 		tenant = t
 	}
-	var servers computev1.ServerList
-	if err := h.cache.List(rq.ctx, &servers, client.InNamespace(tenant)); err != nil {
+	limits, err := h.quotaLimits(rq.ctx, h.cache, tenant)
+	if err != nil {
 		return err
 	}
-	var cores, ram int64
-	for i := range servers.Items {
-		f, err := h.flavor(rq.ctx, serverFlavorID(&servers.Items[i]))
-		if err != nil {
-			return err
-		}
-		if f != nil {
-			cores += int64(f.Spec.VCPUs)
-			ram += f.Spec.RAM
-		}
+	used, err := h.quotaUsage(rq.ctx, h.cache, tenant)
+	if err != nil {
+		return err
 	}
-	limits := views.NewLimits(views.LimitsInput{MaxInstances: h.instanceQuota, MaxMetaItems: maxMetaItems,
-		Instances: len(servers.Items), Cores: cores, RAM: ram}, rq.version)
-	return rq.json(http.StatusOK, map[string]any{"limits": limits})
+	return rq.json(http.StatusOK, map[string]any{"limits": views.NewLimits(limits, used, rq.version)})
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -89,9 +90,9 @@ func createBody(extra string) string {
 }
 
 // TestMaxCountIsBoundedByTheInstanceQuota: one request with max_count 2147483647 once made
-// 115 servers in 5 s. Nova bounds a create by the instance quota (10 by default): it makes
-// as many as fit when min_count fits, and none, with its 403, when min_count does not. The
-// messages are the nova-peer's (Zed), at 2.1 and at latest.
+// 115 servers in 5 s. Nova bounds a create by the quotas (10 instances, 20 cores, 51200
+// MiB by default): it makes as many as fit when min_count fits, and none, with its 403,
+// when min_count does not. The messages are the nova-peer's (Zed), at 2.1 and at latest.
 func TestMaxCountIsBoundedByTheInstanceQuota(t *testing.T) {
 	for _, version := range []string{"2.37", "latest"} {
 		t.Run(version, func(t *testing.T) {
@@ -115,9 +116,9 @@ func TestMaxCountIsBoundedByTheInstanceQuota(t *testing.T) {
 				{"nothing left", 10, `, "max_count": 5`, 0,
 					"Quota exceeded for instances: Requested 1-5, but already used 10 of 10 instances"},
 				{"a huge min_count is printed whole", 0, `, "min_count": "99999999999999999999"`, 0,
-					"Quota exceeded for instances: Requested 99999999999999999999, but already used 0 of 10 instances"},
+					"Quota exceeded for cores, instances, ram: Requested 99999999999999999999, 99999999999999999999, 51199999999999999999488, but already used 0, 0, 0 of 20, 10, 51200 cores, instances, ram"},
 				{"a huge JSON integer too", 0, `, "min_count": 2147483648`, 0,
-					"Quota exceeded for instances: Requested 2147483648, but already used 0 of 10 instances"},
+					"Quota exceeded for cores, instances, ram: Requested 2147483648, 2147483648, 1099511627776, but already used 0, 0, 0 of 20, 10, 51200 cores, instances, ram"},
 			}
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
@@ -167,7 +168,10 @@ func TestCountsNovaRefuses(t *testing.T) {
 // TestMaxServersPerRequest: with a large quota, one request still makes at most the
 // configured number; a min_count past it is refused.
 func TestMaxServersPerRequest(t *testing.T) {
-	e := newEnvCreating(t, Config{InstanceQuota: -1, MaxServersPerRequest: 4}, nil, standard(existing(50)...)...).as("demo", "2.37")
+	unlimited := int64(-1)
+	open := &computev1.QuotaClass{ObjectMeta: metav1.ObjectMeta{Name: computev1.QuotaName},
+		Spec: computev1.QuotaLimits{Instances: &unlimited, Cores: &unlimited, RAM: &unlimited}}
+	e := newEnvCreating(t, Config{MaxServersPerRequest: 4}, nil, standard(append(existing(50), open)...)...).as("demo", "2.37")
 	e.do(http.MethodPost, "/servers", createBody(`, "max_count": 2147483647`)).expect(http.StatusAccepted)
 	if n := len(e.servers()) - 50; n != 4 {
 		t.Errorf("max_count 2147483647 made %d servers, want 4", n)
@@ -245,13 +249,33 @@ func TestKubernetesWordsNeverReachAClient(t *testing.T) {
 	}
 }
 
-// TestLimitsShowTheInstanceQuota: GET /limits says the quota a create is held to.
-func TestLimitsShowTheInstanceQuota(t *testing.T) {
-	for quota, want := range map[int]float64{0: 10, 25: 25, -1: -1} {
-		e := newEnvCreating(t, Config{InstanceQuota: quota}, nil, standard(existing(3)...)...)
+// TestLimitsShowTheQuotas: GET /limits says the quotas a create is held to (the tenant's
+// Quota over the class's over Nova's) and what the tenant's servers hold.
+func TestLimitsShowTheQuotas(t *testing.T) {
+	ptr := func(v int64) *int64 { return &v }
+	for _, tt := range []struct {
+		class, tenant    *int64
+		instances, cores float64
+	}{
+		{nil, nil, 10, 20},
+		{ptr(50), nil, 50, 20},
+		{ptr(50), ptr(25), 25, 20},
+		{nil, ptr(-1), -1, 20},
+	} {
+		objs := existing(3)
+		if tt.class != nil {
+			objs = append(objs, &computev1.QuotaClass{ObjectMeta: metav1.ObjectMeta{Name: computev1.QuotaName},
+				Spec: computev1.QuotaLimits{Instances: tt.class}})
+		}
+		if tt.tenant != nil {
+			objs = append(objs, &computev1.Quota{ObjectMeta: metav1.ObjectMeta{Namespace: tenant, Name: computev1.QuotaName},
+				Spec: computev1.QuotaLimits{Instances: tt.tenant}})
+		}
+		e := newEnvCreating(t, Config{}, nil, standard(objs...)...)
 		abs := e.do(http.MethodGet, "/limits", "").expect(http.StatusOK).object()["limits"].(map[string]any)["absolute"].(map[string]any)
-		if abs["maxTotalInstances"] != want || abs["totalInstancesUsed"] != float64(3) {
-			t.Errorf("quota %d: maxTotalInstances %v used %v", quota, abs["maxTotalInstances"], abs["totalInstancesUsed"])
+		if abs["maxTotalInstances"] != tt.instances || abs["maxTotalCores"] != tt.cores || abs["totalInstancesUsed"] != float64(3) ||
+			abs["totalCoresUsed"] != float64(3) || abs["totalRAMUsed"] != float64(3*512) {
+			t.Errorf("class %v tenant %v: %v", tt.class, tt.tenant, abs)
 		}
 	}
 }

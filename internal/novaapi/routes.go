@@ -88,6 +88,12 @@ func (h *handler) computeRoutes() []route {
 
 		endpoint(http.MethodGet, "limits", h.showLimits),
 
+		endpoint(http.MethodGet, "os-quota-sets/{}", h.showQuotaSet),
+		endpoint(http.MethodPut, "os-quota-sets/{}", h.updateQuotaSet),
+		endpoint(http.MethodDelete, "os-quota-sets/{}", h.deleteQuotaSet),
+		endpoint(http.MethodGet, "os-quota-sets/{}/defaults", h.showQuotaSetDefaults),
+		endpoint(http.MethodGet, "os-quota-sets/{}/detail", h.showQuotaSetDetail),
+
 		endpoint(http.MethodGet, "os-networksv2", h.listNetworks),
 		endpoint(http.MethodPost, "os-networksv2", h.createNetwork),
 		endpoint(http.MethodGet, "os-networksv2/{}", h.showNetwork),

@@ -78,7 +78,7 @@ func (h *handler) planServer(rq *request, body *serverCreate) (*serverPlan, erro
 	}
 	plan.fill(s, rq.version)
 	// Last, as in Nova's compute API: the instance quota and Kova's bound per request.
-	if plan.count, err = h.serversToCreate(rq.ctx, rq.caller.Tenant, minCount, maxCount); err != nil {
+	if plan.count, err = h.serversToCreate(rq.ctx, rq.caller.Tenant, flavor, minCount, maxCount); err != nil {
 		return nil, err
 	}
 	return plan, nil

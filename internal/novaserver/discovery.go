@@ -60,6 +60,9 @@ var apiResources = []metav1.APIResource{
 	{Name: "images/metadata", Namespaced: true, Kind: "Image", Verbs: verbs("get", "create", "update", "delete")},
 	{Name: "os-keypairs", SingularName: "os-keypair", Namespaced: true, Kind: "Keypair", Verbs: verbs("get", "create", "delete")},
 	{Name: "limits", SingularName: "limits", Namespaced: true, Kind: "Limits", Verbs: verbs()},
+	{Name: "os-quota-sets", SingularName: "os-quota-set", Namespaced: true, Kind: "QuotaSet", Verbs: verbs("get", "update", "delete")},
+	{Name: "os-quota-sets/defaults", Namespaced: true, Kind: "QuotaSet", Verbs: verbs("get")},
+	{Name: "os-quota-sets/detail", Namespaced: true, Kind: "QuotaSet", Verbs: verbs("get")},
 	{Name: "os-networksv2", SingularName: "os-networkv2", Namespaced: true, Kind: "Network", Verbs: verbs("get", "create", "delete")},
 }
 

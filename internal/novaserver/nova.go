@@ -37,8 +37,8 @@ type Deps struct {
 	Admins          novaapi.Admins
 	PublicNamespace string
 	MaxBodyBytes    int64
-	// InstanceQuota and MaxPerRequest bound the servers one create makes.
-	InstanceQuota, MaxPerRequest int
+	// MaxPerRequest bounds the servers one create makes (the quotas are Quota objects).
+	MaxPerRequest int
 }
 
 // NovaAPI is internal/novaapi, the Nova handler cmd/nova-api serves.
@@ -53,7 +53,6 @@ func NovaAPI() Nova {
 			MaxBodyBytes:    d.MaxBodyBytes,
 			ClientFor:       d.ClientFor,
 
-			InstanceQuota:        d.InstanceQuota,
 			MaxServersPerRequest: d.MaxPerRequest,
 		}
 	}

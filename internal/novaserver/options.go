@@ -76,9 +76,8 @@ type Options struct {
 	// service account's. Empty means such requests are refused.
 	DefaultTenant string
 	MaxBodyBytes  int64
-	// QuotaInstances is how many servers a tenant may have (Nova's [quota] instances);
-	// -1 means no limit. MaxServersPerRequest bounds what one create makes.
-	QuotaInstances       int
+	// MaxServersPerRequest bounds what one create makes. The quotas themselves are the
+	// QuotaClass "default" and each tenant's Quota, which the admission webhook enforces.
 	MaxServersPerRequest int
 
 	// IdentityNamespace holds the identity service's Users, ApplicationCredentials, their
@@ -103,8 +102,7 @@ func NewOptions() *Options {
 		KubeAPIBurst:      defaultKubeAPIBurst,
 		DirectBindAddress: defaultDirectBind,
 		PublicNamespace:   rules.DefaultPublicNamespace,
-		// Nova's default quota, and Kova's bound on one request.
-		QuotaInstances:       10,
+		// Kova's bound on one request.
 		MaxServersPerRequest: 100,
 		IdentityNamespace:    "kova-system",
 		TokenTTL:             identity.DefaultTokenTTL,
@@ -126,8 +124,6 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 		"host:port of the direct HTTPS listener for OpenStack clients (X-Auth-Token carrying a Kubernetes bearer token); empty disables it")
 	fs.StringVar(&o.PublicEndpoint, "public-endpoint", o.PublicEndpoint,
 		"URL OpenStack clients reach the direct listener at (https://host:port), the base of Location headers and links in its answers; default https://<direct-bind-address>")
-	fs.IntVar(&o.QuotaInstances, "quota-instances", o.QuotaInstances,
-		"servers a tenant may have, as Nova's instances quota (a create past it is 403); -1 means no limit")
 	fs.IntVar(&o.MaxServersPerRequest, "max-servers-per-request", o.MaxServersPerRequest,
 		"most servers one create makes (max_count), whatever the quota")
 	fs.StringVar(&o.PublicNamespace, "public-namespace", o.PublicNamespace, "namespace of the public images and shared networks every tenant sees")
@@ -177,9 +173,6 @@ func (o *Options) Validate() error {
 	}
 	if o.MaxBodyBytes < 0 {
 		errs = append(errs, errors.New("--max-body-bytes must not be negative"))
-	}
-	if o.QuotaInstances < -1 || o.QuotaInstances == 0 {
-		errs = append(errs, errors.New("--quota-instances must be at least 1, or -1 for no limit"))
 	}
 	if o.MaxServersPerRequest < 1 {
 		errs = append(errs, errors.New("--max-servers-per-request must be at least 1"))
@@ -249,7 +242,6 @@ func (o *Options) Config() (*Config, error) {
 		DefaultTenant:     o.DefaultTenant,
 		MaxBodyBytes:      o.MaxBodyBytes,
 		DirectBase:        directBase,
-		InstanceQuota:     o.QuotaInstances,
 		MaxPerRequest:     o.MaxServersPerRequest,
 		IdentityNamespace: o.IdentityNamespace,
 		TokenTTL:          o.TokenTTL,

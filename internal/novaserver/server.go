@@ -60,8 +60,8 @@ type Config struct {
 	// DirectBase is the base URL of the direct listener as clients know it, the base of
 	// links in its answers (never the request's Host).
 	DirectBase string
-	// InstanceQuota and MaxPerRequest bound the servers a create makes (novaapi.Config).
-	InstanceQuota, MaxPerRequest int
+	// MaxPerRequest bounds the servers a create makes (novaapi.Config).
+	MaxPerRequest int
 	// IdentityNamespace and TokenTTL configure the identity service (internal/identity).
 	IdentityNamespace string
 	TokenTTL          time.Duration
@@ -122,7 +122,6 @@ func (c *Config) New(nova Nova) (*Server, error) {
 		ClientFor:       impersonate.New(c.REST, scheme, writer.RESTMapper()).For,
 		PublicNamespace: c.PublicNamespace,
 		MaxBodyBytes:    c.MaxBodyBytes,
-		InstanceQuota:   c.InstanceQuota,
 		MaxPerRequest:   c.MaxPerRequest,
 	}
 

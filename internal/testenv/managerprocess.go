@@ -1,12 +1,14 @@
 package testenv
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
 
@@ -36,6 +38,13 @@ func StartManagerProcessEnv(dir string) (*ManagerProcessEnv, error) {
 		return nil, err
 	}
 	p.Config = cfg
+	if c, err := client.New(cfg, client.Options{Scheme: Scheme()}); err != nil {
+		_ = p.Env.Stop()
+		return nil, err
+	} else if err := OpenQuotas(context.Background(), c); err != nil {
+		_ = p.Env.Stop()
+		return nil, err
+	}
 	admin, err := p.Env.AddUser(envtest.User{Name: "kova-manager", Groups: []string{"system:masters"}}, nil)
 	if err == nil {
 		var data []byte

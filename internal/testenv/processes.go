@@ -118,6 +118,9 @@ func StartProcessStack(ctx context.Context, o ProcessStackOptions) (_ *ProcessSt
 	if st.Client, err = client.New(cp.Config, client.Options{Scheme: Scheme()}); err != nil {
 		return nil, err
 	}
+	if err := OpenQuotas(ctx, st.Client); err != nil {
+		return nil, err
+	}
 	if err := st.Apply(ctx, filepath.Join(root, "config", "rbac", "user_roles.yaml"), nil); err != nil {
 		return nil, err
 	}

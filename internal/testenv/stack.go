@@ -50,9 +50,10 @@ type Stack struct {
 	stop           func()
 }
 
-// The stack's nova-api limits: room in one tenant for the benchmark's fleet (1,000
-// servers made through the CRDs) and the servers its clients then boot, and for the
-// end-to-end tests; one create makes at most MaxServersPerRequest.
+// The stacks' limits: room in one tenant for the benchmark's fleet (1,000 servers made
+// through the CRDs) and the servers its clients then boot, and for the end-to-end tests
+// (the instances of the QuotaClass "default", OpenQuotas); one create makes at most
+// MaxServersPerRequest.
 const (
 	InstanceQuota        = 2000
 	MaxServersPerRequest = 20
@@ -85,6 +86,9 @@ func StartStack(ctx context.Context, stepLatency time.Duration, nova novaserver.
 	fail := func(err error) (*Stack, error) { st.Stop(); return nil, err }
 
 	if st.Client, err = client.New(cp.Config, client.Options{Scheme: Scheme()}); err != nil {
+		return fail(err)
+	}
+	if err := OpenQuotas(ctx, st.Client); err != nil {
 		return fail(err)
 	}
 	// The manager and nova-api run as the ServiceAccounts of config/default, with its RBAC.
@@ -179,7 +183,7 @@ func (s *Stack) startNovaAPI(edits ...func(*novaserver.Options)) (*Replica, erro
 	}
 	caFile, allowed := s.CP.FrontProxy()
 	o := novaserver.LoopbackOptions(secure, direct, s.certDir, s.novaKubeconfig, caFile, allowed)
-	o.QuotaInstances, o.MaxServersPerRequest = InstanceQuota, MaxServersPerRequest
+	o.MaxServersPerRequest = MaxServersPerRequest
 	for _, edit := range edits {
 		edit(o)
 	}

@@ -14,11 +14,12 @@ import (
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/lifecycle"
+	"github.com/kova-dev/kova/internal/quota"
 	"github.com/kova-dev/kova/internal/refs"
 	"github.com/kova-dev/kova/internal/rules"
 )
 
-// +kubebuilder:webhook:path=/validate-compute-kova-dev-v1alpha1-server,mutating=false,failurePolicy=fail,sideEffects=None,groups=compute.kova.dev,resources=servers,verbs=create;update;delete,versions=v1alpha1,name=vserver.compute.kova.dev,admissionReviewVersions=v1
+// +kubebuilder:webhook:path=/validate-compute-kova-dev-v1alpha1-server,mutating=false,failurePolicy=fail,sideEffects=NoneOnDryRun,groups=compute.kova.dev,resources=servers,verbs=create;update;delete,versions=v1alpha1,name=vserver.compute.kova.dev,admissionReviewVersions=v1
 
 // +kubebuilder:webhook:path=/mutate-compute-kova-dev-v1alpha1-server,mutating=true,failurePolicy=fail,sideEffects=None,groups=compute.kova.dev,resources=servers,verbs=create,versions=v1alpha1,name=mserver.compute.kova.dev,admissionReviewVersions=v1
 
@@ -60,6 +61,8 @@ type ServerValidator struct {
 	Reader          client.Reader
 	PublicNamespace string
 	Admins          *Admins
+	// Quotas reserves a create's or a resize's usage; nil enforces no quota.
+	Quotas *quota.Reserver
 }
 
 // resolve looks a reference up in the cache, then in the API server if the cache has not
@@ -110,7 +113,31 @@ func (v *ServerValidator) ValidateCreate(ctx context.Context, srv *computev1.Ser
 	if len(errs) > 0 {
 		return nil, apierrors.NewInvalid(serverGK, srv.Name, errs)
 	}
-	return nil, nil
+	// Last, as in Nova's compute API: the quota, reserved before the server is stored.
+	return nil, v.reserve(ctx, srv, quota.Claim{UID: string(srv.UID), FlavorRef: srv.Spec.FlavorRef,
+		Create: true, Flavor: quota.FlavorOf(flavor)})
+}
+
+// reserve reserves a create's or a resize's usage in the tenant's quota (nothing on a dry
+// run), or refuses it with Nova's 403 words.
+func (v *ServerValidator) reserve(ctx context.Context, srv *computev1.Server, claim quota.Claim) error {
+	if v.Quotas == nil {
+		return nil
+	}
+	if req, err := admission.RequestFromContext(ctx); err == nil && req.DryRun != nil && *req.DryRun {
+		claim.DryRun = true
+	}
+	err := v.Quotas.Reserve(ctx, srv.Namespace, claim)
+	switch {
+	case err == nil:
+		return nil
+	case quota.IsExceeded(err):
+		return apierrors.NewForbidden(serverGR, srv.Name, err)
+	case apierrors.IsTooManyRequests(err):
+		return err
+	default:
+		return apierrors.NewInternalError(err)
+	}
 }
 
 // appendRefError turns a failed lookup into a field error with Nova's words; an API error
@@ -160,8 +187,9 @@ func (v *ServerValidator) ValidateUpdate(ctx context.Context, old, srv *computev
 		return nil, nil
 	}
 	spec := field.NewPath("spec")
+	var flavor *computev1.Flavor
 	if srv.Spec.FlavorRef != old.Spec.FlavorRef {
-		if err := v.resolve(func(c client.Reader) error { _, err := refs.Flavor(ctx, c, srv.Spec.FlavorRef); return err }); err != nil {
+		if err := v.resolve(func(c client.Reader) (err error) { flavor, err = refs.Flavor(ctx, c, srv.Spec.FlavorRef); return err }); err != nil {
 			return nil, apierrors.NewInvalid(serverGK, srv.Name, appendRefError(nil, spec.Child("flavorRef"), srv.Spec.FlavorRef, err))
 		}
 	}
@@ -186,7 +214,21 @@ func (v *ServerValidator) ValidateUpdate(ctx context.Context, old, srv *computev
 			return nil, apierrors.NewConflict(serverGR, srv.Name, err)
 		}
 	}
-	return nil, nil
+	if flavor == nil {
+		return nil, nil
+	}
+	// A resize counts what the new flavor adds to the old one (a flavor that is gone
+	// held nothing).
+	var was *computev1.Flavor
+	if err := v.resolve(func(c client.Reader) (err error) { was, err = refs.Flavor(ctx, c, old.Spec.FlavorRef); return err }); err != nil && !refs.IsNotFound(err) {
+		return nil, apierrors.NewInternalError(err)
+	}
+	to, from := quota.FlavorOf(flavor), quota.FlavorOf(was)
+	growth := quota.Usage{Cores: to.VCPUs - from.VCPUs, RAM: to.RAM - from.RAM}
+	if growth.Cores <= 0 && growth.RAM <= 0 {
+		return nil, nil
+	}
+	return nil, v.reserve(ctx, srv, quota.Claim{UID: string(srv.UID), FlavorRef: srv.Spec.FlavorRef, Growth: growth})
 }
 
 // lockOnly says whether the only change is to the lock itself.

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/internal/quota"
 )
 
 // Setup registers every webhook with the manager.
@@ -21,7 +22,8 @@ func Setup(mgr manager.Manager, publicNamespace string) error {
 	c := mgr.GetClient()
 	reader := mgr.GetAPIReader()
 	admins := &Admins{Client: c}
-	sv := &ServerValidator{Client: c, Reader: reader, PublicNamespace: publicNamespace, Admins: admins}
+	quotas := &quota.Reserver{Client: c, Live: reader}
+	sv := &ServerValidator{Client: c, Reader: reader, PublicNamespace: publicNamespace, Admins: admins, Quotas: quotas}
 	if err := ctrlWebhook(mgr, &computev1.Server{}).WithDefaulter(ServerDefaulter{}).WithValidator(sv).Complete(); err != nil {
 		return err
 	}

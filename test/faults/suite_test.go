@@ -62,7 +62,6 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		StepLatency: stepLatency,
 		// Room for every server of the suite; the default hosts fit about 250.
 		SimHosts:    "sim-host-1:vcpus=4096,ram=4194304,disk=65536;sim-host-2:vcpus=4096,ram=4194304,disk=65536",
-		NovaAPIArgs: []string{"--quota-instances=-1"},
 		LogDir:      logDir,
 		Log:         GinkgoLogr,
 	})

@@ -1,6 +1,9 @@
 package views
 
-import "github.com/kova-dev/kova/internal/novaapi/microversion"
+import (
+	"github.com/kova-dev/kova/internal/novaapi/microversion"
+	"github.com/kova-dev/kova/internal/quota"
+)
 
 // Limits is GET /limits's "limits" (views/limits.py): absolute limits and usage, and no
 // rate limits.
@@ -41,37 +44,33 @@ type AbsoluteLimits struct {
 	MaxPersonalitySize *int `json:"maxPersonalitySize,omitempty"`
 }
 
-// LimitsInput is what the limits show: Kova's one quota (instances), the metadata bound,
-// and the tenant's usage.
-type LimitsInput struct {
-	MaxInstances, MaxMetaItems int
-	Instances                  int
-	Cores, RAM                 int64
-}
-
-// NewLimits lays out the limits at v. Kova enforces no quota on cores, RAM or keypairs
-// (-1, Nova's unlimited) and has no file injection or server groups (0).
-func NewLimits(in LimitsInput, v microversion.Version) *Limits {
+// NewLimits lays out a tenant's limits (its quotas, -1 unlimited) and usage at v. Kova
+// has no server groups (0 used); the network proxies' usage is 0.
+func NewLimits(l quota.Limits, used quota.Usage, v microversion.Version) *Limits {
 	abs := AbsoluteLimits{
-		MaxServerMeta:      in.MaxMetaItems,
-		MaxTotalCores:      -1,
-		MaxTotalInstances:  max(in.MaxInstances, -1),
-		MaxTotalKeypairs:   -1,
-		MaxTotalRAMSize:    -1,
-		TotalCoresUsed:     in.Cores,
-		TotalInstancesUsed: in.Instances,
-		TotalRAMUsed:       in.RAM,
+		MaxServerMeta:         int(l[quota.MetadataItems]),
+		MaxTotalCores:         int(l[quota.Cores]),
+		MaxTotalInstances:     int(l[quota.Instances]),
+		MaxTotalKeypairs:      int(l[quota.KeyPairs]),
+		MaxTotalRAMSize:       int(l[quota.RAM]),
+		MaxServerGroups:       int(l[quota.ServerGroups]),
+		MaxServerGroupMembers: int(l[quota.ServerGroupMembers]),
+		TotalCoresUsed:        used.Cores,
+		TotalInstancesUsed:    int(used.Instances),
+		TotalRAMUsed:          used.RAM,
 	}
-	unlimited, none := -1, 0
+	limit := func(name string) *int { n := int(l[name]); return &n }
+	none := 0
 	if !v.AtLeast(36) {
-		abs.MaxSecurityGroups, abs.MaxSecurityGroupRules, abs.MaxTotalFloatingIps = &unlimited, &unlimited, &unlimited
+		abs.MaxSecurityGroups, abs.MaxSecurityGroupRules = limit(quota.SecurityGroups), limit(quota.SecurityGroupRules)
+		abs.MaxTotalFloatingIps = limit(quota.FloatingIPs)
 		abs.TotalFloatingIpsUsed, abs.TotalSecurityGroupsUsed = &none, &none
 	}
 	if !v.AtLeast(39) {
-		abs.MaxImageMeta = &in.MaxMetaItems
+		abs.MaxImageMeta = limit(quota.MetadataItems)
 	}
 	if !v.AtLeast(57) {
-		abs.MaxPersonality, abs.MaxPersonalitySize = &none, &none
+		abs.MaxPersonality, abs.MaxPersonalitySize = limit(quota.InjectedFiles), limit(quota.InjectedFileContentBytes)
 	}
 	return &Limits{Absolute: abs, Rate: []any{}}
 }

@@ -8,6 +8,7 @@ import (
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/novaapi/microversion"
+	"github.com/kova-dev/kova/internal/quota"
 )
 
 func asJSON(t *testing.T, v any) string {
@@ -19,19 +20,22 @@ func asJSON(t *testing.T, v any) string {
 	return string(b)
 }
 
+// TestLimitsByMicroversion: Nova's defaults as the nova-peer shows them
+// (samples/limits.json at 2.1), and the fields each microversion drops.
 func TestLimitsByMicroversion(t *testing.T) {
-	in := LimitsInput{MaxInstances: -5, MaxMetaItems: 128, Instances: 2, Cores: 3, RAM: 1024}
-	common := `"maxServerMeta":128,"maxTotalCores":-1,"maxTotalInstances":-1,"maxTotalKeypairs":-1,"maxTotalRAMSize":-1,` +
-		`"maxServerGroups":0,"maxServerGroupMembers":0,"totalCoresUsed":3,"totalInstancesUsed":2,"totalRAMUsed":1024,"totalServerGroupsUsed":0`
+	l := quota.Effective(nil, nil)
+	used := quota.Usage{Instances: 2, Cores: 3, RAM: 1024}
+	common := `"maxServerMeta":128,"maxTotalCores":20,"maxTotalInstances":10,"maxTotalKeypairs":100,"maxTotalRAMSize":51200,` +
+		`"maxServerGroups":10,"maxServerGroupMembers":10,"totalCoresUsed":3,"totalInstancesUsed":2,"totalRAMUsed":1024,"totalServerGroupsUsed":0`
 	tests := map[int]string{
-		1:  common + `,"maxSecurityGroups":-1,"maxSecurityGroupRules":-1,"maxTotalFloatingIps":-1,"totalFloatingIpsUsed":0,"totalSecurityGroupsUsed":0,"maxImageMeta":128,"maxPersonality":0,"maxPersonalitySize":0`,
-		36: common + `,"maxImageMeta":128,"maxPersonality":0,"maxPersonalitySize":0`,
-		39: common + `,"maxPersonality":0,"maxPersonalitySize":0`,
+		1:  common + `,"maxSecurityGroups":-1,"maxSecurityGroupRules":-1,"maxTotalFloatingIps":-1,"totalFloatingIpsUsed":0,"totalSecurityGroupsUsed":0,"maxImageMeta":128,"maxPersonality":5,"maxPersonalitySize":10240`,
+		36: common + `,"maxImageMeta":128,"maxPersonality":5,"maxPersonalitySize":10240`,
+		39: common + `,"maxPersonality":5,"maxPersonalitySize":10240`,
 		57: common,
 	}
 	for v, abs := range tests {
 		want := `{"absolute":{` + abs + `},"rate":[]}`
-		if got := asJSON(t, NewLimits(in, microversion.V2(v))); got != want {
+		if got := asJSON(t, NewLimits(l, used, microversion.V2(v))); got != want {
 			t.Errorf("2.%d:\n got %s\nwant %s", v, got, want)
 		}
 	}
