@@ -50,7 +50,8 @@ func Recount(st computev1.QuotaStatus, servers []computev1.Server, flavor func(r
 		switch {
 		case !r.Expires.After(now):
 			continue
-		case there && (r.Usage.Instances > 0 || srv.Spec.FlavorRef == r.FlavorRef || srv.DeletionTimestamp != nil):
+		case there && (r.Usage.Instances > 0 || srv.Spec.FlavorRef == r.FlavorRef || srv.Status.Flavor == r.FlavorRef ||
+			srv.DeletionTimestamp != nil):
 			continue
 		case !there && r.Usage.Instances == 0:
 			continue

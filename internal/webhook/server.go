@@ -62,7 +62,7 @@ type ServerValidator struct {
 	PublicNamespace string
 	Admins          *Admins
 	// Quotas reserves a create's or a resize's usage; nil enforces no quota.
-	Quotas *quota.Reserver
+	Quotas *QuotaGate
 }
 
 // resolve looks a reference up in the cache, then in the API server if the cache has not
@@ -114,30 +114,8 @@ func (v *ServerValidator) ValidateCreate(ctx context.Context, srv *computev1.Ser
 		return nil, apierrors.NewInvalid(serverGK, srv.Name, errs)
 	}
 	// Last, as in Nova's compute API: the quota, reserved before the server is stored.
-	return nil, v.reserve(ctx, srv, quota.Claim{UID: string(srv.UID), FlavorRef: srv.Spec.FlavorRef,
-		Create: true, Flavor: quota.FlavorOf(flavor)})
-}
-
-// reserve reserves a create's or a resize's usage in the tenant's quota (nothing on a dry
-// run), or refuses it with Nova's 403 words.
-func (v *ServerValidator) reserve(ctx context.Context, srv *computev1.Server, claim quota.Claim) error {
-	if v.Quotas == nil {
-		return nil
-	}
-	if req, err := admission.RequestFromContext(ctx); err == nil && req.DryRun != nil && *req.DryRun {
-		claim.DryRun = true
-	}
-	err := v.Quotas.Reserve(ctx, srv.Namespace, claim)
-	switch {
-	case err == nil:
-		return nil
-	case quota.IsExceeded(err):
-		return apierrors.NewForbidden(serverGR, srv.Name, err)
-	case apierrors.IsTooManyRequests(err):
-		return err
-	default:
-		return apierrors.NewInternalError(err)
-	}
+	return nil, v.Quotas.reserve(ctx, srv.Namespace, serverGR, srv.Name, quota.Claim{UID: string(srv.UID),
+		FlavorRef: srv.Spec.FlavorRef, Create: true, Flavor: quota.FlavorOf(flavor)})
 }
 
 // appendRefError turns a failed lookup into a field error with Nova's words; an API error
@@ -217,18 +195,7 @@ func (v *ServerValidator) ValidateUpdate(ctx context.Context, old, srv *computev
 	if flavor == nil {
 		return nil, nil
 	}
-	// A resize counts what the new flavor adds to the old one (a flavor that is gone
-	// held nothing).
-	var was *computev1.Flavor
-	if err := v.resolve(func(c client.Reader) (err error) { was, err = refs.Flavor(ctx, c, old.Spec.FlavorRef); return err }); err != nil && !refs.IsNotFound(err) {
-		return nil, apierrors.NewInternalError(err)
-	}
-	to, from := quota.FlavorOf(flavor), quota.FlavorOf(was)
-	growth := quota.Usage{Cores: to.VCPUs - from.VCPUs, RAM: to.RAM - from.RAM}
-	if growth.Cores <= 0 && growth.RAM <= 0 {
-		return nil, nil
-	}
-	return nil, v.reserve(ctx, srv, quota.Claim{UID: string(srv.UID), FlavorRef: srv.Spec.FlavorRef, Growth: growth})
+	return nil, v.Quotas.reserveResize(ctx, srv, serverGR, srv.Name, old.Spec.FlavorRef, flavor)
 }
 
 // lockOnly says whether the only change is to the lock itself.

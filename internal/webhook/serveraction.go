@@ -16,12 +16,14 @@ import (
 )
 
 // +kubebuilder:webhook:path=/mutate-compute-kova-dev-v1alpha1-serveraction,mutating=true,failurePolicy=fail,sideEffects=None,groups=compute.kova.dev,resources=serveractions,verbs=create,versions=v1alpha1,name=mserveraction.compute.kova.dev,admissionReviewVersions=v1
-// +kubebuilder:webhook:path=/validate-compute-kova-dev-v1alpha1-serveraction,mutating=false,failurePolicy=fail,sideEffects=None,groups=compute.kova.dev,resources=serveractions,verbs=create,versions=v1alpha1,name=vserveraction.compute.kova.dev,admissionReviewVersions=v1
+// +kubebuilder:webhook:path=/validate-compute-kova-dev-v1alpha1-serveraction,mutating=false,failurePolicy=fail,sideEffects=NoneOnDryRun,groups=compute.kova.dev,resources=serveractions,verbs=create,versions=v1alpha1,name=vserveraction.compute.kova.dev,admissionReviewVersions=v1
 
 // ServerActionWebhook records who asked for an action, and whether they may act on a
 // locked server, from the request itself: nothing the requester writes is trusted for it.
 type ServerActionWebhook struct {
 	Admins *Admins
+	// Quotas reserves a resize's growth; nil enforces no quota.
+	Quotas *QuotaGate
 }
 
 // Default stamps the requester, Nova's request id and the lock override.
@@ -79,7 +81,7 @@ func (w *ServerActionWebhook) ValidateCreate(ctx context.Context, sa *computev1.
 	if len(errs) > 0 {
 		return nil, apierrors.NewInvalid(computev1.GroupVersion.WithKind("ServerAction").GroupKind(), sa.Name, errs)
 	}
-	return nil, nil
+	return nil, w.Quotas.reserveResizeAction(ctx, sa)
 }
 
 // checkCall refuses a ServerAction from a user whom RBAC does not let make the REST call

@@ -22,12 +22,12 @@ func Setup(mgr manager.Manager, publicNamespace string) error {
 	c := mgr.GetClient()
 	reader := mgr.GetAPIReader()
 	admins := &Admins{Client: c}
-	quotas := &quota.Reserver{Client: c, Live: reader}
+	quotas := &QuotaGate{Reserver: &quota.Reserver{Client: c, Live: reader}, Client: c, Reader: reader}
 	sv := &ServerValidator{Client: c, Reader: reader, PublicNamespace: publicNamespace, Admins: admins, Quotas: quotas}
 	if err := ctrlWebhook(mgr, &computev1.Server{}).WithDefaulter(ServerDefaulter{}).WithValidator(sv).Complete(); err != nil {
 		return err
 	}
-	sa := &ServerActionWebhook{Admins: admins}
+	sa := &ServerActionWebhook{Admins: admins, Quotas: quotas}
 	if err := ctrlWebhook(mgr, &computev1.ServerAction{}).WithDefaulter(sa).WithValidator(sa).Complete(); err != nil {
 		return err
 	}
