@@ -13,7 +13,7 @@ import (
 
 // The nova-peer's (Zed) answers for a project with Nova's defaults.
 const (
-	peerQuotaSet21 = `{"quota_set": {"id": "demo", "cores": 20, "fixed_ips": -1, "floating_ips": -1, "injected_file_content_bytes": 10240, "injected_file_path_bytes": 255, "injected_files": 5, "instances": 10, "key_pairs": 100, "metadata_items": 128, "ram": 51200, "security_group_rules": -1, "security_groups": -1, "server_group_members": 10, "server_groups": 10}}`
+	peerQuotaSet21     = `{"quota_set": {"id": "demo", "cores": 20, "fixed_ips": -1, "floating_ips": -1, "injected_file_content_bytes": 10240, "injected_file_path_bytes": 255, "injected_files": 5, "instances": 10, "key_pairs": 100, "metadata_items": 128, "ram": 51200, "security_group_rules": -1, "security_groups": -1, "server_group_members": 10, "server_groups": 10}}`
 	peerQuotaSet236    = `{"quota_set": {"id": "demo", "cores": 20, "injected_file_content_bytes": 10240, "injected_file_path_bytes": 255, "injected_files": 5, "instances": 10, "key_pairs": 100, "metadata_items": 128, "ram": 51200, "server_group_members": 10, "server_groups": 10}}`
 	peerQuotaSetLatest = `{"quota_set": {"id": "demo", "cores": 20, "instances": 10, "key_pairs": 100, "metadata_items": 128, "ram": 51200, "server_group_members": 10, "server_groups": 10}}`
 	peerDetailLatest   = `{"quota_set": {"id": "demo", "cores": {"limit": 20, "in_use": 2, "reserved": 0}, "instances": {"limit": 10, "in_use": 2, "reserved": 0}, "key_pairs": {"limit": 100, "in_use": 0, "reserved": 0}, "metadata_items": {"limit": 128, "in_use": 0, "reserved": 0}, "ram": {"limit": 51200, "in_use": 1024, "reserved": 0}, "server_group_members": {"limit": 10, "in_use": 0, "reserved": 0}, "server_groups": {"limit": 10, "in_use": 0, "reserved": 0}}}`

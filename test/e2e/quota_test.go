@@ -203,4 +203,3 @@ var _ = Describe("Quotas", func() {
 		Expect(code).To(Equal(http.StatusOK))
 	})
 })
-

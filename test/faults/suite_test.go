@@ -61,9 +61,9 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	stack, err = testenv.StartProcessStack(ctx, testenv.ProcessStackOptions{
 		StepLatency: stepLatency,
 		// Room for every server of the suite; the default hosts fit about 250.
-		SimHosts:    "sim-host-1:vcpus=4096,ram=4194304,disk=65536;sim-host-2:vcpus=4096,ram=4194304,disk=65536",
-		LogDir:      logDir,
-		Log:         GinkgoLogr,
+		SimHosts: "sim-host-1:vcpus=4096,ram=4194304,disk=65536;sim-host-2:vcpus=4096,ram=4194304,disk=65536",
+		LogDir:   logDir,
+		Log:      GinkgoLogr,
 	})
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(stack.Stop)
