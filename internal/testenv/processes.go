@@ -39,7 +39,7 @@ type ProcessStackOptions struct {
 	// StepLatency and SimHosts are the manager's --sim-step-latency and --sim-hosts.
 	StepLatency time.Duration
 	SimHosts    string
-	// NovaAPIArgs are more flags for nova-api (say --quota-instances).
+	// NovaAPIArgs are more flags for nova-api (say --max-servers-per-request).
 	NovaAPIArgs []string
 	// LogDir receives each process's output as <name>.log; empty discards it.
 	LogDir string
