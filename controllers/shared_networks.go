@@ -54,7 +54,7 @@ func addSharedNetworks(mgr manager.Manager, publicNamespace string, nets []Share
 }
 
 // sharedNetworkRetry is how long the manager waits before it tries a failed create again.
-const sharedNetworkRetry = 5 * time.Second
+const sharedNetworkRetry = time.Second
 
 func createSharedNetwork(ctx context.Context, c client.Client, publicNamespace string, sn SharedNetwork) error {
 	n := &computev1.Network{

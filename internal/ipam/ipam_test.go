@@ -1,6 +1,7 @@
 package ipam
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 
@@ -47,6 +48,25 @@ func TestUsable(t *testing.T) {
 	} {
 		if got := p.usable(netip.MustParseAddr(addr)); got != want {
 			t.Errorf("usable(%s) = %v, want %v", addr, got, want)
+		}
+	}
+}
+
+func TestRanges(t *testing.T) {
+	for _, c := range []struct{ cidr, gw, want string }{
+		{"10.0.0.0/24", "", "[[10.0.0.2 10.0.0.254]]"},
+		{"10.0.0.0/24", "10.0.0.100", "[[10.0.0.1 10.0.0.99] [10.0.0.101 10.0.0.254]]"},
+		{"10.0.0.0/24", "10.0.0.254", "[[10.0.0.1 10.0.0.253]]"},
+		{"10.0.0.0/24", "192.168.0.1", "[[10.0.0.1 10.0.0.254]]"},
+		{"fd00::/120", "", "[[fd00::2 fd00::ff]]"},
+	} {
+		n := &computev1.Network{Spec: computev1.NetworkSpec{CIDR: c.cidr, Gateway: c.gw}}
+		p, err := NewPool(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(p.Ranges()); got != c.want {
+			t.Errorf("%s gateway %q: %s, want %s", c.cidr, c.gw, got, c.want)
 		}
 	}
 }

@@ -82,3 +82,28 @@ func (p Pool) usable(a netip.Addr) bool { return p.Contains(a) && a != p.Gateway
 
 // first is the lowest address after the network address.
 func (p Pool) first() netip.Addr { return p.Prefix.Addr().Next() }
+
+// Ranges are the pool's usable addresses as inclusive [first, last] ranges: the CIDR less
+// the network address, the broadcast address (IPv4) and the gateway, which splits the
+// range when it is inside it (Neutron's allocation_pools).
+func (p Pool) Ranges() [][2]netip.Addr {
+	first := p.first()
+	last := p.nth(new(big.Int).Sub(p.size(), big.NewInt(1)))
+	if p.Prefix.Addr().Is4() && p.Prefix.Bits() < 31 {
+		last = last.Prev()
+	}
+	if !first.IsValid() || !last.IsValid() || last.Less(first) {
+		return nil
+	}
+	if !p.Contains(p.Gateway) || p.Gateway.Less(first) || last.Less(p.Gateway) {
+		return [][2]netip.Addr{{first, last}}
+	}
+	var out [][2]netip.Addr
+	if first.Less(p.Gateway) {
+		out = append(out, [2]netip.Addr{first, p.Gateway.Prev()})
+	}
+	if p.Gateway.Less(last) {
+		out = append(out, [2]netip.Addr{p.Gateway.Next(), last})
+	}
+	return out
+}

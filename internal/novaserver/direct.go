@@ -39,6 +39,10 @@ type direct struct {
 	defaultTenant string
 	// identity serves /identity and judges Kova tokens (their project scopes the paths).
 	identity *identity.Service
+	// networkingVersions and writeNetworkingError serve the networking service at
+	// /networking (nil: not served).
+	networkingVersions   http.Handler
+	writeNetworkingError func(w http.ResponseWriter, code int, msg string)
 	// base is the direct endpoint as clients know it (--public-endpoint): links are built
 	// on it, never on the request's Host header, which the client chooses.
 	base string
@@ -49,6 +53,9 @@ type direct struct {
 type directRequest struct {
 	root      string // the compute root as the client sees it
 	flexCloud bool
+	// networking is a request to the networking service (/networking/v2.0/...): its
+	// refusals are written in that service's body.
+	networking bool
 	// reached is set once the chain let the request through to the Nova handler: a 401 or
 	// 403 before that comes from the chain and must be rewritten into a Nova body.
 	reached atomic.Bool
@@ -70,6 +77,11 @@ func (d *direct) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		d.identity.ServeHTTP(w, r)
 	case strings.HasPrefix(path, "/v2.1/"):
 		d.serveCompute(w, r, strings.TrimPrefix(path, "/v2.1"))
+	case d.networkingVersions != nil && (path == "/networking" || path == "/networking/" ||
+		path == "/networking/v2.0" || path == "/networking/v2.0/"):
+		d.networkingVersions.ServeHTTP(w, r)
+	case d.networkingVersions != nil && strings.HasPrefix(path, "/networking/v2.0/"):
+		d.serveNetworking(w, r, strings.TrimPrefix(path, "/networking/v2.0"))
 	case strings.HasPrefix(path, "/accounts/"):
 		// /accounts/{accountId}/flexcloud/servers...
 		account, rest, _ := strings.Cut(strings.TrimPrefix(path, "/accounts/"), "/")
@@ -112,6 +124,21 @@ func (d *direct) serveCompute(w http.ResponseWriter, r *http.Request, rest strin
 		return
 	}
 	d.forward(w, r, first, "/"+after, &directRequest{root: d.base + "/v2.1/" + first})
+}
+
+// serveNetworking serves rest, the path after /networking/v2.0, for the token's tenant:
+// the networking service's paths carry no tenant.
+func (d *direct) serveNetworking(w http.ResponseWriter, r *http.Request, rest string) {
+	tenant := d.tenantOf(r)
+	if tenant == "" {
+		if bearerToken(r) == "" {
+			d.writeNetworkingError(w, http.StatusUnauthorized, msgUnauthorized)
+		} else {
+			d.writeNetworkingError(w, http.StatusBadRequest, msgNoTenant)
+		}
+		return
+	}
+	d.forward(w, r, tenant, rest, &directRequest{root: d.base + "/networking/v2.0", networking: true})
 }
 
 // isComputeCollection tells /v2.1/servers (no tenant) from /v2.1/{tenant}/servers. Nova's
@@ -209,7 +236,11 @@ func (d *direct) forward(w http.ResponseWriter, r *http.Request, tenant, rest st
 			// connection open for a body too big to read.
 			w.Header().Del("Connection")
 		}
-		d.writeError(w, nw.held, d.message(nw.held, r, impersonated, nw.status))
+		writeError := d.writeError
+		if dr.networking {
+			writeError = d.writeNetworkingError
+		}
+		writeError(w, nw.held, d.message(nw.held, r, impersonated, nw.status))
 	}
 }
 

@@ -24,6 +24,15 @@ type Nova struct {
 	Versions func(root func(*http.Request) string) http.Handler
 	// WriteError writes a Nova error body, e.g. {"unauthorized": {"code": 401, ...}}.
 	WriteError func(w http.ResponseWriter, code int, msg string)
+
+	// Networking serves the networking service's read API relative to its /v2.0 root
+	// ("/networks", "/ports/{id}", ...); nil serves none.
+	Networking func(Deps) http.Handler
+	// NetworkingVersions serves its unauthenticated documents at "/networking" and
+	// "/networking/v2.0".
+	NetworkingVersions func(root func(*http.Request) string) http.Handler
+	// WriteNetworkingError writes its error body ({"NeutronError": ...}).
+	WriteNetworkingError func(w http.ResponseWriter, code int, msg string)
 }
 
 // Deps is what the Nova handler works with.
@@ -62,5 +71,11 @@ func NovaAPI() Nova {
 		FlexCloud:   func(d Deps) http.Handler { return novaapi.FlexCloud(config(d)) },
 		Versions:    novaapi.Versions,
 		WriteError:  novaapi.WriteError,
+
+		Networking:         func(d Deps) http.Handler { return novaapi.Networking(config(d)) },
+		NetworkingVersions: novaapi.NetworkingVersions,
+		WriteNetworkingError: func(w http.ResponseWriter, code int, msg string) {
+			novaapi.WriteNeutronError(w, code, "", msg)
+		},
 	}
 }

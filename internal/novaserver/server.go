@@ -129,10 +129,14 @@ func (c *Config) New(nova Nova) (*Server, error) {
 	if err := installDiscovery(generic); err != nil {
 		return nil, err
 	}
-	generic.Handler.NonGoRestfulMux.HandlePrefix(tenantsPath, &tenantRouter{
+	router := &tenantRouter{
 		compute: nova.Compute(deps), flexCloud: nova.FlexCloud(deps), writeError: nova.WriteError,
 		aggregatedBase: c.AggregatedBase,
-	})
+	}
+	if nova.Networking != nil {
+		router.networking = nova.Networking(deps)
+	}
+	generic.Handler.NonGoRestfulMux.HandlePrefix(tenantsPath, router)
 	if err := generic.AddReadyzChecks(healthz.NamedCheck("informer-sync", func(*http.Request) error {
 		if !s.synced.Load() {
 			return errors.New("the informer cache has not synced yet")
@@ -152,6 +156,10 @@ func (c *Config) New(nova Nova) (*Server, error) {
 			requestInfo:   completed.RequestInfoResolver,
 			defaultTenant: c.DefaultTenant,
 			identity:      ids,
+		}
+		if nova.Networking != nil {
+			d.networkingVersions = nova.NetworkingVersions(func(*http.Request) string { return c.DirectBase })
+			d.writeNetworkingError = nova.WriteNetworkingError
 		}
 		s.direct = &http.Server{
 			Handler:           d,

@@ -23,7 +23,10 @@ const tenantsPath = versionPath + "/namespaces/"
 // caller set.
 type tenantRouter struct {
 	compute, flexCloud http.Handler
-	writeError         func(w http.ResponseWriter, code int, msg string)
+	// networking serves the networking service's read API (nil: none): direct requests under
+	// /networking/v2.0, and aggregated ones to its collections (networking.go).
+	networking http.Handler
+	writeError func(w http.ResponseWriter, code int, msg string)
 	// aggregatedBase is kube-apiserver's URL: it proxies with the Host of the Service.
 	aggregatedBase string
 }
@@ -47,11 +50,23 @@ func (t *tenantRouter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	caller := novaapi.Caller{User: u, Tenant: tenant, Root: t.aggregatedBase + tenantsPath + tenant}
 	handler := t.compute
+	if t.networking != nil && isNetworkingCollection(rest) {
+		handler = t.networking
+		caller.Root = t.aggregatedBase + tenantsPath + tenant
+	}
 	if d := directFrom(r.Context()); d != nil {
 		d.reached.Store(true)
 		caller.Root = d.root
-		if d.flexCloud {
+		switch {
+		case d.flexCloud:
 			handler = t.flexCloud
+		case d.networking && t.networking != nil:
+			handler = t.networking
+		case d.networking:
+			t.writeError(w, http.StatusNotFound, msgNotFound)
+			return
+		default:
+			handler = t.compute
 		}
 	}
 	r = r.WithContext(novaapi.WithCaller(r.Context(), caller))
@@ -98,4 +113,15 @@ func kubernetesOnly(info *request.RequestInfo, r *http.Request) bool {
 	accept := r.Header.Get("Accept")
 	return strings.Contains(accept, "as=PartialObjectMetadata") || strings.Contains(accept, "as=Table") ||
 		strings.Contains(accept, "application/vnd.kubernetes.protobuf")
+}
+
+// isNetworkingCollection tells the networking service's collections (networks, subnets,
+// ports), which Nova's compute API has none of, in a path after the tenant.
+func isNetworkingCollection(rest string) bool {
+	first, _, _ := strings.Cut(rest, "/")
+	switch first {
+	case "networks", "subnets", "ports":
+		return true
+	}
+	return false
 }

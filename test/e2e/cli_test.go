@@ -3,7 +3,10 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -20,7 +23,12 @@ func openstack(ctx context.Context, role string, args ...string) (string, error)
 		"--os-cacert", stack.DirectCAFile,
 		"--os-compute-api-version", "2.37",
 	}
-	return runCLI(ctx, nil, append(base, args...)...)
+	cloudsFile, err := cliClouds()
+	if err != nil {
+		return "", err
+	}
+	env := append(os.Environ(), "OS_CLIENT_CONFIG_FILE="+cloudsFile)
+	return runCLI(ctx, env, append(append([]string{"--os-cloud", "kova"}, base...), args...)...)
 }
 
 // runCLI runs the openstack CLI with args, in env if not nil, and returns its standard
@@ -35,6 +43,17 @@ func runCLI(ctx context.Context, env []string, args ...string) (string, error) {
 		return string(out), &cliError{err: err, stderr: stderr.String()}
 	}
 	return string(out), nil
+}
+
+// cliClouds writes the clouds.yaml that tells the CLI where the services other than
+// compute are, in the running spec's temporary directory: admin_token gives it no catalog,
+// and --os-endpoint is compute's alone. openstacksdk reads <service>_endpoint_override from
+// a cloud's config (with this CLI, not from OS_NETWORK_ENDPOINT_OVERRIDE next to --os-*
+// options) and discovers the version from the document there.
+func cliClouds() (string, error) {
+	file := filepath.Join(GinkgoT().TempDir(), "clouds.yaml")
+	clouds := fmt.Sprintf("clouds:\n  kova:\n    network_endpoint_override: %s/networking\n", stack.DirectURL)
+	return file, os.WriteFile(file, []byte(clouds), 0o600)
 }
 
 type cliError struct {
@@ -80,7 +99,7 @@ var _ = Describe("The openstack CLI", func() {
 
 		var created map[string]any
 		cliJSON(ctx, "admin", &created, "server", "create", "--flavor", "m1.tiny", "--image", imageID,
-			"--nic", "none", "--key-name", "cli-key", "--wait", "cli-server")
+			"--nic", "net-id="+networkID, "--key-name", "cli-key", "--wait", "cli-server")
 		Expect(created).To(HaveKeyWithValue("status", "ACTIVE"))
 		id := created["id"].(string)
 
