@@ -16,6 +16,7 @@ import (
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/ipam"
+	"github.com/kova-dev/kova/internal/rules"
 )
 
 // networkStatusBatch is how long a network's count waits after an address is handed out or
@@ -41,7 +42,7 @@ func (r *NetworkReconciler) Reconcile(ctx context.Context, req reconcile.Request
 	before := n.DeepCopy()
 	cond := metav1.Condition{Type: computev1.ConditionReady, Status: metav1.ConditionTrue,
 		Reason: computev1.ReasonAvailable, Message: "The network has addresses to give.", ObservedGeneration: n.Generation}
-	pool, err := ipam.NewPool(n)
+	pool, err := rules.NewPool(n)
 	if err != nil {
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, "InvalidCIDR", err.Error()
 	} else {

@@ -32,6 +32,7 @@ import (
 	"sync/atomic"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/internal/rules"
 )
 
 // ErrExhausted means every address of the network is held.
@@ -146,13 +147,13 @@ func (a *Allocator) holding(ref Ref, uid string) (netip.Addr, bool) {
 // Allocate gives the server uid one address on network n: want if set, else a free one.
 // It is idempotent: a server that already holds an address on n gets it back.
 func (a *Allocator) Allocate(ctx context.Context, n *computev1.Network, uid, want string) (netip.Addr, error) {
-	pool, err := NewPool(n)
+	pool, err := rules.NewPool(n)
 	if err != nil {
 		return netip.Addr{}, err
 	}
 	var wantAddr netip.Addr
 	if want != "" {
-		if wantAddr, err = netip.ParseAddr(want); err != nil || !pool.usable(wantAddr) {
+		if wantAddr, err = netip.ParseAddr(want); err != nil || !pool.Usable(wantAddr) {
 			return netip.Addr{}, fmt.Errorf("fixed IP address %s is not a usable address of network %s (%s)", want, n.Name, n.Spec.CIDR)
 		}
 	}
@@ -166,7 +167,7 @@ func (a *Allocator) Allocate(ctx context.Context, n *computev1.Network, uid, wan
 	return addr, err
 }
 
-func (a *Allocator) allocate(ctx context.Context, ref Ref, pool Pool, uid string, want netip.Addr) (netip.Addr, error) {
+func (a *Allocator) allocate(ctx context.Context, ref Ref, pool rules.Pool, uid string, want netip.Addr) (netip.Addr, error) {
 	if err := a.ensureLoaded(ctx); err != nil {
 		return netip.Addr{}, err
 	}
@@ -188,16 +189,16 @@ func (a *Allocator) allocate(ctx context.Context, ref Ref, pool Pool, uid string
 	// three unusable addresses (network, gateway, broadcast) there is a free one.
 	addr := st.next
 	if !pool.Prefix.Contains(addr) {
-		addr = pool.first()
+		addr = pool.First()
 	}
 	for range len(st.held) + 4 {
-		if _, taken := st.held[addr]; !taken && pool.usable(addr) {
+		if _, taken := st.held[addr]; !taken && pool.Usable(addr) {
 			a.hold(ref, addr, uid)
 			st.next = addr.Next()
 			return addr, nil
 		}
 		if addr = addr.Next(); !pool.Prefix.Contains(addr) {
-			addr = pool.first()
+			addr = pool.First()
 		}
 	}
 	return netip.Addr{}, ErrExhausted

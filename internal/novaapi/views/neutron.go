@@ -7,7 +7,6 @@ import (
 	"github.com/google/uuid"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
-	"github.com/kova-dev/kova/internal/ipam"
 	"github.com/kova-dev/kova/internal/rules"
 )
 
@@ -27,7 +26,6 @@ var neutronIDs = uuid.MustParse("5f0c3a4e-7f8e-4b7a-9d0e-6b1f7f1c2a11")
 func SubnetID(netID string) string {
 	return uuid.NewSHA1(neutronIDs, []byte("subnet/"+netID)).String()
 }
-
 
 // neutronTime is how Neutron writes created_at and updated_at.
 func neutronTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
@@ -75,7 +73,7 @@ func NeutronSubnet(n *computev1.Network) map[string]any {
 	created := neutronTime(n.CreationTimestamp.Time)
 	version, gateway := 4, any(nil)
 	pools := []map[string]string{}
-	if p, err := ipam.NewPool(n); err == nil {
+	if p, err := rules.NewPool(n); err == nil {
 		if p.Prefix.Addr().Is6() {
 			version = 6
 		}

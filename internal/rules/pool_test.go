@@ -1,4 +1,4 @@
-package ipam
+package rules
 
 import (
 	"fmt"
@@ -46,7 +46,7 @@ func TestUsable(t *testing.T) {
 		"192.168.1.255": false, // broadcast
 		"192.168.2.1":   false, // outside
 	} {
-		if got := p.usable(netip.MustParseAddr(addr)); got != want {
+		if got := p.Usable(netip.MustParseAddr(addr)); got != want {
 			t.Errorf("usable(%s) = %v, want %v", addr, got, want)
 		}
 	}

@@ -1,4 +1,4 @@
-package ipam
+package rules
 
 import (
 	"fmt"
@@ -8,7 +8,8 @@ import (
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 )
 
-// Pool is the usable range of a network: its CIDR less the network address, the broadcast
+// Pool is the usable range of a network (the rule internal/ipam allocates by and the
+// networking API shows as a subnet's allocation pools): its CIDR less the network address, the broadcast
 // address (IPv4) and the gateway.
 type Pool struct {
 	Prefix  netip.Prefix
@@ -78,16 +79,17 @@ func (p Pool) Contains(a netip.Addr) bool {
 	return true
 }
 
-func (p Pool) usable(a netip.Addr) bool { return p.Contains(a) && a != p.Gateway }
+// Usable says whether a server may be given a: in the pool and not the gateway.
+func (p Pool) Usable(a netip.Addr) bool { return p.Contains(a) && a != p.Gateway }
 
-// first is the lowest address after the network address.
-func (p Pool) first() netip.Addr { return p.Prefix.Addr().Next() }
+// First is the lowest address after the network address.
+func (p Pool) First() netip.Addr { return p.Prefix.Addr().Next() }
 
 // Ranges are the pool's usable addresses as inclusive [first, last] ranges: the CIDR less
 // the network address, the broadcast address (IPv4) and the gateway, which splits the
 // range when it is inside it (Neutron's allocation_pools).
 func (p Pool) Ranges() [][2]netip.Addr {
-	first := p.first()
+	first := p.First()
 	last := p.nth(new(big.Int).Sub(p.size(), big.NewInt(1)))
 	if p.Prefix.Addr().Is4() && p.Prefix.Bits() < 31 {
 		last = last.Prev()
