@@ -131,7 +131,8 @@ func (d *direct) serveCompute(w http.ResponseWriter, r *http.Request, rest strin
 func (d *direct) serveNetworking(w http.ResponseWriter, r *http.Request, rest string) {
 	tenant := d.tenantOf(r)
 	if tenant == "" {
-		if bearerToken(r) == "" {
+		// As for compute: no token, or a Kova token that names no project, is a 401.
+		if token := bearerToken(r); token == "" || identity.IsKovaToken(token) {
 			d.writeNetworkingError(w, http.StatusUnauthorized, msgUnauthorized)
 		} else {
 			d.writeNetworkingError(w, http.StatusBadRequest, msgNoTenant)
