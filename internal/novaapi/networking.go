@@ -161,26 +161,22 @@ func (nw *networking) list(ctx context.Context, w http.ResponseWriter, caller Ca
 
 // networks are the tenant's networks and the shared ones, as the API server has them now.
 func (nw *networking) networks(ctx context.Context, caller Caller, _ url.Values) ([]map[string]any, error) {
-	nets, err := nw.h.visibleNetworks(ctx, caller.Tenant)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]map[string]any, 0, len(nets))
-	for i := range nets {
-		out = append(out, views.NeutronNetwork(&nets[i]))
-	}
-	return out, nil
+	return nw.eachNetwork(ctx, caller, views.NeutronNetwork)
 }
 
 // subnets are one per network: its CIDR.
 func (nw *networking) subnets(ctx context.Context, caller Caller, _ url.Values) ([]map[string]any, error) {
+	return nw.eachNetwork(ctx, caller, views.NeutronSubnet)
+}
+
+func (nw *networking) eachNetwork(ctx context.Context, caller Caller, view func(*computev1.Network) map[string]any) ([]map[string]any, error) {
 	nets, err := nw.h.visibleNetworks(ctx, caller.Tenant)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]map[string]any, 0, len(nets))
 	for i := range nets {
-		out = append(out, views.NeutronSubnet(&nets[i]))
+		out = append(out, view(&nets[i]))
 	}
 	return out, nil
 }

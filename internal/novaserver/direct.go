@@ -101,18 +101,9 @@ func (d *direct) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (d *direct) serveCompute(w http.ResponseWriter, r *http.Request, rest string) {
 	first, after, _ := strings.Cut(strings.TrimPrefix(rest, "/"), "/")
 	if isComputeCollection(first) {
-		tenant := d.tenantOf(r)
-		if tenant == "" {
-			// A Kova token names its project: one that names none is unscoped, expired or
-			// not valid, all a 401.
-			if token := bearerToken(r); token == "" || identity.IsKovaToken(token) {
-				d.writeError(w, http.StatusUnauthorized, msgUnauthorized)
-			} else {
-				d.writeError(w, http.StatusBadRequest, msgNoTenant)
-			}
-			return
+		if tenant, ok := d.tokenTenant(w, r, d.writeError); ok {
+			d.forward(w, r, tenant, rest, &directRequest{root: d.base + "/v2.1"})
 		}
-		d.forward(w, r, tenant, rest, &directRequest{root: d.base + "/v2.1"})
 		return
 	}
 	if after == "" {
@@ -129,17 +120,26 @@ func (d *direct) serveCompute(w http.ResponseWriter, r *http.Request, rest strin
 // serveNetworking serves rest, the path after /networking/v2.0, for the token's tenant:
 // the networking service's paths carry no tenant.
 func (d *direct) serveNetworking(w http.ResponseWriter, r *http.Request, rest string) {
-	tenant := d.tenantOf(r)
-	if tenant == "" {
-		// As for compute: no token, or a Kova token that names no project, is a 401.
-		if token := bearerToken(r); token == "" || identity.IsKovaToken(token) {
-			d.writeNetworkingError(w, http.StatusUnauthorized, msgUnauthorized)
-		} else {
-			d.writeNetworkingError(w, http.StatusBadRequest, msgNoTenant)
-		}
-		return
+	if tenant, ok := d.tokenTenant(w, r, d.writeNetworkingError); ok {
+		d.forward(w, r, tenant, rest, &directRequest{root: d.base + "/networking/v2.0", networking: true})
 	}
-	d.forward(w, r, tenant, rest, &directRequest{root: d.base + "/networking/v2.0", networking: true})
+}
+
+// tokenTenant is the tenant of a request whose path names none (tenantOf); without one it
+// writes the refusal with writeError and reports false.
+func (d *direct) tokenTenant(w http.ResponseWriter, r *http.Request, writeError func(http.ResponseWriter, int, string)) (string, bool) {
+	tenant := d.tenantOf(r)
+	if tenant != "" {
+		return tenant, true
+	}
+	// A Kova token names its project: one that names none is unscoped, expired or not
+	// valid, all a 401.
+	if token := bearerToken(r); token == "" || identity.IsKovaToken(token) {
+		writeError(w, http.StatusUnauthorized, msgUnauthorized)
+	} else {
+		writeError(w, http.StatusBadRequest, msgNoTenant)
+	}
+	return "", false
 }
 
 // isComputeCollection tells /v2.1/servers (no tenant) from /v2.1/{tenant}/servers. Nova's
