@@ -95,3 +95,25 @@ func TestQuotaSetsRefuseWhatNovaRefuses(t *testing.T) {
 		"Invalid input for field/attribute quota_set. Value: {'floating_ips': 1}. Additional properties are not allowed ('floating_ips' was unexpected)")
 	op.do(http.MethodPut, "/os-quota-sets/demo", `{"quota_set": {"instances": "7", "force": true}}`).expect(200)
 }
+
+// TestQuotaClassesAsNovaDoes: the class "default" in the peer's shapes, for the cloud
+// operator only; its update is the QuotaClass every tenant without its own value uses.
+func TestQuotaClassesAsNovaDoes(t *testing.T) {
+	e := newEnv(t, standard()...)
+	op := e.as("admin", "2.1")
+	expectJSON(t, op.do(http.MethodGet, "/os-quota-class-sets/default", "").expect(200),
+		`{"quota_class_set": {"id": "default", "cores": 20, "fixed_ips": -1, "floating_ips": -1, "injected_file_content_bytes": 10240, "injected_file_path_bytes": 255, "injected_files": 5, "instances": 10, "key_pairs": 100, "metadata_items": 128, "ram": 51200, "security_group_rules": -1, "security_groups": -1}}`)
+	expectJSON(t, op.as("admin", "2.50").do(http.MethodGet, "/os-quota-class-sets/default", "").expect(200),
+		`{"quota_class_set": {"id": "default", "cores": 20, "injected_file_content_bytes": 10240, "injected_file_path_bytes": 255, "injected_files": 5, "instances": 10, "key_pairs": 100, "metadata_items": 128, "ram": 51200, "server_group_members": 10, "server_groups": 10}}`)
+	e.do(http.MethodGet, "/os-quota-class-sets/default", "").expectFault(403, "forbidden", "Policy doesn't allow os_compute_api:os-quota-class-sets:show to be performed.")
+	e.do(http.MethodPut, "/os-quota-class-sets/default", `{"quota_class_set": {"instances": 12}}`).
+		expectFault(403, "forbidden", "Policy doesn't allow os_compute_api:os-quota-class-sets:update to be performed.")
+
+	expectJSON(t, op.as("admin", "latest").do(http.MethodPut, "/os-quota-class-sets/default", `{"quota_class_set": {"instances": 12}}`).expect(200),
+		`{"quota_class_set": {"cores": 20, "instances": 12, "key_pairs": 100, "metadata_items": 128, "ram": 51200, "server_group_members": 10, "server_groups": 10}}`)
+	op.do(http.MethodPut, "/os-quota-class-sets/default", `{"quota_class_set": {"instances": 12, "force": true}}`).expectFault(400, "badRequest",
+		"Invalid input for field/attribute quota_class_set. Value: {'instances': 12, 'force': True}. Additional properties are not allowed ('force' was unexpected)")
+	if got := e.as("demo", "latest").do(http.MethodGet, "/os-quota-sets/demo", "").expect(200).object()["quota_set"].(map[string]any)["instances"]; got != float64(12) {
+		t.Errorf("a tenant's instances after the class update: %v, want 12", got)
+	}
+}

@@ -93,6 +93,8 @@ func (h *handler) computeRoutes() []route {
 		endpoint(http.MethodDelete, "os-quota-sets/{}", h.deleteQuotaSet),
 		endpoint(http.MethodGet, "os-quota-sets/{}/defaults", h.showQuotaSetDefaults),
 		endpoint(http.MethodGet, "os-quota-sets/{}/detail", h.showQuotaSetDetail),
+		endpoint(http.MethodGet, "os-quota-class-sets/{}", h.showQuotaClass),
+		endpoint(http.MethodPut, "os-quota-class-sets/{}", h.updateQuotaClass),
 
 		endpoint(http.MethodGet, "os-networksv2", h.listNetworks),
 		endpoint(http.MethodPost, "os-networksv2", h.createNetwork),

@@ -63,6 +63,7 @@ var apiResources = []metav1.APIResource{
 	{Name: "os-quota-sets", SingularName: "os-quota-set", Namespaced: true, Kind: "QuotaSet", Verbs: verbs("get", "update", "delete")},
 	{Name: "os-quota-sets/defaults", Namespaced: true, Kind: "QuotaSet", Verbs: verbs("get")},
 	{Name: "os-quota-sets/detail", Namespaced: true, Kind: "QuotaSet", Verbs: verbs("get")},
+	{Name: "os-quota-class-sets", SingularName: "os-quota-class-set", Namespaced: true, Kind: "QuotaClassSet", Verbs: verbs("get", "update")},
 	{Name: "os-networksv2", SingularName: "os-networkv2", Namespaced: true, Kind: "Network", Verbs: verbs("get", "create", "delete")},
 }
 

@@ -17,8 +17,13 @@ import (
 // openstack runs the openstack CLI (Debian's python3-openstackclient) against the direct
 // endpoint with a role's token, and returns its standard output.
 func openstack(ctx context.Context, role string, args ...string) (string, error) {
+	return openstackAs(ctx, tokens[role], args...)
+}
+
+// openstackAs is openstack with any token (say the cloud operator's).
+func openstackAs(ctx context.Context, token string, args ...string) (string, error) {
 	base := []string{
-		"--os-auth-type", "admin_token", "--os-token", tokens[role],
+		"--os-auth-type", "admin_token", "--os-token", token,
 		"--os-endpoint", stack.DirectURL + "/v2.1/" + tenantName,
 		"--os-cacert", stack.DirectCAFile,
 		"--os-compute-api-version", "2.37",

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -185,6 +186,39 @@ var _ = Describe("Quotas", func() {
 		Expect(err.Error()).To(ContainSubstring("Quota exceeded for ram: Requested 1536, but already used 512 of 1024 ram"))
 		settled(ctx, tenant, computev1.QuotaUsage{Instances: 1, Cores: 1, RAM: 512})
 		deleteAll(ctx, tenant)
+	})
+
+	It("lets the cloud operator set the default quotas with the openstack CLI", func(ctx SpecContext) {
+		// The CLI's quota show looks the project (or class) name up in the identity service,
+		// which the admin_token way has not; the class is read with os-quota-class-sets.
+		showClass := func() map[string]any {
+			GinkgoHelper()
+			code, _, body := raw(ctx, operator(ctx), "direct", http.MethodGet, "/os-quota-class-sets/default", nil, nil)
+			Expect(code).To(Equal(http.StatusOK), "%s", body)
+			var shown struct {
+				QuotaClassSet map[string]any `json:"quota_class_set"`
+			}
+			Expect(json.Unmarshal(body, &shown)).To(Succeed(), "%s", body)
+			return shown.QuotaClassSet
+		}
+		// The test stacks' class (testenv.OpenQuotas): 2000 instances, cores unlimited.
+		Expect(showClass()).To(And(HaveKeyWithValue("instances", BeNumerically("==", 2000)), HaveKeyWithValue("cores", BeNumerically("==", -1))))
+		_, err := openstackAs(ctx, operator(ctx), "quota", "set", "--class", "--instances", "1999", "default")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(showClass()).To(HaveKeyWithValue("instances", BeNumerically("==", 1999)))
+		qc := &computev1.QuotaClass{}
+		Expect(stack.Client.Get(ctx, client.ObjectKey{Name: computev1.QuotaName}, qc)).To(Succeed())
+		Expect(*qc.Spec.Instances).To(BeNumerically("==", 1999))
+		var quotaSet map[string]any
+		_, _, body := raw(ctx, tokens["observer"], "direct", http.MethodGet, "/os-quota-sets/"+tenantName, nil, nil)
+		Expect(json.Unmarshal(body, &quotaSet)).To(Succeed(), "%s", body)
+		Expect(quotaSet["quota_set"]).To(HaveKeyWithValue("instances", BeNumerically("==", 1999)))
+
+		_, err = openstack(ctx, "admin", "quota", "set", "--class", "--instances", "5", "default")
+		Expect(err).To(MatchError(ContainSubstring("Policy doesn't allow os_compute_api:os-quota-class-sets:update to be performed.")))
+		_, err = openstackAs(ctx, operator(ctx), "quota", "set", "--class", "--instances", "2000", "default")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(showClass()).To(HaveKeyWithValue("instances", BeNumerically("==", 2000)))
 	})
 
 	It("shows the limits to the openstack CLI", func(ctx SpecContext) {

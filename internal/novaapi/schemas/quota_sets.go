@@ -28,3 +28,14 @@ func QuotaSetUpdate(v microversion.Version, names []string) *js.Schema {
 func QuotaSetQuery(v microversion.Version) *js.Schema {
 	return queryOf(v, js.P("user_id", qParam))
 }
+
+// QuotaClassUpdate is PUT /os-quota-class-sets/{class} (schemas/quota_classes.py): the
+// quotas of names, each -1 to MAX_INT, and nothing else (no force).
+func QuotaClassUpdate(names []string) *js.Schema {
+	var ps []js.Prop
+	for _, n := range names {
+		ps = append(ps, js.P(n, sQuota))
+	}
+	qs := js.New(js.Properties(ps...), js.NoAdditionalProperties())
+	return js.New(js.Type("object"), js.Properties(js.P("quota_class_set", qs)), js.Required("quota_class_set"), js.NoAdditionalProperties())
+}
