@@ -3,7 +3,6 @@ package novaapi
 import (
 	"encoding/json"
 	"net/http"
-	"strconv"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -22,27 +21,7 @@ import (
 
 // quotaClassNames are the quotas a class shows at v: the server groups' from 2.50, where
 // the network proxies' go; the injected files' go at 2.57.
-func quotaClassNames(v microversion.Version) []string {
-	var out []string
-	for _, n := range quotaSetOrder {
-		switch n {
-		case quota.ServerGroups, quota.ServerGroupMembers:
-			if !v.AtLeast(50) {
-				continue
-			}
-		case quota.FloatingIPs, quota.FixedIPs, quota.SecurityGroups, quota.SecurityGroupRules:
-			if v.AtLeast(50) {
-				continue
-			}
-		case quota.InjectedFiles, quota.InjectedFileContentBytes, quota.InjectedFilePathBytes:
-			if v.AtLeast(57) {
-				continue
-			}
-		}
-		out = append(out, n)
-	}
-	return out
-}
+func quotaClassNames(v microversion.Version) []string { return visibleQuotas(v, 50, 50) }
 
 // quotaClassSettable are the quotas an update may set at v (the show's, and before 2.50
 // the server groups' too, which Nova takes without showing).
@@ -53,19 +32,8 @@ func quotaClassSettable(v microversion.Version) []string {
 	return quotaSetOrder
 }
 
-func (h *handler) operatorOnly(rq *request, rule string) error {
-	admin, err := rq.isAdmin()
-	if err != nil {
-		return err
-	}
-	if !admin {
-		return policyForbidden(rule)
-	}
-	return nil
-}
-
 func (h *handler) showQuotaClass(rq *request) error {
-	if err := h.operatorOnly(rq, "os_compute_api:os-quota-class-sets:show"); err != nil {
+	if err := rq.adminOnly("os_compute_api:os-quota-class-sets:show"); err != nil {
 		return err
 	}
 	var spec *computev1.QuotaLimits
@@ -79,7 +47,7 @@ func (h *handler) showQuotaClass(rq *request) error {
 }
 
 func (h *handler) updateQuotaClass(rq *request) error {
-	if err := h.operatorOnly(rq, "os_compute_api:os-quota-class-sets:update"); err != nil {
+	if err := rq.adminOnly("os_compute_api:os-quota-class-sets:update"); err != nil {
 		return err
 	}
 	if _, err := rq.validBody(schemas.QuotaClassUpdate(quotaClassSettable(rq.version))); err != nil {
@@ -94,17 +62,7 @@ func (h *handler) updateQuotaClass(rq *request) error {
 	if err := json.Unmarshal(rq.body, &body); err != nil {
 		return badRequest(msgMalformed)
 	}
-	edit := func(spec *computev1.QuotaLimits) {
-		for name, raw := range body.QuotaClassSet {
-			var s string
-			if json.Unmarshal(raw, &s) != nil {
-				s = string(raw)
-			}
-			if v, err := strconv.ParseInt(s, 10, 64); err == nil {
-				quota.Set(spec, name, &v)
-			}
-		}
-	}
+	edit := func(spec *computev1.QuotaLimits) { setQuotas(spec, body.QuotaClassSet) }
 	w := h.writer(rq.ctx)
 	written := false
 	for attempt := 0; attempt < 10 && !written; attempt++ {

@@ -29,12 +29,20 @@ var quotaSetOrder = []string{quota.Instances, quota.Cores, quota.RAM, quota.Floa
 
 // quotaSetNames are the quotas shown at v: the network proxies' go at 2.36, the injected
 // files' at 2.57.
-func quotaSetNames(v microversion.Version) []string {
+func quotaSetNames(v microversion.Version) []string { return visibleQuotas(v, 36, 0) }
+
+// visibleQuotas are the quotas shown at v: the network proxies' until networkGoes, the
+// server groups' from groupsCome, the injected files' until 2.57.
+func visibleQuotas(v microversion.Version, networkGoes, groupsCome int) []string {
 	var out []string
 	for _, n := range quotaSetOrder {
 		switch n {
 		case quota.FloatingIPs, quota.FixedIPs, quota.SecurityGroups, quota.SecurityGroupRules:
-			if v.AtLeast(36) {
+			if v.AtLeast(networkGoes) {
+				continue
+			}
+		case quota.ServerGroups, quota.ServerGroupMembers:
+			if !v.AtLeast(groupsCome) {
 				continue
 			}
 		case quota.InjectedFiles, quota.InjectedFileContentBytes, quota.InjectedFilePathBytes:
@@ -45,6 +53,20 @@ func quotaSetNames(v microversion.Version) []string {
 		out = append(out, n)
 	}
 	return out
+}
+
+// setQuotas sets in spec the quotas a body names: integers or strings of them, which the
+// schema has checked (force is not a quota, and quota.Set ignores it).
+func setQuotas(spec *computev1.QuotaLimits, set map[string]json.RawMessage) {
+	for name, raw := range set {
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			s = string(raw)
+		}
+		if v, err := strconv.ParseInt(s, 10, 64); err == nil {
+			quota.Set(spec, name, &v)
+		}
+	}
 }
 
 // quotaSetTenant is the tenant a request names, which the caller may see: its own, or any
@@ -128,21 +150,7 @@ func (h *handler) updateQuotaSet(rq *request) error {
 		return badRequest(msgMalformed)
 	}
 	tenant := rq.param(0)
-	err := h.writeQuota(rq, tenant, func(spec *computev1.QuotaLimits) {
-		for name, raw := range body.QuotaSet {
-			if name == "force" {
-				continue
-			}
-			// The schema let through an integer or a string of one, within -1 and MAX_INT.
-			var s string
-			if json.Unmarshal(raw, &s) != nil {
-				s = string(raw)
-			}
-			if v, err := strconv.ParseInt(s, 10, 64); err == nil {
-				quota.Set(spec, name, &v)
-			}
-		}
-	})
+	err := h.writeQuota(rq, tenant, func(spec *computev1.QuotaLimits) { setQuotas(spec, body.QuotaSet) })
 	if err != nil {
 		return err
 	}
@@ -173,14 +181,7 @@ func (h *handler) operatorQuotaSet(rq *request, rule string) (string, error) {
 	if err := validateQuery(schemas.QuotaSetQuery(rq.version), rq.r); err != nil {
 		return "", err
 	}
-	admin, err := rq.isAdmin()
-	if err != nil {
-		return "", err
-	}
-	if !admin {
-		return "", policyForbidden(rule)
-	}
-	return rq.param(0), nil
+	return rq.param(0), rq.adminOnly(rule)
 }
 
 // writeQuota changes the spec of the tenant's Quota as the caller, making the Quota when

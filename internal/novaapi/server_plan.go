@@ -112,7 +112,7 @@ func requestedCounts(s *serverCreateAttrs) (minCount, maxCount instanceCount, er
 // host (2.74), a zone, block devices, an image.
 func (rq *request) checkCreateRequest(s *serverCreateAttrs) error {
 	if rq.version.AtLeast(74) && (s.Host != "" || s.HypervisorHostname != "") {
-		if err := rq.mayChooseHost("compute:servers:create:requested_destination"); err != nil {
+		if err := rq.adminOnly("compute:servers:create:requested_destination"); err != nil {
 			return err
 		}
 		return notImplemented("Requesting a host")
@@ -256,11 +256,12 @@ func (rq *request) checkZone(zone string) error {
 	if !computev1.ForcesHost(zone) {
 		return nil
 	}
-	return rq.mayChooseHost("os_compute_api:servers:create:forced_host")
+	return rq.adminOnly("os_compute_api:servers:create:forced_host")
 }
 
-// mayChooseHost is the policy on a create that picks its host: admins only.
-func (rq *request) mayChooseHost(rule string) error {
+// adminOnly is a policy only Nova's admin (the cloud operator) passes, such as a create
+// that picks its host or a change of quotas; anyone else gets Nova's 403 naming rule.
+func (rq *request) adminOnly(rule string) error {
 	admin, err := rq.isAdmin()
 	if err != nil {
 		return err
