@@ -14,10 +14,15 @@ import (
 
 // ImageReconciler moves images that come from a URL from queued to active. Snapshot images
 // belong to the server controller, which moves them queued -> saving -> active as the
-// snapshot runs; each image has one status writer.
+// snapshot runs, and uploaded ones to the image API, which stores their data; each image
+// has one status writer.
 type ImageReconciler struct {
 	client.Client
 }
+
+// The Image webhook (internal/webhook, served by the manager) reads an image's namespace:
+// a namespace being deleted may delete a protected image.
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get
 
 // Reconcile handles one Image.
 func (r *ImageReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
@@ -25,7 +30,7 @@ func (r *ImageReconciler) Reconcile(ctx context.Context, req reconcile.Request) 
 	if err := r.Get(ctx, req.NamespacedName, img); err != nil {
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
-	if img.Spec.Source.ServerSnapshot != nil {
+	if img.Spec.Source.ServerSnapshot != nil || img.Spec.Source.Upload != nil {
 		return reconcile.Result{}, nil
 	}
 	before := img.DeepCopy()

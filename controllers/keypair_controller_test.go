@@ -104,6 +104,6 @@ var _ = Describe("Image", func() {
 		bad := &computev1.Image{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "nosource"}}
 		err = k8s.Create(suiteCtx, bad)
 		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "%v", err)
-		Expect(err.Error()).To(ContainSubstring("set exactly one of url or serverSnapshot"))
+		Expect(err.Error()).To(ContainSubstring("set exactly one of url, serverSnapshot or upload"))
 	})
 })

@@ -15,9 +15,10 @@ const (
 	ImageDeleted ImagePhase = "deleted"
 )
 
-// ImageSource says where an image's bits come from: an upload or URL (the disk) or a
-// snapshot of a server (createImage).
-// +kubebuilder:validation:XValidation:rule="has(self.url) != has(self.serverSnapshot)",message="set exactly one of url or serverSnapshot"
+// ImageSource says where an image's bits come from: a URL (the disk), a snapshot of a
+// server (createImage), or data uploaded through the image API (Glance's PUT .../file),
+// which the image API stores and is the status writer of.
+// +kubebuilder:validation:XValidation:rule="[has(self.url), has(self.serverSnapshot), has(self.upload)].filter(x, x).size() == 1",message="set exactly one of url, serverSnapshot or upload"
 type ImageSource struct {
 	// URL of the disk (a container disk reference or an HTTP(S) URL for the KubeVirt driver).
 	// +optional
@@ -28,7 +29,15 @@ type ImageSource struct {
 	// ServerSnapshot marks an image made by createImage from a server in this namespace.
 	// +optional
 	ServerSnapshot *ServerSnapshotSource `json:"serverSnapshot,omitempty"`
+
+	// Upload marks an image made through the image API, whose data is uploaded to Kova's
+	// image store (PUT /image/v2/images/{id}/file).
+	// +optional
+	Upload *UploadSource `json:"upload,omitempty"`
 }
+
+// UploadSource is an image whose data Kova's image store holds, by the image's uid.
+type UploadSource struct{}
 
 // ServerSnapshotSource names the server an image was taken from.
 type ServerSnapshotSource struct {
@@ -80,6 +89,18 @@ type ImageSpec struct {
 	// +optional
 	// +kubebuilder:validation:MaxProperties=128
 	Metadata map[string]string `json:"metadata,omitempty"`
+
+	// Tags are Glance's image tags: a set of at most 128, each 1-255 characters.
+	// +optional
+	// +kubebuilder:validation:MaxItems=128
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=255
+	// +listType=set
+	Tags []string `json:"tags,omitempty"`
+
+	// Protected images cannot be deleted (Glance's protected).
+	// +optional
+	Protected bool `json:"protected,omitempty"`
 }
 
 // ImageStatus is what the image service observed.
@@ -99,6 +120,14 @@ type ImageStatus struct {
 	// SizeBytes of the image once active.
 	// +optional
 	SizeBytes int64 `json:"sizeBytes,omitempty"`
+	// Checksum is the MD5 of uploaded data, OSHashAlgo and OSHashValue its multihash
+	// (Glance's checksum, os_hash_algo and os_hash_value).
+	// +optional
+	Checksum string `json:"checksum,omitempty"`
+	// +optional
+	OSHashAlgo string `json:"osHashAlgo,omitempty"`
+	// +optional
+	OSHashValue string `json:"osHashValue,omitempty"`
 	// Updated is when the status last changed.
 	// +optional
 	Updated *metav1.Time `json:"updated,omitempty"`

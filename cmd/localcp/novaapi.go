@@ -92,6 +92,8 @@ func startNovaAPI(ctx context.Context, cp *localcp.ControlPlane, o options, log 
 			"--requestheader-client-ca-file=" + caFile,
 			"--requestheader-allowed-names=" + strings.Join(allowedNames, ","),
 			"--default-tenant=" + demoTenant,
+			// The image API's uploads, kept across restarts with the rest of the data folder.
+			"--image-store-dir=" + filepath.Join(cp.DataDir(), "images"),
 		}
 		c, err := startChild("nova-api", o.novaAPI, args, stdout, stderr)
 		if err != nil {

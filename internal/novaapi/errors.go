@@ -86,6 +86,13 @@ func writeError(w http.ResponseWriter, r *http.Request, e *apiError) {
 // chooses it: HTML when text/html fits (no Accept at all, or */*), JSON when only
 // application/json does, plain text otherwise. The bytes are the Nova peer's.
 func writePage(w http.ResponseWriter, accept string, code int, explanation string) {
+	writeWebobPage(w, accept, code, explanation, "", false)
+}
+
+// writeWebobPage is writePage with webob's detail line under the explanation, which Glance
+// fills for some errors (HTTPForbidden(msg): the default explanation, then msg), and with
+// the HTML form's text escaped as webob escapes it when escape is set (Glance's pages).
+func writeWebobPage(w http.ResponseWriter, accept string, code int, explanation, detail string, escape bool) {
 	status := strconv.Itoa(code) + " " + http.StatusText(code)
 	match := "text/html"
 	if strings.TrimSpace(accept) != "" {
@@ -95,21 +102,32 @@ func writePage(w http.ResponseWriter, accept string, code int, explanation strin
 	switch match {
 	case "text/html":
 		ct = "text/html; charset=UTF-8"
+		e, d := explanation, detail
+		if escape {
+			e, d = pyEscape(e), pyEscape(d)
+		}
 		body = "<html>\n <head>\n  <title>" + status + "</title>\n </head>\n <body>\n  <h1>" + status +
-			"</h1>\n  " + explanation + "<br /><br />\n\n\n\n </body>\n</html>"
+			"</h1>\n  " + e + "<br /><br />\n" + d + "\n\n\n </body>\n</html>"
 	case "application/json":
 		ct = "application/json"
-		body = `{"message": ` + string(marshal(explanation+"<br /><br />\n\n\n")) + `, "code": ` + string(marshal(status)) +
+		body = `{"message": ` + string(marshal(explanation+"<br /><br />\n"+detail+"\n\n")) + `, "code": ` + string(marshal(status)) +
 			`, "title": ` + string(marshal(http.StatusText(code))) + `}`
 	default:
 		ct = "text/plain; charset=UTF-8"
-		body = status + "\n\n" + explanation + "\n\n   "
+		body = status + "\n\n" + explanation + "\n\n"
+		if detail != "" {
+			body += detail + "\n"
+		}
+		body += "   "
 	}
 	w.Header().Set("Content-Type", ct)
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(code)
 	_, _ = io.WriteString(w, body)
 }
+
+// pyEscape is Python's html.escape, which webob's pages use.
+var pyEscape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#x27;").Replace
 
 func (e *apiError) Error() string { return fmt.Sprintf("%d %s", e.code, e.message) }
 

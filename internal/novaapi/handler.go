@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/kova-dev/kova/internal/imagestore"
 	js "github.com/kova-dev/kova/internal/novaapi/validation"
 	"github.com/kova-dev/kova/internal/rules"
 )
@@ -46,6 +47,8 @@ type Config struct {
 	// and the admission webhooks record the real requester; Client keeps the shim's own
 	// chores (the Secret a password travels in, reads past the cache).
 	ClientFor func(user.Info) (client.Client, error)
+	// ImageStore holds the data uploaded through the image API; nil serves no data.
+	ImageStore *imagestore.Store
 }
 
 const defaultMaxBodyBytes = 1 << 20

@@ -34,6 +34,9 @@ type direct struct {
 	chain         http.Handler // the generic server's full handler chain
 	versions      http.Handler
 	writeError    func(w http.ResponseWriter, code int, msg string)
+	imageVersions http.Handler
+	glanceError   func(w http.ResponseWriter, r *http.Request, code int, msg string)
+	glancePolicy  func(method, path string) string
 	authenticator authenticator.Request
 	requestInfo   request.RequestInfoResolver
 	defaultTenant string
@@ -56,6 +59,11 @@ type directRequest struct {
 	// networking is a request to the networking service (/networking/v2.0/...): its
 	// refusals are written in that service's body.
 	networking bool
+	// glance is an image API request (/image/v2/images/...): served by the image handler,
+	// its refusals written as the image service writes them. glancePath is its path after
+	// /image, which names the policy rule of a refusal.
+	glance     bool
+	glancePath string
 	// reached is set once the chain let the request through to the Nova handler: a 401 or
 	// 403 before that comes from the chain and must be rewritten into a Nova body.
 	reached atomic.Bool
@@ -82,6 +90,8 @@ func (d *direct) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		d.networkingVersions.ServeHTTP(w, r)
 	case d.networkingVersions != nil && strings.HasPrefix(path, "/networking/v2.0/"):
 		d.serveNetworking(w, r, strings.TrimPrefix(path, "/networking/v2.0"))
+	case path == imagePrefix || strings.HasPrefix(path, imagePrefix+"/"):
+		d.serveImage(w, r, strings.TrimPrefix(path, imagePrefix))
 	case strings.HasPrefix(path, "/accounts/"):
 		// /accounts/{accountId}/flexcloud/servers...
 		account, rest, _ := strings.Cut(strings.TrimPrefix(path, "/accounts/"), "/")
@@ -140,6 +150,31 @@ func (d *direct) tokenTenant(w http.ResponseWriter, r *http.Request, writeError 
 		writeError(w, http.StatusBadRequest, msgNoTenant)
 	}
 	return "", false
+}
+
+// imagePrefix is where the direct listener serves the image service (Glance v2): the
+// version documents at /image and /image/versions, the API at /image/v2/images/...
+const imagePrefix = "/image"
+
+// serveImage serves rest, the path after /image. The image API's paths carry no tenant: it
+// is the token's, as for /v2.1/servers. They are authorized as nova.kova.dev images (with
+// subresources file and tags) of that tenant, through the same handler chain.
+func (d *direct) serveImage(w http.ResponseWriter, r *http.Request, rest string) {
+	if !strings.HasPrefix(rest, "/v2/images") || (len(rest) > len("/v2/images") && rest[len("/v2/images")] != '/') {
+		if rest == "" || rest == "/" || rest == "/versions" {
+			r = r.Clone(r.Context())
+			r.URL.Path, r.URL.RawPath = rest, ""
+			d.imageVersions.ServeHTTP(w, r)
+			return
+		}
+		d.glanceError(w, r, http.StatusNotFound, msgNotFound)
+		return
+	}
+	tenant, ok := d.tokenTenant(w, r, func(w http.ResponseWriter, code int, msg string) { d.glanceError(w, r, code, msg) })
+	if !ok {
+		return
+	}
+	d.forward(w, r, tenant, strings.TrimPrefix(rest, "/v2"), &directRequest{root: d.base + imagePrefix, glance: true, glancePath: rest})
 }
 
 // isComputeCollection tells /v2.1/servers (no tenant) from /v2.1/{tenant}/servers. Nova's
@@ -236,6 +271,14 @@ func (d *direct) forward(w http.ResponseWriter, r *http.Request, tenant, rest st
 			// lose the refusal they were sent (curl: the status, then no body). Keep the
 			// connection open for a body too big to read.
 			w.Header().Del("Connection")
+		}
+		if dr.glance {
+			msg := msgUnauthorized
+			if nw.held == http.StatusForbidden {
+				msg = d.glancePolicy(r.Method, dr.glancePath)
+			}
+			d.glanceError(w, r, nw.held, msg)
+			return
 		}
 		writeError := d.writeError
 		if dr.networking {

@@ -7,6 +7,7 @@ import (
 	"k8s.io/apiserver/pkg/authentication/user"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/kova-dev/kova/internal/imagestore"
 	"github.com/kova-dev/kova/internal/novaapi"
 )
 
@@ -33,6 +34,15 @@ type Nova struct {
 	NetworkingVersions func(root func(*http.Request) string) http.Handler
 	// WriteNetworkingError writes its error body ({"NeutronError": ...}).
 	WriteNetworkingError func(w http.ResponseWriter, code int, msg string)
+	// Glance serves the image API, paths relative to /image/v2 ("/images", ...);
+	// GlanceVersions its unauthenticated version documents ("" and "/versions" under
+	// /image), root giving the image endpoint as the client knows it.
+	Glance         func(Deps) http.Handler
+	GlanceVersions func(root func(*http.Request) string) http.Handler
+	// WriteGlanceError writes the image API's error page; GlancePolicyMessage words its 403
+	// for a call (method, path after /image) RBAC refused.
+	WriteGlanceError    func(w http.ResponseWriter, r *http.Request, code int, msg string)
+	GlancePolicyMessage func(method, path string) string
 }
 
 // Deps is what the Nova handler works with.
@@ -48,6 +58,8 @@ type Deps struct {
 	MaxBodyBytes    int64
 	// MaxPerRequest bounds the servers one create makes (the quotas are Quota objects).
 	MaxPerRequest int
+	// ImageStore holds the image API's data.
+	ImageStore *imagestore.Store
 }
 
 // NovaAPI is internal/novaapi, the Nova handler cmd/nova-api serves.
@@ -61,6 +73,7 @@ func NovaAPI() Nova {
 			PublicNamespace: d.PublicNamespace,
 			MaxBodyBytes:    d.MaxBodyBytes,
 			ClientFor:       d.ClientFor,
+			ImageStore:      d.ImageStore,
 
 			MaxServersPerRequest: d.MaxPerRequest,
 		}
@@ -77,5 +90,9 @@ func NovaAPI() Nova {
 		WriteNetworkingError: func(w http.ResponseWriter, code int, msg string) {
 			novaapi.WriteNeutronError(w, code, "", msg)
 		},
+		Glance:              func(d Deps) http.Handler { return novaapi.Glance(config(d)) },
+		GlanceVersions:      novaapi.GlanceVersions,
+		WriteGlanceError:    novaapi.WriteGlanceError,
+		GlancePolicyMessage: novaapi.GlancePolicyMessage,
 	}
 }

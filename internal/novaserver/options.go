@@ -30,6 +30,8 @@ const ServiceDNSName = "nova-api.kova-system.svc"
 const (
 	defaultSecurePort = 8443
 	defaultDirectBind = "127.0.0.1:8774"
+	// defaultImageMaxBytes bounds one uploaded image: 10 GiB, room for a cloud image.
+	defaultImageMaxBytes = 10 << 30
 	// No client-side limit: kube-apiserver's API Priority and Fairness queues and bounds
 	// nova-api's requests fairly among its callers (flow schemas in config/flowcontrol), and
 	// a token bucket in front of it only made every tenant's requests wait behind the others'
@@ -85,6 +87,11 @@ type Options struct {
 	// tokens live.
 	IdentityNamespace string
 	TokenTTL          time.Duration
+	// ImageStoreDir holds the data uploaded through the image API (a PersistentVolumeClaim
+	// shared by the replicas when deployed); empty makes a temporary directory, which only
+	// one replica can serve. ImageMaxBytes bounds one image's data.
+	ImageStoreDir string
+	ImageMaxBytes int64
 }
 
 // NewOptions returns the defaults.
@@ -106,6 +113,7 @@ func NewOptions() *Options {
 		MaxServersPerRequest: 100,
 		IdentityNamespace:    "kova-system",
 		TokenTTL:             identity.DefaultTokenTTL,
+		ImageMaxBytes:        defaultImageMaxBytes,
 	}
 }
 
@@ -132,6 +140,9 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.IdentityNamespace, "identity-namespace", o.IdentityNamespace,
 		"namespace of the identity service's Users, ApplicationCredentials and their Secrets, token revocations and signing key")
 	fs.DurationVar(&o.TokenTTL, "token-ttl", o.TokenTTL, "how long a token of the identity service (/identity/v3) lives, as Keystone's [token] expiration")
+	fs.StringVar(&o.ImageStoreDir, "image-store-dir", o.ImageStoreDir,
+		"directory of the image API's uploaded data, shared by every replica (a ReadWriteMany volume when deployed); empty makes a temporary one")
+	fs.Int64Var(&o.ImageMaxBytes, "image-max-bytes", o.ImageMaxBytes, "largest image data one upload stores, 413 beyond")
 	fs.Int64Var(&o.MaxBodyBytes, "max-body-bytes", o.MaxBodyBytes, "largest request body the Nova API accepts, 413 beyond; 0 means the handler's default")
 }
 
@@ -170,6 +181,9 @@ func (o *Options) Validate() error {
 	}
 	if o.TokenTTL < time.Second || o.TokenTTL > 24*time.Hour {
 		errs = append(errs, errors.New("--token-ttl must be between 1s and 24h"))
+	}
+	if o.ImageMaxBytes <= 0 {
+		errs = append(errs, fmt.Errorf("--image-max-bytes must be positive, got %d", o.ImageMaxBytes))
 	}
 	if o.MaxBodyBytes < 0 {
 		errs = append(errs, errors.New("--max-body-bytes must not be negative"))
@@ -245,6 +259,8 @@ func (o *Options) Config() (*Config, error) {
 		MaxPerRequest:     o.MaxServersPerRequest,
 		IdentityNamespace: o.IdentityNamespace,
 		TokenTTL:          o.TokenTTL,
+		ImageStoreDir:     o.ImageStoreDir,
+		ImageMaxBytes:     o.ImageMaxBytes,
 	}, nil
 }
 

@@ -31,7 +31,9 @@ package novaserver
 //     by the first replica); create, read and delete TokenRevocations (a revoked token,
 //     read by every replica on every use; deleted once expired); list RoleBindings, to find
 //     the projects a user has a role in (GET /v3/auth/projects), each then checked with a
-//     SubjectAccessReview.
+//     SubjectAccessReview;
+//   - patch images/status: the image API is the status writer of the images uploaded
+//     through it (queued, saving, active with the data's size and hashes).
 //
 // TokenReviews and SubjectAccessReviews (system:auth-delegator) and the front-proxy CA in
 // kube-system (extension-apiserver-authentication-reader) are bound in
@@ -47,3 +49,4 @@ package novaserver
 // +kubebuilder:rbac:groups=compute.kova.dev,resources=users;applicationcredentials,verbs=get;list;watch
 // +kubebuilder:rbac:groups=compute.kova.dev,resources=tokenrevocations,verbs=create;get;list;delete
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings,verbs=list
+// +kubebuilder:rbac:groups=compute.kova.dev,resources=images/status,verbs=patch

@@ -65,6 +65,9 @@ type Config struct {
 	// IdentityNamespace and TokenTTL configure the identity service (internal/identity).
 	IdentityNamespace string
 	TokenTTL          time.Duration
+	// ImageStoreDir ("" for a temporary directory) and ImageMaxBytes: the image API's data.
+	ImageStoreDir string
+	ImageMaxBytes int64
 }
 
 // Server is a nova-api server ready to Run.
@@ -76,6 +79,7 @@ type Server struct {
 	directListener net.Listener
 	identity       *identity.Service
 	synced         atomic.Bool
+	images         *imageData
 }
 
 // New assembles the server: the generic API server and its handler chain, the cache and
@@ -114,7 +118,12 @@ func (c *Config) New(nova Nova) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	images, err := newImageData(c.ImageStoreDir, c.ImageMaxBytes, informers)
+	if err != nil {
+		return nil, err
+	}
 	deps := Deps{
+		ImageStore:      images.store,
 		Client:          writer,
 		Live:            live,
 		Cache:           informers,
@@ -125,12 +134,12 @@ func (c *Config) New(nova Nova) (*Server, error) {
 		MaxPerRequest:   c.MaxPerRequest,
 	}
 
-	s := &Server{generic: generic, cache: informers, indexFields: nova.IndexFields, directListener: c.DirectListener, identity: ids}
+	s := &Server{generic: generic, cache: informers, indexFields: nova.IndexFields, directListener: c.DirectListener, identity: ids, images: images}
 	if err := installDiscovery(generic); err != nil {
 		return nil, err
 	}
 	router := &tenantRouter{
-		compute: nova.Compute(deps), flexCloud: nova.FlexCloud(deps), writeError: nova.WriteError,
+		compute: nova.Compute(deps), flexCloud: nova.FlexCloud(deps), glance: nova.Glance(deps), writeError: nova.WriteError,
 		aggregatedBase: c.AggregatedBase,
 	}
 	if nova.Networking != nil {
@@ -150,6 +159,9 @@ func (c *Config) New(nova Nova) (*Server, error) {
 		d := &direct{
 			chain:         generic.Handler,
 			versions:      nova.Versions(func(*http.Request) string { return c.DirectBase }),
+			imageVersions: nova.GlanceVersions(func(*http.Request) string { return c.DirectBase + imagePrefix }),
+			glanceError:   nova.WriteGlanceError,
+			glancePolicy:  nova.GlancePolicyMessage,
 			base:          c.DirectBase,
 			writeError:    nova.WriteError,
 			authenticator: completed.Authentication.Authenticator,
@@ -202,6 +214,7 @@ func (s *Server) Run(ctx context.Context) error {
 		if s.cache.WaitForCacheSync(ctx) {
 			s.synced.Store(true)
 			klog.InfoS("Synced the informer cache")
+			s.images.sweepEvery(ctx, imageSweepInterval)
 		}
 	})
 	if s.direct != nil {

@@ -279,6 +279,33 @@ var _ = Describe("nova-api", func() {
 		}
 	})
 
+	It("serves the image API at /image: versions without a token, the API for the token's tenant, RBAC's refusals in the image service's words", func() {
+		for _, path := range []string{"/image", "/image/", "/image/versions"} {
+			r, err := do(tlsClient, http.MethodGet, directURL+path, nil, nil)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(r.code).To(Equal(http.StatusMultipleChoices), "%s: %s", path, r.body)
+			Expect(string(r.body)).To(ContainSubstring(`"self":"` + directURL + "/image"))
+		}
+		r, err := do(tlsClient, http.MethodGet, directURL+"/image/v2/images/x/file", token(tokens["observer"]), nil)
+		Expect(err).NotTo(HaveOccurred())
+		e := decodeEcho(r)
+		Expect(e.Handler).To(Equal("glance"))
+		Expect(e.Tenant).To(Equal(ns))
+		Expect(e.Root).To(Equal(directURL + "/image"))
+		Expect(e.Path).To(Equal("/images/x/file"))
+
+		r, err = do(tlsClient, http.MethodPatch, directURL+"/image/v2/images/x", token(tokens["observer"]), []byte(`[]`))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(r.code).To(Equal(http.StatusForbidden))
+		Expect(string(r.body)).To(Equal("glance refuses PATCH /v2/images/x\n"))
+		r, err = do(tlsClient, http.MethodGet, directURL+"/image/v2/images", nil, nil)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(r.code).To(Equal(http.StatusUnauthorized))
+		r, err = do(tlsClient, http.MethodGet, directURL+"/image/v2/schemas/image", token(tokens["observer"]), nil)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(r.code).To(Equal(http.StatusNotFound))
+	})
+
 	It("passes the Nova handler's own errors through", func() {
 		r, err := do(tlsClient, http.MethodGet, directURL+"/v2.1/"+ns+handlerForbidden, token(tokens["observer"]), nil)
 		Expect(err).NotTo(HaveOccurred())

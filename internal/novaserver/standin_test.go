@@ -50,6 +50,14 @@ func standIn() novaserver.Nova {
 			})
 		},
 		WriteError: writeNovaError,
+		Glance:     func(d novaserver.Deps) http.Handler { return echoHandler("glance", d) },
+		GlanceVersions: func(root func(*http.Request) string) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				writeJSON(w, http.StatusMultipleChoices, map[string]string{"versions": "image", "self": root(r) + r.URL.Path})
+			})
+		},
+		WriteGlanceError:    func(w http.ResponseWriter, _ *http.Request, code int, msg string) { http.Error(w, msg, code) },
+		GlancePolicyMessage: func(method, path string) string { return "glance refuses " + method + " " + path },
 	}
 }
 

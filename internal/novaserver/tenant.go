@@ -22,7 +22,7 @@ const tenantsPath = versionPath + "/namespaces/"
 // authorized: it strips the prefix and hands the request to the Nova handler with the
 // caller set.
 type tenantRouter struct {
-	compute, flexCloud http.Handler
+	compute, flexCloud, glance http.Handler
 	// networking serves the networking service's read API (nil: none): direct requests under
 	// /networking/v2.0, and aggregated ones to its collections (networking.go).
 	networking http.Handler
@@ -65,6 +65,8 @@ func (t *tenantRouter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case d.networking:
 			t.writeError(w, http.StatusNotFound, msgNotFound)
 			return
+		case d.glance:
+			handler = t.glance
 		default:
 			handler = t.compute
 		}

@@ -55,7 +55,8 @@ func ScheduledImageName(srv *computev1.Server, period string) string {
 }
 
 // ScheduledImagesBeyond are srv's scheduled images past its retention, oldest first: what
-// the schedule removes. Images made by hand, and images of other servers, never count.
+// the schedule removes. Images made by hand, and images of other servers, never count; a
+// scheduled image someone protected counts but is never removed.
 func ScheduledImagesBeyond(images []computev1.Image, srv *computev1.Server, retention int) []*computev1.Image {
 	var mine []*computev1.Image
 	for i := range images {
@@ -77,5 +78,11 @@ func ScheduledImagesBeyond(images []computev1.Image, srv *computev1.Server, rete
 		}
 		return mine[i].CreationTimestamp.Before(&mine[j].CreationTimestamp)
 	})
-	return mine[:len(mine)-retention]
+	var out []*computev1.Image
+	for _, img := range mine[:len(mine)-retention] {
+		if !img.Spec.Protected {
+			out = append(out, img)
+		}
+	}
+	return out
 }

@@ -42,6 +42,9 @@ type Stack struct {
 	DirectCAs, APIServerCAs *x509.CertPool
 	// DirectCAFile is nova-api's serving certificate as a file (for --os-cacert).
 	DirectCAFile string
+	// ImageStoreDir is the image API's data directory, which every nova-api replica of the
+	// stack shares, as replicas share a volume when deployed.
+	ImageStoreDir string
 
 	nova    novaserver.Nova
 	certDir string
@@ -184,6 +187,10 @@ func (s *Stack) startNovaAPI(edits ...func(*novaserver.Options)) (*Replica, erro
 	caFile, allowed := s.CP.FrontProxy()
 	o := novaserver.LoopbackOptions(secure, direct, s.certDir, s.novaKubeconfig, caFile, allowed)
 	o.MaxServersPerRequest = MaxServersPerRequest
+	if s.ImageStoreDir == "" {
+		s.ImageStoreDir = filepath.Join(s.certDir, "images")
+	}
+	o.ImageStoreDir = s.ImageStoreDir
 	for _, edit := range edits {
 		edit(o)
 	}

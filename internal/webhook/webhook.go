@@ -36,7 +36,10 @@ func Setup(mgr manager.Manager, publicNamespace string) error {
 		return err
 	}
 	nw := &NetworkWebhook{Reader: reader, PublicNamespace: publicNamespace}
-	return ctrlWebhook(mgr, &computev1.Network{}).WithValidator(nw).Complete()
+	if err := ctrlWebhook(mgr, &computev1.Network{}).WithValidator(nw).Complete(); err != nil {
+		return err
+	}
+	return ctrlWebhook(mgr, &computev1.Image{}).WithValidator(&ImageValidator{Reader: reader, PublicNamespace: publicNamespace}).Complete()
 }
 
 // Admins answers whether a user is Nova's admin, by asking the API server.

@@ -53,11 +53,13 @@ func runCLI(ctx context.Context, env []string, args ...string) (string, error) {
 // cliClouds writes the clouds.yaml that tells the CLI where the services other than
 // compute are, in the running spec's temporary directory: admin_token gives it no catalog,
 // and --os-endpoint is compute's alone. openstacksdk reads <service>_endpoint_override from
-// a cloud's config (with this CLI, not from OS_NETWORK_ENDPOINT_OVERRIDE next to --os-*
-// options) and discovers the version from the document there.
+// a cloud's config (with this CLI, not from OS_NETWORK_ENDPOINT_OVERRIDE or
+// OS_IMAGE_ENDPOINT_OVERRIDE next to --os-* options) and discovers the version from the
+// document there.
 func cliClouds() (string, error) {
 	file := filepath.Join(GinkgoT().TempDir(), "clouds.yaml")
-	clouds := fmt.Sprintf("clouds:\n  kova:\n    network_endpoint_override: %s/networking\n", stack.DirectURL)
+	clouds := fmt.Sprintf("clouds:\n  kova:\n    network_endpoint_override: %s/networking\n    image_endpoint_override: %s/image\n",
+		stack.DirectURL, stack.DirectURL)
 	return file, os.WriteFile(file, []byte(clouds), 0o600)
 }
 

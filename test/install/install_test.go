@@ -137,6 +137,7 @@ var _ = Describe("config/default", func() {
 			kinds[o.GetKind()]++
 		}
 		Expect(kinds).To(HaveKeyWithValue("Deployment", 2))
+		Expect(kinds).To(HaveKeyWithValue("PersistentVolumeClaim", 1), "the image API's data")
 		Expect(kinds).To(HaveKeyWithValue("PodDisruptionBudget", 2))
 		Expect(kinds).To(HaveKeyWithValue("APIService", 1))
 		Expect(kinds).To(HaveKeyWithValue("MutatingWebhookConfiguration", 1))
