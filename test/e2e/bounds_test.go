@@ -30,7 +30,14 @@ func raw(ctx context.Context, token, way, method, path string, body []byte, head
 func rawFor(ctx context.Context, token, way, tenant, method, path string, body []byte, header map[string]string) (int, http.Header, []byte) {
 	GinkgoHelper()
 	c := computeFor(token, way, tenant)
-	req, err := http.NewRequestWithContext(ctx, method, c.Endpoint+strings.TrimPrefix(path, "/"), bytes.NewReader(body))
+	return rawAt(ctx, &c.HTTPClient, token, method, c.Endpoint+strings.TrimPrefix(path, "/"), body, header)
+}
+
+// rawAt makes one request to url with a token, a JSON content type unless header says
+// otherwise (a "Host" entry sets the request's Host), and returns the answer.
+func rawAt(ctx context.Context, hc *http.Client, token, method, url string, body []byte, header map[string]string) (int, http.Header, []byte) {
+	GinkgoHelper()
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
 	Expect(err).NotTo(HaveOccurred())
 	req.Header.Set("X-Auth-Token", token)
 	req.Header.Set("Content-Type", "application/json")
@@ -41,7 +48,7 @@ func rawFor(ctx context.Context, token, way, tenant, method, path string, body [
 		}
 		req.Header.Set(k, v)
 	}
-	resp, err := c.HTTPClient.Do(req)
+	resp, err := hc.Do(req)
 	Expect(err).NotTo(HaveOccurred())
 	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)

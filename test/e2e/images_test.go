@@ -38,20 +38,8 @@ func imageClient(token string) *gophercloud.ServiceClient {
 // imageRaw makes one image API request with a token and returns the answer.
 func imageRaw(ctx context.Context, token, method, path string, body []byte, header map[string]string) (int, []byte) {
 	GinkgoHelper()
-	c := imageClient(token)
-	req, err := http.NewRequestWithContext(ctx, method, stack.DirectURL+"/image"+path, bytes.NewReader(body))
-	Expect(err).NotTo(HaveOccurred())
-	req.Header.Set("X-Auth-Token", token)
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := c.HTTPClient.Do(req)
-	Expect(err).NotTo(HaveOccurred())
-	defer func() { _ = resp.Body.Close() }()
-	b, err := io.ReadAll(resp.Body)
-	Expect(err).NotTo(HaveOccurred())
-	return resp.StatusCode, b
+	code, _, b := rawAt(ctx, &imageClient(token).HTTPClient, token, method, stack.DirectURL+"/image"+path, body, header)
+	return code, b
 }
 
 // imageObject is the Image object whose id is id, as kubectl sees it.
