@@ -17,9 +17,11 @@ import (
 	. "github.com/onsi/gomega"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/internal/testenv"
 )
 
 // Quotas (issue 12, item 8): a boot past a tenant's quota is Nova's 403 through REST and a
@@ -125,7 +127,12 @@ var _ = Describe("Quotas", func() {
 		Expect(err).NotTo(HaveOccurred())
 		setQuota(ctx, tenant, quotasets.UpdateOpts{Instances: gophercloud.IntToPointer(instances)})
 
-		kc := kubectlAs(tk["creator"])
+		// As kubectl, but with no client-side rate limit (client-go's default, 5 a second
+		// with bursts of 10, would let the creates in a few at a time): all 100 race.
+		cfg := &rest.Config{Host: stack.CP.Config.Host, BearerToken: tk["creator"], QPS: -1,
+			TLSClientConfig: rest.TLSClientConfig{CAData: stack.CP.Config.CAData}}
+		kc, err := client.New(cfg, client.Options{Scheme: testenv.Scheme()})
+		Expect(err).NotTo(HaveOccurred())
 		start := time.Now()
 		var wg sync.WaitGroup
 		var mu sync.Mutex
