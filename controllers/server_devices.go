@@ -70,6 +70,26 @@ func (r *ServerReconciler) startDeviceTask(ctx context.Context, srv *computev1.S
 		device = net.Namespace + "/" + net.Name
 	case lifecycle.ActionDetachInterface:
 		device = ch.NetworkNamespace + "/" + ch.Network.Name
+	case lifecycle.ActionAttachVolume:
+		if _, err := rules.AssignDevice(srv, ch.Volume.ClaimName, ch.Volume.Device); err != nil {
+			reason := deviceInvalidDevice
+			if de, ok := err.(*rules.DeviceError); ok && de.InUse {
+				reason = deviceDeviceInUse
+			}
+			r.deviceFailed(ctx, srv, ch.Action, ch.Volume.ClaimName, reason, err.Error())
+			return false, nil
+		}
+		failure, err := r.claimVolume(ctx, srv, ch.Volume.ClaimName)
+		if err != nil {
+			return false, err
+		}
+		if failure != nil {
+			r.deviceFailed(ctx, srv, ch.Action, ch.Volume.ClaimName, failure.reason, failure.err.Error())
+			return false, nil
+		}
+		device = ch.Volume.ClaimName
+	case lifecycle.ActionDetachVolume:
+		device = ch.Attached.ClaimName
 	default:
 		return false, fmt.Errorf("no device change %q", ch.Action)
 	}
@@ -123,7 +143,7 @@ func deviceRef(srv *computev1.Server, op *computev1.ServerOperation) string {
 
 // finishDevice records an attach or detach the driver carried out.
 func (r *ServerReconciler) finishDevice(ctx context.Context, srv *computev1.Server, op *computev1.ServerOperation) error {
-	ns, name, _ := strings.Cut(op.Device, "/")
+	ns, name := deviceParts(op)
 	ref := ipam.Ref{Namespace: ns, Name: name}
 	switch lifecycle.Action(op.Action) {
 	case lifecycle.ActionAttachInterface:
@@ -147,6 +167,27 @@ func (r *ServerReconciler) finishDevice(ctx context.Context, srv *computev1.Serv
 			return err
 		}
 		srv.Status.Addresses = append(srv.Status.Addresses, addressOf(srv, net, addr))
+	case lifecycle.ActionAttachVolume:
+		att, err := r.volumeAttachment(ctx, srv, op.Device)
+		if err != nil {
+			if client.IgnoreNotFound(err) != nil && !isDeviceError(err) {
+				return err
+			}
+			// The claim went away (or its device was taken) while the driver attached it.
+			r.deviceFailed(ctx, srv, lifecycle.ActionAttachVolume, op.Device, deviceVolumeNotFound, err.Error())
+			return r.releaseVolume(ctx, srv, op.Device, false)
+		}
+		srv.Status.VolumeAttachments = append(srv.Status.VolumeAttachments, att)
+	case lifecycle.ActionDetachVolume:
+		kept := srv.Status.VolumeAttachments[:0:0]
+		for _, a := range srv.Status.VolumeAttachments {
+			if a.ClaimName != op.Device {
+				kept = append(kept, a)
+			}
+		}
+		srv.Status.VolumeAttachments = kept
+		// The claim is given back once no status says the server has it.
+		afterStatus(ctx, func(ctx context.Context) error { return r.releaseVolume(ctx, srv, op.Device, false) })
 	case lifecycle.ActionDetachInterface:
 		kept := srv.Status.Addresses[:0:0]
 		for _, a := range srv.Status.Addresses {
@@ -168,9 +209,14 @@ func (r *ServerReconciler) finishDevice(ctx context.Context, srv *computev1.Serv
 // failDevice records an attach or detach the driver could not carry out: the server stays
 // as it was, and an attach gives its address back.
 func (r *ServerReconciler) failDevice(ctx context.Context, srv *computev1.Server, op *computev1.ServerOperation, fault *compute.Fault) (reconcile.Result, error) {
-	ns, name, _ := strings.Cut(op.Device, "/")
-	if lifecycle.Action(op.Action) == lifecycle.ActionAttachInterface {
+	ns, name := deviceParts(op)
+	switch lifecycle.Action(op.Action) {
+	case lifecycle.ActionAttachInterface:
 		if err := r.Addresses.ReleaseOn(ctx, string(srv.UID), ipam.Ref{Namespace: ns, Name: name}); err != nil {
+			return reconcile.Result{}, err
+		}
+	case lifecycle.ActionAttachVolume:
+		if err := r.releaseVolume(ctx, srv, op.Device, false); err != nil {
 			return reconcile.Result{}, err
 		}
 	}
@@ -189,6 +235,20 @@ func (r *ServerReconciler) deviceFailed(ctx context.Context, srv *computev1.Serv
 		Message: msg, Generation: srv.Generation}
 	log.FromContext(ctx).Info("Failed device task", "action", a, "device", device, "reason", reason, "message", msg)
 	r.event(srv, corev1.EventTypeWarning, "DeviceFailed", string(a), msg)
+}
+
+// deviceParts are the namespace and name of an interface's network ("ns/name"), or no
+// namespace and the claim of a volume.
+func deviceParts(op *computev1.ServerOperation) (ns, name string) {
+	if ns, name, ok := strings.Cut(op.Device, "/"); ok {
+		return ns, name
+	}
+	return "", op.Device
+}
+
+func isDeviceError(err error) bool {
+	_, ok := err.(*rules.DeviceError)
+	return ok
 }
 
 // addressOf is the status record of an address on net.

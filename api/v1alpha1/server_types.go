@@ -74,6 +74,15 @@ type ServerSpec struct {
 	// +optional
 	Networks []NetworkAttachment `json:"networks"`
 
+	// Volumes attached to the server (Nova's os-volume_attachments), each a
+	// PersistentVolumeClaim of the server's namespace: adding one attaches it, removing one
+	// detaches it. See VolumeAttachment.
+	// +optional
+	// +listType=map
+	// +listMapKey=claimName
+	// +kubebuilder:validation:MaxItems=25
+	Volumes []VolumeAttachment `json:"volumes,omitempty"`
+
 	// PowerState the server should be in.
 	// +kubebuilder:default=Active
 	// +optional
@@ -316,6 +325,11 @@ type ServerStatus struct {
 	// ready yet, or an action the lifecycle refuses in the current state (Nova's message).
 	// +optional
 	Blocked *ServerBlocked `json:"blocked,omitempty"`
+
+	// VolumeAttachments are the volumes the backend has attached.
+	// +optional
+	// +listType=atomic
+	VolumeAttachments []ServerVolumeAttachment `json:"volumeAttachments,omitempty"`
 
 	// DeviceFailure is the last attach or detach that failed, until spec changes again.
 	// +optional

@@ -231,6 +231,10 @@ func (d *deviceFailure) apiError(srv *computev1.Server) *apiError {
 		return conflict("%s", d.f.Message)
 	case "NetworkNotFound", "VolumeNotFound":
 		return notFound("%s", d.f.Message)
+	case "VolumeInUse", "InvalidDevicePath":
+		return badRequest("%s", d.f.Message)
+	case "DevicePathInUse":
+		return conflict("%s", d.f.Message)
 	}
 	switch lifecycle.Action(d.f.Action) {
 	case lifecycle.ActionAttachInterface:

@@ -2,22 +2,15 @@ package novaapi
 
 import "net/http"
 
-// Paths Nova or Rackspace serve that Kova does not serve yet: volume attachments. They answer
-// 501 in Nova's body, after the server they name is found (404 otherwise), so a client
-// learns the truth rather than a fake success.
+// Paths Nova serves that Kova does not serve yet: updating a volume attachment (Nova's
+// swap volume and, from 2.85, delete_on_termination). It answers 501 in Nova's body, after
+// the server it names is found (404 otherwise), so a client learns the truth rather than a
+// fake success.
 
 func (h *handler) notImplementedRoutes() []route {
-	var routes []route
-	serverScoped := []struct{ path, what string }{
-		{"servers/{}/os-volume_attachments", "Volume attachments"},
-		{"servers/{}/os-volume_attachments/{}", "Volume attachments"},
+	return []route{
+		endpoint(http.MethodPut, "servers/{}/os-volume_attachments/{}", h.unimplementedForServer("Updating a volume attachment")),
 	}
-	for _, p := range serverScoped {
-		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
-			routes = append(routes, endpoint(m, p.path, h.unimplementedForServer(p.what)))
-		}
-	}
-	return routes
 }
 
 func (h *handler) unimplementedForServer(what string) func(*request) error {

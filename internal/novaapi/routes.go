@@ -104,6 +104,11 @@ func (h *handler) computeRoutes() []route {
 		endpoint(http.MethodGet, "servers/{}/os-virtual-interfacesv2", h.listVirtualInterfaces),
 		endpoint(http.MethodPost, "servers/{}/os-virtual-interfacesv2", h.createVirtualInterface),
 		endpoint(http.MethodDelete, "servers/{}/os-virtual-interfacesv2/{}", h.deleteVirtualInterface),
+
+		endpoint(http.MethodGet, "servers/{}/os-volume_attachments", h.listVolumeAttachments),
+		endpoint(http.MethodPost, "servers/{}/os-volume_attachments", h.createVolumeAttachment),
+		endpoint(http.MethodGet, "servers/{}/os-volume_attachments/{}", h.showVolumeAttachment),
+		endpoint(http.MethodDelete, "servers/{}/os-volume_attachments/{}", h.deleteVolumeAttachment),
 	}
 	return append(routes, h.notImplementedRoutes()...)
 }

@@ -19,6 +19,10 @@ type DeviceChange struct {
 	Network computev1.NetworkAttachment
 	// NetworkNamespace is the namespace of a detached address's network.
 	NetworkNamespace string
+	// Volume is the entry to attach (attachVolume); Attached the attachment to take off
+	// (detachVolume).
+	Volume   computev1.VolumeAttachment
+	Attached computev1.ServerVolumeAttachment
 }
 
 // attachedNetworks are the names of the networks the server has an address on, by the
@@ -77,7 +81,24 @@ func DeviceChanges(srv *computev1.Server) []DeviceChange {
 		out = append(out, DeviceChange{Action: lifecycle.ActionDetachInterface,
 			Network: computev1.NetworkAttachment{Name: a.NetworkName}, NetworkNamespace: a.NetworkNamespace})
 	}
-	return append(out, attach...)
+	volumes := map[string]bool{}
+	for _, v := range srv.Spec.Volumes {
+		volumes[v.ClaimName] = true
+	}
+	attachedVolumes := map[string]bool{}
+	for _, a := range srv.Status.VolumeAttachments {
+		attachedVolumes[a.ClaimName] = true
+		if !volumes[a.ClaimName] {
+			out = append(out, DeviceChange{Action: lifecycle.ActionDetachVolume, Attached: a})
+		}
+	}
+	out = append(out, attach...)
+	for _, v := range srv.Spec.Volumes {
+		if !attachedVolumes[v.ClaimName] {
+			out = append(out, DeviceChange{Action: lifecycle.ActionAttachVolume, Volume: v})
+		}
+	}
+	return out
 }
 
 // NextDeviceChange is the change the controller makes next, if any. A change that failed
@@ -116,17 +137,42 @@ func NetworkEdits(old, srv *computev1.ServerSpec) (added, removed []string) {
 	return added, removed
 }
 
-// DeviceActions are the lifecycle actions an edit of spec's devices asks for: one attach
-// per network added, one detach per network removed.
+// VolumeEdits are the claims an edit of spec.volumes adds and removes.
+func VolumeEdits(old, srv *computev1.ServerSpec) (added, removed []string) {
+	was, is := map[string]bool{}, map[string]bool{}
+	for _, v := range old.Volumes {
+		was[v.ClaimName] = true
+	}
+	for _, v := range srv.Volumes {
+		is[v.ClaimName] = true
+		if !was[v.ClaimName] {
+			added = append(added, v.ClaimName)
+		}
+	}
+	for _, v := range old.Volumes {
+		if !is[v.ClaimName] {
+			removed = append(removed, v.ClaimName)
+		}
+	}
+	return added, removed
+}
+
+// DeviceActions are the lifecycle actions an edit of spec's devices asks for: an attach
+// for networks or volumes added, a detach for those removed.
 func DeviceActions(old, srv *computev1.ServerSpec) []lifecycle.Action {
-	added, removed := NetworkEdits(old, srv)
 	var out []lifecycle.Action
-	if len(added) > 0 {
-		out = append(out, lifecycle.ActionAttachInterface)
+	add := func(added, removed []string, attach, detach lifecycle.Action) {
+		if len(added) > 0 {
+			out = append(out, attach)
+		}
+		if len(removed) > 0 {
+			out = append(out, detach)
+		}
 	}
-	if len(removed) > 0 {
-		out = append(out, lifecycle.ActionDetachInterface)
-	}
+	added, removed := NetworkEdits(old, srv)
+	add(added, removed, lifecycle.ActionAttachInterface, lifecycle.ActionDetachInterface)
+	added, removed = VolumeEdits(old, srv)
+	add(added, removed, lifecycle.ActionAttachVolume, lifecycle.ActionDetachVolume)
 	return out
 }
 

@@ -89,3 +89,40 @@ func TestNetworkEditsAndActions(t *testing.T) {
 		t.Errorf("no edit asks for %v", got)
 	}
 }
+
+func TestAssignDevice(t *testing.T) {
+	srv := &computev1.Server{Spec: computev1.ServerSpec{Volumes: []computev1.VolumeAttachment{
+		{ClaimName: "a", Device: "/dev/vdb"}, {ClaimName: "b"}, {ClaimName: "c", Device: "/dev/vdd"}}},
+		Status: computev1.ServerStatus{VolumeAttachments: []computev1.ServerVolumeAttachment{{ClaimName: "b", Device: "/dev/vdc"}}}}
+	for _, tt := range []struct{ claim, want, got, err string }{
+		{"new", "", "/dev/vde", ""},
+		{"new", "/dev/sdf", "/dev/vdf", ""},
+		{"new", "/dev/vdc", "", "The supplied device path (/dev/vdc) is in use."},
+		{"new", "/dev/vda", "", "The supplied device path (/dev/vda) is in use."},
+		{"new", "/dev/", "", "The supplied device path (/dev/) is invalid."},
+		{"b", "", "/dev/vdc", ""}, // its own device is free to it
+		{"c", "/dev/vdd", "/dev/vdd", ""},
+	} {
+		got, err := AssignDevice(srv, tt.claim, tt.want)
+		if got != tt.got || (err == nil) != (tt.err == "") || (err != nil && err.Error() != tt.err) {
+			t.Errorf("AssignDevice(%s, %q) = %q, %v; want %q, %q", tt.claim, tt.want, got, err, tt.got, tt.err)
+		}
+	}
+}
+
+func TestDeviceChangesOfVolumes(t *testing.T) {
+	srv := &computev1.Server{Spec: computev1.ServerSpec{Networks: nets("a"), Volumes: []computev1.VolumeAttachment{{ClaimName: "new"}, {ClaimName: "kept"}}},
+		Status: computev1.ServerStatus{VMState: string(lifecycle.VMShelvedOffloaded), Addresses: addrs("a"),
+			VolumeAttachments: []computev1.ServerVolumeAttachment{{ClaimName: "kept"}, {ClaimName: "gone"}}}}
+	var got []string
+	for _, c := range DeviceChanges(srv) {
+		got = append(got, string(c.Action), c.Volume.ClaimName+c.Attached.ClaimName)
+	}
+	if fmt.Sprint(got) != "[detachVolume gone attachVolume new]" {
+		t.Errorf("DeviceChanges = %v", got)
+	}
+	old := computev1.ServerSpec{Networks: nets("a"), Volumes: []computev1.VolumeAttachment{{ClaimName: "x"}}}
+	if got := fmt.Sprint(DeviceActions(&old, &srv.Spec)); got != "[attachVolume detachVolume]" {
+		t.Errorf("DeviceActions = %s", got)
+	}
+}

@@ -43,6 +43,9 @@ var (
 	// deleted (Rackspace's os-virtual-interfacesv2, Nova's os-interface).
 	callAttachInterface = novaCall{http.MethodPost, "/servers/{id}/os-virtual-interfacesv2", "os_compute_api:os-attach-interfaces:create"}
 	callDetachInterface = novaCall{http.MethodDelete, "/servers/{id}/os-virtual-interfacesv2/{device}", "os_compute_api:os-attach-interfaces:delete"}
+	// A claim added to spec.volumes is a volume attached, one removed is one detached.
+	callAttachVolume = novaCall{http.MethodPost, "/servers/{id}/os-volume_attachments", "os_compute_api:os-volumes-attachments:create"}
+	callDetachVolume = novaCall{http.MethodDelete, "/servers/{id}/os-volume_attachments/{device}", "os_compute_api:os-volumes-attachments:delete"}
 )
 
 // actionRules are Nova's policy rules of the server actions, each POST
@@ -156,6 +159,13 @@ func specCalls(old, srv *computev1.Server) []fieldCall {
 	}
 	if len(removed) > 0 {
 		add("networks", callDetachInterface)
+	}
+	added, removed = rules.VolumeEdits(&was, &s)
+	if len(added) > 0 {
+		add("volumes", callAttachVolume)
+	}
+	if len(removed) > 0 {
+		add("volumes", callDetachVolume)
 	}
 	return out
 }

@@ -89,6 +89,9 @@ func (v *ServerValidator) ValidateCreate(ctx context.Context, srv *computev1.Ser
 	if err := v.checkCalls(ctx, nil, srv); err != nil {
 		return nil, err
 	}
+	if err := v.checkVolumes(ctx, nil, srv); err != nil {
+		return nil, err
+	}
 	var errs field.ErrorList
 	errs = append(errs, v.checkNetworks(ctx, srv, nil)...)
 	var flavor *computev1.Flavor
@@ -156,6 +159,9 @@ func (v *ServerValidator) ValidateUpdate(ctx context.Context, old, srv *computev
 	}
 	if errs := v.checkNetworks(ctx, srv, old); len(errs) > 0 {
 		return nil, apierrors.NewInvalid(serverGK, srv.Name, errs)
+	}
+	if err := v.checkVolumes(ctx, old, srv); err != nil {
+		return nil, err
 	}
 	if !srv.DeletionTimestamp.IsZero() || old.Status.VMState == "" {
 		return nil, nil
