@@ -26,7 +26,7 @@ func (s *Service) scope(ctx context.Context, t *Token, raw json.RawMessage) erro
 		return nil
 	}
 	if err := json.Unmarshal(raw, &asked); err != nil {
-		return badRequest("Invalid input for field 'auth/scope': %s", describe(err))
+		return badRequest("Invalid input for field 'auth/scope': %v", err)
 	}
 	if asked.Project == nil {
 		// Domain, system and trust scopes: Kova has one domain and no system roles.

@@ -42,7 +42,7 @@ func (s *Service) fromToken(ctx context.Context, token string) (*Token, error) {
 	}
 	u := resp.User
 	expires := now.Add(s.cfg.TokenTTL)
-	if exp, ok := jwtExpiry(token); ok && exp.Before(expires) {
+	if exp, ok := JWTExpiry(token); ok && exp.Before(expires) {
 		expires = exp
 	}
 	return &Token{
@@ -65,7 +65,7 @@ func (s *Service) kubeTokenView(ctx context.Context, token string) *Token {
 	u := resp.User
 	now := s.cfg.Now().Truncate(time.Second)
 	expires := now.Add(s.cfg.TokenTTL)
-	if exp, ok := jwtExpiry(token); ok {
+	if exp, ok := JWTExpiry(token); ok {
 		expires = exp
 	}
 	sum := sha256.Sum256([]byte(token))

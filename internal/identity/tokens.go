@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -168,11 +167,11 @@ func keystoneTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02T15:04:05.000000Z")
 }
 
-func describe(err error) string { return fmt.Sprint(err) }
-
-// jwtExpiry is the expiry a JWT claims, read without verifying it: for a Kubernetes token
-// that TokenReview has just accepted, so that a Kova token made from it lives no longer.
-func jwtExpiry(token string) (time.Time, bool) {
+// JWTExpiry is the expiry a JWT claims, read without verifying it; false if token is no
+// JWT or claims none (a legacy service-account token never expires). For a token that
+// TokenReview has just accepted: a Kova token made from it lives no longer, and nova-api
+// refuses it once expired.
+func JWTExpiry(token string) (time.Time, bool) {
 	parsed, err := jwt.ParseSigned(token)
 	if err != nil {
 		return time.Time{}, false

@@ -5,9 +5,10 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/go-jose/go-jose.v2/jwt"
 	"k8s.io/apiserver/pkg/authentication/authenticator"
 	"k8s.io/apiserver/pkg/authentication/user"
+
+	"github.com/kova-dev/kova/internal/identity"
 )
 
 // requireCredentials turns the delegated authenticator's anonymous fallback into a failed
@@ -36,7 +37,7 @@ func requireCredentials(a authenticator.Request) authenticator.Request {
 // never accept one; a forged expiry breaks the signature TokenReview still checks.
 func refuseExpiredTokens(a authenticator.Request, now func() time.Time) authenticator.Request {
 	return authenticator.RequestFunc(func(r *http.Request) (*authenticator.Response, bool, error) {
-		if expiry, ok := tokenExpiry(requestBearerToken(r)); ok && !now().Before(expiry) {
+		if expiry, ok := identity.JWTExpiry(requestBearerToken(r)); ok && !now().Before(expiry) {
 			return nil, false, nil
 		}
 		return a.AuthenticateRequest(r)
@@ -51,23 +52,6 @@ func requestBearerToken(r *http.Request) string {
 		return ""
 	}
 	return strings.TrimSpace(token)
-}
-
-// tokenExpiry is the expiry a JWT claims, unverified; false if token is no JWT or claims
-// none (a legacy service-account token never expires).
-func tokenExpiry(token string) (time.Time, bool) {
-	if token == "" {
-		return time.Time{}, false
-	}
-	parsed, err := jwt.ParseSigned(token)
-	if err != nil {
-		return time.Time{}, false
-	}
-	var claims jwt.Claims
-	if err := parsed.UnsafeClaimsWithoutVerification(&claims); err != nil || claims.Expiry == nil {
-		return time.Time{}, false
-	}
-	return claims.Expiry.Time(), true
 }
 
 func isHealthPath(p string) bool {
