@@ -70,6 +70,12 @@ lint: golangci-lint ## Run golangci-lint.
 test: manifests generate vet control-plane openstack-cli ## Run every test (unit, envtest suites, end to end).
 	go test ./... -count=1 -timeout 40m
 
+# Tempest's compute API tests against Kova on a local control plane (not part of `make test`:
+# minutes of both cores). TEMPEST_REGEX narrows the selection; docs/tempest.md has the results.
+.PHONY: tempest
+tempest: build control-plane ## Run Tempest's compute API tests against Kova and compare with real Nova.
+	hack/tempest/run.sh
+
 .PHONY: bench
 bench: manifests generate control-plane ## Run the benchmarks and print their figures.
 	go test ./test/bench/... -count=1 -timeout 40m -run '^$$' -bench . -benchtime 1x -v

@@ -66,11 +66,11 @@ type options struct {
 	sim simSettings
 }
 
-// simSettings are manager flags for the simulated driver that `make run` passes through
-// (SIM_STEP_LATENCY, SIM_HOSTS, the allocation ratios), for benchmarks and demos; an empty
-// one leaves the manager's default.
+// simSettings are manager flags for the simulated cloud that `make run` passes through
+// (SIM_STEP_LATENCY, SIM_HOSTS, the allocation ratios), for benchmarks and demos, and its
+// shared networks (make tempest's cloud has none); an empty one leaves the manager's default.
 type simSettings struct {
-	stepLatency, hosts, cpuRatio, ramRatio, diskRatio string
+	stepLatency, hosts, cpuRatio, ramRatio, diskRatio, sharedNetworks string
 }
 
 // bind adds the settings to localcp's flags, under the manager's own names.
@@ -80,6 +80,7 @@ func (s *simSettings) bind(fs *flag.FlagSet) {
 	fs.StringVar(&s.cpuRatio, "cpu-allocation-ratio", "", "the manager's --cpu-allocation-ratio (Nova's, default 4.0)")
 	fs.StringVar(&s.ramRatio, "ram-allocation-ratio", "", "the manager's --ram-allocation-ratio (Nova's, default 1.0)")
 	fs.StringVar(&s.diskRatio, "disk-allocation-ratio", "", "the manager's --disk-allocation-ratio (Nova's, default 1.0)")
+	fs.StringVar(&s.sharedNetworks, "shared-networks", "", "the manager's --shared-networks (rackspace, its default, or none)")
 }
 
 // managerArgs are the manager flags of the settings that are set.
@@ -87,7 +88,7 @@ func (s simSettings) managerArgs() []string {
 	var out []string
 	for _, f := range []struct{ name, v string }{
 		{"sim-step-latency", s.stepLatency}, {"sim-hosts", s.hosts}, {"cpu-allocation-ratio", s.cpuRatio},
-		{"ram-allocation-ratio", s.ramRatio}, {"disk-allocation-ratio", s.diskRatio},
+		{"ram-allocation-ratio", s.ramRatio}, {"disk-allocation-ratio", s.diskRatio}, {"shared-networks", s.sharedNetworks},
 	} {
 		if f.v != "" {
 			out = append(out, "--"+f.name+"="+f.v)

@@ -110,12 +110,12 @@ func TestParseFlagsDefaults(t *testing.T) {
 
 func TestSimSettingsReachTheManager(t *testing.T) {
 	o, err := parseFlags([]string{"--sim-step-latency=0", "--sim-hosts=h1:vcpus=4096,ram=4194304,disk=65536;h2:vcpus=8,ram=1024,disk=10",
-		"--cpu-allocation-ratio=16", "--disk-allocation-ratio=1.5"}, &bytes.Buffer{})
+		"--cpu-allocation-ratio=16", "--disk-allocation-ratio=1.5", "--shared-networks=none"}, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"--sim-step-latency=0", "--sim-hosts=h1:vcpus=4096,ram=4194304,disk=65536;h2:vcpus=8,ram=1024,disk=10",
-		"--cpu-allocation-ratio=16", "--disk-allocation-ratio=1.5"}
+		"--cpu-allocation-ratio=16", "--disk-allocation-ratio=1.5", "--shared-networks=none"}
 	if got := o.sim.managerArgs(); !slices.Equal(got, want) {
 		t.Errorf("manager args %q, want %q", got, want)
 	}
