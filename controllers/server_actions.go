@@ -161,12 +161,12 @@ func (r *ServerReconciler) startNextAction(ctx context.Context, srv *computev1.S
 	}
 	for i := range pending {
 		sa := &pending[i]
+		if pending, err := r.stillPending(ctx, sa); err != nil || !pending {
+			return false, 0, err
+		}
 		a := rules.LifecycleAction(sa)
 		launched := srv.Status.LaunchedAt != nil
 		if err := lifecycle.CheckLaunched(a, rules.LifecycleState(&srv.Status), srv.Status.Locked, sa.Spec.OverrideLock, launched, string(srv.UID)); err != nil {
-			if pending, rerr := r.stillPending(ctx, sa); rerr != nil || !pending {
-				return false, 0, rerr
-			}
 			if err := r.setActionPhase(ctx, sa, computev1.ActionFailed, err.Error(), srv); err != nil {
 				return false, 0, err
 			}
@@ -214,11 +214,13 @@ func (r *ServerReconciler) startNextAction(ctx context.Context, srv *computev1.S
 	return false, 0, nil
 }
 
-// stillPending reads an action the server refuses past the cache before it is failed: the
-// Server and ServerAction caches are fed by two watches, so the server may already show
-// the outcome of an action whose cached copy is still pending, and that action must not be
-// refused (and its success overwritten) over the state it led to. The server's next event
-// (the action's own update) brings the reconcile back.
+// stillPending reads an action past the cache before it is taken up (started, refused or,
+// for a lock, carried out): the Server and ServerAction caches are fed by two watches, so
+// the server may already show the outcome of an action whose cached copy is still pending
+// or running (after a watch is broken and listed again, say). Such an action must be
+// neither refused (its success overwritten) nor carried out a second time over the state
+// it led to (a reboot seen done by a client, then rebooting again). The server's next
+// event (the action's own update) brings the reconcile back.
 func (r *ServerReconciler) stillPending(ctx context.Context, sa *computev1.ServerAction) (bool, error) {
 	if r.APIReader == nil {
 		return true, nil
