@@ -280,6 +280,33 @@ var _ = Describe("Who may set what", func() {
 			Expect(get(srv).Annotations).To(HaveKeyWithValue(computev1.AnnotationUserID, "carol"))
 		})
 
+		It("take the simulated driver's faults from the cloud operator only", func() {
+			operatorIn(ns)
+			fault := func(s *computev1.Server) {
+				s.Annotations = map[string]string{computev1.AnnotationFault: "spawn:injected"}
+			}
+			srv := serverIn(ns, fault)
+			err := userClient("tina").Create(suiteCtx, srv)
+			Expect(apierrors.IsForbidden(err)).To(BeTrue(), "%v", err)
+			Expect(err.Error()).To(ContainSubstring("cloud operator only"))
+
+			srv = serverIn(ns)
+			Expect(userClient("tina").Create(suiteCtx, srv)).To(Succeed())
+			settled(srv, "ACTIVE")
+			err = updateMeta(userClient("tina"), srv, func(s *computev1.Server) {
+				s.Annotations[computev1.AnnotationFault] = "power_off:injected"
+			})
+			Expect(apierrors.IsForbidden(err)).To(BeTrue(), "%v", err)
+			Expect(get(srv).Annotations).NotTo(HaveKey(computev1.AnnotationFault))
+
+			By("the operator may, and a tenant's other edits of the server pass while it is there")
+			Expect(updateMeta(userClient("olga"), srv, func(s *computev1.Server) {
+				s.Annotations[computev1.AnnotationFault] = "power_off:injected"
+			})).To(Succeed())
+			Expect(updateMeta(userClient("tina"), srv, func(s *computev1.Server) { s.Annotations["note"] = "x" })).To(Succeed())
+			Expect(get(srv).Annotations).To(HaveKeyWithValue(computev1.AnnotationFault, "power_off:injected"))
+		})
+
 		It("refuse at update a change whose REST call the user may not make", func() {
 			srv := serverIn(ns)
 			Expect(k8s.Create(suiteCtx, srv)).To(Succeed())

@@ -268,6 +268,29 @@ func checkPeopleAnnotations(_ context.Context, old, srv *computev1.Server) error
 	return nil
 }
 
+// checkFaultAnnotation refuses a fault injected into the simulated driver
+// (AnnotationFault) by anyone but the cloud operator: it is a test hook of the cloud, which
+// no REST call can reach, and a tenant may not make its servers fail as the cloud's do.
+func (v *ServerValidator) checkFaultAnnotation(ctx context.Context, old, srv *computev1.Server) error {
+	was, had := "", false
+	if old != nil {
+		was, had = old.Annotations[computev1.AnnotationFault]
+	}
+	now, has := srv.Annotations[computev1.AnnotationFault]
+	if was == now && had == has {
+		return nil
+	}
+	admin, err := v.Admins.IsAdmin(ctx, userOf(ctx))
+	if err != nil {
+		return internalError(err)
+	}
+	if !admin {
+		return forbidden(srv.Name, field.NewPath("metadata", "annotations").Key(computev1.AnnotationFault).String()+
+			": the simulated driver's faults are injected by the cloud operator only")
+	}
+	return nil
+}
+
 func internalError(err error) error { return apierrors.NewInternalError(err) }
 
 func forbidden(name, msg string) error {

@@ -80,6 +80,9 @@ func (v *ServerValidator) ValidateCreate(ctx context.Context, srv *computev1.Ser
 	if err := checkPeopleAnnotations(ctx, nil, srv); err != nil {
 		return nil, err
 	}
+	if err := v.checkFaultAnnotation(ctx, nil, srv); err != nil {
+		return nil, err
+	}
 	spec := field.NewPath("spec")
 	// Nova parses the zone before it asks whether the caller may force a host.
 	if _, _, _, err := computev1.ParseAvailabilityZone(srv.Spec.AvailabilityZone); err != nil {
@@ -143,6 +146,9 @@ func appendRefError(errs field.ErrorList, p *field.Path, value string, err error
 // locked server by a user who may not override locks.
 func (v *ServerValidator) ValidateUpdate(ctx context.Context, old, srv *computev1.Server) (admission.Warnings, error) {
 	if err := checkPeopleAnnotations(ctx, old, srv); err != nil {
+		return nil, err
+	}
+	if err := v.checkFaultAnnotation(ctx, old, srv); err != nil {
 		return nil, err
 	}
 	if err := checkCreatedLabels(old, srv); err != nil {
