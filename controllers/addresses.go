@@ -16,13 +16,28 @@ import (
 // fleet is read in pieces rather than held twice in memory at once.
 const addressListPage = 500
 
-// NewAddressAllocator returns the manager's address allocator: servers' statuses are the
-// record (see internal/ipam), read once, past the cache, when the manager first hands out
-// or gives back an address, which only the leader does.
+// NewAddressAllocator returns the manager's address allocator: servers' and floating IPs'
+// statuses are the record (see internal/ipam), read once, past the cache, when the manager
+// first hands out or gives back an address, which only the leader does.
 func NewAddressAllocator(mgr manager.Manager, publicNamespace string) *ipam.Allocator {
 	return ipam.New(func(ctx context.Context) ([]ipam.Holding, error) {
-		return addressHoldings(ctx, mgr.GetAPIReader(), mgr.GetClient(), publicNamespace)
+		fixed, err := addressHoldings(ctx, mgr.GetAPIReader(), mgr.GetClient(), publicNamespace)
+		if err != nil {
+			return nil, err
+		}
+		floating, err := floatingHoldings(ctx, mgr.GetAPIReader())
+		return append(fixed, floating...), err
 	})
+}
+
+// floatingHolding is the address a FloatingIP's status records, if any.
+func floatingHolding(f *computev1.FloatingIP) (ipam.Holding, bool) {
+	addr, err := netip.ParseAddr(f.Status.Address)
+	if err != nil || f.Status.NetworkName == "" {
+		return ipam.Holding{}, false
+	}
+	return ipam.Holding{Network: ipam.Ref{Namespace: f.Status.NetworkNamespace, Name: f.Status.NetworkName},
+		Address: addr, UID: string(f.UID)}, true
 }
 
 // addressHoldings reads every address a server's status shows, page by page from the API

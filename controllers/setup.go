@@ -176,6 +176,12 @@ func SetupWithDriver(mgr manager.Manager, o Options, driver compute.Driver) erro
 	if err := (&NetworkReconciler{Client: c, Addresses: addrs}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("network controller: %w", err)
 	}
+	if err := (&FloatingIPReconciler{Client: c, Addresses: addrs, PublicNamespace: o.PublicNamespace}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("floating IP controller: %w", err)
+	}
+	if err := (&DefaultSecurityGroupReconciler{Client: c}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("default security group controller: %w", err)
+	}
 	if err := (&QuotaReconciler{Client: c, APIReader: mgr.GetAPIReader()}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("quota controller: %w", err)
 	}

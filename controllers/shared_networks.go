@@ -21,13 +21,15 @@ import (
 // account from the start, with fixed ids. Its object name is its id (Network.NovaID).
 type SharedNetwork struct {
 	ID, Label, CIDR string
+	// External makes it a floating IP pool.
+	External bool
 }
 
-// RackspaceSharedNetworks are Rackspace's two: public (id 0...0) and ServiceNet, labelled
-// "private" (id 1...1). The CIDRs are Kova's choice, within rules.CheckNetworkCIDR's bounds.
+// RackspaceSharedNetworks are Rackspace's two: public (id 0...0), also the floating IP pool,
+// and ServiceNet, labelled "private" (id 1...1). The CIDRs are Kova's choice, within rules.CheckNetworkCIDR's bounds.
 func RackspaceSharedNetworks() []SharedNetwork {
 	return []SharedNetwork{
-		{ID: rules.PublicNetworkID, Label: "public", CIDR: "172.16.0.0/16"},
+		{ID: rules.PublicNetworkID, Label: "public", CIDR: "172.16.0.0/16", External: true},
 		{ID: rules.ServiceNetNetworkID, Label: "private", CIDR: "10.176.0.0/16"},
 	}
 }
@@ -59,7 +61,7 @@ const sharedNetworkRetry = time.Second
 func createSharedNetwork(ctx context.Context, c client.Client, publicNamespace string, sn SharedNetwork) error {
 	n := &computev1.Network{
 		ObjectMeta: metav1.ObjectMeta{Namespace: publicNamespace, Name: sn.ID},
-		Spec:       computev1.NetworkSpec{Label: sn.Label, CIDR: sn.CIDR, Shared: true},
+		Spec:       computev1.NetworkSpec{Label: sn.Label, CIDR: sn.CIDR, Shared: true, External: sn.External},
 	}
 	err := c.Create(ctx, n)
 	switch {

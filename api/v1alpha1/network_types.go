@@ -28,6 +28,12 @@ type NetworkSpec struct {
 	// Shared networks may be used by servers of every tenant.
 	// +optional
 	Shared bool `json:"shared,omitempty"`
+
+	// External networks, in the public namespace, are floating IP pools (Neutron's
+	// router:external): tenants' FloatingIPs take their addresses from it, from the same
+	// range as its servers' fixed addresses, so the two never clash.
+	// +optional
+	External bool `json:"external,omitempty"`
 }
 
 // NetworkStatus counts the network's addresses.

@@ -83,6 +83,17 @@ type ServerSpec struct {
 	// +kubebuilder:validation:MaxItems=25
 	Volumes []VolumeAttachment `json:"volumes,omitempty"`
 
+	// SecurityGroups are the names of the SecurityGroups (spec.name, or metadata.name) of
+	// the server's namespace the server is in; Nova's default is the tenant's "default"
+	// group. Adding a name is Nova's addSecurityGroup, removing one removeSecurityGroup.
+	// +kubebuilder:default={default}
+	// +kubebuilder:validation:MaxItems=10
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=255
+	// +listType=set
+	// +optional
+	SecurityGroups []string `json:"securityGroups"`
+
 	// PowerState the server should be in.
 	// +kubebuilder:default=Active
 	// +optional

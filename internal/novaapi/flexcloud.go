@@ -14,6 +14,7 @@ import (
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	js "github.com/kova-dev/kova/internal/novaapi/validation"
 	"github.com/kova-dev/kova/internal/novaapi/views"
+	"github.com/kova-dev/kova/internal/rules"
 )
 
 // FlexCloud (seed 003): POST /accounts/{accountId}/flexcloud/servers. The serving layer
@@ -91,7 +92,7 @@ func writeFlexError(w http.ResponseWriter, err error) {
 
 // flexCreateServer makes the one server of a FlexCloud create, on every network the
 // account can use, within the same instance quota as /v2.1's creates.
-func (h *handler) flexCreateServer(rq *request, name, zone string, flavor *computev1.Flavor, img *computev1.Image, ic *idempotentCreate) (*computev1.Server, bool, error) {
+func (h *handler) flexCreateServer(rq *request, name, zone, group string, flavor *computev1.Flavor, img *computev1.Image, ic *idempotentCreate) (*computev1.Server, bool, error) {
 	nets, err := h.availableNetworks(rq.ctx, rq.caller.Tenant)
 	if err != nil {
 		return nil, false, err
@@ -110,7 +111,7 @@ func (h *handler) flexCreateServer(rq *request, name, zone string, flavor *compu
 		count: count,
 		spec: computev1.ServerSpec{
 			Name: name, FlavorRef: flavor.Name, ImageRef: img.Name, Networks: attach,
-			PowerState: computev1.PowerActive, AvailabilityZone: zone,
+			PowerState: computev1.PowerActive, AvailabilityZone: zone, SecurityGroups: []string{group},
 		},
 		annotations: map[string]string{annUserID: rq.userName(), annReservationID: "r-" + randomString(8)},
 		idempotent:  ic,
@@ -180,13 +181,16 @@ func (h *handler) flexCreate(rq *request) {
 		badFlex(w, "Bad flavorRef")
 		return
 	}
-	sgID := ""
-	if s.SecurityGroupRef != "" {
-		// Kova has one security group per tenant: default.
-		if sgID = lastSegment(s.SecurityGroupRef); sgID != "default" {
-			badFlex(w, "Bad securityGroupRef")
-			return
-		}
+	// securityGroupRef names a group of the account by id (or "default"); none means the
+	// default group, as in Nova.
+	sgID, group, err := h.flexSecurityGroup(rq, s.SecurityGroupRef)
+	if err != nil {
+		writeFlexError(w, err)
+		return
+	}
+	if group == "" {
+		badFlex(w, "Bad securityGroupRef")
+		return
 	}
 	// The same checks as /v2.1's create, in the same words.
 	if err := rq.checkZone(s.Zone); err != nil {
@@ -206,7 +210,7 @@ func (h *handler) flexCreate(rq *request) {
 	replayed := srv != nil
 	password := s.AdminPass
 	if !replayed {
-		if srv, replayed, err = h.flexCreateServer(rq, s.Name, s.Zone, flavor, img, ic); err != nil {
+		if srv, replayed, err = h.flexCreateServer(rq, s.Name, s.Zone, group, flavor, img, ic); err != nil {
 			writeFlexError(w, err)
 			return
 		}
@@ -227,4 +231,22 @@ func (h *handler) flexCreate(rq *request) {
 	}
 	w.Header().Set("Location", self)
 	_ = rq.json(http.StatusAccepted, map[string]any{"server": out})
+}
+
+// flexSecurityGroup is the group a securityGroupRef names, by id (or "default"): its id as
+// the answer shows it and its name; no name when the account has no such group.
+func (h *handler) flexSecurityGroup(rq *request, ref string) (id, name string, err error) {
+	if ref == "" {
+		return "", rules.DefaultSecurityGroup, nil
+	}
+	id = lastSegment(ref)
+	groups, err := h.securityGroups(rq.ctx, rq.caller.Tenant)
+	if err != nil {
+		return "", "", err
+	}
+	found := rules.SecurityGroupsNamed(groups, id)
+	if len(found) != 1 || (string(found[0].UID) != id && id != rules.DefaultSecurityGroup) {
+		return id, "", nil
+	}
+	return id, found[0].DisplayName(), nil
 }

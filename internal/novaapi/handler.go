@@ -145,6 +145,9 @@ type request struct {
 	adminOnce sync.Once
 	admin     bool
 	adminErr  error
+
+	// floating is the tenant's floating IPs, read once per request (floatingip_views.go).
+	floating floatingMemo
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, hr *http.Request) {

@@ -11,6 +11,9 @@ import (
 
 func (h *handler) listIPs(rq *request) error {
 	srv, err := h.server(rq.ctx, rq.caller.Tenant, rq.param(0))
+	if err == nil {
+		srv, err = rq.withFloating(srv)
+	}
 	if err != nil {
 		return err
 	}
@@ -19,6 +22,9 @@ func (h *handler) listIPs(rq *request) error {
 
 func (h *handler) showIPs(rq *request) error {
 	srv, err := h.server(rq.ctx, rq.caller.Tenant, rq.param(0))
+	if err == nil {
+		srv, err = rq.withFloating(srv)
+	}
 	if err != nil {
 		return err
 	}

@@ -109,6 +109,22 @@ func (h *handler) computeRoutes() []route {
 		endpoint(http.MethodPost, "servers/{}/os-volume_attachments", h.createVolumeAttachment),
 		endpoint(http.MethodGet, "servers/{}/os-volume_attachments/{}", h.showVolumeAttachment),
 		endpoint(http.MethodDelete, "servers/{}/os-volume_attachments/{}", h.deleteVolumeAttachment),
+
+		// The security-group and floating-IP proxies end at 2.35
+		// (MAX_PROXY_API_SUPPORT_VERSION); a server's groups do not.
+		endpoint(http.MethodGet, "os-security-groups", h.listSecurityGroups).versions(0, 35),
+		endpoint(http.MethodPost, "os-security-groups", h.createSecurityGroup).versions(0, 35),
+		endpoint(http.MethodGet, "os-security-groups/{}", h.showSecurityGroup).versions(0, 35),
+		endpoint(http.MethodPut, "os-security-groups/{}", h.updateSecurityGroup).versions(0, 35),
+		endpoint(http.MethodDelete, "os-security-groups/{}", h.deleteSecurityGroup).versions(0, 35),
+		endpoint(http.MethodPost, "os-security-group-rules", h.createSecurityGroupRule).versions(0, 35),
+		endpoint(http.MethodDelete, "os-security-group-rules/{}", h.deleteSecurityGroupRule).versions(0, 35),
+		endpoint(http.MethodGet, "servers/{}/os-security-groups", h.listServerSecurityGroups),
+
+		endpoint(http.MethodGet, "os-floating-ips", h.listFloatingIPs).versions(0, 35),
+		endpoint(http.MethodPost, "os-floating-ips", h.createFloatingIP).versions(0, 35),
+		endpoint(http.MethodGet, "os-floating-ips/{}", h.showFloatingIP).versions(0, 35),
+		endpoint(http.MethodDelete, "os-floating-ips/{}", h.deleteFloatingIP).versions(0, 35),
 	}
 	return append(routes, h.notImplementedRoutes()...)
 }

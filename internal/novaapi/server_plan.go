@@ -56,6 +56,16 @@ func (h *handler) planServer(rq *request, body *serverCreate) (*serverPlan, erro
 	if err := checkCreateExtras(body); err != nil {
 		return nil, err
 	}
+	var askedGroups []string
+	for _, sg := range s.SecurityGroups {
+		if sg.Name != "" {
+			askedGroups = append(askedGroups, sg.Name)
+		}
+	}
+	groups, err := h.createSecurityGroups(rq, askedGroups)
+	if err != nil {
+		return nil, err
+	}
 	nets, err := h.resolveNetworks(rq, requested, auto)
 	if err != nil {
 		return nil, err
@@ -74,7 +84,9 @@ func (h *handler) planServer(rq *request, body *serverCreate) (*serverPlan, erro
 		KeyName:    keyName,
 		Networks:   nets,
 		PowerState: computev1.PowerActive,
-		Metadata:   s.Metadata,
+		// Groups are names (of the tenant's groups), as in Nova's request.
+		SecurityGroups: groups,
+		Metadata:       s.Metadata,
 	}
 	plan.fill(s, rq.version)
 	// Last, as in Nova's compute API: the instance quota and Kova's bound per request.
@@ -159,8 +171,8 @@ func (h *handler) requestedImage(rq *request, s *serverCreateAttrs) (*computev1.
 	return img, nil
 }
 
-// checkCreateExtras is the compute API's checks of metadata, files, security groups and
-// server groups, which Kova has (or has not) in their simplest form.
+// checkCreateExtras is the compute API's checks of metadata, files and server groups,
+// which Kova has (or has not) in their simplest form.
 func checkCreateExtras(body *serverCreate) error {
 	s := &body.Server
 	if len(s.Metadata) > maxMetaItems {
@@ -168,11 +180,6 @@ func checkCreateExtras(body *serverCreate) error {
 	}
 	if len(s.Personality) > 0 {
 		return notImplemented("File injection (personality)")
-	}
-	for _, sg := range s.SecurityGroups {
-		if sg.Name != "" && sg.Name != "default" {
-			return badRequest("Security group %s not found.", sg.Name)
-		}
 	}
 	if g, ok := hintString(body, "group"); ok {
 		return badRequest("Instance group %s could not be found.", g)

@@ -77,6 +77,10 @@ func keyName(srv *computev1.Server) any {
 // shows (image, flavor, whether the caller is Nova's admin, the facts kept in
 // annotations) and package views lays it out.
 func (rq *request) buildServer(srv *computev1.Server, st lifecycle.State, o serverView) (*views.Server, error) {
+	srv, err := rq.withFloating(srv)
+	if err != nil {
+		return nil, err
+	}
 	in := views.ServerInput{
 		Server: srv, State: st, Version: rq.version, Shape: o.ServerShape,
 		Links:         rq.links("servers", string(srv.UID)),
@@ -110,7 +114,6 @@ func (rq *request) buildServer(srv *computev1.Server, st lifecycle.State, o serv
 	if imageID != "" {
 		in.Image = views.Ref{ID: imageID, Links: rq.bookmark("images", imageID)}
 	}
-	var err error
 	if in.Flavor, err = rq.serverFlavor(srv); err != nil {
 		return nil, err
 	}

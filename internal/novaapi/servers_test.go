@@ -436,7 +436,8 @@ func TestServerCreate(t *testing.T) {
 		t.Errorf("server %s/%s", srv.Name, srv.UID)
 	}
 	want := computev1.ServerSpec{Name: "peer-demo", FlavorRef: "1", ImageRef: "cirros", KeyName: "kp-demo",
-		Networks: []computev1.NetworkAttachment{{Name: "net1"}}, PowerState: computev1.PowerActive, Metadata: map[string]string{"role": "demo"}}
+		Networks: []computev1.NetworkAttachment{{Name: "net1"}}, PowerState: computev1.PowerActive, Metadata: map[string]string{"role": "demo"},
+		SecurityGroups: []string{"default"}}
 	if fmt.Sprint(srv.Spec) != fmt.Sprint(want) {
 		t.Errorf("spec\n got  %+v\n want %+v", srv.Spec, want)
 	}

@@ -65,6 +65,10 @@ var apiResources = []metav1.APIResource{
 	{Name: "os-quota-sets/detail", Namespaced: true, Kind: "QuotaSet", Verbs: verbs("get")},
 	{Name: "os-quota-class-sets", SingularName: "os-quota-class-set", Namespaced: true, Kind: "QuotaClassSet", Verbs: verbs("get", "update")},
 	{Name: "os-networksv2", SingularName: "os-networkv2", Namespaced: true, Kind: "Network", Verbs: verbs("get", "create", "delete")},
+	{Name: "os-security-groups", SingularName: "os-security-group", Namespaced: true, Kind: "SecurityGroup", Verbs: verbs("get", "create", "update", "delete")},
+	{Name: "os-security-group-rules", SingularName: "os-security-group-rule", Namespaced: true, Kind: "SecurityGroupRule", Verbs: verbs("create", "delete")},
+	{Name: "servers/os-security-groups", Namespaced: true, Kind: "Server", Verbs: verbs("get")},
+	{Name: "os-floating-ips", SingularName: "os-floating-ip", Namespaced: true, Kind: "FloatingIP", Verbs: verbs("get", "create", "delete")},
 }
 
 func verbs(v ...string) metav1.Verbs { return append(metav1.Verbs{}, v...) }

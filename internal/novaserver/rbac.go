@@ -35,6 +35,11 @@ package novaserver
 //   - patch images/status: the image API is the status writer of the images uploaded
 //     through it (queued, saving, active with the data's size and hashes).
 //
+//   - create securitygroups: a tenant's default group, made on its first security-group call
+//     whoever makes it (Neutron makes it for any role);
+//   - delete floatingips: a floating IP the pool could not give an address is deleted again
+//     before the answer, whoever asked (a creator may allocate but not delete).
+//
 // TokenReviews and SubjectAccessReviews (system:auth-delegator) and the front-proxy CA in
 // kube-system (extension-apiserver-authentication-reader) are bound in
 // config/rbac/role_binding.yaml: markers cannot bind existing roles.
@@ -51,3 +56,5 @@ package novaserver
 // +kubebuilder:rbac:groups=compute.kova.dev,resources=tokenrevocations,verbs=create;get;list;delete
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings,verbs=list
 // +kubebuilder:rbac:groups=compute.kova.dev,resources=images/status,verbs=patch
+// +kubebuilder:rbac:groups=compute.kova.dev,resources=securitygroups,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups=compute.kova.dev,resources=floatingips,verbs=get;list;watch;delete

@@ -41,3 +41,19 @@ func NetworkUsers(ctx context.Context, r client.Reader, n *computev1.Network, pu
 	}
 	return rules.ServersUsingNetwork(list.Items, n, publicNamespace), nil
 }
+
+// FloatingIPPool is the external network in the public namespace a floating IP pool's name
+// means: its metadata.name, id or label (Nova's pool is the network's name).
+func FloatingIPPool(ctx context.Context, c client.Reader, publicNS, pool string) (*computev1.Network, error) {
+	var list computev1.NetworkList
+	if err := c.List(ctx, &list, client.InNamespace(publicNS)); err != nil {
+		return nil, err
+	}
+	for i := range list.Items {
+		n := &list.Items[i]
+		if n.Spec.External && (n.Name == pool || n.NovaID() == pool || n.DisplayName() == pool) {
+			return n, nil
+		}
+	}
+	return nil, &NotFoundError{Message: "Floating IP pool not found."}
+}

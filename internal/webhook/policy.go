@@ -48,6 +48,10 @@ var (
 	callDetachVolume = novaCall{http.MethodDelete, "/servers/{id}/os-volume_attachments/{device}", "os_compute_api:os-volumes-attachments:delete"}
 )
 
+// pathServerAction is POST /servers/{id}/action's path: every server action's, whatever the
+// action (its rule tells them apart).
+const pathServerAction = "/servers/{id}/action"
+
 // actionRules are Nova's policy rules of the server actions, each POST
 // /servers/{id}/action.
 var actionRules = map[lifecycle.Action]string{
@@ -81,7 +85,7 @@ func actionCall(a lifecycle.Action) novaCall {
 	if !ok {
 		rule = "os_compute_api:servers:" + string(a)
 	}
-	return novaCall{http.MethodPost, "/servers/{id}/action", rule}
+	return novaCall{http.MethodPost, pathServerAction, rule}
 }
 
 // fieldCall is a spec field whose change is a Nova call.
@@ -159,6 +163,15 @@ func specCalls(old, srv *computev1.Server) []fieldCall {
 	}
 	if len(removed) > 0 {
 		add("networks", callDetachInterface)
+	}
+	if !create {
+		sgAdded, sgRemoved := securityGroupEdits(rules.ServerSecurityGroups(old), rules.ServerSecurityGroups(srv))
+		if len(sgAdded) > 0 {
+			add("securityGroups", callAddSecurityGroup)
+		}
+		if len(sgRemoved) > 0 {
+			add("securityGroups", callRemoveSecurityGroup)
+		}
 	}
 	added, removed = rules.VolumeEdits(&was, &s)
 	if len(added) > 0 {

@@ -95,6 +95,9 @@ func (v *ServerValidator) ValidateCreate(ctx context.Context, srv *computev1.Ser
 	if err := v.checkVolumes(ctx, nil, srv); err != nil {
 		return nil, err
 	}
+	if err := v.checkSecurityGroups(ctx, nil, srv); err != nil {
+		return nil, err
+	}
 	var errs field.ErrorList
 	errs = append(errs, v.checkNetworks(ctx, srv, nil)...)
 	var flavor *computev1.Flavor
@@ -167,6 +170,9 @@ func (v *ServerValidator) ValidateUpdate(ctx context.Context, old, srv *computev
 		return nil, apierrors.NewInvalid(serverGK, srv.Name, errs)
 	}
 	if err := v.checkVolumes(ctx, old, srv); err != nil {
+		return nil, err
+	}
+	if err := v.checkSecurityGroups(ctx, old, srv); err != nil {
 		return nil, err
 	}
 	if !srv.DeletionTimestamp.IsZero() || old.Status.VMState == "" {

@@ -39,6 +39,14 @@ func Setup(mgr manager.Manager, publicNamespace string) error {
 	if err := ctrlWebhook(mgr, &computev1.Network{}).WithValidator(nw).Complete(); err != nil {
 		return err
 	}
+	sg := &SecurityGroupWebhook{Reader: reader}
+	if err := ctrlWebhook(mgr, &computev1.SecurityGroup{}).WithValidator(sg).Complete(); err != nil {
+		return err
+	}
+	fw := &FloatingIPWebhook{Reader: reader, PublicNamespace: publicNamespace, Admins: admins}
+	if err := ctrlWebhook(mgr, &computev1.FloatingIP{}).WithValidator(fw).Complete(); err != nil {
+		return err
+	}
 	return ctrlWebhook(mgr, &computev1.Image{}).WithValidator(&ImageValidator{Reader: reader, PublicNamespace: publicNamespace}).Complete()
 }
 

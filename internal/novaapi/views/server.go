@@ -4,6 +4,7 @@ import (
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/lifecycle"
 	"github.com/kova-dev/kova/internal/novaapi/microversion"
+	"github.com/kova-dev/kova/internal/rules"
 )
 
 // Server is Nova's server view (views/servers.py): the "server" of GET /servers/{id}
@@ -191,7 +192,11 @@ func (out *Server) full(in ServerInput) {
 	out.LaunchedAt = NaiveOrNull(srv.Status.LaunchedAt)
 	out.TerminatedAt = Null[string]()
 	if len(srv.Status.Addresses) > 0 {
-		out.SecurityGroups = []SecurityGroup{{Name: "default"}}
+		// The groups of the server's ports, by name (Server.spec.securityGroups).
+		out.SecurityGroups = []SecurityGroup{}
+		for _, name := range rules.ServerSecurityGroups(srv) {
+			out.SecurityGroups = append(out.SecurityGroups, SecurityGroup{Name: name})
+		}
 	}
 	if in.Admin {
 		out.ServerAdmin = newServerAdmin(in)
