@@ -5,8 +5,10 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -64,15 +66,32 @@ func (r *QuotaReconciler) Reconcile(ctx context.Context, req reconcile.Request) 
 	return result, client.IgnoreNotFound(r.Status().Update(ctx, q))
 }
 
-// SetupWithManager registers the controller: a tenant's quota is counted again whenever
-// its Quota or one of its servers changes.
+// quotaCountBatch is how long a change of a tenant's servers waits before its Quota is
+// counted again: the queue keeps one pending count per tenant, so a burst of boots shares
+// one count (a LIST of the tenant's servers) and one status write. Admission does not wait
+// for it: a reservation holds a server's usage until a count has seen the server, and a
+// refusal is decided on a fresh count.
+const quotaCountBatch = time.Second
+
+// SetupWithManager registers the controller: a tenant's quota is counted again when its
+// Quota changes, and quotaCountBatch after one of its servers does.
 func (r *QuotaReconciler) SetupWithManager(mgr manager.Manager) error {
-	toQuota := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
-		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: computev1.QuotaName}}}
-	})
+	later := func(o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		q.AddAfter(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: computev1.QuotaName}}, quotaCountBatch)
+	}
 	return builder.ControllerManagedBy(mgr).
 		Named("quota").
 		For(&computev1.Quota{}).
-		Watches(&computev1.Server{}, toQuota).
+		Watches(&computev1.Server{}, handler.Funcs{
+			CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+				later(e.Object, q)
+			},
+			UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+				later(e.ObjectNew, q)
+			},
+			DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+				later(e.Object, q)
+			},
+		}).
 		Complete(r)
 }

@@ -145,8 +145,8 @@ func (r *Reserver) reserve(ctx context.Context, ns string, batch []*waiter) ([]e
 		changed := false
 		for i, w := range batch {
 			c := w.claim
-			if reserved(st, c) {
-				continue // the same admission asked again
+			if reserved(st, c) || unlimited(limits, c) {
+				continue // the same admission asked again, or nothing to keep it within
 			}
 			refusal := check(limits, st.Used, c)
 			if refusal != nil && !recounted {
@@ -193,6 +193,20 @@ func (r *Reserver) reserve(ctx context.Context, ns string, batch []*waiter) ([]e
 		return results, nil
 	}
 	return nil, apierrors.NewTooManyRequests(fmt.Sprintf("the quota of %s is being written by many at once; try again", ns), 1)
+}
+
+// unlimited says whether none of what c asks for has a limit (-1, Nova's unlimited): Nova
+// checks nothing then, and no reservation is needed to keep concurrent claims within a
+// limit. What c uses is still counted by the controller, for /limits and for a limit set
+// later.
+func unlimited(l Limits, c Claim) bool {
+	u := c.usage()
+	for name, n := range map[string]int64{Instances: u.Instances, Cores: u.Cores, RAM: u.RAM} {
+		if n > 0 && l[name] >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func check(l Limits, used Usage, c Claim) error {
