@@ -238,7 +238,7 @@ func (plan *serverPlan) fill(s *serverCreateAttrs, v apiVersion) {
 	if s.DiskConfig == "AUTO" {
 		plan.annotations[annDiskConfig] = "AUTO"
 	}
-	plan.spec.AccessIPv4, plan.spec.AccessIPv6 = s.AccessIPv4, s.AccessIPv6
+	plan.spec.AccessIPv4, plan.spec.AccessIPv6 = canonicalIP(s.AccessIPv4), canonicalIP(s.AccessIPv6)
 	if truthy(s.ConfigDrive) {
 		plan.annotations[annConfigDrive] = "True"
 	}

@@ -74,10 +74,10 @@ func (a *serverAttrs) apply(s *computev1.Server) {
 		setAnnotation(s, annDiskConfig, *a.DiskConfig)
 	}
 	if a.AccessIPv4 != nil {
-		s.Spec.AccessIPv4 = *a.AccessIPv4
+		s.Spec.AccessIPv4 = canonicalIP(*a.AccessIPv4)
 	}
 	if a.AccessIPv6 != nil {
-		s.Spec.AccessIPv6 = *a.AccessIPv6
+		s.Spec.AccessIPv6 = canonicalIP(*a.AccessIPv6)
 	}
 	if a.Description != nil {
 		var d *string

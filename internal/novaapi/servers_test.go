@@ -680,3 +680,20 @@ func TestCacheLag(t *testing.T) {
 	}
 	showServer(t, &lagging, string(other.UID))
 }
+
+// Nova keeps an access address in its canonical text (its IPAddress column), which
+// Tempest's test_verify_server_details compares with netaddr's.
+func TestAccessIPsAreCanonical(t *testing.T) {
+	e := newEnv(t, standard(server("srv-a", srvUID, base))...)
+	long := "0000:0000:0000:0000:0000:babe:220.12.22.2"
+	s := e.do(http.MethodPost, "/servers", `{"server": {"name": "x", "flavorRef": "1", "imageRef": "`+imageUID+`",
+		"networks": [{"uuid": "`+netUID+`"}], "accessIPv4": "1.1.1.1", "accessIPv6": "`+long+`"}}`).expect(202).object()["server"].(map[string]any)
+	got := showServer(t, e, s["id"].(string))
+	if got["accessIPv6"] != "::babe:dc0c:1602" || got["accessIPv4"] != "1.1.1.1" {
+		t.Errorf("created with %v %v", got["accessIPv4"], got["accessIPv6"])
+	}
+	e.do(http.MethodPut, "/servers/"+srvUID, `{"server": {"accessIPv6": "2001:DB8:0:0:0:0:0:1"}}`).expect(200)
+	if srv := e.getServer("srv-a"); srv.Spec.AccessIPv6 != "2001:db8::1" {
+		t.Errorf("updated to %q", srv.Spec.AccessIPv6)
+	}
+}
