@@ -67,7 +67,7 @@ var serverActionDefs = map[string]serverActionDef{
 	"migrate":              {run: unimplementedAction("migrate")},
 	"evacuate":             {run: unimplementedAction("evacuate")},
 	"forceDelete":          {run: unimplementedAction("forceDelete")},
-	"restore":              {run: unimplementedAction("restore")},
+	"restore":              {run: (*handler).restore},
 	"trigger_crash_dump":   {run: unimplementedAction("trigger_crash_dump"), min: 17, schema: fixed(schemas.TriggerCrashDump)},
 	"createBackup":         {run: unimplementedAction("createBackup")},
 	"os-resetState":        {run: unimplementedAction("os-resetState")},

@@ -135,6 +135,10 @@ func TestActionConflicts(t *testing.T) {
 			"Cannot 'createImage' instance " + id + " while it is in vm_state rescued"},
 		{"rebuild never launched", `{"rebuild": {"imageRef": "` + imageUID + `"}}`, neverLaunched(server("srv-a", id, base)), "demo",
 			"Instance " + id + " is in an invalid state for 'rebuild'"},
+		{"restore an active server (no soft delete)", `{"restore": null}`, server("srv-a", id, base), "demo",
+			"Cannot 'restore' instance " + id + " while it is in vm_state active"},
+		{"restore a locked server", `{"restore": null}`, locked(server("srv-a", id, base)), "demo",
+			"Instance " + id + " is locked"},
 		{"admin still gets vm_state", `{"pause": null}`, locked(inState(server("srv-a", id, base), lifecycle.VMPaused, "", lifecycle.PowerPaused)), "admin",
 			"Cannot 'pause' instance " + id + " while it is in vm_state paused"},
 	}
