@@ -73,7 +73,7 @@ var serverActionDefs = map[string]serverActionDef{
 	"os-resetState":        {run: unimplementedAction("os-resetState")},
 	"injectNetworkInfo":    {run: unimplementedAction("injectNetworkInfo")},
 	"resetNetwork":         {run: unimplementedAction("resetNetwork")},
-	"os-getConsoleOutput":  {run: unimplementedAction("os-getConsoleOutput")},
+	"os-getConsoleOutput":  {run: (*handler).getConsoleOutput, schema: fixed(schemas.GetConsoleOutput)},
 	"os-getVNCConsole":     {run: unimplementedAction("os-getVNCConsole"), max: 5},
 	"os-getSPICEConsole":   {run: unimplementedAction("os-getSPICEConsole"), max: 5},
 	"os-getRDPConsole":     {run: unimplementedAction("os-getRDPConsole"), max: 5},

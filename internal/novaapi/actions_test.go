@@ -245,8 +245,10 @@ func TestActionBodies(t *testing.T) {
 		{"trigger_crash_dump starts at 2.17", "2.16", `{"trigger_crash_dump": null}`, "itemNotFound", "The resource could not be found.", 404},
 		{"trigger_crash_dump", "2.17", `{"trigger_crash_dump": null}`, "notImplemented",
 			"The trigger_crash_dump action is not implemented yet in Kova.", 501},
-		{"console output", "", `{"os-getConsoleOutput": {"length": 10}}`, "notImplemented",
-			"The os-getConsoleOutput action is not implemented yet in Kova.", 501},
+		{"console output length below -1 (peer)", "", `{"os-getConsoleOutput": {"length": -2}}`, "badRequest",
+			"Invalid input for field/attribute length. Value: -2. -2 is less than the minimum of -1", 400},
+		{"console output length not a number (peer)", "", `{"os-getConsoleOutput": {"length": "abc"}}`, "badRequest",
+			"Invalid input for field/attribute length. Value: abc. 'abc' does not match '^-?[0-9]+$'", 400},
 		{"migrate", "", `{"migrate": null}`, "notImplemented", "The migrate action is not implemented yet in Kova.", 501},
 	}
 	for _, tt := range tests {

@@ -83,3 +83,9 @@ func Unshelve(v microversion.Version) *js.Schema {
 	}
 	return nil
 }
+
+// GetConsoleOutput is os-getConsoleOutput (console_output.py): length is a whole number
+// from -1 (all of it), as a number or a string, or null (all of it).
+var GetConsoleOutput = actionSchema("os-getConsoleOutput", js.New(js.Type("object"),
+	js.Properties(js.P("length", js.New(js.Type("integer", "string", "null"), js.Pattern("^-?[0-9]+$", "^-?[0-9]+$"), js.Minimum(-1)))),
+	js.NoAdditionalProperties()))
