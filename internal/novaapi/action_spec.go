@@ -99,6 +99,21 @@ func (h *handler) resize(rq *request, srv *computev1.Server, arg any) error {
 			return err
 		}
 	}
+	// A resize partitions the resized disk as OS-DCF:diskConfig says, MANUAL if it says
+	// nothing: Nova sets the instance's auto_disk_config (to "given or False") as it
+	// accepts the resize, and shows it from then on (checked on the peer).
+	diskConfig := "MANUAL"
+	if dc, ok := obj.Get("OS-DCF:diskConfig"); ok {
+		diskConfig = js.Str(dc)
+	}
+	if diskConfig != annotationOr(srv, annDiskConfig, "MANUAL") {
+		if srv, err = h.patchServer(rq.ctx, srv, func(s *computev1.Server) error {
+			setAnnotation(s, annDiskConfig, diskConfig)
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
 	if _, err := h.createAction(rq, srv, actionName(srv, computev1.ActionResize), computev1.ActionResize, func(s *computev1.ServerActionSpec) {
 		s.Resize = &computev1.ResizeParams{FlavorRef: f.Name}
 	}); err != nil {

@@ -447,3 +447,28 @@ func TestRescueAndUnshelveBodies(t *testing.T) {
 		t.Errorf("not unshelved: %+v", sas)
 	}
 }
+
+// A resize sets the server's diskConfig: as asked, or MANUAL when not asked (checked on the
+// peer: AUTO, resized with no OS-DCF:diskConfig, shows MANUAL at once).
+func TestResizeSetsDiskConfig(t *testing.T) {
+	for _, tt := range []struct{ name, was, body, want string }{
+		{"manual to auto", "", `{"resize": {"flavorRef": "2", "OS-DCF:diskConfig": "AUTO"}}`, "AUTO"},
+		{"auto to manual", "AUTO", `{"resize": {"flavorRef": "2", "OS-DCF:diskConfig": "MANUAL"}}`, "MANUAL"},
+		{"auto, not asked", "AUTO", `{"resize": {"flavorRef": "2"}}`, "MANUAL"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := server("srv-a", srvUID, base)
+			if tt.was != "" {
+				setAnnotation(srv, annDiskConfig, tt.was)
+			}
+			e := newEnv(t, standard(srv)...)
+			e.do(http.MethodPost, "/servers/"+srvUID+"/action", tt.body).expect(202)
+			if got := showServer(t, e, srvUID)["OS-DCF:diskConfig"]; got != tt.want {
+				t.Errorf("diskConfig %v, want %s", got, tt.want)
+			}
+			if sas := e.serverActions(); len(sas) != 1 || sas[0].Spec.Resize == nil {
+				t.Errorf("actions %+v", sas)
+			}
+		})
+	}
+}
