@@ -50,6 +50,48 @@ var _ = Describe("The kova roles", func() {
 		Expect(wrong).To(BeEmpty())
 	})
 
+	It("let every role read a server's tags, password and the zones, and only the admin change them", func(ctx SpecContext) {
+		ns := uniqTenant()
+		tokens := tenant(ctx, ns)
+		for role, t := range tokens {
+			Eventually(func() (int, error) {
+				return status(do(tlsClient, http.MethodGet, directURL+"/v2.1/"+ns+"/servers", token(t), nil))
+			}).WithContext(ctx).Should(Equal(http.StatusOK), role)
+		}
+		var wrong []string
+		for _, c := range []struct {
+			method, path string
+			roles        []string
+		}{
+			{http.MethodGet, "/servers/x/tags", []string{"observer", "creator", "admin"}},
+			{http.MethodGet, "/servers/x/tags/t", []string{"observer", "creator", "admin"}},
+			{http.MethodPut, "/servers/x/tags", []string{"admin"}},
+			{http.MethodPut, "/servers/x/tags/t", []string{"admin"}},
+			{http.MethodDelete, "/servers/x/tags", []string{"admin"}},
+			{http.MethodDelete, "/servers/x/tags/t", []string{"admin"}},
+			{http.MethodGet, "/servers/x/os-server-password", []string{"observer", "creator", "admin"}},
+			{http.MethodDelete, "/servers/x/os-server-password", []string{"admin"}},
+			{http.MethodGet, "/os-availability-zone", []string{"observer", "creator", "admin"}},
+		} {
+			for _, role := range []string{"observer", "creator", "admin"} {
+				want := http.StatusForbidden
+				if slices.Contains(c.roles, role) {
+					want = http.StatusOK // the stand-in answers whatever reaches it
+				}
+				var body []byte
+				if c.method == http.MethodPut {
+					body = []byte("{}")
+				}
+				r, err := do(tlsClient, c.method, directURL+"/v2.1/"+ns+c.path, token(tokens[role]), body)
+				Expect(err).NotTo(HaveOccurred())
+				if r.code != want {
+					wrong = append(wrong, fmt.Sprintf("%s %s as %s: got %d, want %d: %s", c.method, c.path, role, r.code, want, r.body))
+				}
+			}
+		}
+		Expect(wrong).To(BeEmpty())
+	})
+
 	It("grant the compute.kova.dev resources consistently with the matrix", func(ctx SpecContext) {
 		ns := uniqTenant()
 		tenant(ctx, ns)

@@ -110,3 +110,8 @@ func ServerUpdate(v microversion.Version) *js.Schema {
 	server := js.New(js.Type("object"), js.Properties(ps...), js.NoAdditionalProperties())
 	return js.New(js.Type("object"), js.Properties(js.P("server", server)), js.Required("server"), js.NoAdditionalProperties())
 }
+
+// ServerTags is PUT /servers/{id}/tags (server_tags.py's update_all).
+var ServerTags = js.New(js.Type("object"),
+	js.Properties(js.P("tags", js.New(js.Type("array"), js.Items(sTag), js.MaxItems(MaxServerTags)))),
+	js.Required("tags"), js.NoAdditionalProperties())
