@@ -398,6 +398,9 @@ func (r *ServerReconciler) finishTask(ctx context.Context, srv *computev1.Server
 		if err := r.setSnapshotPhase(ctx, srv, op, computev1.ImageActive); err != nil {
 			return reconcile.Result{}, err
 		}
+		if err := r.rotateBackups(ctx, srv, op); err != nil {
+			return reconcile.Result{}, err
+		}
 	case lifecycle.ActionAttachInterface, lifecycle.ActionDetachInterface,
 		lifecycle.ActionAttachVolume, lifecycle.ActionDetachVolume:
 		if err := r.finishDevice(ctx, srv, op); err != nil {

@@ -77,6 +77,21 @@ type CreateImageParams struct {
 	// +optional
 	// +kubebuilder:validation:MaxProperties=128
 	Metadata map[string]string `json:"metadata,omitempty"`
+	// Backup makes the image a backup (Nova's createBackup): once it is active, the
+	// server's older backups of the same type beyond the rotation are deleted.
+	// +optional
+	Backup *BackupParams `json:"backup,omitempty"`
+}
+
+// BackupParams are createBackup's: the backup's type (e.g. daily) and how many backups of
+// that type the server keeps.
+type BackupParams struct {
+	// Type is Nova's backup_type, any string.
+	// +kubebuilder:validation:MaxLength=255
+	Type string `json:"type"`
+	// Rotation is how many backups of this type to keep, the new one included; 0 keeps none.
+	// +kubebuilder:validation:Minimum=0
+	Rotation int32 `json:"rotation"`
 }
 
 // ChangePasswordParams points at the new password. It lives in a Secret, never in this

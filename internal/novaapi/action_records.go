@@ -2,7 +2,10 @@ package novaapi
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -16,8 +19,8 @@ import (
 	"github.com/kova-dev/kova/internal/rules"
 )
 
-// The actions that are a ServerAction with parameters: reboot, changePassword and
-// createImage (rebuild has its own file).
+// The actions that are a ServerAction with parameters: reboot, changePassword,
+// createImage and createBackup (rebuild has its own file).
 
 func (h *handler) reboot(rq *request, srv *computev1.Server, arg any) error {
 	typ, _ := arg.(*js.Object).Get("type")
@@ -87,8 +90,51 @@ func (h *handler) createImage(rq *request, srv *computev1.Server, arg any) error
 	if !rq.version.AtLeast(39) && len(ci.Metadata) > maxMetaItems {
 		return forbidden("Image metadata limit exceeded")
 	}
+	return h.snapshot(rq, srv, &computev1.CreateImageParams{ImageName: ci.Name, Metadata: ci.Metadata}, true)
+}
+
+// createBackup is a snapshot marked as a backup of a type, which rotates the server's
+// older backups of that type once it is active (the controller, rules.BackupsToRotate).
+// Nova's guard is createImage's (ACTIVE, STOPPED, PAUSED, SUSPENDED, no lock check), in
+// its own name.
+func (h *handler) createBackup(rq *request, srv *computev1.Server, arg any) error {
+	var body struct {
+		CreateBackup struct {
+			Name       string            `json:"name"`
+			BackupType string            `json:"backup_type"`
+			Metadata   map[string]string `json:"metadata"`
+		} `json:"createBackup"`
+	}
+	if err := json.Unmarshal(rq.body, &body); err != nil {
+		return badRequest(msgMalformed)
+	}
+	cb := body.CreateBackup
+	// The schema let through only a whole number from 0, as a number or digits.
+	v, _ := arg.(*js.Object).Get("rotation")
+	rotation, err := strconv.ParseInt(fmt.Sprint(v), 10, 32)
+	if err != nil {
+		return badRequest("Invalid input for field/attribute rotation. Value: %v.", v)
+	}
+	if err := h.checkAction(rq, srv, lifecycle.ActionCreateImage); err != nil {
+		var ae *apiError
+		if errors.As(err, &ae) {
+			ae.message = strings.Replace(ae.message, "'createImage'", "'createBackup'", 1)
+		}
+		return err
+	}
+	if len(cb.Metadata) > maxMetaItems {
+		return forbidden("Image metadata limit exceeded")
+	}
+	return h.snapshot(rq, srv, &computev1.CreateImageParams{ImageName: cb.Name, Metadata: cb.Metadata,
+		Backup: &computev1.BackupParams{Type: cb.BackupType, Rotation: int32(rotation)}}, rotation > 0)
+}
+
+// snapshot starts a createImage ServerAction and makes its image at once (Nova answers the
+// image's id before the snapshot starts): its id in the body from 2.45, before that in
+// Location (which a backup with rotation 0, deleted once made, does not get).
+func (h *handler) snapshot(rq *request, srv *computev1.Server, params *computev1.CreateImageParams, location bool) error {
 	sa, err := h.createAction(rq, srv, actionName(srv, computev1.ActionCreateImage), computev1.ActionCreateImage, func(s *computev1.ServerActionSpec) {
-		s.CreateImage = &computev1.CreateImageParams{ImageName: ci.Name, Metadata: ci.Metadata}
+		s.CreateImage = params
 	})
 	if err != nil {
 		return err
@@ -105,6 +151,8 @@ func (h *handler) createImage(rq *request, srv *computev1.Server, arg any) error
 	if rq.version.AtLeast(45) {
 		return rq.json(http.StatusAccepted, map[string]any{"image_id": id})
 	}
-	rq.w.Header().Set("Location", rq.selfHref("images", id))
+	if location {
+		rq.w.Header().Set("Location", rq.selfHref("images", id))
+	}
 	return rq.json(http.StatusAccepted, nil)
 }

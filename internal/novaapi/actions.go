@@ -69,7 +69,7 @@ var serverActionDefs = map[string]serverActionDef{
 	"forceDelete":          {run: unimplementedAction("forceDelete")},
 	"restore":              {run: (*handler).restore},
 	"trigger_crash_dump":   {run: unimplementedAction("trigger_crash_dump"), min: 17, schema: fixed(schemas.TriggerCrashDump)},
-	"createBackup":         {run: unimplementedAction("createBackup")},
+	"createBackup":         {run: (*handler).createBackup, schema: fixed(schemas.CreateBackup)},
 	"os-resetState":        {run: unimplementedAction("os-resetState")},
 	"injectNetworkInfo":    {run: unimplementedAction("injectNetworkInfo")},
 	"resetNetwork":         {run: unimplementedAction("resetNetwork")},

@@ -15,6 +15,7 @@ import (
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/lifecycle"
+	"github.com/kova-dev/kova/internal/rules"
 )
 
 // TestDesiredStateActions: an action that has a desired-state form, asked through REST, is
@@ -471,4 +472,44 @@ func TestResizeSetsDiskConfig(t *testing.T) {
 			}
 		})
 	}
+}
+
+// createBackup is a createImage ServerAction whose image is a backup (rotation done by the
+// controller once it is active); bodies and messages are the peer's.
+func TestCreateBackupAction(t *testing.T) {
+	e := newEnv(t, standard(server("srv-a", srvUID, base))...)
+	act := "/servers/" + srvUID + "/action"
+	r := e.do(http.MethodPost, act, `{"createBackup": {"name": "bk", "backup_type": "daily", "rotation": "2", "metadata": {"k": "v"}}}`).expect(202)
+	sas := e.serverActions()
+	if len(sas) != 1 || sas[0].Spec.Action != computev1.ActionCreateImage || sas[0].Spec.CreateImage.Backup == nil ||
+		*sas[0].Spec.CreateImage.Backup != (computev1.BackupParams{Type: "daily", Rotation: 2}) {
+		t.Fatalf("ServerActions %+v", sas)
+	}
+	var imgs computev1.ImageList
+	_ = e.c.List(context.Background(), &imgs, client.InNamespace(tenant))
+	if len(imgs.Items) != 1 {
+		t.Fatalf("images %+v", imgs.Items)
+	}
+	img := imgs.Items[0]
+	if m := img.Spec.Metadata; m["image_type"] != "backup" || m["backup_type"] != "daily" || m["k"] != "v" || img.Annotations[rules.AnnBackupRotation] != "2" {
+		t.Errorf("backup image %v %v", m, img.Annotations)
+	}
+	if r.Header().Get("Location") != root+"/images/"+string(img.UID) || r.Body.Len() != 0 {
+		t.Errorf("Location %q body %q", r.Header().Get("Location"), r.Body.String())
+	}
+
+	e2 := newEnv(t, standard(server("srv-a", srvUID, base))...)
+	if m := e2.as("demo", "2.45").do(http.MethodPost, act, `{"createBackup": {"name": "bk", "backup_type": "daily", "rotation": 0}}`).expect(202).object(); len(m) != 1 || m["image_id"] == nil {
+		t.Errorf("2.45 body %v", m)
+	}
+	for body, msg := range map[string]string{
+		`{"createBackup": {"name": "b", "backup_type": "daily", "rotation": -1}}`:  "Invalid input for field/attribute rotation. Value: -1. -1 is less than the minimum of 0",
+		`{"createBackup": {"name": "b", "backup_type": "daily", "rotation": "x"}}`: "Invalid input for field/attribute rotation. Value: x. 'x' does not match '^[0-9]*$'",
+		`{"createBackup": {"name": "b", "backup_type": "daily"}}`:                  "Invalid input for field/attribute createBackup. Value: {'name': 'b', 'backup_type': 'daily'}. 'rotation' is a required property",
+	} {
+		e2.do(http.MethodPost, act, body).expectFault(400, "badRequest", msg)
+	}
+	rescued := inState(server("srv-a", srvUID, base), lifecycle.VMRescued, "", lifecycle.PowerShutdown)
+	newEnv(t, standard(rescued)...).do(http.MethodPost, act, `{"createBackup": {"name": "b", "backup_type": "daily", "rotation": 1}}`).
+		expectFault(409, "conflictingRequest", "Cannot 'createBackup' instance "+srvUID+" while it is in vm_state rescued")
 }

@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"strconv"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
@@ -29,11 +31,18 @@ func SnapshotImage(srv *computev1.Server, sa *computev1.ServerAction) *computev1
 	for k, v := range params.Metadata {
 		meta[k] = v
 	}
+	var annotations map[string]string
+	if b := params.Backup; b != nil {
+		// Nova's backup properties, over whatever the metadata said.
+		meta["image_type"], meta["backup_type"] = "backup", b.Type
+		annotations = map[string]string{AnnBackupRotation: strconv.Itoa(int(b.Rotation))}
+	}
 	return &computev1.Image{
 		ObjectMeta: metav1.ObjectMeta{
-			Namespace: srv.Namespace,
-			Name:      SnapshotImageName(sa),
-			Labels:    map[string]string{computev1.LabelServer: srv.Name},
+			Namespace:   srv.Namespace,
+			Name:        SnapshotImageName(sa),
+			Labels:      map[string]string{computev1.LabelServer: srv.Name},
+			Annotations: annotations,
 		},
 		Spec: computev1.ImageSpec{
 			Name:            params.ImageName,

@@ -89,3 +89,13 @@ func Unshelve(v microversion.Version) *js.Schema {
 var GetConsoleOutput = actionSchema("os-getConsoleOutput", js.New(js.Type("object"),
 	js.Properties(js.P("length", js.New(js.Type("integer", "string", "null"), js.Pattern("^-?[0-9]+$", "^-?[0-9]+$"), js.Minimum(-1)))),
 	js.NoAdditionalProperties()))
+
+// CreateBackup is createBackup (create_backup.py): rotation is a non-negative whole number,
+// as a number or a string of digits.
+var CreateBackup = actionSchema("createBackup", js.New(js.Type("object"),
+	js.Properties(
+		js.P("name", sName),
+		js.P("backup_type", js.New(js.Type("string"))),
+		js.P("rotation", js.New(js.Type("integer", "string"), js.Pattern("^[0-9]*$", "^[0-9]*$"), js.Minimum(0), js.MinLength(1))),
+		js.P("metadata", sMetadata)),
+	js.Required("name", "backup_type", "rotation"), js.NoAdditionalProperties()))
