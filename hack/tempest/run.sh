@@ -46,11 +46,12 @@ fi
 mkdir -p "$TWS/logs" "$TWS/tempest_lock"
 
 echo "starting Kova (logs: $WS/localcp.log)"
-# No step latency: Tempest waits for each state anyway; the debug server is not needed; no
-# shared networks: each project has its own (hack/tempest), so a boot naming none gets it.
+# The simulated driver's default step latency, so that tasks take time as a cloud's do (a
+# snapshot is SAVING for a while); no debug server; no shared networks: each project has
+# its own (hack/tempest), so a boot naming none gets it.
 "$ROOT/bin/localcp" --bin-dir "$ROOT/bin" --manager "$ROOT/bin/manager" --nova-api "$ROOT/bin/nova-api" \
     --config-dir "$ROOT/config" --data-dir "$DATA" --nova-api-direct-address "$ADDR" \
-    --sim-debug-address= --sim-step-latency=0 --shared-networks=none >"$WS/localcp.log" 2>&1 &
+    --sim-debug-address= --shared-networks=none >"$WS/localcp.log" 2>&1 &
 KOVA=$!
 stop_kova() {
     kill -INT "$KOVA" 2>/dev/null && wait "$KOVA" 2>/dev/null || true

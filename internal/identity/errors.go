@@ -14,7 +14,8 @@ const (
 	msgTokenNotFound   = "Failed to validate token"
 	msgNoMethod        = "The method is not allowed for the requested URL."
 	msgTooLarge        = "Request is too large."
-	msgMalformed       = "Malformed request body: the body is not valid JSON."
+	msgClientError     = "The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error."
+	msgMalformed       = "Expecting to find valid JSON in request body. " + msgClientError
 	msgInternal        = "An unexpected error prevented the server from fulfilling your request."
 	tooManyFailures    = "Too many failed logins: wait before trying again."
 	msgUnscopedCatalog = "You are not authorized to perform the requested action: a project-scoped token is required to read the catalog."
@@ -38,6 +39,12 @@ func (s *Service) writeLoginError(w http.ResponseWriter, err error) {
 	if le, ok := err.(*loginError); ok {
 		if le.retryAfter > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(int((le.retryAfter+time.Second-1)/time.Second)))
+		}
+		if le.methods != nil {
+			w.Header().Set("WWW-Authenticate", `Keystone uri="`+s.cfg.Endpoint+`/identity"`)
+			writeJSON(w, le.code, map[string]any{"error": map[string]any{"code": le.code, "title": titles[le.code],
+				"message": le.msg, "identity": map[string]any{"methods": le.methods}}})
+			return
 		}
 		s.writeError(w, le.code, le.msg)
 		return

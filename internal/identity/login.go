@@ -46,23 +46,37 @@ var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("kova: no such user"), bcr
 // authRequest is the body of POST /v3/auth/tokens.
 type authRequest struct {
 	Auth *struct {
-		Identity *struct {
-			Methods  []string `json:"methods"`
-			Password *struct {
-				User *userRef `json:"user"`
-			} `json:"password"`
-			Token *struct {
-				ID string `json:"id"`
-			} `json:"token"`
-			ApplicationCredential *struct {
-				ID     string   `json:"id"`
-				Name   string   `json:"name"`
-				Secret *string  `json:"secret"`
-				User   *userRef `json:"user"`
-			} `json:"application_credential"`
-		} `json:"identity"`
-		Scope json.RawMessage `json:"scope"`
+		Identity *identityRequest `json:"identity"`
+		Scope    json.RawMessage  `json:"scope"`
 	} `json:"auth"`
+}
+
+// identityRequest is the body's identity: its methods and a block for each.
+type identityRequest struct {
+	Methods  []string `json:"methods"`
+	Password *struct {
+		User *userRef `json:"user"`
+	} `json:"password"`
+	Token *struct {
+		ID string `json:"id"`
+	} `json:"token"`
+	ApplicationCredential *struct {
+		ID     string   `json:"id"`
+		Name   string   `json:"name"`
+		Secret *string  `json:"secret"`
+		User   *userRef `json:"user"`
+	} `json:"application_credential"`
+	// blocks are the blocks the body has, by name, for any method (Keystone tells a method
+	// named without its block, 400, from one it does not support, 401).
+	blocks map[string]json.RawMessage
+}
+
+func (i *identityRequest) UnmarshalJSON(b []byte) error {
+	type fields identityRequest // without this method
+	if err := json.Unmarshal(b, (*fields)(i)); err != nil {
+		return err
+	}
+	return json.Unmarshal(b, &i.blocks)
 }
 
 type userRef struct {
@@ -98,6 +112,7 @@ type loginError struct {
 	code       int
 	msg        string
 	retryAfter time.Duration
+	methods    []string // the methods Kova serves, for an unsupported one
 }
 
 func (e *loginError) Error() string { return e.msg }
@@ -109,6 +124,11 @@ func badRequest(format string, args ...any) error {
 // unauthorized is every failed authentication: the same words whatever failed.
 var unauthorized = &loginError{code: 401, msg: msgUnauthorized}
 
+// unsupportedMethod is Keystone's 401 for a method it does not serve, which names those
+// it does.
+var unsupportedMethod = &loginError{code: 401, msg: "Attempted to authenticate with an unsupported method.",
+	methods: []string{"password", methodToken, "application_credential"}}
+
 // login authenticates a POST /v3/auth/tokens body and returns the new token, not yet signed.
 func (s *Service) login(ctx context.Context, body *authRequest, addr string) (*Token, error) {
 	if body.Auth == nil {
@@ -118,8 +138,14 @@ func (s *Service) login(ctx context.Context, body *authRequest, addr string) (*T
 	if id == nil {
 		return nil, badRequest("Invalid input for field 'auth': 'identity' is a required property")
 	}
+	if len(id.Methods) == 0 {
+		return nil, unauthorized // Keystone: no method authenticates no one
+	}
 	if len(id.Methods) != 1 {
 		return nil, badRequest("Invalid input for field 'identity/methods': exactly one of password, token, application_credential is supported")
+	}
+	if _, ok := id.blocks[id.Methods[0]]; !ok {
+		return nil, badRequest("Expecting to find %s in identity. %s", id.Methods[0], msgClientError)
 	}
 	var (
 		t   *Token
@@ -143,7 +169,7 @@ func (s *Service) login(ctx context.Context, body *authRequest, addr string) (*T
 		}
 		t, err = s.applicationCredential(ctx, ac.ID, ac.Name, *ac.Secret, ac.User, addr)
 	default:
-		return nil, unauthorized // Keystone: an auth method it does not know is a 401
+		return nil, unsupportedMethod
 	}
 	if err != nil {
 		return nil, err

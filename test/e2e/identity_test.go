@@ -362,6 +362,23 @@ var _ = Describe("The identity service", Ordered, func() {
 		Expect(code).To(Equal(http.StatusBadRequest))
 	})
 
+	It("answers malformed logins in Keystone's words (as Keystone Zed answers them)", func(ctx SpecContext) {
+		const clientError = "The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error."
+		url := stack.DirectURL + "/identity/v3/auth/tokens"
+		for body, want := range map[string]string{
+			`notjson`: `{"error": {"code": 400, "title": "Bad Request", "message": "Expecting to find valid JSON in request body. ` + clientError + `"}}`,
+			`{"auth": {"identity": {"methods": ["password"]}}}`: `{"error": {"code": 400, "title": "Bad Request", "message": "Expecting to find password in identity. ` + clientError + `"}}`,
+			`{"auth": {"identity": {"methods": ["totp"]}}}`:     `{"error": {"code": 400, "title": "Bad Request", "message": "Expecting to find totp in identity. ` + clientError + `"}}`,
+			`{"auth": {"identity": {"methods": ["totp"], "totp": {}}}}`: `{"error": {"code": 401, "title": "Unauthorized", "message": "Attempted to authenticate with an unsupported method.",
+				"identity": {"methods": ["password", "token", "application_credential"]}}}`,
+			`{"auth": {"identity": {"methods": []}}}`: keystoneUnauthorized,
+		} {
+			code, _, got := idCall(ctx, http.MethodPost, url, "", nil, body)
+			Expect(code).To(BeNumerically(">=", 400), body)
+			Expect(got).To(MatchJSON(want), body)
+		}
+	})
+
 	It("refuses a revoked token at once on every replica, and on every service", func(ctx SpecContext) {
 		replica, err := stack.StartReplica(ctx)
 		Expect(err).NotTo(HaveOccurred())
