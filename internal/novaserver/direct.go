@@ -284,8 +284,21 @@ func (d *direct) forward(w http.ResponseWriter, r *http.Request, tenant, rest st
 		if dr.networking {
 			writeError = d.writeNetworkingError
 		}
+		if nw.held == http.StatusForbidden && d.deletesCollection(r) {
+			// DELETE of a whole collection (DELETE /images/, a blank id) is no call of
+			// Nova's or Neutron's: their router answers 404 to whoever asks, which says
+			// nothing RBAC has to guard.
+			writeError(w, http.StatusNotFound, msgNotFound)
+			return
+		}
 		writeError(w, nw.held, d.message(nw.held, r, impersonated, nw.status))
 	}
+}
+
+// deletesCollection says whether r, as the chain saw it, deletes a whole collection.
+func (d *direct) deletesCollection(r *http.Request) bool {
+	info, err := d.requestInfo.NewRequestInfo(r)
+	return err == nil && info.IsResourceRequest && info.Verb == "deletecollection"
 }
 
 // Bounds on what drainBody reads of a refused request's body: net/http's own for an HTTP/1

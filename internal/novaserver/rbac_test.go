@@ -89,6 +89,17 @@ var _ = Describe("The kova roles", func() {
 				}
 			}
 		}
+		// A blank id (DELETE /images/) deletes a whole collection: no Nova call, Nova's 404.
+		for _, role := range []string{"observer", "admin"} {
+			r, err := do(tlsClient, http.MethodDelete, directURL+"/v2.1/"+ns+"/images/", token(tokens[role]), nil)
+			Expect(err).NotTo(HaveOccurred())
+			if r.code != http.StatusNotFound {
+				wrong = append(wrong, fmt.Sprintf("DELETE /images/ as %s: got %d, want 404: %s", role, r.code, r.body))
+			}
+		}
+		r, err := do(tlsClient, http.MethodDelete, directURL+"/v2.1/"+ns+"/images/", nil, nil)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(r.code).To(Equal(http.StatusUnauthorized), "no token is still a 401")
 		Expect(wrong).To(BeEmpty())
 	})
 
