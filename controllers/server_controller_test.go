@@ -14,6 +14,7 @@ import (
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/compute"
+	"github.com/kova-dev/kova/internal/rules"
 )
 
 // fixedIPsOf lists the addresses a server holds, as the manager's allocator has them.
@@ -230,6 +231,49 @@ var _ = Describe("Server", func() {
 		}).Should(BeTrue())
 		Expect(fixedIPsOf(srv)).To(BeEmpty())
 		Expect(driverHas(uid)).To(BeFalse())
+	})
+
+	It("keeps a shelved server's snapshot while it is shelved, and rotates backups once the new one is active", func() {
+		srv := newServer(ns)
+		s := settled(srv, "ACTIVE")
+		shelved := client.ObjectKey{Namespace: ns, Name: rules.ShelvedImageName(s)}
+		shelve := func() {
+			Expect(updateSpec(k8s, srv, func(s *computev1.ServerSpec) { s.PowerState = computev1.PowerShelved })).To(Succeed())
+			settled(srv, "SHELVED_OFFLOADED")
+			img := &computev1.Image{}
+			Expect(k8s.Get(suiteCtx, shelved, img)).To(Succeed())
+			Expect(img.Spec.Name).To(Equal(s.DisplayName() + "-shelved"))
+			Expect(img.Status.Status).To(Equal(computev1.ImageActive))
+			Expect(img.Spec.Metadata).To(HaveKeyWithValue("instance_uuid", string(s.UID)))
+		}
+		gone := func() bool { return apierrors.IsNotFound(k8s.Get(suiteCtx, shelved, &computev1.Image{})) }
+		shelve()
+		Expect(updateSpec(k8s, srv, func(s *computev1.ServerSpec) { s.PowerState = computev1.PowerActive })).To(Succeed())
+		settled(srv, "ACTIVE")
+		Eventually(gone).Should(BeTrue(), "unshelve deletes the snapshot")
+
+		By("backups of a type beyond the rotation go once the newest is active")
+		backup := func(name, kind string) string {
+			sa := act(k8s, srv, computev1.ServerActionSpec{Action: computev1.ActionCreateImage,
+				CreateImage: &computev1.CreateImageParams{ImageName: name, Backup: &computev1.BackupParams{Type: kind, Rotation: 2}}})
+			Expect(sa.Status.Phase).To(Equal(computev1.ActionSucceeded), sa.Status.Message)
+			settled(srv, "ACTIVE")
+			return sa.Status.ImageName
+		}
+		b1, weekly, b2, b3 := backup("b1", "daily"), backup("w1", "weekly"), backup("b2", "daily"), backup("b3", "daily")
+		exists := func(name string) bool {
+			return k8s.Get(suiteCtx, client.ObjectKey{Namespace: ns, Name: name}, &computev1.Image{}) == nil
+		}
+		Eventually(func() bool { return exists(b1) }).Should(BeFalse(), "the oldest daily backup is rotated away")
+		Expect([]bool{exists(weekly), exists(b2), exists(b3)}).To(Equal([]bool{true, true, true}))
+
+		By("deleting a shelved server deletes its snapshot")
+		shelve()
+		Expect(k8s.Delete(suiteCtx, get(srv))).To(Succeed())
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8s.Get(suiteCtx, client.ObjectKeyFromObject(srv), &computev1.Server{}))
+		}).Should(BeTrue())
+		Expect(gone()).To(BeTrue())
 	})
 
 	It("locks: a non-admin's actions are refused with Nova's message, an admin's are not", func() {

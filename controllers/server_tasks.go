@@ -394,6 +394,14 @@ func (r *ServerReconciler) finishTask(ctx context.Context, srv *computev1.Server
 		if img, err := refs.Image(ctx, r.Client, srv.Namespace, r.PublicNamespace, op.Image); err == nil {
 			srv.Status.ImageUID = string(img.UID)
 		}
+	case lifecycle.ActionShelve:
+		if err := r.saveShelvedImage(ctx, srv); err != nil {
+			return reconcile.Result{}, err
+		}
+	case lifecycle.ActionUnshelve:
+		if err := r.dropShelvedImage(ctx, srv); err != nil {
+			return reconcile.Result{}, err
+		}
 	case lifecycle.ActionCreateImage:
 		if err := r.setSnapshotPhase(ctx, srv, op, computev1.ImageActive); err != nil {
 			return reconcile.Result{}, err

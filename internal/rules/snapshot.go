@@ -54,3 +54,34 @@ func SnapshotImage(srv *computev1.Server, sa *computev1.ServerAction) *computev1
 		},
 	}
 }
+
+// ShelvedImageName is the name of the Image a server's shelve makes (one at a time: an
+// unshelve deletes it).
+func ShelvedImageName(srv *computev1.Server) string {
+	return "shelved-" + string(srv.UID)
+}
+
+// ShelvedImage is the snapshot Nova takes when it shelves a server: named after the server
+// ("<name>-shelved"), kept while the server is shelved and deleted when it is unshelved or
+// deleted.
+func ShelvedImage(srv *computev1.Server) *computev1.Image {
+	return &computev1.Image{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: srv.Namespace,
+			Name:      ShelvedImageName(srv),
+			Labels:    map[string]string{computev1.LabelServer: srv.Name},
+		},
+		Spec: computev1.ImageSpec{
+			Name:            srv.DisplayName() + "-shelved",
+			Source:          computev1.ImageSource{ServerSnapshot: &computev1.ServerSnapshotSource{ServerName: srv.Name, ServerUID: string(srv.UID)}},
+			DiskFormat:      "qcow2",
+			ContainerFormat: "bare",
+			Visibility:      "private",
+			Metadata: map[string]string{
+				"image_type":     "snapshot",
+				"instance_uuid":  string(srv.UID),
+				"base_image_ref": srv.Status.ImageUID,
+			},
+		},
+	}
+}
