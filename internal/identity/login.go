@@ -33,10 +33,12 @@ var defaultDomain = map[string]string{"id": defaultDomainID, keyName: defaultDom
 
 // Names the identity API uses more than once.
 const (
-	keyName     = "name"
-	keyLinks    = "links"
-	keySelf     = "self"
-	methodToken = "token"
+	keyName        = "name"
+	keyLinks       = "links"
+	keySelf        = "self"
+	methodToken    = "token"
+	methodPassword = "password"
+	methodAppCred  = "application_credential"
 )
 
 // dummyHash is compared against when there is no hash to check (unknown user, no Secret),
@@ -127,7 +129,7 @@ var unauthorized = &loginError{code: 401, msg: msgUnauthorized}
 // unsupportedMethod is Keystone's 401 for a method it does not serve, which names those
 // it does.
 var unsupportedMethod = &loginError{code: 401, msg: "Attempted to authenticate with an unsupported method.",
-	methods: []string{"password", methodToken, "application_credential"}}
+	methods: []string{methodPassword, methodToken, methodAppCred}}
 
 // login authenticates a POST /v3/auth/tokens body and returns the new token, not yet signed.
 func (s *Service) login(ctx context.Context, body *authRequest, addr string) (*Token, error) {
@@ -152,7 +154,7 @@ func (s *Service) login(ctx context.Context, body *authRequest, addr string) (*T
 		err error
 	)
 	switch id.Methods[0] {
-	case "password":
+	case methodPassword:
 		if id.Password == nil || id.Password.User == nil {
 			return nil, badRequest("Invalid input for field 'identity/password': 'user' is a required property")
 		}
@@ -162,7 +164,7 @@ func (s *Service) login(ctx context.Context, body *authRequest, addr string) (*T
 			return nil, badRequest("Invalid input for field 'identity/token': 'id' is a required property")
 		}
 		t, err = s.fromToken(ctx, id.Token.ID)
-	case "application_credential":
+	case methodAppCred:
 		ac := id.ApplicationCredential
 		if ac == nil || ac.Secret == nil || (ac.ID == "" && ac.Name == "") {
 			return nil, badRequest("Invalid input for field 'identity/application_credential': 'secret' and 'id' or 'name' are required properties")

@@ -33,7 +33,7 @@ func (s *Service) password(ctx context.Context, ref *userRef, addr string) (*Tok
 		s.throttle.failed(key, addr)
 		return nil, unauthorized
 	}
-	return s.userToken(u, "password"), nil
+	return s.userToken(u, methodPassword), nil
 }
 
 // checkUserRef validates a user reference: an id, or a name in the default domain.

@@ -12,6 +12,9 @@ import (
 // server keeps, the image itself included.
 const AnnBackupRotation = "compute.kova.dev/backup-rotation"
 
+// imageTypeBackup is Nova's image_type property of a backup.
+const imageTypeBackup = "backup"
+
 // BackupsToRotate are the backups that Nova's _rotate_backups deletes once backup is
 // active: of the images of the same server and backup type, all but the newest
 // rotation (by creation, then name for a tie). images is every image of the server (any
@@ -19,13 +22,13 @@ const AnnBackupRotation = "compute.kova.dev/backup-rotation"
 func BackupsToRotate(backup *computev1.Image, images []computev1.Image) []computev1.Image {
 	rotation, err := strconv.Atoi(backup.Annotations[AnnBackupRotation])
 	meta := backup.Spec.Metadata
-	if err != nil || meta["image_type"] != "backup" {
+	if err != nil || meta["image_type"] != imageTypeBackup {
 		return nil
 	}
 	var same []computev1.Image
 	for _, img := range images {
 		m := img.Spec.Metadata
-		if m["image_type"] == "backup" && m["backup_type"] == meta["backup_type"] && m["instance_uuid"] == meta["instance_uuid"] &&
+		if m["image_type"] == imageTypeBackup && m["backup_type"] == meta["backup_type"] && m["instance_uuid"] == meta["instance_uuid"] &&
 			img.DeletionTimestamp == nil {
 			same = append(same, img)
 		}

@@ -34,7 +34,7 @@ func SnapshotImage(srv *computev1.Server, sa *computev1.ServerAction) *computev1
 	var annotations map[string]string
 	if b := params.Backup; b != nil {
 		// Nova's backup properties, over whatever the metadata said.
-		meta["image_type"], meta["backup_type"] = "backup", b.Type
+		meta["image_type"], meta["backup_type"] = imageTypeBackup, b.Type
 		annotations = map[string]string{AnnBackupRotation: strconv.Itoa(int(b.Rotation))}
 	}
 	return &computev1.Image{
