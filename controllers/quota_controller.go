@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -28,11 +29,49 @@ type QuotaReconciler struct {
 	APIReader client.Reader
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+
+	gone goneServers
+}
+
+// goneServers are the uids of the servers seen deleted, for as long as a reservation of
+// theirs can last: a server made and deleted between two counts was never seen by one, and
+// its reservation must not hold the quota until it expires.
+type goneServers struct {
+	mu sync.Mutex
+	at map[string]time.Time
+}
+
+func (g *goneServers) add(uid string, now time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.at == nil {
+		g.at = map[string]time.Time{}
+	}
+	g.at[uid] = now
+	for u, t := range g.at {
+		if now.Sub(t) > quota.DefaultTTL {
+			delete(g.at, u)
+		}
+	}
+}
+
+func (g *goneServers) has(uid string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	_, ok := g.at[uid]
+	return ok
 }
 
 // +kubebuilder:rbac:groups=compute.kova.dev,resources=quotas,verbs=get;list;watch;create
 // +kubebuilder:rbac:groups=compute.kova.dev,resources=quotas/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=compute.kova.dev,resources=quotaclasses,verbs=get;list;watch
+
+func (r *QuotaReconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
 
 // Reconcile counts one tenant's servers into its Quota.
 func (r *QuotaReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
@@ -48,11 +87,8 @@ func (r *QuotaReconciler) Reconcile(ctx context.Context, req reconcile.Request) 
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	now := time.Now()
-	if r.Now != nil {
-		now = r.Now()
-	}
-	st := quota.Recount(q.Status, servers.Items, flavors, now)
+	now := r.now()
+	st := quota.Recount(q.Status, servers.Items, flavors, r.gone.has, now)
 	var result reconcile.Result
 	if next := quota.NextExpiry(st); !next.IsZero() {
 		result.RequeueAfter = next.Sub(now) + time.Second
@@ -74,7 +110,8 @@ func (r *QuotaReconciler) Reconcile(ctx context.Context, req reconcile.Request) 
 const quotaCountBatch = time.Second
 
 // SetupWithManager registers the controller: a tenant's quota is counted again when its
-// Quota changes, and quotaCountBatch after one of its servers does.
+// Quota changes or one of its servers is deleted, and quotaCountBatch after one of its
+// servers is made or changes.
 func (r *QuotaReconciler) SetupWithManager(mgr manager.Manager) error {
 	later := func(o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 		q.AddAfter(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: computev1.QuotaName}}, quotaCountBatch)
@@ -87,10 +124,18 @@ func (r *QuotaReconciler) SetupWithManager(mgr manager.Manager) error {
 				later(e.Object, q)
 			},
 			UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+				if e.ObjectOld.GetDeletionTimestamp() == nil && e.ObjectNew.GetDeletionTimestamp() != nil {
+					// A server being deleted holds nothing from now on.
+					q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: e.ObjectNew.GetNamespace(), Name: computev1.QuotaName}})
+					return
+				}
 				later(e.ObjectNew, q)
 			},
 			DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-				later(e.Object, q)
+				// A deleted server frees its quota at once, as in Nova, and its
+				// reservation with it if no count saw the server.
+				r.gone.add(string(e.Object.GetUID()), r.now())
+				q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: e.Object.GetNamespace(), Name: computev1.QuotaName}})
 			},
 		}).
 		Complete(r)

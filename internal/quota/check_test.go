@@ -131,9 +131,10 @@ func TestRecountKeepsWhatItHasNotSeen(t *testing.T) {
 		{UID: "d", FlavorRef: "2", Usage: Usage{RAM: 1536}, Expires: later},                          // resize not seen yet
 		{UID: "e", FlavorRef: "2", Usage: Usage{RAM: 1536}, Expires: later},                          // resize seen
 		{UID: "f", FlavorRef: "2", Usage: Usage{RAM: 1536}, Expires: later},                          // its server is gone
+		{UID: "h", FlavorRef: "1", Usage: Usage{Instances: 1, Cores: 1, RAM: 512}, Expires: later},   // made and deleted unseen
 	}}
 	servers := []computev1.Server{srv("a", "1", false), srv("d", "1", false), srv("e", "2", false), srv("g", "2", true)}
-	got := Recount(st, servers, flavors, now)
+	got := Recount(st, servers, flavors, func(uid string) bool { return uid == "h" }, now)
 	want := Usage{Instances: 3 + 1, Cores: 3 + 1, RAM: 512 + 512 + 2048 + 512 + 1536}
 	if got.Used != want {
 		t.Errorf("used %+v, want %+v", got.Used, want)

@@ -37,9 +37,10 @@ func Count(servers []computev1.Server, flavor func(ref string) Flavor) Usage {
 // each reservation the count has not seen yet. A reservation is seen once its server is
 // there with its flavor (a create's: the server at all); a resize's whose server is gone
 // is over too; one past its expiry is dropped (its create or resize failed after
-// admission). servers must come from one list made after st was read, so that a
-// reservation dropped here is in the count.
-func Recount(st computev1.QuotaStatus, servers []computev1.Server, flavor func(ref string) Flavor, now time.Time) computev1.QuotaStatus {
+// admission). A reservation whose server is known to be gone (gone, which may be nil) is
+// over too: a server made and deleted between two counts was never seen. servers must come
+// from one list made after st was read, so that a reservation dropped here is in the count.
+func Recount(st computev1.QuotaStatus, servers []computev1.Server, flavor func(ref string) Flavor, gone func(uid string) bool, now time.Time) computev1.QuotaStatus {
 	byUID := make(map[string]*computev1.Server, len(servers))
 	for i := range servers {
 		byUID[string(servers[i].UID)] = &servers[i]
@@ -53,7 +54,7 @@ func Recount(st computev1.QuotaStatus, servers []computev1.Server, flavor func(r
 		case there && (r.Usage.Instances > 0 || srv.Spec.FlavorRef == r.FlavorRef || srv.Status.Flavor == r.FlavorRef ||
 			srv.DeletionTimestamp != nil):
 			continue
-		case !there && r.Usage.Instances == 0:
+		case !there && (r.Usage.Instances == 0 || gone != nil && gone(r.UID)):
 			continue
 		}
 		out.Reservations = append(out.Reservations, r)

@@ -160,7 +160,7 @@ func (r *Reserver) reserve(ctx context.Context, ns string, batch []*waiter) ([]e
 				if err != nil {
 					return nil, err
 				}
-				fresh := Recount(*st, servers, flavors, now)
+				fresh := Recount(*st, servers, flavors, nil, now)
 				changed = changed || fresh.Used != st.Used || len(fresh.Reservations) != len(st.Reservations)
 				st, recounted = &fresh, true
 				refusal = check(limits, st.Used, c)
