@@ -267,6 +267,12 @@ func asAPIError(err error) *apiError {
 	return newError(http.StatusInternalServerError, "Unexpected API Error. %v", err)
 }
 
+// Unavailable says whether err is the Kubernetes API being unreachable or unable to answer
+// now (what is answered with Nova's 503, to be sent again).
+func Unavailable(err error) bool {
+	return err != nil && asAPIError(err).code == http.StatusServiceUnavailable
+}
+
 // novaMessage is what a Nova client is told of a refusal from the API server: never
 // Kubernetes' framing (`Server.compute.kova.dev "srv-…" is invalid: ...`, which names an
 // object the client has never seen), but the message inside it. Kova's admission webhooks

@@ -1,14 +1,18 @@
 package novaserver
 
 import (
+	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
+	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apiserver/pkg/authentication/authenticator"
 	"k8s.io/apiserver/pkg/authentication/user"
 
 	"github.com/kova-dev/kova/internal/identity"
+	"github.com/kova-dev/kova/internal/novaapi"
 )
 
 // requireCredentials turns the delegated authenticator's anonymous fallback into a failed
@@ -24,6 +28,33 @@ func requireCredentials(a authenticator.Request) authenticator.Request {
 		}
 		return resp, ok, err
 	})
+}
+
+// markUnavailable notes on a direct request (directRequest.authUnavailable) that its
+// credentials could not be checked, rather than found wrong: the TokenReview failed because
+// kube-apiserver could not be reached or could not answer (novaapi.Unavailable). The chain
+// still refuses the request; forward answers that refusal with a 503 the client retries,
+// not a 401 that tells it its valid token is not.
+func markUnavailable(a authenticator.Request) authenticator.Request {
+	return authenticator.RequestFunc(func(r *http.Request) (*authenticator.Response, bool, error) {
+		resp, ok, err := a.AuthenticateRequest(r)
+		if !ok && err != nil && unavailable(err) {
+			if dr := directFrom(r.Context()); dr != nil {
+				dr.authUnavailable.Store(true)
+			}
+		}
+		return resp, ok, err
+	})
+}
+
+// unavailable says whether err, or one of the errors it aggregates (the union of the
+// request authenticators), is kube-apiserver being unreachable or failing.
+func unavailable(err error) bool {
+	var agg utilerrors.Aggregate
+	if errors.As(err, &agg) {
+		return slices.ContainsFunc(agg.Errors(), unavailable)
+	}
+	return novaapi.Unavailable(err)
 }
 
 // refuseExpiredTokens fails the authentication of a bearer token whose own expiry (its

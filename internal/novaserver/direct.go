@@ -24,8 +24,10 @@ import (
 // Nova's messages for what the handler chain refuses before the Nova handler runs.
 const (
 	msgUnauthorized = "The request you have made requires authentication."
-	msgNoTenant     = "This request names no tenant: use /v2.1/{tenant}/..., a service-account token, or start nova-api with --default-tenant."
-	msgNotFound     = "The resource could not be found."
+	// msgAuthUnavailable is the 503 of a request whose token could not be checked.
+	msgAuthUnavailable = "The identity service is temporarily unavailable. Please try again at a later time."
+	msgNoTenant        = "This request names no tenant: use /v2.1/{tenant}/..., a service-account token, or start nova-api with --default-tenant."
+	msgNotFound        = "The resource could not be found."
 )
 
 // direct serves the OpenStack paths on the direct listener by rewriting them to the
@@ -67,6 +69,10 @@ type directRequest struct {
 	// reached is set once the chain let the request through to the Nova handler: a 401 or
 	// 403 before that comes from the chain and must be rewritten into a Nova body.
 	reached atomic.Bool
+	// authUnavailable is set when the request's token could not be checked at all
+	// (kube-apiserver unreachable or failing: markUnavailable): the chain's 401 is then a
+	// 503, to be sent again, as keystonemiddleware answers 503 while Keystone is down.
+	authUnavailable atomic.Bool
 }
 
 type directKey struct{}
@@ -262,6 +268,10 @@ func (d *direct) forward(w http.ResponseWriter, r *http.Request, tenant, rest st
 	impersonated := impersonatedKind(r.Header) // before the chain, which may remove the headers
 	nw := &novaErrors{ResponseWriter: w, reached: &dr.reached}
 	d.chain.ServeHTTP(responsewriter.WrapForHTTP1Or2(nw), r)
+	if nw.held == http.StatusUnauthorized && dr.authUnavailable.Load() {
+		nw.held = http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", "1")
+	}
 	if nw.held != 0 {
 		if !drainBody(w, r) {
 			// Over HTTP/2 the chain's "Connection: close" for a client without credentials
@@ -274,8 +284,11 @@ func (d *direct) forward(w http.ResponseWriter, r *http.Request, tenant, rest st
 		}
 		if dr.glance {
 			msg := msgUnauthorized
-			if nw.held == http.StatusForbidden {
+			switch nw.held {
+			case http.StatusForbidden:
 				msg = d.glancePolicy(r.Method, dr.glancePath)
+			case http.StatusServiceUnavailable:
+				msg = msgAuthUnavailable
 			}
 			d.glanceError(w, r, nw.held, msg)
 			return
@@ -327,8 +340,11 @@ func drainBody(w http.ResponseWriter, r *http.Request) bool {
 // impersonated is what the request asks to impersonate (see impersonatedKind), status the
 // Kubernetes Status the chain refused it with.
 func (d *direct) message(code int, r *http.Request, impersonated string, status []byte) string {
-	if code == http.StatusUnauthorized {
+	switch code {
+	case http.StatusUnauthorized:
 		return msgUnauthorized
+	case http.StatusServiceUnavailable:
+		return msgAuthUnavailable
 	}
 	// The impersonation filter runs before authorization: a refused Impersonate-User (or
 	// -Uid, -Group, -Extra-*) header is its refusal, not the path's.

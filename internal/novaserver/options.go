@@ -221,7 +221,7 @@ func (o *Options) Config() (*Config, error) {
 	}
 	// The library always lets requests without credentials through as system:anonymous;
 	// here they must be 401, as Nova clients expect (see requireCredentials).
-	gc.Authentication.Authenticator = refuseExpiredTokens(requireCredentials(gc.Authentication.Authenticator), time.Now)
+	gc.Authentication.Authenticator = refuseExpiredTokens(requireCredentials(markUnavailable(gc.Authentication.Authenticator)), time.Now)
 
 	restConfig, err := loadRESTConfig(o.Kubeconfig)
 	if err != nil {

@@ -66,14 +66,17 @@ func outcomeOf(err error) outcome {
 	return outcome{err: err}
 }
 
-// retryable says whether a careful client sends the request again. A 403 is not, except
-// from a kube-apiserver that is not ready: one that has just started answers before its
-// RBAC informers have synced, and refuses what its RoleBindings allow (kubernetes#121635);
-// in a cluster a load balancer that asks /readyz keeps clients away from it until then,
-// and localcp, restarting it on the same port, cannot.
+// retryable says whether a careful client sends the request again. A 403 or a 401 is not,
+// except from a kube-apiserver that is not ready: one that has just started answers before
+// its RBAC informers have synced, and refuses what its RoleBindings allow
+// (kubernetes#121635), and its service-account token authenticator likewise refuses
+// TokenReviews of valid tokens until its caches have synced; in a cluster a load balancer
+// that asks /readyz (and the kubernetes Service's endpoints, which list only a ready
+// kube-apiserver) keeps clients and nova-api away from it until then, and localcp,
+// restarting it on the same port, cannot.
 func (o outcome) retryable() bool {
 	return o.code == 0 || o.code >= 500 || o.code == http.StatusTooManyRequests ||
-		o.code == http.StatusForbidden && apiServer.recentlyUnready()
+		(o.code == http.StatusForbidden || o.code == http.StatusUnauthorized) && apiServer.recentlyUnready()
 }
 
 // notReadyGrace is how long after kube-apiserver last said it was not ready a 403 is taken
