@@ -113,6 +113,10 @@ type OpRequest struct {
 	// NoRoomOnForcedHostMessage. Spawn only: Nova resets forced destinations
 	// for a resize or an unshelve, which choose again.
 	Host, Node string
+	// Group is the server group a spawn boots into (nil: none); the driver keeps it for
+	// the instance's later placements (unshelve, resize). A forced host skips it, as
+	// Nova's forced destination skips the scheduler's filters.
+	Group *Group
 	// Device is what an attach or detach puts on or takes off the instance: an
 	// interface's or a volume's id, recorded in Instance.Devices.
 	Device string

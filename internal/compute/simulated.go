@@ -103,7 +103,10 @@ type record struct {
 	Image       string                `json:"image,omitempty"`
 	// Devices are the attached interfaces and volumes, sorted.
 	Devices []string  `json:"devices,omitempty"`
-	Op      *opRecord `json:"op,omitempty"`
+	// Group is the server group the instance was booted into, kept for placing the
+	// members that come after it (and its own unshelve and resize).
+	Group *Group    `json:"group,omitempty"`
+	Op    *opRecord `json:"op,omitempty"`
 }
 
 type opRecord struct {
@@ -444,6 +447,9 @@ func (s *Simulated) begin(e *entry, req OpRequest, now time.Time, isNew bool) {
 		if req.Kind == OpSpawn && req.Image != "" {
 			r.Image = req.Image
 		}
+		if req.Kind == OpSpawn {
+			r.Group = req.Group // Nova's membership is set at boot and never changes
+		}
 		if r.Host != "" {
 			// Already placed (a spawn re-issued with a new token, or an
 			// unshelve of a shelved but not offloaded instance): keep it.
@@ -461,8 +467,8 @@ func (s *Simulated) begin(e *entry, req OpRequest, now time.Time, isNew bool) {
 				fail(fault.Code, fault.Message, fault.Details)
 				return
 			}
-		} else if host = s.place(flavor); host == nil {
-			fail(500, NoValidHostMessage, noValidHostDetails(flavor, len(s.hosts)))
+		} else if host = s.placeIn(flavor, r.Group, r.ID); host == nil {
+			fail(500, NoValidHostMessage, noValidHostInGroup(flavor, r.Group, len(s.hosts)))
 			return
 		}
 		s.hold(host.name, flavor)
@@ -483,10 +489,10 @@ func (s *Simulated) begin(e *entry, req OpRequest, now time.Time, isNew bool) {
 		// The same host if the new flavor fits beside the old allocation
 		// (both are held until confirm/revert), else the best other host.
 		if host == nil || !host.configured || !host.free().Fits(flavor) {
-			host = s.place(flavor)
+			host = s.placeIn(flavor, r.Group, r.ID)
 		}
 		if host == nil {
-			fail(500, NoValidHostMessage, noValidHostDetails(flavor, len(s.hosts)))
+			fail(500, NoValidHostMessage, noValidHostInGroup(flavor, r.Group, len(s.hosts)))
 			return
 		}
 		old, power := r.Flavor, r.Power
@@ -642,21 +648,27 @@ func (s *Simulated) failed(r *record) {
 	}
 }
 
-// place picks the host with the most free RAM among the configured hosts
-// that fit f, ties broken by name; nil if none fits.
-func (s *Simulated) place(f Resources) *hostState {
+// place picks, among the configured hosts that fit f and that allowed passes (nil: all),
+// the one with the highest weight (nil: all equal), then the most free RAM, ties broken
+// by name; nil if none fits.
+func (s *Simulated) place(f Resources, allowed func(*hostState) bool, weight func(*hostState) int) *hostState {
 	var best *hostState
 	var bestFree int64
+	bestWeight := 0
 	for _, h := range s.hosts {
-		if !h.configured {
+		if !h.configured || allowed != nil && !allowed(h) {
 			continue
 		}
 		free := h.free()
 		if !free.Fits(f) {
 			continue
 		}
-		if best == nil || free.RAMMiB > bestFree || (free.RAMMiB == bestFree && h.name < best.name) {
-			best, bestFree = h, free.RAMMiB
+		w := 0
+		if weight != nil {
+			w = weight(h)
+		}
+		if best == nil || w > bestWeight || w == bestWeight && (free.RAMMiB > bestFree || (free.RAMMiB == bestFree && h.name < best.name)) {
+			best, bestFree, bestWeight = h, free.RAMMiB, w
 		}
 	}
 	return best
