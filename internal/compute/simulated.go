@@ -102,7 +102,7 @@ type record struct {
 	ResizePower *lifecycle.PowerState `json:"resizePower,omitempty"`
 	Image       string                `json:"image,omitempty"`
 	// Devices are the attached interfaces and volumes, sorted.
-	Devices []string  `json:"devices,omitempty"`
+	Devices []string `json:"devices,omitempty"`
 	// Group is the server group the instance was booted into, kept for placing the
 	// members that come after it (and its own unshelve and resize).
 	Group *Group    `json:"group,omitempty"`
