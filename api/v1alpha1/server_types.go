@@ -34,6 +34,7 @@ type NetworkAttachment struct {
 // +kubebuilder:validation:XValidation:rule="self.keyName == oldSelf.keyName",message="spec.keyName is immutable"
 // +kubebuilder:validation:XValidation:rule="self.availabilityZone == oldSelf.availabilityZone",message="spec.availabilityZone is immutable"
 // +kubebuilder:validation:XValidation:rule="self.userData == oldSelf.userData",message="spec.userData is immutable"
+// +kubebuilder:validation:XValidation:rule="has(self.serverGroup) == has(oldSelf.serverGroup) && (!has(self.serverGroup) || self.serverGroup == oldSelf.serverGroup)",message="spec.serverGroup is immutable"
 type ServerSpec struct {
 	// Name is the server's Nova name (any text); defaults to metadata.name.
 	// +optional
@@ -155,6 +156,13 @@ type ServerSpec struct {
 	// +kubebuilder:validation:MaxLength=65535
 	// +optional
 	UserData string `json:"userData"`
+
+	// ServerGroup is the metadata.name of the ServerGroup of the server's namespace the
+	// server boots into (Nova's scheduler hint "group"); immutable, as Nova has no call
+	// that moves a server in or out of a group.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	ServerGroup string `json:"serverGroup,omitempty"`
 
 	// ImageSchedule, when set, takes scheduled images of the server (Rackspace's
 	// rax-si-image-schedule).
