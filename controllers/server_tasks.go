@@ -231,6 +231,11 @@ func (r *ServerReconciler) opRequest(ctx context.Context, srv *computev1.Server,
 		// The admin's forced host ("zone:host[:node]", "zone::node"); admission refuses a
 		// zone that does not parse, and spec.availabilityZone is immutable.
 		_, req.Host, req.Node, _ = computev1.ParseAvailabilityZone(srv.Spec.AvailabilityZone)
+		group, err := r.serverGroup(ctx, srv)
+		if err != nil {
+			return req, err
+		}
+		req.Group = group
 	} else if kind, ok := driverDeviceOps[lifecycle.Action(op.Action)]; ok {
 		req.Kind, req.Device = kind, deviceRef(srv, op)
 	} else {

@@ -368,6 +368,7 @@ type ServerStatus struct {
 // Server is a compute instance. Its uid is its Nova id.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
+// +kubebuilder:selectablefield:JSONPath=`.spec.serverGroup`
 // +kubebuilder:resource:categories=kova
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.status`
 // +kubebuilder:printcolumn:name="Task",type=string,JSONPath=`.status.taskState`

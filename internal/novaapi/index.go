@@ -7,6 +7,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/internal/rules"
 )
 
 // Cache indexes. Nova ids are uids, so every show looks an object up by uid; a server's
@@ -33,6 +34,10 @@ func fieldIndexes() []fieldIndex {
 		{&computev1.Network{}, indexUID, uidOf},
 		{&computev1.ServerAction{}, indexServerName, func(o client.Object) []string {
 			return []string{o.(*computev1.ServerAction).Spec.ServerName}
+		}},
+		// The API server answers the same selector on its selectable field.
+		{&computev1.Server{}, rules.FieldServerGroup, func(o client.Object) []string {
+			return []string{o.(*computev1.Server).Spec.ServerGroup}
 		}},
 	}
 }

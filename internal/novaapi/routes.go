@@ -95,6 +95,11 @@ func (h *handler) computeRoutes() []route {
 		endpoint(http.MethodGet, "os-keypairs/{}", h.showKeypair),
 		endpoint(http.MethodDelete, "os-keypairs/{}", h.deleteKeypair),
 
+		endpoint(http.MethodGet, "os-server-groups", h.listServerGroups),
+		endpoint(http.MethodPost, "os-server-groups", h.createServerGroup),
+		endpoint(http.MethodGet, "os-server-groups/{}", h.showServerGroup),
+		endpoint(http.MethodDelete, "os-server-groups/{}", h.deleteServerGroup),
+
 		endpoint(http.MethodGet, "limits", h.showLimits),
 
 		endpoint(http.MethodGet, "os-quota-sets/{}", h.showQuotaSet),

@@ -56,6 +56,10 @@ func (h *handler) planServer(rq *request, body *serverCreate) (*serverPlan, erro
 	if err := checkCreateExtras(body); err != nil {
 		return nil, err
 	}
+	serverGroup, err := h.bootGroup(rq, body)
+	if err != nil {
+		return nil, err
+	}
 	var askedGroups []string
 	for _, sg := range s.SecurityGroups {
 		if sg.Name != "" {
@@ -87,6 +91,7 @@ func (h *handler) planServer(rq *request, body *serverCreate) (*serverPlan, erro
 		// Groups are names (of the tenant's groups), as in Nova's request.
 		SecurityGroups: groups,
 		Metadata:       s.Metadata,
+		ServerGroup:    serverGroup,
 	}
 	plan.fill(s, rq.version)
 	// Last, as in Nova's compute API: the instance quota and Kova's bound per request.
@@ -171,8 +176,8 @@ func (h *handler) requestedImage(rq *request, s *serverCreateAttrs) (*computev1.
 	return img, nil
 }
 
-// checkCreateExtras is the compute API's checks of metadata, files and server groups,
-// which Kova has (or has not) in their simplest form.
+// checkCreateExtras is the compute API's checks of metadata and files, which Kova has (or
+// has not) in their simplest form.
 func checkCreateExtras(body *serverCreate) error {
 	s := &body.Server
 	if len(s.Metadata) > maxMetaItems {
@@ -180,9 +185,6 @@ func checkCreateExtras(body *serverCreate) error {
 	}
 	if len(s.Personality) > 0 {
 		return notImplemented("File injection (personality)")
-	}
-	if g, ok := hintString(body, "group"); ok {
-		return badRequest("Instance group %s could not be found.", g)
 	}
 	return nil
 }

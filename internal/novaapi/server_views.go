@@ -98,6 +98,11 @@ func (rq *request) buildServer(srv *computev1.Server, st lifecycle.State, o serv
 	if d := srv.Spec.Description; d != nil {
 		in.Description = views.Some(*d)
 	}
+	if rq.version.AtLeast(71) && !o.InList {
+		if in.ServerGroups, err = rq.h.serverGroupsOf(rq.ctx, srv); err != nil {
+			return nil, err
+		}
+	}
 	if s, ok := annotation(srv, annLaunchIndex); ok {
 		in.LaunchIndex, _ = strconv.Atoi(s)
 	}

@@ -59,6 +59,7 @@ var apiResources = []metav1.APIResource{
 	{Name: "images", SingularName: "image", Namespaced: true, Kind: "Image", Verbs: verbs("get", "delete")},
 	{Name: "images/metadata", Namespaced: true, Kind: "Image", Verbs: verbs("get", "create", "update", "delete")},
 	{Name: "os-keypairs", SingularName: "os-keypair", Namespaced: true, Kind: "Keypair", Verbs: verbs("get", "create", "delete")},
+	{Name: "os-server-groups", SingularName: "os-server-group", Namespaced: true, Kind: "ServerGroup", Verbs: verbs("get", "create", "delete")},
 	{Name: "limits", SingularName: "limits", Namespaced: true, Kind: "Limits", Verbs: verbs()},
 	{Name: "os-quota-sets", SingularName: "os-quota-set", Namespaced: true, Kind: "QuotaSet", Verbs: verbs("get", "update", "delete")},
 	{Name: "os-quota-sets/defaults", Namespaced: true, Kind: "QuotaSet", Verbs: verbs("get")},

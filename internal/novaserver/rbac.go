@@ -58,3 +58,4 @@ package novaserver
 // +kubebuilder:rbac:groups=compute.kova.dev,resources=images/status,verbs=patch
 // +kubebuilder:rbac:groups=compute.kova.dev,resources=securitygroups,verbs=get;list;watch;create
 // +kubebuilder:rbac:groups=compute.kova.dev,resources=floatingips,verbs=get;list;watch;delete
+// +kubebuilder:rbac:groups=compute.kova.dev,resources=servergroups,verbs=get;list;watch

@@ -98,6 +98,9 @@ func (v *ServerValidator) ValidateCreate(ctx context.Context, srv *computev1.Ser
 	if err := v.checkSecurityGroups(ctx, nil, srv); err != nil {
 		return nil, err
 	}
+	if err := v.checkServerGroup(ctx, srv); err != nil {
+		return nil, err
+	}
 	var errs field.ErrorList
 	errs = append(errs, v.checkNetworks(ctx, srv, nil)...)
 	var flavor *computev1.Flavor

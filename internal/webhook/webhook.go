@@ -43,6 +43,10 @@ func Setup(mgr manager.Manager, publicNamespace string) error {
 	if err := ctrlWebhook(mgr, &computev1.SecurityGroup{}).WithValidator(sg).Complete(); err != nil {
 		return err
 	}
+	sgrp := &ServerGroupWebhook{Reader: reader}
+	if err := ctrlWebhook(mgr, &computev1.ServerGroup{}).WithDefaulter(sgrp).WithValidator(sgrp).Complete(); err != nil {
+		return err
+	}
 	fw := &FloatingIPWebhook{Reader: reader, PublicNamespace: publicNamespace, Admins: admins}
 	if err := ctrlWebhook(mgr, &computev1.FloatingIP{}).WithValidator(fw).Complete(); err != nil {
 		return err

@@ -122,6 +122,8 @@ type ServerInput struct {
 	ReservationID                                           string
 	LaunchIndex                                             int
 	DefaultAZ                                               string
+	// ServerGroups are the ids of the groups the server is in (2.71, not in lists).
+	ServerGroups []string
 }
 
 // progressStatuses are the statuses whose view carries "progress".
@@ -234,7 +236,7 @@ func (out *Server) versioned(in ServerInput) {
 		out.TrustedImageCertificates = Null[[]string]()
 	}
 	if v.AtLeast(71) && !in.Shape.InList {
-		out.ServerGroups = []string{}
+		out.ServerGroups = append([]string{}, in.ServerGroups...)
 	}
 	if in.Shape.UserData {
 		out.UserData = OrNull(srv.Spec.UserData)
