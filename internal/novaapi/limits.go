@@ -36,5 +36,11 @@ func (h *handler) showLimits(rq *request) error {
 	if err != nil {
 		return err
 	}
-	return rq.json(http.StatusOK, map[string]any{"limits": views.NewLimits(limits, used, rq.version)})
+	groups, err := h.serverGroups(rq.ctx, tenant)
+	if err != nil {
+		return err
+	}
+	view := views.NewLimits(limits, used, rq.version)
+	view.Absolute.TotalServerGroupsUsed = len(groups)
+	return rq.json(http.StatusOK, map[string]any{"limits": view})
 }

@@ -114,7 +114,13 @@ func (h *handler) showQuotaSetDetail(rq *request) error {
 	if err != nil {
 		return err
 	}
-	inUse := map[string]int64{quota.Instances: used.Instances, quota.Cores: used.Cores, quota.RAM: used.RAM}
+	groups, err := h.serverGroups(rq.ctx, tenant)
+	if err != nil {
+		return err
+	}
+	// server_group_members is a bound per group: Nova shows no use of it either.
+	inUse := map[string]int64{quota.Instances: used.Instances, quota.Cores: used.Cores, quota.RAM: used.RAM,
+		quota.ServerGroups: int64(len(groups))}
 	out := map[string]any{"id": tenant}
 	for _, n := range quotaSetNames(rq.version) {
 		out[n] = map[string]int64{"limit": limits[n], "in_use": inUse[n], "reserved": 0}

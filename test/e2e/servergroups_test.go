@@ -224,6 +224,10 @@ var _ = Describe("Server groups", func() {
 		g, err := servergroups.Create(ctx, c, servergroups.CreateOpts{Name: "one", Policies: []string{"affinity"}}).Extract()
 		Expect(err).NotTo(HaveOccurred())
 
+		detail, err := quotasets.GetDetail(ctx, c, tenant).Extract()
+		Expect(err).NotTo(HaveOccurred())
+		Expect(detail.ServerGroups).To(Equal(quotasets.QuotaDetail{Limit: 1, InUse: 1}))
+
 		By("a second group is Nova's 403, through REST and kubectl")
 		_, err = servergroups.Create(ctx, c, servergroups.CreateOpts{Name: "two", Policies: []string{"affinity"}}).Extract()
 		Expect(codeOf(err)).To(Equal(http.StatusForbidden))
