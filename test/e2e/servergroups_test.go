@@ -211,6 +211,59 @@ var _ = Describe("Server groups", func() {
 		err = kubectlAs(tokens["admin"]).Patch(ctx, cur, patch)
 		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "%v", err)
 		Expect(err.Error()).To(ContainSubstring("spec.serverGroup is immutable"))
+
+		By("kubectl: a server naming an unknown group is refused in Nova's words; one naming the group joins it")
+		mk := func(name, group string) *computev1.Server {
+			return &computev1.Server{ObjectMeta: metav1.ObjectMeta{Namespace: tenantName, Name: name},
+				Spec: computev1.ServerSpec{FlavorRef: "m1.tiny", ImageRef: "cirros", ServerGroup: group, PowerState: computev1.PowerActive,
+					Networks: []computev1.NetworkAttachment{}, SecurityGroups: []string{"default"}}}
+		}
+		err = kubectlAs(tokens["creator"]).Create(ctx, mk("sg-kubectl-bad", "nope"))
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "%v", err)
+		Expect(err.Error()).To(ContainSubstring("Instance group nope could not be found."))
+		antiObj := &computev1.ServerGroupList{}
+		Expect(kubectlAs(tokens["observer"]).List(ctx, antiObj, client.InNamespace(tenantName))).To(Succeed())
+		var antiName string
+		for _, g := range antiObj.Items {
+			if string(g.UID) == anti.ID {
+				antiName = g.Name
+				Expect(g.Spec.UserID).To(Equal(serviceAccountUser("creator")))
+			}
+		}
+		Expect(antiName).NotTo(BeEmpty())
+		viaKubectl := mk("sg-kubectl", antiName)
+		Expect(kubectlAs(tokens["creator"]).Create(ctx, viaKubectl)).To(Succeed())
+		DeferCleanup(func(ctx SpecContext) { _ = stack.Client.Delete(ctx, viaKubectl) })
+		got, err = servergroups.Get(ctx, creator, anti.ID).Extract()
+		Expect(err).NotTo(HaveOccurred())
+		Expect(got.Members).To(ContainElement(string(viaKubectl.UID)))
+		Expect(settledServer(ctx, creator, string(viaKubectl.UID)).Status).To(Equal("ERROR")) // both hosts hold a member
+	})
+
+	It("are made, listed, shown and deleted with the openstack CLI; the operator lists every tenant's", func(ctx SpecContext) {
+		var made map[string]any
+		cliJSON(ctx, "creator", &made, "server", "group", "create", "--policy", "anti-affinity", "cli-group")
+		id, _ := made["id"].(string)
+		Expect(id).NotTo(BeEmpty(), "%v", made)
+		var list []map[string]any
+		cliJSON(ctx, "observer", &list, "server", "group", "list")
+		Expect(list).To(ContainElement(HaveKeyWithValue("ID", id)))
+		var shown map[string]any
+		cliJSON(ctx, "observer", &shown, "server", "group", "show", id)
+		Expect(shown).To(HaveKeyWithValue("name", "cli-group"))
+
+		pages, err := servergroups.List(computeFor(operator(ctx), "direct", "other"), servergroups.ListOpts{AllProjects: true}).AllPages(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		all, err := servergroups.ExtractServerGroups(pages)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(all).To(ContainElement(HaveField("ID", id)))
+
+		_, err = openstack(ctx, "observer", "server", "group", "delete", id)
+		Expect(err).To(HaveOccurred())
+		_, err = openstack(ctx, "creator", "server", "group", "delete", id)
+		Expect(err).NotTo(HaveOccurred())
+		_, err = servergroups.Get(ctx, compute(tokens["observer"], "direct"), id).Extract()
+		Expect(codeOf(err)).To(Equal(http.StatusNotFound))
 	})
 
 	It("keeps a tenant to its server_groups and server_group_members quotas, through REST and kubectl", func(ctx SpecContext) {
