@@ -170,58 +170,60 @@ func (h *handler) createFloatingIP(rq *request) error {
 	if body.Pool != nil && *body.Pool != "" {
 		pool, named = *body.Pool, true
 	}
-	f, err := h.allocateFloatingIP(rq.ctx, rq.caller.Tenant, pool, "")
-	if err != nil {
-		if e, ok := err.(*apiError); ok && e.code == http.StatusForbidden && !named {
-			return forbidden("IP allocation over quota.")
-		}
+	if _, err := refs.FloatingIPPool(rq.ctx, h.live, h.public, pool); refs.IsNotFound(err) {
+		return notFound("Floating IP pool not found.")
+	} else if err != nil {
 		return err
 	}
-	return rq.json(http.StatusOK, map[string]any{"floating_ip": floatingIPView(f, nil)})
+	f, fail, err := h.allocateFloatingIP(rq.ctx, rq.caller.Tenant, pool, "")
+	switch {
+	case isFloatingIPQuota(err) && named:
+		return forbidden("IP allocation over quota in pool %s.", pool)
+	case isFloatingIPQuota(err):
+		return forbidden("IP allocation over quota.")
+	case err != nil:
+		return err
+	case fail == nil:
+		return rq.json(http.StatusOK, map[string]any{"floating_ip": floatingIPView(f, nil)})
+	case fail.Reason == "NoMoreFloatingIps":
+		return notFound("No more floating IPs in pool %s.", pool)
+	case fail.Reason == "FloatingIpPoolNotFound":
+		return notFound("Floating IP pool not found.")
+	}
+	return badRequest("%s", fail.Message)
 }
 
 // allocateFloatingIP makes a FloatingIP as the caller and waits for the manager to give it
-// an address. A failed allocation is deleted again (by the shim: the caller may not be
-// allowed to delete), and answered with Nova's words.
-func (h *handler) allocateFloatingIP(ctx context.Context, ns, pool, address string) (*computev1.FloatingIP, error) {
-	if _, err := refs.FloatingIPPool(ctx, h.live, h.public, pool); refs.IsNotFound(err) {
-		return nil, notFound("Floating IP pool not found.")
-	} else if err != nil {
-		return nil, err
-	}
+// an address. One the manager could not give an address is deleted again (by the shim: the
+// caller may not be allowed to delete), and its failure returned.
+func (h *handler) allocateFloatingIP(ctx context.Context, ns, pool, address string) (*computev1.FloatingIP, *computev1.FloatingIPFailure, error) {
 	f := &computev1.FloatingIP{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, GenerateName: "fip-"},
 		Spec:       computev1.FloatingIPSpec{Pool: pool, Address: address},
 	}
 	if err := h.writer(ctx).Create(ctx, f); err != nil {
-		if apierrors.IsForbidden(err) && containsText(err, msgFloatingIPQuota) {
-			return nil, forbidden("IP allocation over quota in pool %s.", pool)
-		}
-		return nil, err
+		return nil, nil, err
 	}
 	done, err := h.awaitFloatingIP(ctx, f)
 	if err == nil && done.Status.Address != "" {
-		return done, nil
+		return done, nil, nil
 	}
 	uid := f.UID
 	if derr := h.client.Delete(context.WithoutCancel(ctx), f, client.Preconditions{UID: &uid}); derr != nil && !apierrors.IsNotFound(derr) {
-		return nil, derr
+		return nil, nil, derr
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	switch fail := done.Status.Failure; {
-	case fail == nil:
-		return nil, newError(http.StatusServiceUnavailable, "The floating IP was not allocated in time; try again.")
-	case fail.Reason == "NoMoreFloatingIps":
-		return nil, notFound("No more floating IPs in pool %s.", pool)
-	case fail.Reason == "FloatingIpPoolNotFound":
-		return nil, notFound("Floating IP pool not found.")
-	case fail.Reason == "IpAddressAlreadyAllocated":
-		return nil, conflict("%s", fail.Message)
-	default:
-		return nil, badRequest("%s", fail.Message)
+	if done.Status.Failure == nil {
+		return nil, nil, newError(http.StatusServiceUnavailable, "The floating IP was not allocated in time; try again.")
 	}
+	return nil, done.Status.Failure, nil
+}
+
+// isFloatingIPQuota says whether err is the webhook's refusal past a tenant's bound.
+func isFloatingIPQuota(err error) bool {
+	return apierrors.IsForbidden(err) && containsText(err, msgFloatingIPQuota)
 }
 
 // msgFloatingIPQuota is the webhook's word for the bound, by which the shim tells it apart.

@@ -46,6 +46,11 @@ type neutronCollection struct {
 	list     func(ctx context.Context, caller Caller, q url.Values) ([]map[string]any, error)
 	notFound string // Neutron's error type, e.g. NetworkNotFound
 	noun     string // its message's noun, e.g. Network
+	key      string // an item's key in a show's body; default the noun in lower case
+	missing  string // the not-found message's format (noun, id); default "%s %s could not be found."
+	// write serves POST, PUT and DELETE (segs: the collection, and the id if any); nil
+	// means the collection is read-only.
+	write func(ctx context.Context, w http.ResponseWriter, caller Caller, method string, segs []string, body []byte)
 }
 
 func (nw *networking) collections() map[string]neutronCollection {
@@ -53,6 +58,12 @@ func (nw *networking) collections() map[string]neutronCollection {
 		"networks": {list: nw.networks, notFound: "NetworkNotFound", noun: "Network"},
 		"subnets":  {list: nw.subnets, notFound: "SubnetNotFound", noun: "Subnet"},
 		"ports":    {list: nw.ports, notFound: "PortNotFound", noun: "Port"},
+		"security-groups": {list: nw.securityGroups, notFound: "SecurityGroupNotFound", noun: "Security group",
+			key: "security_group", missing: "%s %s does not exist", write: nw.writeSecurityGroup},
+		"security-group-rules": {list: nw.securityGroupRules, notFound: "SecurityGroupRuleNotFound", noun: "Security group rule",
+			key: "security_group_rule", missing: "%s %s does not exist", write: nw.writeSecurityGroupRule},
+		"floatingips": {list: nw.floatingIPs, notFound: "FloatingIPNotFound", noun: "Floating IP",
+			key: "floatingip", write: nw.writeFloatingIP},
 	}
 }
 
@@ -76,13 +87,21 @@ func (nw *networking) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"extensions": []any{}})
 		return
 	}
+	if segs[0] == "quotas" && len(segs) == 2 && r.Method == http.MethodGet {
+		nw.showQuota(w, caller, segs[1])
+		return
+	}
 	col, ok := nw.collections()[segs[0]]
 	if !ok || len(segs) > 2 {
 		WriteNeutronError(w, http.StatusNotFound, "", msgResourceNotFound)
 		return
 	}
+	if r.Method != http.MethodGet && col.write != nil {
+		nw.serveWrite(ctx, w, r, caller, col, segs)
+		return
+	}
 	if r.Method != http.MethodGet {
-		WriteNeutronError(w, http.StatusMethodNotAllowed, "", "The networking service of Kova is read-only: "+
+		WriteNeutronError(w, http.StatusMethodNotAllowed, "", "Kova's networks are read-only here: "+
 			"make networks with os-networksv2 or kubectl.")
 		return
 	}
@@ -119,11 +138,19 @@ func (nw *networking) show(ctx context.Context, w http.ResponseWriter, caller Ca
 				nw.fail(ctx, w, err)
 				return
 			}
-			writeJSON(w, http.StatusOK, map[string]any{strings.ToLower(col.noun): out})
+			key := col.key
+			if key == "" {
+				key = strings.ToLower(col.noun)
+			}
+			writeJSON(w, http.StatusOK, map[string]any{key: out})
 			return
 		}
 	}
-	WriteNeutronError(w, http.StatusNotFound, col.notFound, fmt.Sprintf("%s %s could not be found.", col.noun, id))
+	missing := col.missing
+	if missing == "" {
+		missing = "%s %s could not be found."
+	}
+	WriteNeutronError(w, http.StatusNotFound, col.notFound, fmt.Sprintf(missing, col.noun, id))
 }
 
 func (nw *networking) list(ctx context.Context, w http.ResponseWriter, caller Caller, col neutronCollection, name string, q url.Values) {
@@ -152,9 +179,11 @@ func (nw *networking) list(ctx context.Context, w http.ResponseWriter, caller Ca
 		nw.fail(ctx, w, err)
 		return
 	}
-	body := map[string]any{name: out}
+	// The body's keys are the collection's with underscores (security_groups).
+	key := strings.ReplaceAll(name, "-", "_")
+	body := map[string]any{key: out}
 	if len(links) > 0 {
-		body[name+"_links"] = links
+		body[key+"_links"] = links
 	}
 	writeJSON(w, http.StatusOK, body)
 }
@@ -329,8 +358,12 @@ func attributeMatches(v any, vals []string) (bool, error) {
 func knownAttributes() map[string]bool {
 	known := map[string]bool{}
 	n := &computev1.Network{Spec: computev1.NetworkSpec{CIDR: "10.0.0.0/24"}}
+	g := &computev1.SecurityGroup{}
+	none := func(string) *computev1.SecurityGroup { return nil }
 	for _, m := range []map[string]any{views.NeutronNetwork(n), views.NeutronSubnet(n),
-		views.NeutronPort(&computev1.Server{}, n, computev1.ServerAddress{})} {
+		views.NeutronPort(&computev1.Server{}, n, computev1.ServerAddress{}), views.NeutronSecurityGroup(g, none),
+		views.NeutronSecurityGroupRule(g, computev1.SecurityGroupRule{}, none),
+		views.NeutronFloatingIP(&computev1.FloatingIP{}, "", "", "")} {
 		for k := range m {
 			known[k] = true
 		}

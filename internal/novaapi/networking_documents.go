@@ -45,7 +45,8 @@ func NetworkingVersions(root func(*http.Request) string) http.Handler {
 		base := strings.TrimRight(root(r), "/") + "/networking/v2.0"
 		if strings.HasSuffix(strings.TrimRight(r.URL.Path, "/"), "/v2.0") {
 			var resources []any
-			for _, c := range [][2]string{{"network", "networks"}, {"subnet", "subnets"}, {"port", "ports"}} {
+			for _, c := range [][2]string{{"network", "networks"}, {"subnet", "subnets"}, {"port", "ports"},
+				{"security_group", "security-groups"}, {"security_group_rule", "security-group-rules"}, {"floatingip", "floatingips"}} {
 				resources = append(resources, map[string]any{"name": c[0], "collection": c[1],
 					"links": []link{{Href: base + "/" + c[1], Rel: "self"}}})
 			}

@@ -118,11 +118,12 @@ func kubernetesOnly(info *request.RequestInfo, r *http.Request) bool {
 }
 
 // isNetworkingCollection tells the networking service's collections (networks, subnets,
-// ports), which Nova's compute API has none of, in a path after the tenant.
+// ports, security groups and their rules, floating IPs), which Nova's compute API has none
+// of, in a path after the tenant.
 func isNetworkingCollection(rest string) bool {
 	first, _, _ := strings.Cut(rest, "/")
 	switch first {
-	case "networks", "subnets", "ports":
+	case "networks", "subnets", "ports", "security-groups", "security-group-rules", "floatingips", "quotas":
 		return true
 	}
 	return false

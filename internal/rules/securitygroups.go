@@ -178,6 +178,9 @@ func ServerSecurityGroups(srv *computev1.Server) []string {
 	return srv.Spec.SecurityGroups
 }
 
+// MaxFloatingIPs bounds a tenant's floating IPs: Neutron's default quota (floatingip 50).
+const MaxFloatingIPs = 50
+
 // DefaultFloatingIPPool is the pool a floating IP comes from when a request names none
 // (Nova's [neutron] default_floating_pool, here the public network).
 const DefaultFloatingIPPool = "public"

@@ -12,14 +12,12 @@ import (
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/refs"
+	"github.com/kova-dev/kova/internal/rules"
 )
 
 // +kubebuilder:webhook:path=/validate-compute-kova-dev-v1alpha1-floatingip,mutating=false,failurePolicy=fail,sideEffects=None,groups=compute.kova.dev,resources=floatingips,verbs=create;update,versions=v1alpha1,name=vfloatingip.compute.kova.dev,admissionReviewVersions=v1
 
 // +kubebuilder:rbac:groups=compute.kova.dev,resources=floatingips,verbs=get;list;watch
-
-// MaxFloatingIPs bounds a tenant's floating IPs: Neutron's default quota (floatingip 50).
-const MaxFloatingIPs = 50
 
 // FloatingIPWebhook keeps kubectl to the rules the REST API keeps for floating IPs: a pool
 // that exists, the tenant's bound, and an association (spec.server) only to a server of the
@@ -50,9 +48,9 @@ func (w *FloatingIPWebhook) ValidateCreate(ctx context.Context, f *computev1.Flo
 	if err := w.Reader.List(ctx, &list, client.InNamespace(f.Namespace)); err != nil {
 		return nil, apierrors.NewInternalError(err)
 	}
-	if len(list.Items) >= MaxFloatingIPs {
+	if len(list.Items) >= rules.MaxFloatingIPs {
 		return nil, apierrors.NewForbidden(floatingIPGR, f.Name, fmt.Errorf(
-			"Quota exceeded for resources: ['floatingip']: a tenant has at most %d floating IPs", MaxFloatingIPs))
+			"Quota exceeded for resources: ['floatingip']: a tenant has at most %d floating IPs", rules.MaxFloatingIPs))
 	}
 	return nil, w.checkAssociation(ctx, nil, f)
 }
