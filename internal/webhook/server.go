@@ -63,6 +63,8 @@ type ServerValidator struct {
 	Admins          *Admins
 	// Quotas reserves a create's or a resize's usage; nil enforces no quota.
 	Quotas *QuotaGate
+	// Members holds the server_group_members count against concurrent boots.
+	Members *countGate
 }
 
 // resolve looks a reference up in the cache, then in the API server if the cache has not

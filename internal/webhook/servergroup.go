@@ -24,13 +24,16 @@ import (
 // whatever the request said) and keeps a tenant to its server_groups quota. The CRD keeps
 // the rest: the policies, rules only with anti-affinity, an immutable spec.
 //
-// The quota is checked on a count read from the API server as the create is admitted,
-// not reserved: two creates admitted at the same moment (by two replicas, or one) can
-// both pass the last free place. Nova's own count (objects.Quotas.check_deltas) has the
-// same window unless its recheck_quota runs.
+// The quota is checked on a count of the tenant's groups read from the API server plus the
+// creates this process admitted that are not stored yet, one check at a time per tenant
+// (countGate); only two replicas admitting at the same instant can pass the last place
+// together. Nova's own count (objects.Quotas.check_deltas) has a window too unless its
+// recheck_quota runs.
 type ServerGroupWebhook struct {
 	// Reader reads past the cache, so that a group made a moment ago counts.
 	Reader client.Reader
+	// Gate holds the count against concurrent creates (see countGate).
+	Gate *countGate
 }
 
 var serverGroupGR = computev1.GroupVersion.WithResource("servergroups").GroupResource()
@@ -49,14 +52,28 @@ func (w *ServerGroupWebhook) ValidateCreate(ctx context.Context, g *computev1.Se
 	if err != nil {
 		return nil, apierrors.NewInternalError(err)
 	}
-	var list computev1.ServerGroupList
-	if err := w.Reader.List(ctx, &list, client.InNamespace(g.Namespace)); err != nil {
-		return nil, apierrors.NewInternalError(err)
+	list := func() ([]string, error) {
+		var list computev1.ServerGroupList
+		if err := w.Reader.List(ctx, &list, client.InNamespace(g.Namespace)); err != nil {
+			return nil, apierrors.NewInternalError(err)
+		}
+		return objectNames(list.Items, func(g computev1.ServerGroup) string { return g.Name }), nil
 	}
-	if !limits.Allows(quota.ServerGroups, len(list.Items)) {
-		return nil, apierrors.NewForbidden(serverGroupGR, g.Name, errors.New(rules.MsgServerGroupQuota))
+	return nil, w.Gate.admit(ctx, "groups/"+g.Namespace, g.Name, list, func(count int) error {
+		if !limits.Allows(quota.ServerGroups, count) {
+			return apierrors.NewForbidden(serverGroupGR, g.Name, errors.New(rules.MsgServerGroupQuota))
+		}
+		return nil
+	})
+}
+
+// objectNames are the names of items.
+func objectNames[T any](items []T, name func(T) string) []string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = name(it)
 	}
-	return nil, nil
+	return out
 }
 
 // ValidateUpdate has nothing to check: the spec is immutable (CEL).
@@ -71,8 +88,7 @@ func (w *ServerGroupWebhook) ValidateDelete(context.Context, *computev1.ServerGr
 
 // checkServerGroup checks the group a new server boots into: it exists in the server's
 // namespace (Nova's 400 InstanceGroupNotFound, by the id the REST call named) and has room
-// under the server_group_members quota (Nova's 403). Like the group count, the member count
-// is read, not reserved.
+// under the server_group_members quota (Nova's 403), counted as the groups are (countGate).
 func (v *ServerValidator) checkServerGroup(ctx context.Context, srv *computev1.Server) error {
 	name := srv.Spec.ServerGroup
 	if name == "" {
@@ -94,12 +110,17 @@ func (v *ServerValidator) checkServerGroup(ctx context.Context, srv *computev1.S
 	if err != nil {
 		return apierrors.NewInternalError(err)
 	}
-	members, err := refs.ServerGroupMembers(ctx, v.Reader, srv.Namespace, name)
-	if err != nil {
-		return apierrors.NewInternalError(err)
+	list := func() ([]string, error) {
+		members, err := refs.ServerGroupMembers(ctx, v.Reader, srv.Namespace, name)
+		if err != nil {
+			return nil, apierrors.NewInternalError(err)
+		}
+		return objectNames(members, func(s computev1.Server) string { return s.Name }), nil
 	}
-	if !limits.Allows(quota.ServerGroupMembers, len(members)) {
-		return apierrors.NewForbidden(serverGR, srv.Name, errors.New(rules.MsgServerGroupMembersQuota))
-	}
-	return nil
+	return v.Members.admit(ctx, "members/"+srv.Namespace+"/"+name, srv.Name, list, func(count int) error {
+		if !limits.Allows(quota.ServerGroupMembers, count) {
+			return apierrors.NewForbidden(serverGR, srv.Name, errors.New(rules.MsgServerGroupMembersQuota))
+		}
+		return nil
+	})
 }

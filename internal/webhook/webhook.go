@@ -23,7 +23,7 @@ func Setup(mgr manager.Manager, publicNamespace string) error {
 	reader := mgr.GetAPIReader()
 	admins := &Admins{Client: c}
 	quotas := &QuotaGate{Reserver: &quota.Reserver{Client: c, Live: reader}, Client: c, Reader: reader}
-	sv := &ServerValidator{Client: c, Reader: reader, PublicNamespace: publicNamespace, Admins: admins, Quotas: quotas}
+	sv := &ServerValidator{Client: c, Reader: reader, PublicNamespace: publicNamespace, Admins: admins, Quotas: quotas, Members: &countGate{}}
 	if err := ctrlWebhook(mgr, &computev1.Server{}).WithDefaulter(ServerDefaulter{}).WithValidator(sv).Complete(); err != nil {
 		return err
 	}
@@ -43,7 +43,7 @@ func Setup(mgr manager.Manager, publicNamespace string) error {
 	if err := ctrlWebhook(mgr, &computev1.SecurityGroup{}).WithValidator(sg).Complete(); err != nil {
 		return err
 	}
-	sgrp := &ServerGroupWebhook{Reader: reader}
+	sgrp := &ServerGroupWebhook{Reader: reader, Gate: &countGate{}}
 	if err := ctrlWebhook(mgr, &computev1.ServerGroup{}).WithDefaulter(sgrp).WithValidator(sgrp).Complete(); err != nil {
 		return err
 	}

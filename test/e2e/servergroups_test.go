@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sync"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/quotasets"
@@ -266,44 +267,81 @@ var _ = Describe("Server groups", func() {
 		Expect(codeOf(err)).To(Equal(http.StatusNotFound))
 	})
 
-	It("keeps a tenant to its server_groups and server_group_members quotas, through REST and kubectl", func(ctx SpecContext) {
-		const tenant = "sg-quota"
+	It("keeps a tenant to its server_groups and server_group_members quotas under concurrent creates, through REST and kubectl", func(ctx SpecContext) {
+		const tenant, groups, members, burst = "sg-quota", 3, 2, 12
 		tk, err := stack.Tenant(ctx, tenant)
 		Expect(err).NotTo(HaveOccurred())
 		_, err = quotasets.Update(ctx, computeFor(operator(ctx), "direct", tenant), tenant, quotasets.UpdateOpts{
-			ServerGroups: gophercloud.IntToPointer(1), ServerGroupMembers: gophercloud.IntToPointer(1)}).Extract()
+			ServerGroups: gophercloud.IntToPointer(groups), ServerGroupMembers: gophercloud.IntToPointer(members)}).Extract()
 		Expect(err).NotTo(HaveOccurred())
 		c := computeFor(tk["creator"], "direct", tenant)
-		g, err := servergroups.Create(ctx, c, servergroups.CreateOpts{Name: "one", Policies: []string{"affinity"}}).Extract()
-		Expect(err).NotTo(HaveOccurred())
 
+		// concurrently runs create burst times at once and returns the ids made; every
+		// refusal must be Nova's 403 with want.
+		concurrently := func(create func(i int) (string, error), want string) []string {
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			var made []string
+			for i := range burst {
+				wg.Go(func() {
+					defer GinkgoRecover()
+					id, err := create(i)
+					mu.Lock()
+					defer mu.Unlock()
+					if err == nil {
+						made = append(made, id)
+						return
+					}
+					Expect(codeOf(err)).To(Equal(http.StatusForbidden), "%v", err)
+					Expect(bodyOf(err)).To(ContainSubstring(want))
+				})
+			}
+			wg.Wait()
+			return made
+		}
+
+		By(fmt.Sprintf("%d concurrent group creates against a quota of %d: exactly %d made", burst, groups, groups))
+		made := concurrently(func(i int) (string, error) {
+			g, err := servergroups.Create(ctx, c, servergroups.CreateOpts{Name: fmt.Sprintf("g%d", i), Policies: []string{"affinity"}}).Extract()
+			if err != nil {
+				return "", err
+			}
+			return g.ID, nil
+		}, "Quota exceeded, too many server groups.")
+		Expect(made).To(HaveLen(groups))
 		detail, err := quotasets.GetDetail(ctx, c, tenant).Extract()
 		Expect(err).NotTo(HaveOccurred())
-		Expect(detail.ServerGroups).To(Equal(quotasets.QuotaDetail{Limit: 1, InUse: 1}))
+		Expect(detail.ServerGroups).To(Equal(quotasets.QuotaDetail{Limit: groups, InUse: groups}))
 
-		By("a second group is Nova's 403, through REST and kubectl")
-		_, err = servergroups.Create(ctx, c, servergroups.CreateOpts{Name: "two", Policies: []string{"affinity"}}).Extract()
-		Expect(codeOf(err)).To(Equal(http.StatusForbidden))
-		Expect(bodyOf(err)).To(ContainSubstring("Quota exceeded, too many server groups."))
+		By("kubectl gets the same 403; an observer RBAC's")
 		obj := &computev1.ServerGroup{ObjectMeta: metav1.ObjectMeta{Namespace: tenant, GenerateName: "two-"},
 			Spec: computev1.ServerGroupSpec{Name: "two", Policy: "affinity"}}
 		err = kubectlAs(tk["creator"]).Create(ctx, obj)
 		Expect(apierrors.IsForbidden(err)).To(BeTrue(), "%v", err)
 		Expect(err.Error()).To(ContainSubstring("Quota exceeded, too many server groups."))
-
-		By("an observer may not make one with kubectl either")
 		err = kubectlAs(tk["observer"]).Create(ctx, obj)
 		Expect(apierrors.IsForbidden(err)).To(BeTrue(), "%v", err)
 		Expect(err.Error()).NotTo(ContainSubstring("Quota"))
 
-		By("a second member is Nova's 403")
-		s, err := bootInGroup(ctx, c, "m1", g.ID)
+		By(fmt.Sprintf("%d concurrent boots into one group against a quota of %d members: exactly %d made", burst, members, members))
+		image := listImages(ctx, c)["cirros"]
+		v237 := withVersion(c, "2.37")
+		booted := concurrently(func(i int) (string, error) {
+			s, err := servers.Create(ctx, v237, servers.CreateOpts{Name: fmt.Sprintf("m%d", i), FlavorRef: "m1.tiny",
+				ImageRef: image, Networks: "none"}, servers.SchedulerHintOpts{Group: made[0]}).Extract()
+			if err != nil {
+				return "", err
+			}
+			return s.ID, nil
+		}, "Quota exceeded, too many servers in group")
+		Expect(booted).To(HaveLen(members))
+		for _, id := range booted {
+			DeferCleanup(func(ctx SpecContext) {
+				_ = servers.Delete(ctx, computeFor(tk["admin"], "direct", tenant), id).ExtractErr()
+			})
+		}
+		g, err := servergroups.Get(ctx, c, made[0]).Extract()
 		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(func(ctx SpecContext) {
-			_ = servers.Delete(ctx, computeFor(tk["admin"], "direct", tenant), s.ID).ExtractErr()
-		})
-		_, err = bootInGroup(ctx, c, "m2", g.ID)
-		Expect(codeOf(err)).To(Equal(http.StatusForbidden))
-		Expect(bodyOf(err)).To(ContainSubstring("Quota exceeded, too many servers in group"))
+		Expect(g.Members).To(ConsistOf(booted))
 	})
 })
