@@ -283,11 +283,9 @@ func (nw *networking) writeSecurityGroupRule(ctx context.Context, w http.Respons
 		return
 	}
 	written, err := patchFresh(ctx, h.writer(ctx), g, func(g *computev1.SecurityGroup) error {
-		id := rules.SecurityGroupRuleID(string(g.UID), r)
-		for _, have := range g.Spec.Rules {
-			if rules.SecurityGroupRuleID(string(g.UID), have) == id {
-				return &neutronError{code: http.StatusConflict, typ: "SecurityGroupRuleExists", message: (&rules.RuleExistsError{ID: id}).Error()}
-			}
+		if rules.HasSecurityGroupRule(g, r) {
+			id := rules.SecurityGroupRuleID(string(g.UID), r)
+			return &neutronError{code: http.StatusConflict, typ: "SecurityGroupRuleExists", message: (&rules.RuleExistsError{ID: id}).Error()}
 		}
 		if len(g.Spec.Rules) >= rules.MaxSecurityGroupRules {
 			return &neutronError{code: http.StatusConflict, typ: "OverQuota", message: "Quota exceeded for resources: ['security_group_rule']."}

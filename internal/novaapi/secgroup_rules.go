@@ -63,10 +63,8 @@ func (h *handler) createSecurityGroupRule(rq *request) error {
 		return err
 	}
 	written, err := patchFresh(rq.ctx, h.writer(rq.ctx), parent, func(g *computev1.SecurityGroup) error {
-		for _, r := range g.Spec.Rules {
-			if rules.SecurityGroupRuleID(string(g.UID), r) == rules.SecurityGroupRuleID(string(g.UID), rule) {
-				return badRequest("This rule already exists in group %s", g.UID)
-			}
+		if rules.HasSecurityGroupRule(g, rule) {
+			return badRequest("This rule already exists in group %s", g.UID)
 		}
 		if len(g.Spec.Rules) >= rules.MaxSecurityGroupRules {
 			return forbidden("Quota exceeded for resources: ['security_group_rule'].")

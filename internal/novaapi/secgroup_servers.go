@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
-	js "github.com/kova-dev/kova/internal/novaapi/validation"
 	"github.com/kova-dev/kova/internal/novaapi/views"
 	"github.com/kova-dev/kova/internal/rules"
 )
@@ -53,26 +52,21 @@ func (h *handler) oneSecurityGroup(rq *request, nameOrID string) (*computev1.Sec
 	return nil, conflict("Multiple security_group matches found for name '%s', use an ID to be more specific.", nameOrID)
 }
 
-// securityGroupName is the action's "name", after Nova's own checks of the body.
-func securityGroupName(arg any) string {
-	if m, ok := arg.(*js.Object); ok {
-		if v, ok := m.Get("name"); ok {
-			if s, ok := v.(string); ok {
-				return s
-			}
-		}
+// actionSecurityGroup is the group an addSecurityGroup or removeSecurityGroup names, after
+// Nova's check that the name is not blank.
+func (h *handler) actionSecurityGroup(rq *request, arg any) (string, *computev1.SecurityGroup, error) {
+	name := actionText(arg, "name")
+	if strings.TrimSpace(name) == "" {
+		return "", nil, badRequest("Security group name cannot be empty")
 	}
-	return ""
+	g, err := h.oneSecurityGroup(rq, name)
+	return name, g, err
 }
 
 // addSecurityGroup puts the server in a group. A group it is in already changes nothing
 // (Neutron keeps a port's groups as a set), which Nova answers with 202 as well.
 func (h *handler) addSecurityGroup(rq *request, srv *computev1.Server, arg any) error {
-	name := securityGroupName(arg)
-	if strings.TrimSpace(name) == "" {
-		return badRequest("Security group name cannot be empty")
-	}
-	g, err := h.oneSecurityGroup(rq, name)
+	_, g, err := h.actionSecurityGroup(rq, arg)
 	if err != nil {
 		return err
 	}
@@ -93,11 +87,7 @@ func (h *handler) addSecurityGroup(rq *request, srv *computev1.Server, arg any) 
 
 // removeSecurityGroup takes the server out of a group: Nova's 404 when it is not in it.
 func (h *handler) removeSecurityGroup(rq *request, srv *computev1.Server, arg any) error {
-	name := securityGroupName(arg)
-	if strings.TrimSpace(name) == "" {
-		return badRequest("Security group name cannot be empty")
-	}
-	g, err := h.oneSecurityGroup(rq, name)
+	name, g, err := h.actionSecurityGroup(rq, arg)
 	if err != nil {
 		return err
 	}

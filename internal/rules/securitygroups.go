@@ -144,6 +144,17 @@ func CheckSecurityGroupRules(groupUID string, rs []computev1.SecurityGroupRule) 
 	return nil
 }
 
+// HasSecurityGroupRule says whether g holds r already (under the id r would have).
+func HasSecurityGroupRule(g *computev1.SecurityGroup, r computev1.SecurityGroupRule) bool {
+	id := SecurityGroupRuleID(string(g.UID), r)
+	for _, have := range g.Spec.Rules {
+		if SecurityGroupRuleID(string(g.UID), have) == id {
+			return true
+		}
+	}
+	return false
+}
+
 // RuleExistsError is a rule a group holds already.
 type RuleExistsError struct{ ID string }
 
