@@ -18,7 +18,7 @@ import (
 const DefaultSecurityGroup = "default"
 
 // MaxSecurityGroups bounds a tenant's groups: Neutron's default quota (security_group 10).
-// A Quota's spec.securityGroups, when set to 0 or more, replaces it.
+// It is fixed: the Quota's securityGroups field (Nova's proxy quota) does not change it.
 const MaxSecurityGroups = 10
 
 // MaxSecurityGroupRules bounds one group's rules (Neutron's default quota of rules, 100);
