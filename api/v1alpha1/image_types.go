@@ -101,6 +101,34 @@ type ImageSpec struct {
 	// Protected images cannot be deleted (Glance's protected).
 	// +optional
 	Protected bool `json:"protected,omitempty"`
+
+	// Members are the tenants (projects, i.e. namespaces) a shared image is shared with:
+	// the owner's half of Glance's image membership, desired state the owner writes. Each
+	// member answers (accepted, rejected) in its own namespace with an ImageMember, which
+	// only the member's own RBAC can write: a member never gains any write access to this
+	// Image, and the owner never answers for a member. Only a shared image's members see it.
+	// At most 128 (Glance's image_member_quota).
+	// +optional
+	// +listType=map
+	// +listMapKey=project
+	// +kubebuilder:validation:MaxItems=128
+	Members []ImageMembership `json:"members,omitempty"`
+}
+
+// MaxImageMembers bounds an image's members (Glance's image_member_quota default).
+const MaxImageMembers = 128
+
+// ImageMembership makes a tenant a member of a shared image.
+type ImageMembership struct {
+	// Project is the member tenant's namespace.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Project string `json:"project"`
+	// Since is when the tenant became a member (Glance's member created_at). The image API
+	// sets it; a membership written without it shows the image's creation time.
+	// +optional
+	Since *metav1.Time `json:"since,omitempty"`
 }
 
 // ImageStatus is what the image service observed.

@@ -16,7 +16,7 @@ import (
 // The image service (Glance v2) over the same Image objects as the compute API's image
 // proxy, served by nova-api at /image: version discovery at /image and /image/versions, the
 // API at /image/v2/images/... The serving layer authenticates and authorizes each request
-// (RBAC on nova.kova.dev images, images/file and images/tags) and hands it here with the
+// (RBAC on nova.kova.dev images, images/file, images/tags and images/members) and hands it here with the
 // path after /image/v2 and the caller set, as for the compute API.
 //
 // Glance's errors are webob's pages (HTML, JSON or plain text, as Accept chooses), not
@@ -78,6 +78,16 @@ func glanceRule(method, path string) string {
 		return "download_image"
 	case len(segs) == 4 && segs[2] == "tags":
 		return "modify_image"
+	case len(segs) == 3 && segs[2] == "members" && method == http.MethodPost:
+		return "add_member"
+	case len(segs) == 3 && segs[2] == "members":
+		return "get_members"
+	case len(segs) == 4 && segs[2] == "members" && method == http.MethodPut:
+		return "modify_member"
+	case len(segs) == 4 && segs[2] == "members" && method == http.MethodDelete:
+		return "delete_member"
+	case len(segs) == 4 && segs[2] == "members":
+		return "get_member"
 	}
 	return "get_image"
 }
@@ -121,6 +131,11 @@ func Glance(cfg Config) http.Handler {
 	add(http.MethodGet, "images/{}/file", (*glanceRequest).download)
 	add(http.MethodPut, "images/{}/tags/{}", (*glanceRequest).addTag)
 	add(http.MethodDelete, "images/{}/tags/{}", (*glanceRequest).deleteTag)
+	add(http.MethodGet, "images/{}/members", (*glanceRequest).listMembers)
+	add(http.MethodPost, "images/{}/members", (*glanceRequest).addMember)
+	add(http.MethodGet, "images/{}/members/{}", (*glanceRequest).showMember)
+	add(http.MethodPut, "images/{}/members/{}", (*glanceRequest).updateMember)
+	add(http.MethodDelete, "images/{}/members/{}", (*glanceRequest).deleteMember)
 	return g
 }
 

@@ -60,8 +60,8 @@ type glanceSort struct {
 	desc bool
 }
 
-// listImages is GET /v2/images: the caller's images and the public ones, filtered, sorted
-// and paged as Glance does, read past the cache (a client sees the image it just made).
+// listImages is GET /v2/images: the caller's images, the public ones and those shared with
+// it (listedImages), filtered, sorted and paged as Glance does.
 func (rq *glanceRequest) listImages() error {
 	q := rq.r.URL.Query()
 	limit := glanceDefaultLimit
@@ -83,17 +83,23 @@ func (rq *glanceRequest) listImages() error {
 	if err != nil {
 		return err
 	}
-	var imgs []*computev1.Image
-	for _, ns := range rules.VisibleNamespaces(rq.caller.Tenant, rq.h.public) {
-		var list computev1.ImageList
-		if err := rq.h.live.List(rq.ctx, &list, client.InNamespace(ns)); err != nil {
-			return err
+	memberStatus := "accepted"
+	if q.Has("member_status") {
+		memberStatus = q.Get("member_status")
+		switch memberStatus {
+		case "pending", "accepted", "rejected", "all":
+		default:
+			return gErr(http.StatusBadRequest, "Invalid status: "+memberStatus)
 		}
-		for i := range list.Items {
-			img := &list.Items[i]
-			if rules.ImageVisible(img, rq.caller.Tenant) && img.DeletionTimestamp.IsZero() && filter(img) {
-				imgs = append(imgs, img)
-			}
+	}
+	listed, err := rq.h.listedImages(rq.ctx, rq.caller.Tenant, q.Get("visibility"), memberStatus)
+	if err != nil {
+		return err
+	}
+	var imgs []*computev1.Image
+	for _, img := range listed {
+		if filter(img) {
+			imgs = append(imgs, img)
 		}
 	}
 	sort.SliceStable(imgs, func(i, j int) bool { return glanceLess(imgs[i], imgs[j], sorts) })

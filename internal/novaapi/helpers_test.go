@@ -70,6 +70,7 @@ type env struct {
 	user    string
 	version string
 	root    string
+	tenant  string // the caller's tenant: "" for demo
 }
 
 // newEnv builds an API over objs. The fake client plays the API server: it stamps a uid
@@ -126,10 +127,21 @@ func (e *env) do(method, path, body string, headers ...string) *response {
 	for i := 0; i+1 < len(headers); i += 2 {
 		r.Header.Set(headers[i], headers[i+1])
 	}
-	r = r.WithContext(WithCaller(r.Context(), Caller{User: &user.DefaultInfo{Name: e.user}, Tenant: tenant, Root: e.root}))
+	ten := tenant
+	if e.tenant != "" {
+		ten = e.tenant
+	}
+	r = r.WithContext(WithCaller(r.Context(), Caller{User: &user.DefaultInfo{Name: e.user}, Tenant: ten, Root: e.root}))
 	w := httptest.NewRecorder()
 	e.h.ServeHTTP(w, r)
 	return &response{ResponseRecorder: w, t: e.t}
+}
+
+// in returns a copy of e whose caller is in another tenant.
+func (e *env) in(tenantName string) *env {
+	c := *e
+	c.tenant = tenantName
+	return &c
 }
 
 // as returns a copy of e for another user or microversion.

@@ -12,7 +12,6 @@ import (
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	js "github.com/kova-dev/kova/internal/novaapi/validation"
 	"github.com/kova-dev/kova/internal/novaapi/views"
-	"github.com/kova-dev/kova/internal/rules"
 )
 
 // Nova's image proxy (GET /images, /images/detail, /images/{id}, DELETE /images/{id}),
@@ -38,18 +37,10 @@ func (h *handler) listImagesDetail(rq *request) error { return h.images(rq, true
 
 func (h *handler) images(rq *request, detail bool) error {
 	q := queryObject(rq.r)
-	var imgs []*computev1.Image
-	for _, ns := range rules.VisibleNamespaces(rq.caller.Tenant, h.public) {
-		var list computev1.ImageList
-		if err := h.live.List(rq.ctx, &list, client.InNamespace(ns)); err != nil { // past the cache (consistency.go)
-			return err
-		}
-		for i := range list.Items {
-			img := &list.Items[i]
-			if rules.ImageVisible(img, rq.caller.Tenant) {
-				imgs = append(imgs, img)
-			}
-		}
+	// What Nova's list asks of Glance: its default list, shared images once accepted.
+	imgs, err := h.listedImages(rq.ctx, rq.caller.Tenant, "", "accepted")
+	if err != nil {
+		return err
 	}
 	filters, err := imageFilters(q)
 	if err != nil {

@@ -15,6 +15,8 @@ import (
 const (
 	indexUID        = ".metadata.uid"
 	indexServerName = ".spec.serverName"
+	// indexImageMember finds the images shared with a tenant: an Image by each member.
+	indexImageMember = ".spec.members.project"
 )
 
 type fieldIndex struct {
@@ -32,6 +34,13 @@ func fieldIndexes() []fieldIndex {
 		{&computev1.Server{}, indexUID, uidOf},
 		{&computev1.Image{}, indexUID, uidOf},
 		{&computev1.Network{}, indexUID, uidOf},
+		{&computev1.Image{}, indexImageMember, func(o client.Object) []string {
+			var out []string
+			for _, m := range o.(*computev1.Image).Spec.Members {
+				out = append(out, m.Project)
+			}
+			return out
+		}},
 		{&computev1.ServerAction{}, indexServerName, func(o client.Object) []string {
 			return []string{o.(*computev1.ServerAction).Spec.ServerName}
 		}},
@@ -43,7 +52,7 @@ func fieldIndexes() []fieldIndex {
 }
 
 // IndexFields registers the cache indexes New relies on: Server, Image and Network by
-// metadata.uid, ServerAction by spec.serverName. Call it on the cache given to New before
+// metadata.uid, Image by its members, ServerAction by spec.serverName. Call it on the cache given to New before
 // the cache starts.
 func IndexFields(ctx context.Context, idx client.FieldIndexer) error {
 	for _, fi := range fieldIndexes() {

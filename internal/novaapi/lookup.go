@@ -26,17 +26,45 @@ func (h *handler) server(ctx context.Context, ns, id string) (*computev1.Server,
 }
 
 // image finds an image by id among the tenant's images and the public ones, as the API
-// server has it now.
+// server has it now, then among other tenants' images it sees (shared with it, community),
+// which the cache names: those are other tenants' writes.
 func (h *handler) image(ctx context.Context, ns, id string) (*computev1.Image, bool, error) {
 	img := &computev1.Image{}
 	ok, err := h.byUIDIn(ctx, img, rules.VisibleNamespaces(ns, h.public), id)
-	if err != nil || !ok {
+	if err != nil {
 		return nil, false, err
+	}
+	if !ok {
+		return h.othersImage(ctx, ns, id)
 	}
 	if !rules.ImageVisible(img, ns) {
 		return nil, false, nil
 	}
 	return img, true, nil
+}
+
+// othersImage finds an image of another tenant that ns sees, by id: named by the cache,
+// read from the API server.
+func (h *handler) othersImage(ctx context.Context, ns, id string) (*computev1.Image, bool, error) {
+	var list computev1.ImageList
+	if err := h.cache.List(ctx, &list, client.MatchingFields{indexUID: js.CanonicalUUID(id)}); err != nil {
+		return nil, false, err
+	}
+	for i := range list.Items {
+		img := &computev1.Image{}
+		err := h.live.Get(ctx, client.ObjectKeyFromObject(&list.Items[i]), img)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		// Public images are the public namespace's, looked in already.
+		if img.UID == list.Items[i].UID && (img.Spec.Visibility == "community" || rules.ImageMembership(img, ns) != nil) {
+			return img, true, nil
+		}
+	}
+	return nil, false, nil
 }
 
 // imageByName finds the image a server names (its metadata.name), tenant first.

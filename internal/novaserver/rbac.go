@@ -44,7 +44,7 @@ package novaserver
 // kube-system (extension-apiserver-authentication-reader) are bound in
 // config/rbac/role_binding.yaml: markers cannot bind existing roles.
 
-// +kubebuilder:rbac:groups=compute.kova.dev,resources=servers;serveractions;flavors;images;keypairs;networks;quotas;quotaclasses,verbs=get;list;watch
+// +kubebuilder:rbac:groups=compute.kova.dev,resources=servers;serveractions;flavors;images;imagemembers;keypairs;networks;quotas;quotaclasses,verbs=get;list;watch
 // +kubebuilder:rbac:groups=compute.kova.dev,resources=servers,verbs=patch
 // +kubebuilder:rbac:groups="",resources=users;groups;serviceaccounts,verbs=impersonate
 // +kubebuilder:rbac:groups=authentication.k8s.io,resources=uids;userextras/authentication.kubernetes.io/credential-id;userextras/authentication.kubernetes.io/pod-name;userextras/authentication.kubernetes.io/pod-uid;userextras/authentication.kubernetes.io/node-name;userextras/authentication.kubernetes.io/node-uid,verbs=impersonate

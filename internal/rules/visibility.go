@@ -19,9 +19,11 @@ func VisibleNamespaces(tenant, public string) []string {
 	return []string{tenant, public}
 }
 
-// ImageVisible says whether tenant sees img: its own images, and public ones elsewhere.
+// ImageVisible says whether tenant sees img (Glance's is_image_visible): its own images,
+// public and community ones elsewhere, and shared ones it is a member of, whatever it answered.
 func ImageVisible(img *computev1.Image, tenant string) bool {
-	return img.Namespace == tenant || img.Spec.Visibility == "public"
+	return img.Namespace == tenant || img.Spec.Visibility == "public" || img.Spec.Visibility == "community" ||
+		ImageMembership(img, tenant) != nil
 }
 
 // NetworkVisible says whether tenant sees net: its own networks, and shared ones elsewhere.

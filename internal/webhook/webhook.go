@@ -51,6 +51,9 @@ func Setup(mgr manager.Manager, publicNamespace string) error {
 	if err := ctrlWebhook(mgr, &computev1.FloatingIP{}).WithValidator(fw).Complete(); err != nil {
 		return err
 	}
+	if err := ctrlWebhook(mgr, &computev1.ImageMember{}).WithValidator(&ImageMemberValidator{Reader: reader}).Complete(); err != nil {
+		return err
+	}
 	return ctrlWebhook(mgr, &computev1.Image{}).WithValidator(&ImageValidator{Reader: reader, PublicNamespace: publicNamespace}).Complete()
 }
 
