@@ -75,6 +75,7 @@ type ServerReconciler struct {
 // +kubebuilder:rbac:groups=compute.kova.dev,resources=flavors;keypairs;networks,verbs=get;list;watch
 // +kubebuilder:rbac:groups=compute.kova.dev,resources=images,verbs=get;list;watch;create;update;patch
 // +kubebuilder:rbac:groups=compute.kova.dev,resources=images/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=compute.kova.dev,resources=imagemembers,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;delete
 // +kubebuilder:rbac:groups=compute.kova.dev,resources=servers,verbs=override-lock
 // +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
@@ -310,6 +311,13 @@ func (r *ServerReconciler) serversWaitingFor(ctx context.Context, o client.Objec
 		log.FromContext(ctx).Error(err, "Failed to list the servers waiting for an image", "image", o.GetName())
 		return nil
 	}
+	// Other tenants' servers name an image they are shared as namespace/name.
+	var others computev1.ServerList
+	if err := r.List(ctx, &others, client.MatchingFields{IndexServerImage: o.GetNamespace() + "/" + o.GetName()}); err != nil {
+		log.FromContext(ctx).Error(err, "Failed to list the servers waiting for an image", "image", o.GetName())
+		return nil
+	}
+	list.Items = append(list.Items, others.Items...)
 	var out []reconcile.Request
 	for i := range list.Items {
 		if waitingToBuild(&list.Items[i]) {

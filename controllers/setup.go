@@ -164,6 +164,9 @@ func SetupWithDriver(mgr manager.Manager, o Options, driver compute.Driver) erro
 	if err := (&ServerActionReconciler{Client: c, APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme()}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("serveraction controller: %w", err)
 	}
+	if err := (&ImageMemberReconciler{Client: c, APIReader: mgr.GetAPIReader()}).SetupWithManager(mgr); err != nil {
+		return err
+	}
 	if err := (&ImageReconciler{Client: c}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("image controller: %w", err)
 	}

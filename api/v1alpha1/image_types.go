@@ -15,6 +15,14 @@ const (
 	ImageDeleted ImagePhase = "deleted"
 )
 
+// Glance's image visibilities (ImageSpec.Visibility).
+const (
+	ImagePublic    = "public"
+	ImagePrivate   = "private"
+	ImageShared    = "shared"
+	ImageCommunity = "community"
+)
+
 // ImageSource says where an image's bits come from: a URL (the disk), a snapshot of a
 // server (createImage), or data uploaded through the image API (Glance's PUT .../file),
 // which the image API stores and is the status writer of.

@@ -48,9 +48,11 @@ type ServerSpec struct {
 	FlavorRef string `json:"flavorRef"`
 
 	// ImageRef is the Image's metadata.name, in the server's namespace or the public image
-	// namespace. Changing it rebuilds the server.
+	// namespace, or namespace/name for another tenant's image: a community one, or one it
+	// shares with this tenant and this tenant accepted (an ImageMember). Changing it rebuilds
+	// the server.
 	// +kubebuilder:validation:MinLength=1
-	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:MaxLength=317
 	ImageRef string `json:"imageRef"`
 
 	// KeyName is a Keypair in the server's namespace; immutable.

@@ -64,7 +64,7 @@ func (h *handler) rebuild(rq *request, srv *computev1.Server, _ any) error {
 		}
 	}
 	if _, err := h.createAction(rq, srv, actionName(srv, computev1.ActionRebuild), computev1.ActionRebuild, func(s *computev1.ServerActionSpec) {
-		s.Rebuild = &computev1.RebuildParams{ImageRef: img.Name}
+		s.Rebuild = &computev1.RebuildParams{ImageRef: rules.ImageRef(img, rq.caller.Tenant, h.public)}
 	}); err != nil {
 		return err
 	}
@@ -90,6 +90,11 @@ func (h *handler) rebuildImage(rq *request, srv *computev1.Server, ref string) (
 	}
 	if !ok {
 		return nil, badRequest("Cannot find image for rebuild")
+	}
+	if usable, err := h.imageUsable(rq.ctx, rq.caller.Tenant, img); err != nil {
+		return nil, err
+	} else if !usable {
+		return nil, badRequest("%s", (&rules.ImageNotAcceptedError{ID: string(img.UID), Tenant: rq.caller.Tenant}).Error())
 	}
 	if img.Status.Status != computev1.ImageActive {
 		return nil, badRequest("Image %s is not active.", img.UID)

@@ -1,6 +1,7 @@
 package novaapi
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -110,12 +111,27 @@ func (h *handler) flexCreateServer(rq *request, name, zone, group string, flavor
 	return h.createServers(rq, &serverPlan{
 		count: count,
 		spec: computev1.ServerSpec{
-			Name: name, FlavorRef: flavor.Name, ImageRef: img.Name, Networks: attach,
+			Name: name, FlavorRef: flavor.Name, ImageRef: rules.ImageRef(img, rq.caller.Tenant, h.public), Networks: attach,
 			PowerState: computev1.PowerActive, AvailabilityZone: zone, SecurityGroups: []string{group},
 		},
 		annotations: map[string]string{annUserID: rq.userName(), annReservationID: "r-" + randomString(8)},
 		idempotent:  ic,
 	})
+}
+
+// flexImage is the image a FlexCloud create names, if the account may boot from it: by id,
+// or by name (FlexCloud image ids are names as well, "test_public_image").
+func (h *handler) flexImage(ctx context.Context, tenant, imageID string) (*computev1.Image, bool, error) {
+	img, ok, err := h.image(ctx, tenant, imageID)
+	if err == nil && !ok && imageID != "" {
+		img, err = h.imageByName(ctx, tenant, imageID)
+		ok = img != nil
+	}
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	ok, err = h.imageUsable(ctx, tenant, img)
+	return img, ok, err
 }
 
 func (h *handler) flexCreate(rq *request) {
@@ -154,12 +170,7 @@ func (h *handler) flexCreate(rq *request) {
 	}
 
 	imageID := lastSegment(s.ImageRef)
-	img, ok, err := h.image(ctx, rq.caller.Tenant, imageID)
-	if err == nil && !ok && imageID != "" {
-		// FlexCloud image ids are names as well ("test_public_image").
-		img, err = h.imageByName(ctx, rq.caller.Tenant, imageID)
-		ok = img != nil
-	}
+	img, ok, err := h.flexImage(ctx, rq.caller.Tenant, imageID)
 	if err != nil {
 		writeFlexFault(w, http.StatusInternalServerError, "computeFault", err.Error())
 		return

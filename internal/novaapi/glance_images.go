@@ -420,7 +420,7 @@ func (rq *glanceRequest) deleteImage() error {
 		}
 	}
 	var servers computev1.ServerList
-	if err := rq.h.cache.List(rq.ctx, &servers, inNamespace(serversOf(img, rq.h.public))...); err != nil {
+	if err := rq.h.cache.List(rq.ctx, &servers, inNamespace(rules.ImageUsers(img, rq.h.public))...); err != nil {
 		return err
 	}
 	if err := rules.CheckImageDelete(img, servers.Items, rq.h.public); err != nil {
@@ -442,13 +442,4 @@ func (rq *glanceRequest) deleteImage() error {
 	}
 	rq.w.WriteHeader(http.StatusNoContent)
 	return nil
-}
-
-// serversOf is the namespace whose servers may build from img: its own, or all ("") for a
-// public image.
-func serversOf(img *computev1.Image, public string) string {
-	if img.Namespace == public {
-		return ""
-	}
-	return img.Namespace
 }

@@ -67,8 +67,35 @@ func (h *handler) othersImage(ctx context.Context, ns, id string) (*computev1.Im
 	return nil, false, nil
 }
 
-// imageByName finds the image a server names (its metadata.name), tenant first.
+// imageUsable says whether tenant may boot from img (rules.ImageUsable), reading its answer
+// to a shared image past the cache: a member that just accepted boots at once.
+func (h *handler) imageUsable(ctx context.Context, tenant string, img *computev1.Image) (bool, error) {
+	if rules.ImageMembership(img, tenant) == nil {
+		return rules.ImageUsable(img, tenant, nil), nil
+	}
+	answer := &computev1.ImageMember{}
+	if err := h.live.Get(ctx, client.ObjectKey{Namespace: tenant, Name: string(img.UID)}, answer); apierrors.IsNotFound(err) {
+		answer = nil
+	} else if err != nil {
+		return false, err
+	}
+	return rules.ImageUsable(img, tenant, answer), nil
+}
+
+// imageByName finds the image a server names (Server.spec.imageRef): a name, tenant first,
+// or namespace/name for another tenant's image it sees.
 func (h *handler) imageByName(ctx context.Context, ns, name string) (*computev1.Image, error) {
+	if owner, short := rules.SplitImageRef(name); owner != "" {
+		img := &computev1.Image{}
+		err := h.cache.Get(ctx, client.ObjectKey{Namespace: owner, Name: short}, img)
+		if err == nil && rules.ImageVisible(img, ns) {
+			return img, nil
+		}
+		if err != nil && !apierrors.IsNotFound(err) {
+			return nil, err
+		}
+		return nil, nil
+	}
 	for _, n := range rules.VisibleNamespaces(ns, h.public) {
 		img := &computev1.Image{}
 		err := h.cache.Get(ctx, client.ObjectKey{Namespace: n, Name: name}, img)

@@ -84,7 +84,7 @@ func (h *handler) planServer(rq *request, body *serverCreate) (*serverPlan, erro
 	plan.spec = computev1.ServerSpec{
 		Name:       s.Name,
 		FlavorRef:  flavor.Name,
-		ImageRef:   img.Name,
+		ImageRef:   rules.ImageRef(img, rq.caller.Tenant, h.public),
 		KeyName:    keyName,
 		Networks:   nets,
 		PowerState: computev1.PowerActive,
@@ -172,6 +172,11 @@ func (h *handler) requestedImage(rq *request, s *serverCreateAttrs) (*computev1.
 	}
 	if !ok {
 		return nil, badRequest("Can not find requested image")
+	}
+	if usable, err := h.imageUsable(rq.ctx, rq.caller.Tenant, img); err != nil {
+		return nil, err
+	} else if !usable {
+		return nil, badRequest("%s", (&rules.ImageNotAcceptedError{ID: string(img.UID), Tenant: rq.caller.Tenant}).Error())
 	}
 	return img, nil
 }

@@ -41,8 +41,14 @@ func Flavor(ctx context.Context, c client.Reader, name string) (*computev1.Flavo
 	return f, nil
 }
 
-// Image finds an image in the tenant's namespace, then among the public images.
+// Image finds the image a server of tenant ns names (Server.spec.imageRef): a plain name in
+// the tenant's namespace, then among the public images; namespace/name another tenant's
+// image, which the tenant may boot from only if it is community, or shared with the tenant
+// and accepted (rules.ImageUsable).
 func Image(ctx context.Context, c client.Reader, ns, publicNS, name string) (*computev1.Image, error) {
+	if owner, short := rules.SplitImageRef(name); owner != "" {
+		return othersImage(ctx, c, ns, owner, short, name)
+	}
 	for _, n := range rules.VisibleNamespaces(ns, publicNS) {
 		img := &computev1.Image{}
 		err := c.Get(ctx, client.ObjectKey{Namespace: n, Name: name}, img)
@@ -54,6 +60,31 @@ func Image(ctx context.Context, c client.Reader, ns, publicNS, name string) (*co
 		}
 	}
 	return nil, &NotFoundError{fmt.Sprintf("Image %s could not be found.", name)}
+}
+
+// othersImage is Image for a namespace/name reference.
+func othersImage(ctx context.Context, c client.Reader, ns, owner, name, ref string) (*computev1.Image, error) {
+	notFound := &NotFoundError{fmt.Sprintf("Image %s could not be found.", ref)}
+	img := &computev1.Image{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: owner, Name: name}, img); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, notFound
+		}
+		return nil, err
+	}
+	if !rules.ImageVisible(img, ns) {
+		return nil, notFound
+	}
+	answer := &computev1.ImageMember{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: string(img.UID)}, answer); apierrors.IsNotFound(err) {
+		answer = nil
+	} else if err != nil {
+		return nil, err
+	}
+	if !rules.ImageUsable(img, ns, answer) {
+		return nil, &InvalidError{Message: (&rules.ImageNotAcceptedError{ID: string(img.UID), Tenant: ns}).Error()}
+	}
+	return img, nil
 }
 
 // Network finds a network in the tenant's namespace, then among the shared ones.

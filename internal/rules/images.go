@@ -23,7 +23,7 @@ func (e *ImagePublicOutsideError) Error() string {
 
 // CheckImageVisibility is the visibility rule: public only in the public namespace.
 func CheckImageVisibility(img *computev1.Image, public string) error {
-	if img.Spec.Visibility == "public" && img.Namespace != public {
+	if img.Spec.Visibility == computev1.ImagePublic && img.Namespace != public {
 		return &ImagePublicOutsideError{Public: public}
 	}
 	return nil
@@ -49,8 +49,8 @@ func (e *ImageInUseError) Error() string {
 }
 
 // CheckImageDelete says whether img may be deleted now, given the servers that may use it
-// (its namespace's, or every namespace's for a public image): not while protected, nor while
-// a server is being built or rebuilt from it.
+// (ImageUsers' namespace): not while protected, nor while a server is being built or
+// rebuilt from it.
 func CheckImageDelete(img *computev1.Image, servers []computev1.Server, public string) error {
 	if img.Spec.Protected {
 		return &ImageProtectedError{ID: string(img.UID)}
@@ -58,8 +58,7 @@ func CheckImageDelete(img *computev1.Image, servers []computev1.Server, public s
 	var using []string
 	for i := range servers {
 		srv := &servers[i]
-		if srv.Spec.ImageRef != img.Name || !srv.DeletionTimestamp.IsZero() ||
-			(srv.Namespace != img.Namespace && img.Namespace != public) {
+		if srv.Spec.ImageRef != ImageRef(img, srv.Namespace, public) || !srv.DeletionTimestamp.IsZero() {
 			continue
 		}
 		if BuildingFromImage(srv) {
@@ -71,6 +70,15 @@ func CheckImageDelete(img *computev1.Image, servers []computev1.Server, public s
 	}
 	sort.Strings(using)
 	return &ImageInUseError{ID: string(img.UID), Servers: using}
+}
+
+// ImageUsers is the namespace whose servers may boot from img: its own, or "" (every one)
+// for a public, community or shared image.
+func ImageUsers(img *computev1.Image, public string) string {
+	if img.Namespace == public || img.Spec.Visibility == computev1.ImageCommunity || (img.Spec.Visibility == computev1.ImageShared && len(img.Spec.Members) > 0) {
+		return ""
+	}
+	return img.Namespace
 }
 
 // BuildingFromImage says whether srv is reading its image now: building (or not yet taken

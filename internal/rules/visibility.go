@@ -22,7 +22,7 @@ func VisibleNamespaces(tenant, public string) []string {
 // ImageVisible says whether tenant sees img (Glance's is_image_visible): its own images,
 // public and community ones elsewhere, and shared ones it is a member of, whatever it answered.
 func ImageVisible(img *computev1.Image, tenant string) bool {
-	return img.Namespace == tenant || img.Spec.Visibility == "public" || img.Spec.Visibility == "community" ||
+	return img.Namespace == tenant || img.Spec.Visibility == computev1.ImagePublic || img.Spec.Visibility == computev1.ImageCommunity ||
 		ImageMembership(img, tenant) != nil
 }
 

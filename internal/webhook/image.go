@@ -51,8 +51,8 @@ func (v *ImageValidator) ValidateDelete(ctx context.Context, img *computev1.Imag
 	}
 	var servers computev1.ServerList
 	var opts []client.ListOption
-	if img.Namespace != v.PublicNamespace {
-		opts = append(opts, client.InNamespace(img.Namespace))
+	if ns := rules.ImageUsers(img, v.PublicNamespace); ns != "" {
+		opts = append(opts, client.InNamespace(ns))
 	}
 	if err := v.Reader.List(ctx, &servers, opts...); err != nil {
 		return nil, apierrors.NewInternalError(err)
