@@ -140,6 +140,17 @@ var _ = Describe("Image members (Glance v2 /images/{id}/members)", func() {
 		Expect(m.Status).To(Equal("rejected"))
 		Expect(imageListed(ctx, stranger["observer"], "", img.ID)).To(BeFalse())
 
+		By("kubectl boots from a shared image as namespace/name, once accepted only")
+		ref := tenantName + "/" + theirs.Name
+		bootFrom := func(ns string) *computev1.Server {
+			return &computev1.Server{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shared-kubectl"},
+				Spec: computev1.ServerSpec{FlavorRef: "m1.tiny", ImageRef: ref, PowerState: computev1.PowerActive}}
+		}
+		err = kubectlAs(stranger["admin"]).Create(ctx, bootFrom("image-stranger"))
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "%v", err)
+		Expect(err.Error()).To(ContainSubstring("has not accepted it"))
+		Expect(kubectlAs(otherTokens["admin"]).Create(ctx, bootFrom("other"), client.DryRunAll)).To(Succeed())
+
 		By("the owner removes a member: the image is gone for it, and so is its answer")
 		Expect(members.Delete(ctx, owner, img.ID, "image-stranger").ExtractErr()).To(Succeed())
 		_, err = images.Get(ctx, imageClient(stranger["observer"]), img.ID).Extract()
