@@ -54,6 +54,7 @@ var checkGrid = []struct {
 	{ActionDetachInterface, "detach_interface", "Y . Y . Y . . . . . . ."},
 	{ActionAttachVolume, "attach_volume", "Y . Y . Y . Y Y . . Y Y"},
 	{ActionDetachVolume, "detach_volume", "Y . Y . Y . Y Y . . Y Y"},
+	{ActionSwapVolume, "swap_volume", "Y . Y . . . Y . . . . ."},
 }
 
 func TestCheckGridCoversAllVMStates(t *testing.T) {
@@ -200,6 +201,7 @@ func TestCheckBusyServer(t *testing.T) {
 		{ActionDetachInterface, "detach_interface", VMStopped, true},
 		{ActionAttachVolume, "attach_volume", VMShelved, true},
 		{ActionDetachVolume, "detach_volume", VMPaused, true},
+		{ActionSwapVolume, "swap_volume", VMResized, true},
 	}
 	if len(tests) != len(AllActions) {
 		t.Fatalf("table covers %d actions, AllActions has %d", len(tests), len(AllActions))
@@ -254,6 +256,7 @@ func TestCheckLock(t *testing.T) {
 		{ActionDetachInterface, VMPaused, true},
 		{ActionAttachVolume, VMResized, true},
 		{ActionDetachVolume, VMShelvedOffloaded, true},
+		{ActionSwapVolume, VMPaused, true},
 	}
 	if len(tests) != len(AllActions) {
 		t.Fatalf("table covers %d actions, AllActions has %d", len(tests), len(AllActions))

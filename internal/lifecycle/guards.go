@@ -36,6 +36,9 @@ const (
 	ActionDetachInterface Action = "detachInterface"
 	ActionAttachVolume    Action = "attachVolume"
 	ActionDetachVolume    Action = "detachVolume"
+	// ActionSwapVolume replaces an attached volume by another on the same device (Nova's
+	// swap volume, PUT os-volume_attachments with a new volumeId): a detach then an attach.
+	ActionSwapVolume Action = "swapVolume"
 )
 
 // AllActions lists every Action in the order of the guard table.
@@ -46,6 +49,7 @@ var AllActions = []Action{
 	ActionUnrescue, ActionCreateImage, ActionChangePassword, ActionShelve,
 	ActionShelveOffload, ActionUnshelve, ActionLock, ActionUnlock, ActionDelete,
 	ActionAttachInterface, ActionDetachInterface, ActionAttachVolume, ActionDetachVolume,
+	ActionSwapVolume,
 }
 
 // Guard is one row of the table.
@@ -378,6 +382,16 @@ var Guards = []Guard{
 		Action:           ActionDetachVolume,
 		NovaName:         "detach_volume",
 		AllowedVM:        allowVolume,
+		AllowedTask:      idle,
+		LockRefuses:      true,
+		MustHaveLaunched: true,
+	},
+	// API.swap_volume: @check_instance_lock @check_instance_state(vm_state=[ACTIVE, PAUSED,
+	// RESIZED]) with the default task_state=[None].
+	{
+		Action:           ActionSwapVolume,
+		NovaName:         "swap_volume",
+		AllowedVM:        vms(VMActive, VMPaused, VMResized),
 		AllowedTask:      idle,
 		LockRefuses:      true,
 		MustHaveLaunched: true,

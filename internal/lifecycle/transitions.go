@@ -80,7 +80,7 @@ func Finish(a Action, s State, prev VMState) State {
 		// servers; mirror it.
 		return settled(VMRescued, PowerShutdown)
 	case ActionCreateImage, ActionChangePassword,
-		ActionAttachInterface, ActionDetachInterface, ActionAttachVolume, ActionDetachVolume:
+		ActionAttachInterface, ActionDetachInterface, ActionAttachVolume, ActionDetachVolume, ActionSwapVolume:
 		return settled(s.VM, s.Power)
 	case ActionShelve:
 		return settled(VMShelved, PowerShutdown)

@@ -112,6 +112,7 @@ func TestBeginFinish(t *testing.T) {
 		{"detach interface", ActionDetachInterface, pausedIdle, "", pausedIdle, pausedIdle},
 		{"attach volume", ActionAttachVolume, shelvedIdle, "", shelvedIdle, shelvedIdle},
 		{"detach volume", ActionDetachVolume, activeIdle, "", activeIdle, activeIdle},
+		{"swap volume", ActionSwapVolume, pausedIdle, "", pausedIdle, pausedIdle},
 	}
 
 	covered := map[Action]bool{}
@@ -178,6 +179,7 @@ func TestSteps(t *testing.T) {
 		{ActionDetachInterface, nil},
 		{ActionAttachVolume, nil},
 		{ActionDetachVolume, nil},
+		{ActionSwapVolume, nil},
 	}
 	if len(tests) != len(AllActions) {
 		t.Fatalf("table covers %d actions, AllActions has %d", len(tests), len(AllActions))

@@ -203,14 +203,6 @@ func TestNetworksAndUnimplemented(t *testing.T) {
 	}
 	e.do(http.MethodGet, "/os-networksv2/nope", "").expectFault(404, "itemNotFound", "Network could not be found.")
 
-	unimplemented := []struct{ method, path, msg string }{
-		{http.MethodPut, "/servers/" + srvUID + "/os-volume_attachments/v1", "Updating a volume attachment is not implemented yet in Kova."},
-	}
-	for _, u := range unimplemented {
-		t.Run(u.method+" "+u.path, func(t *testing.T) {
-			e.do(u.method, u.path, "").expectFault(501, "notImplemented", u.msg)
-		})
-	}
 	e.do(http.MethodGet, "/servers/nope/os-volume_attachments", "").expectFault(404, "itemNotFound", "Instance nope could not be found.")
 }
 

@@ -122,6 +122,7 @@ func (h *handler) computeRoutes() []route {
 		endpoint(http.MethodGet, "servers/{}/os-volume_attachments", h.listVolumeAttachments),
 		endpoint(http.MethodPost, "servers/{}/os-volume_attachments", h.createVolumeAttachment),
 		endpoint(http.MethodGet, "servers/{}/os-volume_attachments/{}", h.showVolumeAttachment),
+		endpoint(http.MethodPut, "servers/{}/os-volume_attachments/{}", h.updateVolumeAttachment),
 		endpoint(http.MethodDelete, "servers/{}/os-volume_attachments/{}", h.deleteVolumeAttachment),
 
 		// The security-group and floating-IP proxies end at 2.35
@@ -140,5 +141,5 @@ func (h *handler) computeRoutes() []route {
 		endpoint(http.MethodGet, "os-floating-ips/{}", h.showFloatingIP).versions(0, 35),
 		endpoint(http.MethodDelete, "os-floating-ips/{}", h.deleteFloatingIP).versions(0, 35),
 	}
-	return append(routes, h.notImplementedRoutes()...)
+	return routes
 }

@@ -158,8 +158,10 @@ func VolumeEdits(old, srv *computev1.ServerSpec) (added, removed []string) {
 }
 
 // DeviceActions are the lifecycle actions an edit of spec's devices asks for: an attach
-// for networks or volumes added, a detach for those removed.
-func DeviceActions(old, srv *computev1.ServerSpec) []lifecycle.Action {
+// for networks or volumes added, a detach for those removed, a swap for a volume replaced
+// by another on its device.
+// st is the server's status before the edit (the devices the backend gave), or nil.
+func DeviceActions(old, srv *computev1.ServerSpec, st *computev1.ServerStatus) []lifecycle.Action {
 	var out []lifecycle.Action
 	add := func(added, removed []string, attach, detach lifecycle.Action) {
 		if len(added) > 0 {
@@ -172,7 +174,91 @@ func DeviceActions(old, srv *computev1.ServerSpec) []lifecycle.Action {
 	added, removed := NetworkEdits(old, srv)
 	add(added, removed, lifecycle.ActionAttachInterface, lifecycle.ActionDetachInterface)
 	added, removed = VolumeEdits(old, srv)
+	if swaps := volumeSwaps(old, srv, st); len(swaps) > 0 {
+		out = append(out, lifecycle.ActionSwapVolume)
+		added, removed = unswapped(added, removed, swaps)
+	}
 	add(added, removed, lifecycle.ActionAttachVolume, lifecycle.ActionDetachVolume)
+	return out
+}
+
+// VolumeSwap is one volume of spec.volumes replaced by another on its device in one edit:
+// Nova's swap volume (PUT os-volume_attachments/{old} with the new volumeId), which the
+// controller carries out as the old one's detach, then the new one's attach.
+type VolumeSwap struct{ Old, New string }
+
+// VolumeSwaps are the swaps an edit of a server's spec makes: a claim removed and one added
+// on the device the removed one has (as spec names it, or the backend gave it).
+func VolumeSwaps(old, srv *computev1.Server) []VolumeSwap {
+	return volumeSwaps(&old.Spec, &srv.Spec, &old.Status)
+}
+
+func volumeSwaps(old, srv *computev1.ServerSpec, st *computev1.ServerStatus) []VolumeSwap {
+	added, removed := VolumeEdits(old, srv)
+	if len(added) == 0 || len(removed) == 0 {
+		return nil
+	}
+	device := func(vs []computev1.VolumeAttachment, claim string) string {
+		for _, v := range vs {
+			if v.ClaimName == claim && v.Device != "" {
+				return v.Device
+			}
+		}
+		if st != nil {
+			for _, a := range st.VolumeAttachments {
+				if a.ClaimName == claim {
+					return a.Device
+				}
+			}
+		}
+		return ""
+	}
+	var out []VolumeSwap
+	for _, r := range removed {
+		dev := device(old.Volumes, r)
+		for _, a := range added {
+			if dev != "" && device(srv.Volumes, a) == dev {
+				out = append(out, VolumeSwap{Old: r, New: a})
+				break
+			}
+		}
+	}
+	return out
+}
+
+// unswapped are the claims added and removed that no swap accounts for.
+func unswapped(added, removed []string, swaps []VolumeSwap) (a, r []string) {
+	in := map[string]bool{}
+	for _, s := range swaps {
+		in[s.Old], in[s.New] = true, true
+	}
+	for _, c := range added {
+		if !in[c] {
+			a = append(a, c)
+		}
+	}
+	for _, c := range removed {
+		if !in[c] {
+			r = append(r, c)
+		}
+	}
+	return a, r
+}
+
+// DeleteOnTerminationEdits are the claims kept by an edit whose delete_on_termination
+// changed (Nova's PUT os-volume_attachments/{id} from 2.85, with the same volumeId).
+func DeleteOnTerminationEdits(old, srv *computev1.ServerSpec) []string {
+	was := map[string]bool{}
+	kept := map[string]bool{}
+	for _, v := range old.Volumes {
+		was[v.ClaimName], kept[v.ClaimName] = v.DeleteOnTermination, true
+	}
+	var out []string
+	for _, v := range srv.Volumes {
+		if kept[v.ClaimName] && was[v.ClaimName] != v.DeleteOnTermination {
+			out = append(out, v.ClaimName)
+		}
+	}
 	return out
 }
 

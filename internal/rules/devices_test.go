@@ -82,10 +82,10 @@ func TestNetworkEditsAndActions(t *testing.T) {
 	if fmt.Sprint(added, removed) != "[c] [a]" {
 		t.Errorf("NetworkEdits = %v %v", added, removed)
 	}
-	if got := fmt.Sprint(DeviceActions(&old, &now)); got != "[attachInterface detachInterface]" {
+	if got := fmt.Sprint(DeviceActions(&old, &now, nil)); got != "[attachInterface detachInterface]" {
 		t.Errorf("DeviceActions = %s", got)
 	}
-	if got := DeviceActions(&old, &old); len(got) != 0 {
+	if got := DeviceActions(&old, &old, nil); len(got) != 0 {
 		t.Errorf("no edit asks for %v", got)
 	}
 }
@@ -122,7 +122,28 @@ func TestDeviceChangesOfVolumes(t *testing.T) {
 		t.Errorf("DeviceChanges = %v", got)
 	}
 	old := computev1.ServerSpec{Networks: nets("a"), Volumes: []computev1.VolumeAttachment{{ClaimName: "x"}}}
-	if got := fmt.Sprint(DeviceActions(&old, &srv.Spec)); got != "[attachVolume detachVolume]" {
+	if got := fmt.Sprint(DeviceActions(&old, &srv.Spec, nil)); got != "[attachVolume detachVolume]" {
+		t.Errorf("DeviceActions = %s", got)
+	}
+}
+
+func TestVolumeSwaps(t *testing.T) {
+	old := &computev1.Server{Spec: computev1.ServerSpec{Volumes: []computev1.VolumeAttachment{{ClaimName: "a"}, {ClaimName: "k", Device: "/dev/vdc"}}},
+		Status: computev1.ServerStatus{VolumeAttachments: []computev1.ServerVolumeAttachment{{ClaimName: "a", Device: "/dev/vdb"}}}}
+	swapped := old.DeepCopy()
+	swapped.Spec.Volumes = []computev1.VolumeAttachment{{ClaimName: "b", Device: "/dev/vdb"}, {ClaimName: "k", Device: "/dev/vdc", DeleteOnTermination: true}}
+	if got := fmt.Sprint(VolumeSwaps(old, swapped)); got != "[{a b}]" {
+		t.Errorf("VolumeSwaps = %s", got)
+	}
+	if got := fmt.Sprint(DeviceActions(&old.Spec, &swapped.Spec, &old.Status)); got != "[swapVolume]" {
+		t.Errorf("DeviceActions = %s", got)
+	}
+	if got := fmt.Sprint(DeleteOnTerminationEdits(&old.Spec, &swapped.Spec)); got != "[k]" {
+		t.Errorf("DeleteOnTerminationEdits = %s", got)
+	}
+	// On another device, it is a detach and an attach.
+	swapped.Spec.Volumes[0].Device = "/dev/vdd"
+	if got := fmt.Sprint(DeviceActions(&old.Spec, &swapped.Spec, &old.Status)); got != "[attachVolume detachVolume]" {
 		t.Errorf("DeviceActions = %s", got)
 	}
 }

@@ -316,5 +316,5 @@ func ChangedActions(old, srv *computev1.Server) []lifecycle.Action {
 			out = append(out, lifecycle.ActionUnlock)
 		}
 	}
-	return append(out, DeviceActions(&old.Spec, &srv.Spec)...)
+	return append(out, DeviceActions(&old.Spec, &srv.Spec, &old.Status)...)
 }

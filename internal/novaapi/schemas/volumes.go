@@ -30,3 +30,11 @@ func VolumeAttachmentCreate(v microversion.Version) *js.Schema {
 func VolumeAttachmentQuery(v microversion.Version) *js.Schema {
 	return queryOf(v, js.P("limit", qLimit), js.P("offset", qLimit))
 }
+
+// VolumeAttachmentUpdate is PUT /servers/{id}/os-volume_attachments/{volume_id} below 2.85
+// (schemas/volumes.py update_volume_attachment): the volumeId alone.
+func VolumeAttachmentUpdate(microversion.Version) *js.Schema {
+	att := js.New(js.Type("object"), js.Properties(js.P("volumeId", js.New(js.Type("string"), js.Format("uuid")))),
+		js.Required("volumeId"), js.NoAdditionalProperties())
+	return js.New(js.Type("object"), js.Properties(js.P("volumeAttachment", att)), js.Required("volumeAttachment"), js.NoAdditionalProperties())
+}
