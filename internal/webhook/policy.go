@@ -46,16 +46,19 @@ var (
 	callDetachInterface = novaCall{http.MethodDelete, "/servers/{id}/os-virtual-interfacesv2/{device}", "os_compute_api:os-attach-interfaces:delete"}
 	// A claim added to spec.volumes is a volume attached, one removed is one detached.
 	callAttachVolume = novaCall{http.MethodPost, "/servers/{id}/os-volume_attachments", "os_compute_api:os-volumes-attachments:create"}
-	callDetachVolume = novaCall{http.MethodDelete, "/servers/{id}/os-volume_attachments/{device}", "os_compute_api:os-volumes-attachments:delete"}
+	callDetachVolume = novaCall{http.MethodDelete, volumeAttachmentPath, "os_compute_api:os-volumes-attachments:delete"}
 	// A claim kept whose deleteOnTermination changed is an attachment updated (2.85); one
 	// replaced by another on its device is a volume swapped, Nova's admin-only call.
-	callUpdateVolume = novaCall{http.MethodPut, "/servers/{id}/os-volume_attachments/{device}", "os_compute_api:os-volumes-attachments:update"}
-	callSwapVolume   = novaCall{http.MethodPut, "/servers/{id}/os-volume_attachments/{device}", "os_compute_api:os-volumes-attachments:swap"}
+	callUpdateVolume = novaCall{http.MethodPut, volumeAttachmentPath, "os_compute_api:os-volumes-attachments:update"}
+	callSwapVolume   = novaCall{http.MethodPut, volumeAttachmentPath, "os_compute_api:os-volumes-attachments:swap"}
 )
 
 // pathServerAction is POST /servers/{id}/action's path: every server action's, whatever the
 // action (its rule tells them apart).
 const pathServerAction = "/servers/{id}/action"
+
+// volumeAttachmentPath is one attachment of a server.
+const volumeAttachmentPath = "/servers/{id}/os-volume_attachments/{device}"
 
 // operatorCalls are the calls only the cloud operator may make, whatever RBAC allows their
 // path: Nova's admin-only rule on a path other calls share (swap volume shares update's).
