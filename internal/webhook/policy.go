@@ -185,9 +185,20 @@ func specCalls(old, srv *computev1.Server) []fieldCall {
 			add("securityGroups", callRemoveSecurityGroup)
 		}
 	}
-	added, removed = rules.VolumeEdits(&was, &s)
+	for _, c := range volumeCalls(old, srv) {
+		add("volumes", c)
+	}
+	return out
+}
+
+// volumeCalls are the calls an edit of spec.volumes makes: an attach for a claim added, a
+// detach for one removed, a swap for one replaced by another on its device, an update for
+// a changed deleteOnTermination.
+func volumeCalls(old, srv *computev1.Server) []novaCall {
+	var out []novaCall
+	added, removed := rules.VolumeEdits(&old.Spec, &srv.Spec)
 	if swaps := rules.VolumeSwaps(old, srv); len(swaps) > 0 {
-		add("volumes", callSwapVolume)
+		out = append(out, callSwapVolume)
 		swapped := map[string]bool{}
 		for _, sw := range swaps {
 			swapped[sw.Old], swapped[sw.New] = true, true
@@ -196,13 +207,13 @@ func specCalls(old, srv *computev1.Server) []fieldCall {
 		removed = slices.DeleteFunc(removed, func(c string) bool { return swapped[c] })
 	}
 	if len(added) > 0 {
-		add("volumes", callAttachVolume)
+		out = append(out, callAttachVolume)
 	}
 	if len(removed) > 0 {
-		add("volumes", callDetachVolume)
+		out = append(out, callDetachVolume)
 	}
-	if len(rules.DeleteOnTerminationEdits(&was, &s)) > 0 {
-		add("volumes", callUpdateVolume)
+	if len(rules.DeleteOnTerminationEdits(&old.Spec, &srv.Spec)) > 0 {
+		out = append(out, callUpdateVolume)
 	}
 	return out
 }
