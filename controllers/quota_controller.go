@@ -113,8 +113,12 @@ const quotaCountBatch = time.Second
 // Quota changes or one of its servers is deleted, and quotaCountBatch after one of its
 // servers is made or changes.
 func (r *QuotaReconciler) SetupWithManager(mgr manager.Manager) error {
+	// quotaOf is the Quota of o's tenant.
+	quotaOf := func(o client.Object) reconcile.Request {
+		return reconcile.Request{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: computev1.QuotaName}}
+	}
 	later := func(o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-		q.AddAfter(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: computev1.QuotaName}}, quotaCountBatch)
+		q.AddAfter(quotaOf(o), quotaCountBatch)
 	}
 	return builder.ControllerManagedBy(mgr).
 		Named("quota").
@@ -126,7 +130,7 @@ func (r *QuotaReconciler) SetupWithManager(mgr manager.Manager) error {
 			UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 				if e.ObjectOld.GetDeletionTimestamp() == nil && e.ObjectNew.GetDeletionTimestamp() != nil {
 					// A server being deleted holds nothing from now on.
-					q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: e.ObjectNew.GetNamespace(), Name: computev1.QuotaName}})
+					q.Add(quotaOf(e.ObjectNew))
 					return
 				}
 				later(e.ObjectNew, q)
@@ -135,7 +139,7 @@ func (r *QuotaReconciler) SetupWithManager(mgr manager.Manager) error {
 				// A deleted server frees its quota at once, as in Nova, and its
 				// reservation with it if no count saw the server.
 				r.gone.add(string(e.Object.GetUID()), r.now())
-				q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: e.Object.GetNamespace(), Name: computev1.QuotaName}})
+				q.Add(quotaOf(e.Object))
 			},
 		}).
 		Complete(r)
