@@ -100,7 +100,7 @@ func (s *Service) issue(w http.ResponseWriter, r *http.Request) {
 
 // writeToken signs t and answers it: the token in X-Subject-Token, its body in the body.
 func (s *Service) writeToken(w http.ResponseWriter, r *http.Request, t *Token, code int) {
-	key, err := s.keys.get(r.Context())
+	key, err := s.keys.signing(r.Context())
 	if err != nil {
 		s.internal(w, err)
 		return

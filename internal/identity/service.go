@@ -42,7 +42,10 @@ type Config struct {
 	// Endpoint is the direct endpoint's base URL as clients know it (--public-endpoint).
 	Endpoint string
 	TokenTTL time.Duration
-	Now      func() time.Time
+	// KeyRotation is how often a new token signing key is made; 0 never, negative
+	// DefaultKeyRotation.
+	KeyRotation time.Duration
+	Now         func() time.Time
 }
 
 // Service is the identity service: its HTTP API (Handler) and the check of a Kova token on
@@ -61,7 +64,12 @@ func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{cfg: cfg, keys: &keys{client: cfg.Client, namespace: cfg.Namespace}, throttle: newThrottle(cfg.Now)}
+	if cfg.KeyRotation < 0 {
+		cfg.KeyRotation = DefaultKeyRotation
+	}
+	k := &keys{client: cfg.Client, namespace: cfg.Namespace, rotation: cfg.KeyRotation,
+		retain: cfg.TokenTTL + allowExpiredWindow, now: cfg.Now}
+	return &Service{cfg: cfg, keys: k, throttle: newThrottle(cfg.Now)}
 }
 
 // AuthenticateToken accepts a Kova token that is signed, unexpired, unrevoked and whose
@@ -79,15 +87,16 @@ func (s *Service) AuthenticateToken(ctx context.Context, token string) (*authent
 // unscoped one); false if token is not a valid Kova token. Whether it was revoked is the
 // handler chain's to find out (AuthenticateToken).
 func (s *Service) Scope(ctx context.Context, token string) (string, bool) {
-	key, err := s.keys.get(ctx)
-	if err != nil {
-		return "", false
-	}
-	t, err := parse(token, key, s.cfg.Now())
+	t, err := s.parse(ctx, token)
 	if err != nil {
 		return "", false
 	}
 	return t.Project, true
+}
+
+// parse verifies token with the key it names.
+func (s *Service) parse(ctx context.Context, token string) (*Token, error) {
+	return parse(token, func(id string) ([]byte, error) { return s.keys.verifying(ctx, id) }, s.cfg.Now())
 }
 
 // errRefused is any reason a token is not accepted; callers answer 401 (or 404 for the
@@ -97,11 +106,10 @@ var errRefused = errors.New("token refused")
 // check verifies a Kova token: its signature and expiry (unless allowExpired), that it was
 // not revoked, and that its User still stands behind it.
 func (s *Service) check(ctx context.Context, token string, allowExpired bool) (*Token, error) {
-	key, err := s.keys.get(ctx)
-	if err != nil {
-		return nil, err
+	t, err := s.parse(ctx, token)
+	if err != nil && !errors.Is(err, errBadToken) && !errors.Is(err, errExpired) {
+		return nil, err // the keys could not be read
 	}
-	t, err := parse(token, key, s.cfg.Now())
 	if err != nil && (!allowExpired || !errors.Is(err, errExpired)) {
 		return nil, errRefused
 	}

@@ -21,7 +21,7 @@ const maxTokenBytes = 8 << 10
 
 // Token is what a Kova token says: who (the Kubernetes identity every request made with
 // it acts as, and the identity-service user), where (the project), how and until when.
-// It is signed (HS256, key in a Secret shared by every replica), so it is trusted as it
+// It is signed (HS256, keys in a Secret shared by every replica), so it is trusted as it
 // stands; whether it was revoked, or its User disabled or deleted, is read on each use.
 type Token struct {
 	AuditID   string
@@ -89,9 +89,10 @@ func newAuditID() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// sign serializes t as a JWT signed with key.
-func sign(t *Token, key []byte) (string, error) {
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.HS256, Key: key}, (&jose.SignerOptions{}).WithType("JWT"))
+// sign serializes t as a JWT signed with key, which it names (the "kid" header).
+func sign(t *Token, key signingKey) (string, error) {
+	opts := (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", key.id)
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.HS256, Key: key.bytes}, opts)
 	if err != nil {
 		return "", err
 	}
@@ -128,9 +129,10 @@ var errBadToken = errors.New("the token is not valid")
 // errExpired is a token whose signature holds but whose time is up.
 var errExpired = errors.New("the token has expired")
 
-// parse verifies token's signature with key and returns what it says; an expired token is
-// returned too, with errExpired (for allow_expired).
-func parse(token string, key []byte, now time.Time) (*Token, error) {
+// parse verifies token's signature with the key keyFor gives for the key it names and
+// returns what it says; an expired token is returned too, with errExpired (for
+// allow_expired).
+func parse(token string, keyFor func(id string) ([]byte, error), now time.Time) (*Token, error) {
 	if len(token) > maxTokenBytes {
 		return nil, errBadToken
 	}
@@ -138,10 +140,14 @@ func parse(token string, key []byte, now time.Time) (*Token, error) {
 	if err != nil {
 		return nil, errBadToken
 	}
-	for _, h := range parsed.Headers {
-		if h.Algorithm != string(jose.HS256) {
-			return nil, errBadToken
-		}
+	if len(parsed.Headers) != 1 || parsed.Headers[0].Algorithm != string(jose.HS256) {
+		return nil, errBadToken
+	}
+	key, err := keyFor(parsed.Headers[0].KeyID)
+	if errors.Is(err, errUnknownKey) {
+		return nil, errBadToken
+	} else if err != nil {
+		return nil, err
 	}
 	var c claims
 	if err := parsed.Claims(key, &c); err != nil {

@@ -7,7 +7,15 @@ import (
 )
 
 func TestTokensRoundTripAndRefuseTampering(t *testing.T) {
-	key := []byte(strings.Repeat("k", 32))
+	key := signingKey{id: "hs256-1", bytes: []byte(strings.Repeat("k", 32))}
+	only := func(k signingKey) func(string) ([]byte, error) {
+		return func(id string) ([]byte, error) {
+			if id != k.id {
+				return nil, errUnknownKey
+			}
+			return k.bytes, nil
+		}
+	}
 	now := time.Unix(1_800_000_000, 0)
 	in := &Token{
 		AuditID: newAuditID(), IssuedAt: now, ExpiresAt: now.Add(time.Hour), UserID: "u", UserName: "alice",
@@ -21,19 +29,22 @@ func TestTokensRoundTripAndRefuseTampering(t *testing.T) {
 	if !IsKovaToken(signed) {
 		t.Fatal("a signed token is not recognised as Kova's")
 	}
-	out, err := parse(signed, key, now.Add(time.Minute))
+	out, err := parse(signed, only(key), now.Add(time.Minute))
 	if err != nil || out.KubeName != "kova:alice" || out.Project != "demo" || !out.ExpiresAt.Equal(in.ExpiresAt) {
 		t.Fatalf("parse = %+v, %v", out, err)
 	}
-	if _, err := parse(signed, []byte(strings.Repeat("x", 32)), now); err == nil {
+	if _, err := parse(signed, only(signingKey{id: key.id, bytes: []byte(strings.Repeat("x", 32))}), now); err == nil {
 		t.Error("a token signed with another key was accepted")
+	}
+	if _, err := parse(signed, only(signingKey{id: "hs256-2", bytes: key.bytes}), now); err != errBadToken {
+		t.Errorf("a token naming an unknown key: %v, want errBadToken", err)
 	}
 	parts := strings.Split(signed, ".")
 	forged := parts[0] + "." + strings.TrimRight(parts[1], "A") + "B." + parts[2]
-	if _, err := parse(forged, key, now); err == nil {
+	if _, err := parse(forged, only(key), now); err == nil {
 		t.Error("a token with changed claims was accepted")
 	}
-	if _, err := parse(signed, key, in.ExpiresAt); err != errExpired {
+	if _, err := parse(signed, only(key), in.ExpiresAt); err != errExpired {
 		t.Errorf("at its expiry: %v, want errExpired", err)
 	}
 	if IsKovaToken("not.a.token") || IsKovaToken(strings.Repeat("a", maxTokenBytes+1)) {

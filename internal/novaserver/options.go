@@ -87,6 +87,9 @@ type Options struct {
 	// tokens live.
 	IdentityNamespace string
 	TokenTTL          time.Duration
+	// KeyRotation is how often the identity service makes a new token signing key
+	// (0: never); the old keys verify their tokens as long as those can be validated.
+	KeyRotation time.Duration
 	// ImageStoreDir holds the data uploaded through the image API (a PersistentVolumeClaim
 	// shared by the replicas when deployed); empty makes a temporary directory, which only
 	// one replica can serve. ImageMaxBytes bounds one image's data.
@@ -113,6 +116,7 @@ func NewOptions() *Options {
 		MaxServersPerRequest: 100,
 		IdentityNamespace:    "kova-system",
 		TokenTTL:             identity.DefaultTokenTTL,
+		KeyRotation:          identity.DefaultKeyRotation,
 		ImageMaxBytes:        defaultImageMaxBytes,
 	}
 }
@@ -140,6 +144,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.IdentityNamespace, "identity-namespace", o.IdentityNamespace,
 		"namespace of the identity service's Users, ApplicationCredentials and their Secrets, token revocations and signing key")
 	fs.DurationVar(&o.TokenTTL, "token-ttl", o.TokenTTL, "how long a token of the identity service (/identity/v3) lives, as Keystone's [token] expiration")
+	fs.DurationVar(&o.KeyRotation, "token-key-rotation", o.KeyRotation,
+		"how often the identity service makes a new token signing key, as keystone-manage fernet_rotate; tokens signed with the old keys stay valid; 0 never rotates")
 	fs.StringVar(&o.ImageStoreDir, "image-store-dir", o.ImageStoreDir,
 		"directory of the image API's uploaded data, shared by every replica (a ReadWriteMany volume when deployed); empty makes a temporary one")
 	fs.Int64Var(&o.ImageMaxBytes, "image-max-bytes", o.ImageMaxBytes, "largest image data one upload stores, 413 beyond")
@@ -181,6 +187,9 @@ func (o *Options) Validate() error {
 	}
 	if o.TokenTTL < time.Second || o.TokenTTL > 24*time.Hour {
 		errs = append(errs, errors.New("--token-ttl must be between 1s and 24h"))
+	}
+	if o.KeyRotation != 0 && o.KeyRotation < time.Hour {
+		errs = append(errs, errors.New("--token-key-rotation must be 0 (never) or at least 1h"))
 	}
 	if o.ImageMaxBytes <= 0 {
 		errs = append(errs, fmt.Errorf("--image-max-bytes must be positive, got %d", o.ImageMaxBytes))
@@ -259,6 +268,7 @@ func (o *Options) Config() (*Config, error) {
 		MaxPerRequest:     o.MaxServersPerRequest,
 		IdentityNamespace: o.IdentityNamespace,
 		TokenTTL:          o.TokenTTL,
+		KeyRotation:       o.KeyRotation,
 		ImageStoreDir:     o.ImageStoreDir,
 		ImageMaxBytes:     o.ImageMaxBytes,
 	}, nil

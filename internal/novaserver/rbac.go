@@ -49,6 +49,7 @@ package novaserver
 // +kubebuilder:rbac:groups="",resources=users;groups;serviceaccounts,verbs=impersonate
 // +kubebuilder:rbac:groups=authentication.k8s.io,resources=uids;userextras/authentication.kubernetes.io/credential-id;userextras/authentication.kubernetes.io/pod-name;userextras/authentication.kubernetes.io/pod-uid;userextras/authentication.kubernetes.io/node-name;userextras/authentication.kubernetes.io/node-uid,verbs=impersonate
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=create;get;delete
+// +kubebuilder:rbac:groups="",namespace=kova-system,resources=secrets,resourceNames=kova-identity-token-key,verbs=update
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get
 // +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list
 // +kubebuilder:rbac:groups=nova.kova.dev,resources=servers/rax-si-image-schedule,verbs=create

@@ -62,9 +62,11 @@ type Config struct {
 	DirectBase string
 	// MaxPerRequest bounds the servers a create makes (novaapi.Config).
 	MaxPerRequest int
-	// IdentityNamespace and TokenTTL configure the identity service (internal/identity).
+	// IdentityNamespace, TokenTTL and KeyRotation configure the identity service
+	// (internal/identity).
 	IdentityNamespace string
 	TokenTTL          time.Duration
+	KeyRotation       time.Duration
 	// ImageStoreDir ("" for a temporary directory) and ImageMaxBytes: the image API's data.
 	ImageStoreDir string
 	ImageMaxBytes int64
@@ -110,7 +112,7 @@ func (c *Config) New(nova Nova) (*Server, error) {
 		Namespace: c.IdentityNamespace, Client: writer, Cache: informers, Live: live,
 		Authorizer: c.Generic.Authorization.Authorizer,
 		KubeTokens: bearerAuthenticator(c.Generic.Authentication.Authenticator),
-		Endpoint:   c.DirectBase, TokenTTL: c.TokenTTL,
+		Endpoint:   c.DirectBase, TokenTTL: c.TokenTTL, KeyRotation: c.KeyRotation,
 	})
 	c.Generic.Authentication.Authenticator = withIdentityTokens(c.Generic.Authentication.Authenticator, ids)
 	completed := c.Generic.Complete()

@@ -18,8 +18,11 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -434,6 +437,27 @@ var _ = Describe("The identity service", Ordered, func() {
 		Expect(code).To(Equal(http.StatusCreated))
 		Expect(list(fresh)()).To(Equal(http.StatusOK))
 		Expect(list(token)()).To(Equal(http.StatusUnauthorized))
+	})
+
+	It("may rotate its signing keys, the one Secret of its namespace the shim may change", func(ctx SpecContext) {
+		// The shim's own ServiceAccount, with the manifests' RBAC: rotation updates the
+		// signing keys' Secret (dry run here: the keys' logic is internal/identity's test).
+		cfg := rest.CopyConfig(stack.CP.Config)
+		cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + testenv.SystemNamespace + ":" + testenv.NovaAPIServiceAccount}
+		shim, err := client.New(cfg, client.Options{Scheme: testenv.Scheme()})
+		Expect(err).NotTo(HaveOccurred())
+		_, token, _ := passwordLogin(ctx, stack.DirectURL, "bob", identityUsers["bob"], tenantName)
+		Expect(token).NotTo(BeEmpty(), "a login makes the Secret")
+		keys := &corev1.Secret{}
+		Expect(shim.Get(ctx, client.ObjectKey{Namespace: testenv.SystemNamespace, Name: identity.SigningKeySecret}, keys)).To(Succeed())
+		keys.Data["hs256-1"] = []byte(strings.Repeat("k", 32))
+		Expect(shim.Update(ctx, keys, client.DryRunAll)).To(Succeed())
+
+		other := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: testenv.SystemNamespace, Name: "kova-rotation-probe"}}
+		Expect(stack.Client.Create(ctx, other)).To(Succeed())
+		DeferCleanup(func(ctx SpecContext) { Expect(stack.Client.Delete(ctx, other)).To(Succeed()) })
+		other.Data = map[string][]byte{"x": []byte("y")}
+		Expect(apierrors.IsForbidden(shim.Update(ctx, other, client.DryRunAll))).To(BeTrue(), "the shim may update another Secret")
 	})
 
 	It("refuses an expired token on every service, and validates it only with allow_expired", func(ctx SpecContext) {
