@@ -96,7 +96,8 @@ func (r *ServerReconciler) recordSpecAction(ctx context.Context, srv *computev1.
 		ObjectMeta: metav1.ObjectMeta{
 			Namespace: srv.Namespace,
 			Name:      name,
-			Labels:    map[string]string{computev1.LabelServer: srv.Name, computev1.LabelFromSpec: "true"},
+			Labels: map[string]string{computev1.LabelServer: srv.Name, computev1.LabelFromSpec: "true",
+				computev1.LabelServerUID: string(srv.UID)},
 		},
 		Spec: computev1.ServerActionSpec{ServerName: srv.Name, Action: computev1.ActionType(a)},
 	}
@@ -107,9 +108,6 @@ func (r *ServerReconciler) recordSpecAction(ctx context.Context, srv *computev1.
 		sa.Spec.Rebuild = &computev1.RebuildParams{ImageRef: target.Image}
 	case lifecycle.ActionLock:
 		sa.Spec.Lock = &computev1.LockParams{Reason: srv.Status.LockedReason}
-	}
-	if err := controllerutil.SetOwnerReference(srv, sa, r.Scheme); err != nil {
-		return err
 	}
 	err := r.Create(ctx, sa)
 	if apierrors.IsAlreadyExists(err) {

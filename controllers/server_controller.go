@@ -245,6 +245,9 @@ func (r *ServerReconciler) reconcileDelete(ctx context.Context, srv *computev1.S
 	if err := r.dropShelvedImage(ctx, srv); err != nil {
 		return reconcile.Result{}, err
 	}
+	if err := r.completeDeleteRecord(ctx, srv); err != nil {
+		return reconcile.Result{}, err
+	}
 	patch := client.MergeFrom(srv.DeepCopy())
 	controllerutil.RemoveFinalizer(srv, computev1.Finalizer)
 	if err := r.Patch(ctx, srv, patch); err != nil {

@@ -120,7 +120,9 @@ var _ = Describe("Server", func() {
 		Expect(sa.Status.Phase).To(Equal(computev1.ActionSucceeded), sa.Status.Message)
 		Expect(sa.Spec.RequestedBy).NotTo(BeEmpty())
 		Expect(sa.Spec.RequestID).To(HavePrefix("req-"))
-		Expect(sa.OwnerReferences).To(HaveLen(1))
+		// Owned by nothing: a server's history outlives it; its uid names the server.
+		Expect(sa.OwnerReferences).To(BeEmpty())
+		Expect(sa.Labels).To(HaveKeyWithValue(computev1.LabelServerUID, uid))
 		sa = act(k8s, srv, computev1.ServerActionSpec{Action: computev1.ActionReboot, Reboot: &computev1.RebootParams{Type: "HARD"}})
 		Expect(sa.Status.Phase).To(Equal(computev1.ActionSucceeded), sa.Status.Message)
 		settled(srv, "ACTIVE")

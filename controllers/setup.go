@@ -52,6 +52,9 @@ type Options struct {
 	// longest it waits before it looks at a scheduled server again (0: the default).
 	Clock              clock.PassiveClock
 	ImageScheduleCheck time.Duration
+	// HistoryRetention is how long a deleted server's actions are kept (0: the default,
+	// rules.DefaultHistoryRetention).
+	HistoryRetention time.Duration
 }
 
 // BindFlags adds the options to a flag set.
@@ -86,6 +89,8 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 			return nil
 		})
 	o.SharedNetworks = RackspaceSharedNetworks()
+	fs.DurationVar(&o.HistoryRetention, "deleted-server-history-retention", rules.DefaultHistoryRetention,
+		"How long a deleted server's actions (os-instance-actions, from 2.21) are kept after it is gone; Nova keeps them until its operator archives deleted rows.")
 	fs.BoolVar(&o.KeepShelved, "keep-shelved", false, "Keep shelved servers on their host until shelveOffload (Nova's shelved_offload_time -1).")
 }
 
@@ -161,7 +166,8 @@ func SetupWithDriver(mgr manager.Manager, o Options, driver compute.Driver) erro
 	}).SetupWithManager(mgr, max(o.Workers, 1)); err != nil {
 		return fmt.Errorf("server controller: %w", err)
 	}
-	if err := (&ServerActionReconciler{Client: c, APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme()}).SetupWithManager(mgr); err != nil {
+	if err := (&ServerActionReconciler{Client: c, APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
+		Retention: o.HistoryRetention}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("serveraction controller: %w", err)
 	}
 	if err := (&ImageMemberReconciler{Client: c, APIReader: mgr.GetAPIReader()}).SetupWithManager(mgr); err != nil {

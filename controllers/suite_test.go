@@ -146,6 +146,11 @@ var tenantUserRole = &rbacv1.ClusterRole{
 		Resources: []string{"servers", "serveractions", "keypairs", "images", "networks", "flavors"},
 		Verbs:     []string{"get", "list", "watch", "create", "update", "patch"},
 	}, {
+		// kubectl delete server, whose delete is recorded with her name.
+		APIGroups: []string{computev1.GroupVersion.Group},
+		Resources: []string{"servers"},
+		Verbs:     []string{"delete"},
+	}, {
 		// The REST calls her spec edits mean, which the admission webhook asks RBAC about.
 		APIGroups: []string{computev1.NovaAPIGroup},
 		Resources: []string{"servers/action"},

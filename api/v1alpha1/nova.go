@@ -27,6 +27,12 @@ const (
 	// the create itself: the create instance action is read from the server, with no write
 	// of its own.
 	AnnotationRequestID = NovaAPIGroup + "/request-id"
+	// AnnotationDeleteRequestID and AnnotationDeleteRequestedBy are Nova's request id of a
+	// REST DELETE of a server and its caller, which the REST shim puts on the server just
+	// before it deletes it: the admission webhook that records the delete sees the server,
+	// not the REST request. The id is taken only for a delete by the user named.
+	AnnotationDeleteRequestID   = NovaAPIGroup + "/delete-request-id"
+	AnnotationDeleteRequestedBy = NovaAPIGroup + "/delete-requested-by"
 	// AnnotationKeypairName is the Nova name of a Keypair made before spec.name existed.
 	AnnotationKeypairName = NovaAPIGroup + "/name"
 )

@@ -6,7 +6,8 @@ import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 // (stop, resize, lock, ...) are the ones the REST API takes: a REST call is an imperative
 // request and never writes spec, and the controller records the ones a spec change starts
 // as ServerActions too (LabelFromSpec), so os-instance-actions has one source.
-// +kubebuilder:validation:Enum=reboot;rebuild;createImage;changePassword;confirmResize;revertResize;shelveOffload;stop;start;pause;unpause;suspend;resume;shelve;unshelve;rescue;unrescue;resize;lock;unlock
+// delete is a record only (LabelFromSpec): a server is deleted by deleting the Server.
+// +kubebuilder:validation:Enum=reboot;rebuild;createImage;changePassword;confirmResize;revertResize;shelveOffload;stop;start;pause;unpause;suspend;resume;shelve;unshelve;rescue;unrescue;resize;lock;unlock;delete
 type ActionType string
 
 // Action types.
@@ -31,11 +32,28 @@ const (
 	ActionResize         ActionType = "resize"
 	ActionLock           ActionType = "lock"
 	ActionUnlock         ActionType = "unlock"
+	ActionDelete         ActionType = "delete"
 )
 
-// LabelFromSpec marks a ServerAction the controller wrote as the record of an action a
-// spec change started: a record, never a request, so the controller does not carry it out.
+// LabelFromSpec marks a ServerAction Kova wrote as the record of an action no ServerAction
+// asked for: one a spec change started, or the server's delete. A record, never a request,
+// so the controller does not carry it out.
 const LabelFromSpec = "compute.kova.dev/from-spec"
+
+// LabelServerUID is the uid of the server a ServerAction is for, stamped by the admission
+// webhook (or by Kova on its records). A server's history outlives it (os-instance-actions
+// of a deleted server, from 2.21): its ServerActions have no owner, are found by this label
+// once the server is gone, and are removed together a retention after its delete.
+const LabelServerUID = "compute.kova.dev/server-uid"
+
+// Annotations of a delete record (the ServerAction with action delete that the admission
+// webhook writes as a server is deleted). They keep the server's create, which Nova lists
+// with a deleted server's actions and which is otherwise read from the server itself.
+const (
+	AnnotationServerCreatedAt       = "compute.kova.dev/server-created-at"
+	AnnotationServerCreatedBy       = "compute.kova.dev/server-created-by"
+	AnnotationServerCreateRequestID = "compute.kova.dev/server-create-request-id"
+)
 
 // RebootParams chooses a soft or hard reboot.
 type RebootParams struct {

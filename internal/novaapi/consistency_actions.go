@@ -21,13 +21,35 @@ import (
 // named on its server and read past the cache, and a server an action finished on since
 // it was read is read again.
 
-// serverActions lists all the ServerActions of a server (its history), past the cache.
+// serverActions lists all the ServerActions of a server (its history), past the cache: those
+// that name it, less those of an earlier server of the same name, whose history is kept.
 func (h *handler) serverActions(ctx context.Context, srv *computev1.Server) ([]computev1.ServerAction, error) {
 	var list computev1.ServerActionList
 	if err := h.live.List(ctx, &list, client.InNamespace(srv.Namespace), client.MatchingFields{fieldServerName: srv.Name}); err != nil {
 		return nil, err
 	}
-	return list.Items, nil
+	return slices.DeleteFunc(list.Items, func(sa computev1.ServerAction) bool { return !rules.ActionOf(srv, &sa) }), nil
+}
+
+// noteDelete names, on srv, the request id and caller of the DELETE about to be made, for
+// the admission webhook that records the delete (rules.DeleteRequestID): the id the
+// DELETE answers with is the one its instance action shows. Like noteAction, the shim's own
+// record. A server already being deleted has its delete recorded.
+func (h *handler) noteDelete(rq *request, srv *computev1.Server) error {
+	if !srv.DeletionTimestamp.IsZero() {
+		return nil
+	}
+	// The uid in the patch is a precondition: a server made again under the name is not noted.
+	patch := client.RawPatch(types.MergePatchType, fmt.Appendf(nil, `{"metadata":{"uid":%q,"annotations":{%q:%q,%q:%q}}}`,
+		srv.UID, computev1.AnnotationDeleteRequestID, rq.id, computev1.AnnotationDeleteRequestedBy, rq.userName()))
+	noted := &computev1.Server{ObjectMeta: metav1.ObjectMeta{Namespace: srv.Namespace, Name: srv.Name}}
+	if err := h.client.Patch(rq.ctx, noted, patch); err != nil {
+		if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+			return notFound("Instance %s could not be found.", srv.UID)
+		}
+		return err
+	}
+	return nil
 }
 
 // noteAction names, on srv, the ServerAction about to be made for it, so every replica

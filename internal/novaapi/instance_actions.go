@@ -1,6 +1,7 @@
 package novaapi
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"sort"
@@ -37,6 +38,7 @@ var computeEvents = map[computev1.ActionType]string{
 	computev1.ActionRescue:         "compute_rescue_instance",
 	computev1.ActionUnrescue:       "compute_unrescue_instance",
 	computev1.ActionResize:         "compute_prep_resize",
+	computev1.ActionDelete:         "compute_terminate_instance",
 }
 
 // instanceAction is one entry, from either source.
@@ -51,17 +53,27 @@ type instanceAction struct {
 	sa        *computev1.ServerAction
 }
 
-// instanceActions finds the request's server and its actions, newest first.
+// instanceActions finds the request's server and its actions, newest first; from 2.21, a
+// deleted server's too (deletedServerActions).
 func (h *handler) instanceActions(rq *request) (*computev1.Server, []instanceAction, error) {
 	srv, err := h.server(rq.ctx, rq.caller.Tenant, rq.param(0))
-	if err != nil {
+	var sas []computev1.ServerAction
+	var create instanceAction
+	var ae *apiError
+	switch {
+	case errors.As(err, &ae) && ae.code == http.StatusNotFound && rq.version.AtLeast(21):
+		if srv, create, sas, err = h.deletedServerActions(rq.ctx, rq.caller.Tenant, rq.param(0)); err != nil {
+			return nil, nil, err
+		}
+	case err != nil:
 		return nil, nil, err
+	default:
+		create = createAction(srv)
+		if sas, err = h.serverActions(rq.ctx, srv); err != nil {
+			return nil, nil, err
+		}
 	}
-	out := []instanceAction{createAction(srv)}
-	sas, err := h.serverActions(rq.ctx, srv)
-	if err != nil {
-		return nil, nil, err
-	}
+	out := []instanceAction{create}
 	for i := range sas {
 		sa := &sas[i]
 		start := sa.CreationTimestamp.Time

@@ -41,6 +41,9 @@ func (h *handler) deleteServer(rq *request) error {
 	if err := rq.check(lifecycle.ActionDelete, srv, st); err != nil {
 		return err
 	}
+	if err := h.noteDelete(rq, srv); err != nil {
+		return err
+	}
 	uid := srv.UID
 	err = h.writer(rq.ctx).Delete(rq.ctx, srv, client.Preconditions{UID: &uid})
 	if err != nil && !apierrors.IsNotFound(err) {

@@ -230,19 +230,18 @@ func lockOnly(old, srv *computev1.Server) bool {
 }
 
 // ValidateDelete refuses to delete a locked server for a user who may not override locks,
-// as Nova does.
+// as Nova does, then records the delete (recordDelete).
 func (v *ServerValidator) ValidateDelete(ctx context.Context, srv *computev1.Server) (admission.Warnings, error) {
-	if !srv.Status.Locked {
-		return nil, nil
+	if srv.Status.Locked {
+		admin, err := v.Admins.IsAdmin(ctx, userOf(ctx))
+		if err != nil {
+			return nil, apierrors.NewInternalError(err)
+		}
+		if !admin {
+			return nil, apierrors.NewConflict(serverGR, srv.Name, errors.New("Instance "+string(srv.UID)+" is locked"))
+		}
 	}
-	admin, err := v.Admins.IsAdmin(ctx, userOf(ctx))
-	if err != nil {
-		return nil, apierrors.NewInternalError(err)
-	}
-	if !admin {
-		return nil, apierrors.NewConflict(serverGR, srv.Name, errors.New("Instance "+string(srv.UID)+" is locked"))
-	}
-	return nil, nil
+	return nil, v.recordDelete(ctx, srv)
 }
 
 // checkCreatedLabels refuses a creation-time label set to another value or added: they say

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
@@ -21,19 +22,32 @@ import (
 // ServerActionWebhook records who asked for an action, and whether they may act on a
 // locked server, from the request itself: nothing the requester writes is trusted for it.
 type ServerActionWebhook struct {
+	// Client reads the server an action is for from the cache, Reader past it.
+	Client client.Reader
+	Reader client.Reader
 	Admins *Admins
 	// Quotas reserves a resize's growth; nil enforces no quota.
 	Quotas *QuotaGate
 }
 
-// Default stamps the requester, Nova's request id and the lock override.
+// Default stamps the requester, Nova's request id, the lock override and the server's uid.
+// A record Kova writes (LabelFromSpec, refused to anyone else) keeps the requester and uid
+// it names: the delete the webhook records was asked by the deleting user, of a server
+// that is going.
 func (w *ServerActionWebhook) Default(ctx context.Context, sa *computev1.ServerAction) error {
 	user := userOf(ctx)
-	sa.Spec.RequestedBy = user.Username
 	if sa.Annotations == nil {
 		sa.Annotations = map[string]string{}
 	}
-	sa.Annotations[computev1.AnnotationUserID] = user.Username
+	if !rules.IsRecord(sa) || sa.Spec.RequestedBy == "" {
+		sa.Spec.RequestedBy = user.Username
+		sa.Annotations[computev1.AnnotationUserID] = user.Username
+	}
+	if !rules.IsRecord(sa) || sa.Labels[computev1.LabelServerUID] == "" {
+		if err := w.stampServerUID(ctx, sa); err != nil {
+			return err
+		}
+	}
 	if sa.Spec.RequestID == "" {
 		sa.Spec.RequestID = "req-" + uuid.NewString()
 	}
@@ -45,6 +59,31 @@ func (w *ServerActionWebhook) Default(ctx context.Context, sa *computev1.ServerA
 	if sa.Spec.Action == computev1.ActionReboot && sa.Spec.Reboot == nil {
 		sa.Spec.Reboot = &computev1.RebootParams{Type: "SOFT"}
 	}
+	return nil
+}
+
+// stampServerUID labels sa with the uid of the server it names (LabelServerUID), whatever
+// the request said, or with none when there is no such server (the action then fails). The
+// cache is read first; a server it lacks or has as deleting may be new, so that is read
+// again past it.
+func (w *ServerActionWebhook) stampServerUID(ctx context.Context, sa *computev1.ServerAction) error {
+	delete(sa.Labels, computev1.LabelServerUID)
+	key := client.ObjectKey{Namespace: sa.Namespace, Name: sa.Spec.ServerName}
+	srv := &computev1.Server{}
+	err := w.Client.Get(ctx, key, srv)
+	if apierrors.IsNotFound(err) || err == nil && !srv.DeletionTimestamp.IsZero() {
+		err = w.Reader.Get(ctx, key, srv)
+	}
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if sa.Labels == nil {
+		sa.Labels = map[string]string{}
+	}
+	sa.Labels[computev1.LabelServerUID] = string(srv.UID)
 	return nil
 }
 
@@ -62,6 +101,9 @@ func (w *ServerActionWebhook) ValidateCreate(ctx context.Context, sa *computev1.
 			return nil, apierrors.NewForbidden(computev1.GroupVersion.WithResource("serveractions").GroupResource(), sa.Name,
 				errors.New("metadata.labels["+computev1.LabelFromSpec+"]: set by Kova only: it marks the record of an action a spec change started"))
 		}
+	} else if sa.Spec.Action == computev1.ActionDelete {
+		return nil, apierrors.NewInvalid(computev1.GroupVersion.WithKind("ServerAction").GroupKind(), sa.Name, field.ErrorList{
+			field.Forbidden(field.NewPath("spec", "action"), "delete is recorded by Kova as a server is deleted; to delete a server, delete the Server")})
 	} else if err := w.checkCall(ctx, sa); err != nil {
 		return nil, err
 	}

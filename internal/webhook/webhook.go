@@ -27,7 +27,7 @@ func Setup(mgr manager.Manager, publicNamespace string) error {
 	if err := ctrlWebhook(mgr, &computev1.Server{}).WithDefaulter(ServerDefaulter{}).WithValidator(sv).Complete(); err != nil {
 		return err
 	}
-	sa := &ServerActionWebhook{Admins: admins, Quotas: quotas}
+	sa := &ServerActionWebhook{Client: c, Reader: reader, Admins: admins, Quotas: quotas}
 	if err := ctrlWebhook(mgr, &computev1.ServerAction{}).WithDefaulter(sa).WithValidator(sa).Complete(); err != nil {
 		return err
 	}

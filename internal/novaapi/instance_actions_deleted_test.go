@@ -1,0 +1,86 @@
+package novaapi
+
+import (
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/internal/rules"
+)
+
+// A deleted server's history, as the admission webhook and the controller leave it: a stop
+// and the delete record, labelled with the server's uid. From 2.21 os-instance-actions lists
+// it (create, stop, delete; newest first), below it and for another tenant the server is
+// unknown, and a server made again under the name shows none of it.
+func TestDeletedServerInstanceActions(t *testing.T) {
+	gone := server("srv-a", srvUID, base)
+	gone.Annotations[annRequestID] = "req-create"
+	record := rules.DeleteRecord(gone, "alice", "req-delete")
+	deleted := metav1.NewTime(base.Add(time.Hour))
+	record.CreationTimestamp = deleted
+	record.Status = computev1.ServerActionStatus{Phase: computev1.ActionSucceeded, StartTime: &deleted, CompletionTime: &deleted}
+	stopped := metav1.NewTime(base.Add(time.Minute))
+	stop := &computev1.ServerAction{
+		ObjectMeta: metav1.ObjectMeta{Namespace: tenant, Name: "srv-a-stop", CreationTimestamp: stopped,
+			Labels: map[string]string{computev1.LabelServer: "srv-a", computev1.LabelServerUID: srvUID}},
+		Spec:   computev1.ServerActionSpec{ServerName: "srv-a", Action: computev1.ActionStop, RequestedBy: "demo", RequestID: "req-stop"},
+		Status: computev1.ServerActionStatus{Phase: computev1.ActionSucceeded, StartTime: &stopped, CompletionTime: &stopped},
+	}
+	again := server("srv-a", "d1d1d1d1-0000-0000-0000-000000000000", base.Add(2*time.Hour))
+	e := newEnv(t, standard(record, stop, again)...)
+	path := "/servers/" + srvUID + "/os-instance-actions"
+
+	list := e.as("demo", "2.21").do(http.MethodGet, path, "").expect(200).object()["instanceActions"].([]any)
+	var got []string
+	for _, a := range list {
+		a := a.(map[string]any)
+		got = append(got, a["action"].(string)+" "+a["request_id"].(string)+" "+a["user_id"].(string))
+		if a["instance_uuid"] != srvUID || a["project_id"] != tenant {
+			t.Errorf("entry %v", a)
+		}
+	}
+	if want := []string{"delete req-delete alice", "stop req-stop demo", "create req-create demo"}; !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if start := list[2].(map[string]any)["start_time"]; start != base.UTC().Format("2006-01-02T15:04:05.000000") {
+		t.Errorf("create's start_time %v", start)
+	}
+	one := e.as("demo", "2.51").do(http.MethodGet, path+"/req-delete", "").expect(200).object()["instanceAction"].(map[string]any)
+	if ev := one["events"].([]any); len(ev) != 1 || ev[0].(map[string]any)["event"] != "compute_terminate_instance" || ev[0].(map[string]any)["result"] != "Success" {
+		t.Errorf("delete's events %v", one["events"])
+	}
+
+	e.as("demo", "2.20").do(http.MethodGet, path, "").expectFault(404, "itemNotFound", "Instance "+srvUID+" could not be found.")
+	e.in("other").as("demo", "2.21").do(http.MethodGet, path, "").expectFault(404, "itemNotFound", "Instance "+srvUID+" could not be found.")
+	unknown := "00000000-0000-0000-0000-000000000000"
+	e.as("demo", "2.21").do(http.MethodGet, "/servers/"+unknown+"/os-instance-actions", "").
+		expectFault(404, "itemNotFound", "Instance "+unknown+" could not be found.")
+
+	list = e.as("demo", "2.21").do(http.MethodGet, "/servers/"+string(again.UID)+"/os-instance-actions", "").expect(200).object()["instanceActions"].([]any)
+	if len(list) != 1 || list[0].(map[string]any)["action"] != "create" {
+		t.Errorf("the server made again lists %v", list)
+	}
+}
+
+// A REST DELETE notes its request id and caller on the server for the webhook that records
+// the delete, so the delete's instance action carries the id the DELETE answered with.
+func TestDeleteNotesRequest(t *testing.T) {
+	srv := server("srv-a", srvUID, base)
+	srv.Finalizers = []string{computev1.Finalizer}
+	e := newEnv(t, standard(srv)...)
+	id := e.do(http.MethodDelete, "/servers/"+srvUID, "").expect(204).Header().Get("X-Openstack-Request-Id")
+	cur := e.getServer("srv-a")
+	if cur.DeletionTimestamp.IsZero() {
+		t.Fatal("not deleted")
+	}
+	if got := rules.DeleteRequestID(cur, "demo"); got == "" || got != id {
+		t.Errorf("noted %q, the DELETE answered %q", got, id)
+	}
+	if got := rules.DeleteRequestID(cur, "someone-else"); got != "" {
+		t.Errorf("another user's delete takes %q", got)
+	}
+}
