@@ -24,21 +24,18 @@ func LifecycleAction(sa *computev1.ServerAction) lifecycle.Action {
 // taken up, oldest first, in the order the controller takes them up. A Running action that
 // no task on the server names counts as pending: it was taken up by a reconcile whose
 // status write did not land (or has not reached this reader yet), and its token (the
-// action's uid) makes taking it up again safe. Actions older than the server were meant
-// for an earlier server of the same name. A record of a spec-driven action
+// action's uid) makes taking it up again safe. Actions of an earlier server of the same
+// name are not srv's (ActionOf). A record of a spec-driven action
 // (LabelFromSpec) is never a request.
 func PendingActions(srv *computev1.Server, actions []computev1.ServerAction) []computev1.ServerAction {
 	var out []computev1.ServerAction
 	for _, sa := range actions {
-		if sa.Spec.ServerName != srv.Name || sa.Namespace != srv.Namespace || sa.Labels[computev1.LabelFromSpec] != "" {
+		if !ActionOf(srv, &sa) || sa.Labels[computev1.LabelFromSpec] != "" {
 			continue
 		}
 		running := sa.Status.Phase == computev1.ActionRunning &&
 			(srv.Status.Operation == nil || srv.Status.Operation.ServerAction != sa.Name)
 		if sa.Status.Phase != "" && sa.Status.Phase != computev1.ActionPending && !running {
-			continue
-		}
-		if sa.CreationTimestamp.Before(&srv.CreationTimestamp) {
 			continue
 		}
 		out = append(out, sa)

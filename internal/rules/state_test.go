@@ -44,10 +44,17 @@ func action(name, server string, created int, phase computev1.ActionPhase) compu
 }
 
 func TestPendingActions(t *testing.T) {
-	srv := computev1.Server{ObjectMeta: metav1.ObjectMeta{Namespace: "t1", Name: "web", CreationTimestamp: at(10)}}
+	srv := computev1.Server{ObjectMeta: metav1.ObjectMeta{Namespace: "t1", Name: "web", CreationTimestamp: at(10), UID: "web-2"}}
 	other := action("elsewhere", "web", 12, "")
 	other.Namespace = "t2"
+	// Made in the second the server was, for the earlier server of its name (whose history
+	// is kept): the uid label says whose it is.
+	earlier := action("earlier-server", "web", 10, "")
+	earlier.Labels = map[string]string{computev1.LabelServerUID: "web-1"}
+	own := action("own-uid", "web", 9, "")
+	own.Labels = map[string]string{computev1.LabelServerUID: "web-2"}
 	all := []computev1.ServerAction{
+		earlier, own,
 		action("b-new", "web", 12, ""),
 		action("a-same-time", "web", 12, computev1.ActionPending),
 		action("first", "web", 11, ""),
@@ -66,14 +73,14 @@ func TestPendingActions(t *testing.T) {
 		}
 		return out
 	}
-	want := []string{"at-create", "first", "a-same-time", "b-new", "orphaned"}
+	want := []string{"own-uid", "at-create", "first", "a-same-time", "b-new", "orphaned"}
 	if got := names(&srv); !reflect.DeepEqual(got, want) {
 		t.Errorf("with no task: %v, want %v", got, want)
 	}
 	// A Running action the server's task names is taken up; one it does not name is not.
 	srv.Status.Operation = &computev1.ServerOperation{ServerAction: "orphaned"}
-	if got := names(&srv); !reflect.DeepEqual(got, want[:4]) {
-		t.Errorf("with its task running: %v, want %v", got, want[:4])
+	if got := names(&srv); !reflect.DeepEqual(got, want[:5]) {
+		t.Errorf("with its task running: %v, want %v", got, want[:5])
 	}
 	srv.Status.Operation = &computev1.ServerOperation{ServerAction: "first"}
 	if got := names(&srv); !reflect.DeepEqual(got, want) {
