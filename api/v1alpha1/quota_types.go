@@ -109,6 +109,34 @@ type QuotaReservation struct {
 	Expires metav1.Time `json:"expires"`
 }
 
+// ObjectReservation is a create (or an update that adds security-group rules) admitted
+// for an object counted by a quota that is a count of objects (server groups, members of
+// a server group, security groups and their rules, floating IPs), before the API server
+// stores it. Admission counts it until the object is seen stored at that generation (the
+// API server's list then counts it) or deleted, or until it expires (the write after
+// admission failed).
+type ObjectReservation struct {
+	// UID is the object's.
+	// +kubebuilder:validation:MaxLength=64
+	UID string `json:"uid"`
+	// Name is the object's metadata.name: of creates of one name one at most is stored.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name,omitempty"`
+	// Generation is the object's generation the reservation is for (1 for a create).
+	// +optional
+	Generation int64 `json:"generation,omitempty"`
+	// Scope is the server group a server joins (server_group_members are per group).
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	Scope string `json:"scope,omitempty"`
+	// Counts are how many of each quota, by Nova's or Neutron's key, the object adds.
+	// +kubebuilder:validation:MaxProperties=8
+	Counts map[string]int64 `json:"counts"`
+	// Expires is when the reservation no longer counts.
+	Expires metav1.Time `json:"expires"`
+}
+
 // QuotaStatus is the tenant's usage, as admission counts it.
 type QuotaStatus struct {
 	// Used is what the tenant's servers hold, reservations included.
@@ -120,6 +148,12 @@ type QuotaStatus struct {
 	// +listMapKey=uid
 	// +kubebuilder:validation:MaxItems=10000
 	Reservations []QuotaReservation `json:"reservations,omitempty"`
+	// ObjectReservations are admitted creates of counted objects not yet seen stored.
+	// +optional
+	// +listType=map
+	// +listMapKey=uid
+	// +kubebuilder:validation:MaxItems=10000
+	ObjectReservations []ObjectReservation `json:"objectReservations,omitempty"`
 	// ObservedTime is when the controller last counted the tenant's servers.
 	// +optional
 	ObservedTime *metav1.Time `json:"observedTime,omitempty"`

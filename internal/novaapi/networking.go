@@ -88,7 +88,7 @@ func (nw *networking) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if segs[0] == "quotas" && len(segs) == 2 && r.Method == http.MethodGet {
-		nw.showQuota(w, caller, segs[1])
+		nw.showQuota(ctx, w, caller, segs[1])
 		return
 	}
 	col, ok := nw.collections()[segs[0]]

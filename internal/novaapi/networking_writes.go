@@ -75,8 +75,12 @@ func neutronWriteError(err error, conflictType string) error {
 	switch {
 	case apierrors.IsConflict(err) && !isOptimisticConflict(err):
 		return &neutronError{code: http.StatusConflict, typ: conflictType, message: asAPIError(err).message}
-	case apierrors.IsForbidden(err) && (containsText(err, msgSecurityGroupQuota) || containsText(err, msgFloatingIPQuota)):
-		return &neutronError{code: http.StatusConflict, typ: "OverQuota", message: asAPIError(err).message}
+	case apierrors.IsForbidden(err) && containsText(err, msgSecurityGroupQuota):
+		return &neutronError{code: http.StatusConflict, typ: "OverQuota", message: msgSecurityGroupQuota + "."}
+	case apierrors.IsForbidden(err) && containsText(err, msgSecurityGroupRuleQuota):
+		return &neutronError{code: http.StatusConflict, typ: "OverQuota", message: msgSecurityGroupRuleQuota + "."}
+	case apierrors.IsForbidden(err) && containsText(err, msgFloatingIPQuota):
+		return &neutronError{code: http.StatusConflict, typ: "OverQuota", message: msgFloatingIPQuota + "."}
 	case apierrors.IsInvalid(err):
 		return invalidInput("%s", asAPIError(err).message)
 	}
@@ -288,7 +292,7 @@ func (nw *networking) writeSecurityGroupRule(ctx context.Context, w http.Respons
 			return &neutronError{code: http.StatusConflict, typ: "SecurityGroupRuleExists", message: (&rules.RuleExistsError{ID: id}).Error()}
 		}
 		if len(g.Spec.Rules) >= rules.MaxSecurityGroupRules {
-			return &neutronError{code: http.StatusConflict, typ: "OverQuota", message: "Quota exceeded for resources: ['security_group_rule']."}
+			return &neutronError{code: http.StatusConflict, typ: "OverQuota", message: msgSecurityGroupRuleQuota + "."}
 		}
 		g.Spec.Rules = append(g.Spec.Rules, r)
 		return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -18,6 +19,14 @@ const (
 	peerQuotaSetLatest = `{"quota_set": {"id": "demo", "cores": 20, "instances": 10, "key_pairs": 100, "metadata_items": 128, "ram": 51200, "server_group_members": 10, "server_groups": 10}}`
 	peerDetailLatest   = `{"quota_set": {"id": "demo", "cores": {"limit": 20, "in_use": 2, "reserved": 0}, "instances": {"limit": 10, "in_use": 2, "reserved": 0}, "key_pairs": {"limit": 100, "in_use": 0, "reserved": 0}, "metadata_items": {"limit": 128, "in_use": 0, "reserved": 0}, "ram": {"limit": 51200, "in_use": 1024, "reserved": 0}, "server_group_members": {"limit": 10, "in_use": 0, "reserved": 0}, "server_groups": {"limit": 10, "in_use": 0, "reserved": 0}}}`
 )
+
+// enforced is a peer's answer with the network quotas Kova enforces (Neutron's defaults,
+// floatingip 50, security_group 10, security_group_rule 100) where Nova, leaving them to
+// Neutron, shows -1: Kova shows through Nova and Neutron alike the number it enforces.
+func enforced(peer string) string {
+	return strings.NewReplacer(`"floating_ips": -1`, `"floating_ips": 50`, `"security_groups": -1`, `"security_groups": 10`,
+		`"security_group_rules": -1`, `"security_group_rules": 100`).Replace(peer)
+}
 
 func expectJSON(t *testing.T, r *response, want string) {
 	t.Helper()
@@ -37,7 +46,7 @@ func expectJSON(t *testing.T, r *response, want string) {
 // microversion, to the tenant; another tenant's only to the cloud operator.
 func TestQuotaSetsShowAsNovaDoes(t *testing.T) {
 	e := newEnv(t, standard(existing(2)...)...)
-	for v, want := range map[string]string{"2.1": peerQuotaSet21, "2.35": peerQuotaSet21, "2.36": peerQuotaSet236, "latest": peerQuotaSetLatest} {
+	for v, want := range map[string]string{"2.1": enforced(peerQuotaSet21), "2.35": enforced(peerQuotaSet21), "2.36": peerQuotaSet236, "latest": peerQuotaSetLatest} {
 		expectJSON(t, e.as("demo", v).do(http.MethodGet, "/os-quota-sets/demo", "").expect(200), want)
 		expectJSON(t, e.as("demo", v).do(http.MethodGet, "/os-quota-sets/demo/defaults", "").expect(200), want)
 	}
@@ -63,7 +72,7 @@ func TestQuotaSetsUpdateByTheOperatorOnly(t *testing.T) {
 
 	op := e.as("admin", "2.1")
 	expectJSON(t, op.do(http.MethodPut, "/os-quota-sets/demo", `{"quota_set": {"instances": 1, "cores": "2"}}`).expect(200),
-		`{"quota_set": {"cores": 2, "fixed_ips": -1, "floating_ips": -1, "injected_file_content_bytes": 10240, "injected_file_path_bytes": 255, "injected_files": 5, "instances": 1, "key_pairs": 100, "metadata_items": 128, "ram": 51200, "security_group_rules": -1, "security_groups": -1, "server_group_members": 10, "server_groups": 10}}`)
+		enforced(`{"quota_set": {"cores": 2, "fixed_ips": -1, "floating_ips": -1, "injected_file_content_bytes": 10240, "injected_file_path_bytes": 255, "injected_files": 5, "instances": 1, "key_pairs": 100, "metadata_items": 128, "ram": 51200, "security_group_rules": -1, "security_groups": -1, "server_group_members": 10, "server_groups": 10}}`))
 	expectJSON(t, op.as("admin", "latest").do(http.MethodPut, "/os-quota-sets/demo", `{"quota_set": {"ram": 4096}}`).expect(200),
 		`{"quota_set": {"cores": 2, "instances": 1, "key_pairs": 100, "metadata_items": 128, "ram": 4096, "server_group_members": 10, "server_groups": 10}}`)
 	e.as("demo", "2.37").do(http.MethodPost, "/servers", createBody("")).expectFault(403, "forbidden",
@@ -102,7 +111,7 @@ func TestQuotaClassesAsNovaDoes(t *testing.T) {
 	e := newEnv(t, standard()...)
 	op := e.as("admin", "2.1")
 	expectJSON(t, op.do(http.MethodGet, "/os-quota-class-sets/default", "").expect(200),
-		`{"quota_class_set": {"id": "default", "cores": 20, "fixed_ips": -1, "floating_ips": -1, "injected_file_content_bytes": 10240, "injected_file_path_bytes": 255, "injected_files": 5, "instances": 10, "key_pairs": 100, "metadata_items": 128, "ram": 51200, "security_group_rules": -1, "security_groups": -1}}`)
+		enforced(`{"quota_class_set": {"id": "default", "cores": 20, "fixed_ips": -1, "floating_ips": -1, "injected_file_content_bytes": 10240, "injected_file_path_bytes": 255, "injected_files": 5, "instances": 10, "key_pairs": 100, "metadata_items": 128, "ram": 51200, "security_group_rules": -1, "security_groups": -1}}`))
 	expectJSON(t, op.as("admin", "2.50").do(http.MethodGet, "/os-quota-class-sets/default", "").expect(200),
 		`{"quota_class_set": {"id": "default", "cores": 20, "injected_file_content_bytes": 10240, "injected_file_path_bytes": 255, "injected_files": 5, "instances": 10, "key_pairs": 100, "metadata_items": 128, "ram": 51200, "server_group_members": 10, "server_groups": 10}}`)
 	e.do(http.MethodGet, "/os-quota-class-sets/default", "").expectFault(403, "forbidden", "Policy doesn't allow os_compute_api:os-quota-class-sets:show to be performed.")

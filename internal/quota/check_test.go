@@ -104,7 +104,7 @@ func TestGrowSaysWhatNovaSays(t *testing.T) {
 // TestEffectiveLayers: the tenant's value over the class's over Nova's default.
 func TestEffectiveLayers(t *testing.T) {
 	l := Effective(&computev1.QuotaLimits{Instances: ptr(50), Cores: ptr(-1)}, &computev1.QuotaLimits{Instances: ptr(3)})
-	if l[Instances] != 3 || l[Cores] != -1 || l[RAM] != 51200 || l[KeyPairs] != 100 || l[FloatingIPs] != -1 || len(l) != 14 {
+	if l[Instances] != 3 || l[Cores] != -1 || l[RAM] != 51200 || l[KeyPairs] != 100 || l[FloatingIPs] != 50 || l[SecurityGroups] != 10 || l[SecurityGroupRules] != 100 || len(l) != 14 {
 		t.Errorf("limits %v", l)
 	}
 }

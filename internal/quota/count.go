@@ -40,12 +40,14 @@ func Count(servers []computev1.Server, flavor func(ref string) Flavor) Usage {
 // admission). A reservation whose server is known to be gone (gone, which may be nil) is
 // over too: a server made and deleted between two counts was never seen. servers must come
 // from one list made after st was read, so that a reservation dropped here is in the count.
+// The reservations of counted objects stay as they are until they expire: a check of their
+// quota lists the objects and ends them (objects.go).
 func Recount(st computev1.QuotaStatus, servers []computev1.Server, flavor func(ref string) Flavor, gone func(uid string) bool, now time.Time) computev1.QuotaStatus {
 	byUID := make(map[string]*computev1.Server, len(servers))
 	for i := range servers {
 		byUID[string(servers[i].UID)] = &servers[i]
 	}
-	out := computev1.QuotaStatus{Used: Count(servers, flavor)}
+	out := computev1.QuotaStatus{Used: Count(servers, flavor), ObjectReservations: UnexpiredObjects(st, now)}
 	for _, r := range st.Reservations {
 		srv, there := byUID[r.UID]
 		switch {

@@ -31,7 +31,11 @@ const (
 const Unlimited = -1
 
 // resource is one quota: its Nova key, its default ([quota] in nova.conf) and its field
-// in QuotaLimits.
+// in QuotaLimits. The network quotas (floating_ips, security_groups, security_group_rules)
+// are the networking service's, which enforces them, so their defaults are Neutron's
+// ([quotas] quota_floatingip 50, quota_security_group 10, quota_security_group_rule 100,
+// per project): Nova (Zed) shows -1 for them, leaving them to Neutron, but Kova is both, and
+// shows through either the one number it enforces.
 type resource struct {
 	name  string
 	def   int64
@@ -41,7 +45,7 @@ type resource struct {
 var resources = []resource{
 	{Cores, 20, func(l *computev1.QuotaLimits) **int64 { return &l.Cores }},
 	{FixedIPs, Unlimited, func(l *computev1.QuotaLimits) **int64 { return &l.FixedIPs }},
-	{FloatingIPs, Unlimited, func(l *computev1.QuotaLimits) **int64 { return &l.FloatingIPs }},
+	{FloatingIPs, 50, func(l *computev1.QuotaLimits) **int64 { return &l.FloatingIPs }},
 	{InjectedFileContentBytes, 10240, func(l *computev1.QuotaLimits) **int64 { return &l.InjectedFileContentBytes }},
 	{InjectedFilePathBytes, 255, func(l *computev1.QuotaLimits) **int64 { return &l.InjectedFilePathBytes }},
 	{InjectedFiles, 5, func(l *computev1.QuotaLimits) **int64 { return &l.InjectedFiles }},
@@ -49,8 +53,8 @@ var resources = []resource{
 	{KeyPairs, 100, func(l *computev1.QuotaLimits) **int64 { return &l.KeyPairs }},
 	{MetadataItems, 128, func(l *computev1.QuotaLimits) **int64 { return &l.MetadataItems }},
 	{RAM, 51200, func(l *computev1.QuotaLimits) **int64 { return &l.RAM }},
-	{SecurityGroupRules, Unlimited, func(l *computev1.QuotaLimits) **int64 { return &l.SecurityGroupRules }},
-	{SecurityGroups, Unlimited, func(l *computev1.QuotaLimits) **int64 { return &l.SecurityGroups }},
+	{SecurityGroupRules, 100, func(l *computev1.QuotaLimits) **int64 { return &l.SecurityGroupRules }},
+	{SecurityGroups, 10, func(l *computev1.QuotaLimits) **int64 { return &l.SecurityGroups }},
 	{ServerGroupMembers, 10, func(l *computev1.QuotaLimits) **int64 { return &l.ServerGroupMembers }},
 	{ServerGroups, 10, func(l *computev1.QuotaLimits) **int64 { return &l.ServerGroups }},
 }

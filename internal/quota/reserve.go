@@ -30,6 +30,9 @@ type Claim struct {
 	Create         bool
 	Flavor         Flavor
 	Growth         Usage
+	// Object is what a create adds to a quota that counts objects: a server's place in
+	// its server group. It is reserved with the usage, or neither is.
+	Object *ObjectClaim
 	// DryRun checks without reserving.
 	DryRun bool
 }
@@ -57,19 +60,32 @@ type Reserver struct {
 	TTL time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Seen ends object reservations whose objects this process saw stored or deleted;
+	// nil ends them by the API server's lists alone.
+	Seen *Seen
 
 	mu      sync.Mutex
 	pending map[string][]*waiter
 }
 
 type waiter struct {
-	claim Claim
-	done  chan error
+	claim  Claim
+	object *ObjectClaim
+	done   chan error
 }
 
 // Reserve reserves claim in namespace ns, or answers an *ExceededError in Nova's words.
 func (r *Reserver) Reserve(ctx context.Context, ns string, claim Claim) error {
-	w := &waiter{claim: claim, done: make(chan error, 1)}
+	return r.wait(ctx, ns, &waiter{claim: claim, done: make(chan error, 1)})
+}
+
+// ReserveObjects reserves an object claim in namespace ns, or answers an
+// *ObjectExceededError.
+func (r *Reserver) ReserveObjects(ctx context.Context, ns string, claim ObjectClaim) error {
+	return r.wait(ctx, ns, &waiter{object: &claim, done: make(chan error, 1)})
+}
+
+func (r *Reserver) wait(ctx context.Context, ns string, w *waiter) error {
 	r.mu.Lock()
 	if r.pending == nil {
 		r.pending = map[string][]*waiter{}
@@ -143,12 +159,24 @@ func (r *Reserver) reserve(ctx context.Context, ns string, batch []*waiter) ([]e
 		recounted := false
 		results := make([]error, len(batch))
 		changed := false
+		objects := &objectCount{ctx: ctx, live: r.Live, ns: ns, seen: r.Seen, listed: time.Now(), now: now,
+			lists: map[string]listed{}, over: map[string]bool{}}
 		for i, w := range batch {
-			c := w.claim
-			if reserved(st, c) || unlimited(limits, c) {
-				continue // the same admission asked again, or nothing to keep it within
+			if w.object != nil {
+				refusal, added, err := objects.reserveObject(st, limits, *w.object, ObjectTTL)
+				if err != nil {
+					return nil, err
+				}
+				results[i], changed = refusal, changed || added
+				continue
 			}
-			refusal := check(limits, st.Used, c)
+			c := w.claim
+			// Nothing to hold when the same admission asked again, or when nothing limits it.
+			hold := !reserved(st, c) && !unlimited(limits, c)
+			var refusal error
+			if hold {
+				refusal = check(limits, st.Used, c)
+			}
 			if refusal != nil && !recounted {
 				// Refuse only on a fresh count: servers deleted since the last one free
 				// their quota now, not when the controller next counts.
@@ -169,7 +197,21 @@ func (r *Reserver) reserve(ctx context.Context, ns string, batch []*waiter) ([]e
 				results[i] = refusal
 				continue
 			}
-			if c.DryRun {
+			if c.Object != nil {
+				// The server's place in its group, after its usage (Nova's order), and
+				// in the same write: a refusal of either holds neither.
+				oc := *c.Object
+				oc.DryRun = c.DryRun
+				refusal, added, err := objects.reserveObject(st, limits, oc, ObjectTTL)
+				if err != nil {
+					return nil, err
+				}
+				results[i], changed = refusal, changed || added
+				if refusal != nil {
+					continue
+				}
+			}
+			if !hold || c.DryRun {
 				continue
 			}
 			u := c.usage()
@@ -182,6 +224,7 @@ func (r *Reserver) reserve(ctx context.Context, ns string, batch []*waiter) ([]e
 		if !changed {
 			return results, nil
 		}
+		objects.prune(st)
 		q.Status = *st
 		err = r.Client.Status().Update(ctx, q)
 		if apierrors.IsConflict(err) {

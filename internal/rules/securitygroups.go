@@ -17,13 +17,15 @@ import (
 // server that names no group is in it, as in Nova.
 const DefaultSecurityGroup = "default"
 
-// MaxSecurityGroups bounds a tenant's groups: Neutron's default quota (security_group 10).
-// It is fixed: the Quota's securityGroups field (Nova's proxy quota) does not change it.
-const MaxSecurityGroups = 10
-
-// MaxSecurityGroupRules bounds one group's rules (Neutron's default quota of rules, 100);
-// the CRD holds it too.
+// MaxSecurityGroupRules bounds one group's rules (the size of one object; the CRD holds it
+// too). How many groups and rules a tenant has is its quota's (internal/quota).
 const MaxSecurityGroupRules = 100
+
+// OverQuotaMessage is Neutron's OverQuota message for one resource (its name in Neutron's
+// quotas: security_group, security_group_rule, floatingip).
+func OverQuotaMessage(resource string) string {
+	return "Quota exceeded for resources: ['" + resource + "']"
+}
 
 // Directions and ethertypes as Neutron spells them.
 const (
@@ -188,9 +190,6 @@ func ServerSecurityGroups(srv *computev1.Server) []string {
 	}
 	return srv.Spec.SecurityGroups
 }
-
-// MaxFloatingIPs bounds a tenant's floating IPs: Neutron's default quota (floatingip 50).
-const MaxFloatingIPs = 50
 
 // DefaultFloatingIPPool is the pool a floating IP comes from when a request names none
 // (Nova's [neutron] default_floating_pool, here the public network).

@@ -11,8 +11,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/internal/quota"
 	"github.com/kova-dev/kova/internal/refs"
-	"github.com/kova-dev/kova/internal/rules"
 )
 
 // +kubebuilder:webhook:path=/validate-compute-kova-dev-v1alpha1-floatingip,mutating=false,failurePolicy=fail,sideEffects=None,groups=compute.kova.dev,resources=floatingips,verbs=create;update,versions=v1alpha1,name=vfloatingip.compute.kova.dev,admissionReviewVersions=v1
@@ -20,13 +20,15 @@ import (
 // +kubebuilder:rbac:groups=compute.kova.dev,resources=floatingips,verbs=get;list;watch
 
 // FloatingIPWebhook keeps kubectl to the rules the REST API keeps for floating IPs: a pool
-// that exists, the tenant's bound, and an association (spec.server) only to a server of the
+// that exists, the tenant's floating_ips quota, and an association (spec.server) only to a server of the
 // tenant, by a user whom RBAC lets make the addFloatingIp or removeFloatingIp call on it
 // (POST /servers/{id}/action, an admin's).
 type FloatingIPWebhook struct {
 	Reader          client.Reader
 	PublicNamespace string
 	Admins          *Admins
+	// Quotas holds the tenant's floating_ips quota against concurrent allocations.
+	Quotas *QuotaGate
 }
 
 var floatingIPGK = computev1.GroupVersion.WithKind("FloatingIP").GroupKind()
@@ -44,15 +46,12 @@ func (w *FloatingIPWebhook) ValidateCreate(ctx context.Context, f *computev1.Flo
 	} else if err != nil {
 		return nil, apierrors.NewInternalError(err)
 	}
-	var list computev1.FloatingIPList
-	if err := w.Reader.List(ctx, &list, client.InNamespace(f.Namespace)); err != nil {
-		return nil, apierrors.NewInternalError(err)
+	if err := w.checkAssociation(ctx, nil, f); err != nil {
+		return nil, err
 	}
-	if len(list.Items) >= rules.MaxFloatingIPs {
-		return nil, apierrors.NewForbidden(floatingIPGR, f.Name, fmt.Errorf(
-			"Quota exceeded for resources: ['floatingip']: a tenant has at most %d floating IPs", rules.MaxFloatingIPs))
-	}
-	return nil, w.checkAssociation(ctx, nil, f)
+	// Last: the tenant's floating_ips quota, reserved before the address is stored.
+	return nil, w.Quotas.reserveObjects(ctx, f.Namespace, floatingIPGR, f.Name, quota.ObjectClaim{
+		UID: string(f.UID), Generation: f.Generation, Counts: map[string]int64{quota.FloatingIPs: 1}})
 }
 
 // ValidateUpdate checks a change of association.

@@ -2,6 +2,8 @@ package webhook
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -11,6 +13,7 @@ import (
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/quota"
 	"github.com/kova-dev/kova/internal/refs"
+	"github.com/kova-dev/kova/internal/rules"
 )
 
 // QuotaGate is where admission asks the tenant's quota: a server's create, a resize
@@ -28,20 +31,60 @@ func (g *QuotaGate) reserve(ctx context.Context, ns string, gr schema.GroupResou
 	if g == nil {
 		return nil
 	}
-	if req, err := admission.RequestFromContext(ctx); err == nil && req.DryRun != nil && *req.DryRun {
-		claim.DryRun = true
+	claim.DryRun = dryRun(ctx)
+	return quotaRefusal(gr, name, g.Reserver.Reserve(ctx, ns, claim))
+}
+
+// reserveObjects reserves what an object adds to the quotas that count objects (nothing
+// on a dry run), or refuses with the owning service's words.
+func (g *QuotaGate) reserveObjects(ctx context.Context, ns string, gr schema.GroupResource, name string, claim quota.ObjectClaim) error {
+	if g == nil {
+		return nil
 	}
-	err := g.Reserver.Reserve(ctx, ns, claim)
+	claim.Name, claim.DryRun = name, dryRun(ctx)
+	return quotaRefusal(gr, name, g.Reserver.ReserveObjects(ctx, ns, claim))
+}
+
+func dryRun(ctx context.Context) bool {
+	req, err := admission.RequestFromContext(ctx)
+	return err == nil && req.DryRun != nil && *req.DryRun
+}
+
+// quotaRefusal is err as admission answers it: a quota passed is a 403 in the words of
+// the service that owns what was counted (Nova's for servers and server groups, Neutron's
+// for security groups, their rules and floating IPs, which the REST shim recognises).
+func quotaRefusal(gr schema.GroupResource, name string, err error) error {
+	var over *quota.ObjectExceededError
 	switch {
 	case err == nil:
 		return nil
 	case quota.IsExceeded(err):
 		return apierrors.NewForbidden(gr, name, err)
+	case errors.As(err, &over):
+		return apierrors.NewForbidden(gr, name, errors.New(objectQuotaMessage(over)))
 	case apierrors.IsTooManyRequests(err):
 		return err
 	default:
 		return apierrors.NewInternalError(err)
 	}
+}
+
+// objectQuotaMessage says which quota a create passes: Nova's words for server groups,
+// Neutron's OverQuota words for the network's objects (followed by the figures, for
+// kubectl's user; the shim answers Neutron's words alone).
+func objectQuotaMessage(e *quota.ObjectExceededError) string {
+	neutron := map[string]string{quota.SecurityGroups: "security_group", quota.SecurityGroupRules: "security_group_rule",
+		quota.FloatingIPs: "floatingip"}
+	switch {
+	case e.Resource == quota.ServerGroups:
+		return rules.MsgServerGroupQuota
+	case e.Resource == quota.ServerGroupMembers:
+		return rules.MsgServerGroupMembersQuota
+	case neutron[e.Resource] != "":
+		return fmt.Sprintf("%s: the tenant holds %d of its %d %s (its Quota's limit)",
+			rules.OverQuotaMessage(neutron[e.Resource]), e.Used, e.Limit, e.Resource)
+	}
+	return e.Error()
 }
 
 // reserveResize reserves what flavor to adds to srv's flavor from (a flavor that is gone

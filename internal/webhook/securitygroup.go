@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/internal/quota"
 	"github.com/kova-dev/kova/internal/rules"
 )
 
@@ -20,31 +21,29 @@ import (
 // +kubebuilder:rbac:groups=compute.kova.dev,resources=securitygroups,verbs=get;list;watch
 
 // SecurityGroupWebhook keeps kubectl to the rules the REST API keeps for groups: rules
-// Neutron would take (rules.CheckSecurityGroupRules), remote groups that exist, the bound
-// on a tenant's groups, no rename and no delete while a server is in the group (Neutron's
+// Neutron would take (rules.CheckSecurityGroupRules), remote groups that exist, the tenant's
+// security_groups and security_group_rules quotas, no rename and no delete while a server is in the group (Neutron's
 // 409 SecurityGroupInUse).
 type SecurityGroupWebhook struct {
 	// Reader lists past the cache, so that what was made a moment ago counts.
 	Reader client.Reader
+	// Quotas holds the tenant's security_groups and security_group_rules quotas against
+	// concurrent writes.
+	Quotas *QuotaGate
 }
 
 var securityGroupGK = computev1.GroupVersion.WithKind("SecurityGroup").GroupKind()
 var securityGroupGR = computev1.GroupVersion.WithResource("securitygroups").GroupResource()
 
-// ValidateCreate checks the rules and the tenant's bound.
+// ValidateCreate checks the rules, then reserves the group and its rules in the tenant's
+// quotas.
 func (w *SecurityGroupWebhook) ValidateCreate(ctx context.Context, g *computev1.SecurityGroup) (admission.Warnings, error) {
 	if err := w.checkRules(ctx, g); err != nil {
 		return nil, err
 	}
-	var list computev1.SecurityGroupList
-	if err := w.Reader.List(ctx, &list, client.InNamespace(g.Namespace)); err != nil {
-		return nil, apierrors.NewInternalError(err)
-	}
-	if len(list.Items) >= rules.MaxSecurityGroups {
-		return nil, apierrors.NewForbidden(securityGroupGR, g.Name, fmt.Errorf(
-			"Quota exceeded for resources: ['security_group']: a tenant has at most %d security groups", rules.MaxSecurityGroups))
-	}
-	return nil, nil
+	return nil, w.Quotas.reserveObjects(ctx, g.Namespace, securityGroupGR, g.Name, quota.ObjectClaim{
+		UID: string(g.UID), Generation: g.Generation,
+		Counts: map[string]int64{quota.SecurityGroups: 1, quota.SecurityGroupRules: int64(len(g.Spec.Rules))}})
 }
 
 // ValidateUpdate checks the rules, and refuses a rename while servers name the group.
@@ -61,6 +60,12 @@ func (w *SecurityGroupWebhook) ValidateUpdate(ctx context.Context, old, g *compu
 			return nil, apierrors.NewConflict(securityGroupGR, g.Name, fmt.Errorf(
 				"Security Group %s in use: servers %v name it %q; take them out of it first", old.UID, users, old.DisplayName()))
 		}
+	}
+	if added := len(g.Spec.Rules) - len(old.Spec.Rules); added > 0 {
+		// Last: the rules a change adds count against the tenant's security_group_rules
+		// until the group is seen stored at this generation.
+		return nil, w.Quotas.reserveObjects(ctx, g.Namespace, securityGroupGR, g.Name, quota.ObjectClaim{
+			UID: string(g.UID), Generation: g.Generation, Counts: map[string]int64{quota.SecurityGroupRules: int64(added)}})
 	}
 	return nil, nil
 }

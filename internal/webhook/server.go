@@ -63,8 +63,6 @@ type ServerValidator struct {
 	Admins          *Admins
 	// Quotas reserves a create's or a resize's usage; nil enforces no quota.
 	Quotas *QuotaGate
-	// Members holds the server_group_members count against concurrent boots.
-	Members *countGate
 }
 
 // resolve looks a reference up in the cache, then in the API server if the cache has not
@@ -127,9 +125,10 @@ func (v *ServerValidator) ValidateCreate(ctx context.Context, srv *computev1.Ser
 	if len(errs) > 0 {
 		return nil, apierrors.NewInvalid(serverGK, srv.Name, errs)
 	}
-	// Last, as in Nova's compute API: the quota, reserved before the server is stored.
+	// Last, as in Nova's compute API: the quotas (instances, cores and RAM, then the server
+	// group's members), reserved together before the server is stored.
 	return nil, v.Quotas.reserve(ctx, srv.Namespace, serverGR, srv.Name, quota.Claim{UID: string(srv.UID),
-		FlavorRef: srv.Spec.FlavorRef, Create: true, Flavor: quota.FlavorOf(flavor)})
+		FlavorRef: srv.Spec.FlavorRef, Create: true, Flavor: quota.FlavorOf(flavor), Object: memberClaim(srv)})
 }
 
 // appendRefError turns a failed lookup into a field error with Nova's words; an API error

@@ -12,7 +12,6 @@ import (
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/quota"
 	"github.com/kova-dev/kova/internal/refs"
-	"github.com/kova-dev/kova/internal/rules"
 )
 
 // +kubebuilder:webhook:path=/mutate-compute-kova-dev-v1alpha1-servergroup,mutating=true,failurePolicy=fail,sideEffects=None,groups=compute.kova.dev,resources=servergroups,verbs=create,versions=v1alpha1,name=mservergroup.compute.kova.dev,admissionReviewVersions=v1
@@ -21,19 +20,12 @@ import (
 // +kubebuilder:rbac:groups=compute.kova.dev,resources=servergroups,verbs=get;list;watch
 
 // ServerGroupWebhook records who made a group (Nova's user_id: the authenticated user,
-// whatever the request said) and keeps a tenant to its server_groups quota. The CRD keeps
-// the rest: the policies, rules only with anti-affinity, an immutable spec.
-//
-// The quota is checked on a count of the tenant's groups read from the API server plus the
-// creates this process admitted that are not stored yet, one check at a time per tenant
-// (countGate); only two replicas admitting at the same instant can pass the last place
-// together. Nova's own count (objects.Quotas.check_deltas) has a window too unless its
-// recheck_quota runs.
+// whatever the request said) and keeps a tenant to its server_groups quota, reserved in
+// its Quota before the group is stored (quota.Reserver), so concurrent creates through
+// any replica never pass it together. The CRD keeps the rest: the policies, rules only
+// with anti-affinity, an immutable spec.
 type ServerGroupWebhook struct {
-	// Reader reads past the cache, so that a group made a moment ago counts.
-	Reader client.Reader
-	// Gate holds the count against concurrent creates (see countGate).
-	Gate *countGate
+	Quotas *QuotaGate
 }
 
 var serverGroupGR = computev1.GroupVersion.WithResource("servergroups").GroupResource()
@@ -48,32 +40,8 @@ func (w *ServerGroupWebhook) Default(ctx context.Context, g *computev1.ServerGro
 
 // ValidateCreate refuses a group past the tenant's server_groups quota, in Nova's words.
 func (w *ServerGroupWebhook) ValidateCreate(ctx context.Context, g *computev1.ServerGroup) (admission.Warnings, error) {
-	limits, err := quota.TenantLimits(ctx, w.Reader, g.Namespace)
-	if err != nil {
-		return nil, apierrors.NewInternalError(err)
-	}
-	list := func() ([]string, error) {
-		var list computev1.ServerGroupList
-		if err := w.Reader.List(ctx, &list, client.InNamespace(g.Namespace)); err != nil {
-			return nil, apierrors.NewInternalError(err)
-		}
-		return objectNames(list.Items, func(g computev1.ServerGroup) string { return g.Name }), nil
-	}
-	return nil, w.Gate.admit(ctx, "groups/"+g.Namespace, g.Name, list, func(count int) error {
-		if !limits.Allows(quota.ServerGroups, count) {
-			return apierrors.NewForbidden(serverGroupGR, g.Name, errors.New(rules.MsgServerGroupQuota))
-		}
-		return nil
-	})
-}
-
-// objectNames are the names of items.
-func objectNames[T any](items []T, name func(T) string) []string {
-	out := make([]string, len(items))
-	for i, it := range items {
-		out[i] = name(it)
-	}
-	return out
+	return nil, w.Quotas.reserveObjects(ctx, g.Namespace, serverGroupGR, g.Name, quota.ObjectClaim{
+		UID: string(g.UID), Generation: g.Generation, Counts: map[string]int64{quota.ServerGroups: 1}})
 }
 
 // ValidateUpdate has nothing to check: the spec is immutable (CEL).
@@ -86,9 +54,9 @@ func (w *ServerGroupWebhook) ValidateDelete(context.Context, *computev1.ServerGr
 	return nil, nil
 }
 
-// checkServerGroup checks the group a new server boots into: it exists in the server's
-// namespace (Nova's 400 InstanceGroupNotFound, by the id the REST call named) and has room
-// under the server_group_members quota (Nova's 403), counted as the groups are (countGate).
+// checkServerGroup checks that the group a new server boots into exists in the server's
+// namespace (Nova's 400 InstanceGroupNotFound, by the id the REST call named). Its
+// server_group_members quota is reserved with the server's usage (memberClaim).
 func (v *ServerValidator) checkServerGroup(ctx context.Context, srv *computev1.Server) error {
 	name := srv.Spec.ServerGroup
 	if name == "" {
@@ -106,21 +74,14 @@ func (v *ServerValidator) checkServerGroup(ctx context.Context, srv *computev1.S
 	if err != nil {
 		return apierrors.NewInternalError(err)
 	}
-	limits, err := quota.TenantLimits(ctx, v.Reader, srv.Namespace)
-	if err != nil {
-		return apierrors.NewInternalError(err)
-	}
-	list := func() ([]string, error) {
-		members, err := refs.ServerGroupMembers(ctx, v.Reader, srv.Namespace, name)
-		if err != nil {
-			return nil, apierrors.NewInternalError(err)
-		}
-		return objectNames(members, func(s computev1.Server) string { return s.Name }), nil
-	}
-	return v.Members.admit(ctx, "members/"+srv.Namespace+"/"+name, srv.Name, list, func(count int) error {
-		if !limits.Allows(quota.ServerGroupMembers, count) {
-			return apierrors.NewForbidden(serverGR, srv.Name, errors.New(rules.MsgServerGroupMembersQuota))
-		}
+	return nil
+}
+
+// memberClaim is the place a new server takes in its server group (none without one).
+func memberClaim(srv *computev1.Server) *quota.ObjectClaim {
+	if srv.Spec.ServerGroup == "" {
 		return nil
-	})
+	}
+	return &quota.ObjectClaim{UID: string(srv.UID), Name: srv.Name, Generation: srv.Generation, Scope: srv.Spec.ServerGroup,
+		Counts: map[string]int64{quota.ServerGroupMembers: 1}}
 }

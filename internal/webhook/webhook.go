@@ -22,8 +22,12 @@ func Setup(mgr manager.Manager, publicNamespace string) error {
 	c := mgr.GetClient()
 	reader := mgr.GetAPIReader()
 	admins := &Admins{Client: c}
-	quotas := &QuotaGate{Reserver: &quota.Reserver{Client: c, Live: reader}, Client: c, Reader: reader}
-	sv := &ServerValidator{Client: c, Reader: reader, PublicNamespace: publicNamespace, Admins: admins, Quotas: quotas, Members: &countGate{}}
+	seen := &quota.Seen{}
+	if err := watchCounted(context.Background(), mgr, seen); err != nil {
+		return fmt.Errorf("watching what the quotas count: %w", err)
+	}
+	quotas := &QuotaGate{Reserver: &quota.Reserver{Client: c, Live: reader, Seen: seen}, Client: c, Reader: reader}
+	sv := &ServerValidator{Client: c, Reader: reader, PublicNamespace: publicNamespace, Admins: admins, Quotas: quotas}
 	if err := ctrlWebhook(mgr, &computev1.Server{}).WithDefaulter(ServerDefaulter{}).WithValidator(sv).Complete(); err != nil {
 		return err
 	}
@@ -39,15 +43,15 @@ func Setup(mgr manager.Manager, publicNamespace string) error {
 	if err := ctrlWebhook(mgr, &computev1.Network{}).WithValidator(nw).Complete(); err != nil {
 		return err
 	}
-	sg := &SecurityGroupWebhook{Reader: reader}
+	sg := &SecurityGroupWebhook{Reader: reader, Quotas: quotas}
 	if err := ctrlWebhook(mgr, &computev1.SecurityGroup{}).WithValidator(sg).Complete(); err != nil {
 		return err
 	}
-	sgrp := &ServerGroupWebhook{Reader: reader, Gate: &countGate{}}
+	sgrp := &ServerGroupWebhook{Quotas: quotas}
 	if err := ctrlWebhook(mgr, &computev1.ServerGroup{}).WithDefaulter(sgrp).WithValidator(sgrp).Complete(); err != nil {
 		return err
 	}
-	fw := &FloatingIPWebhook{Reader: reader, PublicNamespace: publicNamespace, Admins: admins}
+	fw := &FloatingIPWebhook{Reader: reader, PublicNamespace: publicNamespace, Admins: admins, Quotas: quotas}
 	if err := ctrlWebhook(mgr, &computev1.FloatingIP{}).WithValidator(fw).Complete(); err != nil {
 		return err
 	}
