@@ -13,7 +13,7 @@ import (
 )
 
 // Quotas that are a count of objects (server groups, the members of one server group,
-// security groups and their rules, floating IPs) are held like the servers' usage: the
+// security groups and their rules, floating IPs, one user's keypairs) are held like the servers' usage: the
 // webhook reserves what a create adds in the tenant's Quota status (ObjectReservations),
 // with the resourceVersion it read, before the API server stores the object. A check counts
 // the objects the API server lists plus the reservations that list does not show yet, so
@@ -28,7 +28,8 @@ const ObjectTTL = 30 * time.Second
 // ObjectClaim is what admission asks to reserve for one object: Counts by quota key (a
 // server group create adds one server_groups; a boot into a group one
 // server_group_members in Scope, the group; a security group one security_groups and its
-// rules; an update of a group the rules it adds).
+// rules; an update of a group the rules it adds; a keypair one key_pairs in Scope, its
+// user).
 type ObjectClaim struct {
 	UID, Name string
 	// Generation is the object's as it will be stored (1 for a create).
@@ -58,7 +59,8 @@ type Counted struct {
 }
 
 // CountObjects lists from r what holds quota name in namespace ns (scope is the server
-// group for server_group_members). An object being deleted holds nothing: Nova and
+// group for server_group_members, the user for key_pairs: Nova counts a user's keypairs,
+// Kova those the user has in the tenant). An object being deleted holds nothing: Nova and
 // Neutron free its quota when its delete is accepted.
 func CountObjects(ctx context.Context, r client.Reader, ns, name, scope string) ([]Counted, error) {
 	var out []Counted
@@ -96,6 +98,16 @@ func CountObjects(ctx context.Context, r client.Reader, ns, name, scope string) 
 			}
 			add(&list.Items[i], n)
 		}
+	case KeyPairs:
+		var list computev1.KeypairList
+		if err := r.List(ctx, &list, client.InNamespace(ns)); err != nil {
+			return nil, err
+		}
+		for i := range list.Items {
+			if list.Items[i].Spec.UserID == scope {
+				add(&list.Items[i], 1)
+			}
+		}
 	case FloatingIPs:
 		var list computev1.FloatingIPList
 		if err := r.List(ctx, &list, client.InNamespace(ns)); err != nil {
@@ -130,9 +142,9 @@ type listed struct {
 }
 
 func (o *objectCount) list(name, scope string) (listed, error) {
-	key := name + "/" + scope
-	if name != ServerGroupMembers {
-		key = name
+	key := name
+	if scoped(name) {
+		key += "/" + scope
 	}
 	if m, ok := o.lists[key]; ok {
 		return m, nil
@@ -169,7 +181,7 @@ func (o *objectCount) used(st *computev1.QuotaStatus, name, scope, skip string, 
 	pending := map[string]int64{} // object name (or uid) -> the most reserved for it
 	hold := func(r computev1.ObjectReservation) {
 		n := r.Counts[name]
-		if n <= 0 || name == ServerGroupMembers && r.Scope != scope {
+		if n <= 0 || scoped(name) && r.Scope != scope {
 			return
 		}
 		key := r.Name
@@ -198,6 +210,10 @@ func (o *objectCount) used(st *computev1.QuotaStatus, name, scope, skip string, 
 	}
 	return total, nil
 }
+
+// scoped says whether quota name counts per scope (a server group's members, a user's
+// keypairs) rather than per tenant.
+func scoped(name string) bool { return name == ServerGroupMembers || name == KeyPairs }
 
 func (o *objectCount) isOver(r computev1.ObjectReservation, listed map[string]Counted) bool {
 	if !r.Expires.After(o.now) {

@@ -92,7 +92,7 @@ func limit(v int64) *int64 { return &v }
 // limit of 24 concurrent creates, for every quota that counts objects; the others get
 // the refusal with the figures.
 func TestObjectQuotasHoldAcrossReplicas(t *testing.T) {
-	for _, name := range []string{quota.ServerGroups, quota.ServerGroupMembers, quota.SecurityGroups, quota.FloatingIPs} {
+	for _, name := range []string{quota.ServerGroups, quota.ServerGroupMembers, quota.SecurityGroups, quota.FloatingIPs, quota.KeyPairs} {
 		t.Run(name, func(t *testing.T) {
 			const l, burst = 3, 24
 			lim := computev1.QuotaLimits{}
@@ -121,10 +121,10 @@ func TestObjectQuotasHoldAcrossReplicas(t *testing.T) {
 			if got := len(status(t, ns).ObjectReservations); got != l {
 				t.Errorf("%d reservations stored, want %d", got, l)
 			}
-			if name == quota.ServerGroupMembers {
-				// Members are counted per group: another group has its own places.
+			if name == quota.ServerGroupMembers || name == quota.KeyPairs {
+				// Members are counted per group, keypairs per user: another has its own.
 				if err := replicas[0].ReserveObjects(ctx, ns, claim(name, "g2")); err != nil {
-					t.Errorf("a boot into another group: %v", err)
+					t.Errorf("another group's or user's: %v", err)
 				}
 			}
 		})

@@ -31,6 +31,9 @@ func NetworkVisible(net *computev1.Network, tenant string) bool {
 	return net.Namespace == tenant || net.Spec.Shared
 }
 
+// MsgKeypairQuota is Nova's 403 past a user's key_pairs quota (KeypairLimitExceeded).
+const MsgKeypairQuota = "Quota exceeded, too many key pairs."
+
 // KeypairOwnedBy says whether a keypair is user's. One with no owner recorded (made without
 // the admission webhook) belongs to the whole tenant; an empty user asks for any owner.
 func KeypairOwnedBy(kp *computev1.Keypair, user string) bool {

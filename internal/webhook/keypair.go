@@ -13,6 +13,7 @@ import (
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/keys"
+	"github.com/kova-dev/kova/internal/quota"
 )
 
 // +kubebuilder:webhook:path=/mutate-compute-kova-dev-v1alpha1-keypair,mutating=true,failurePolicy=fail,sideEffects=None,groups=compute.kova.dev,resources=keypairs,verbs=create,versions=v1alpha1,name=mkeypair.compute.kova.dev,admissionReviewVersions=v1
@@ -20,15 +21,18 @@ import (
 
 // KeypairWebhook makes the creating user the owner of a keypair (Nova keypairs are per
 // user), refuses another user's name from anyone who may not act for others, refuses a
-// second keypair of one user with the same Nova name, and refuses a public key that does
-// not parse, with Nova's messages.
+// second keypair of one user with the same Nova name, refuses a public key that does not
+// parse, and keeps each user to the key_pairs quota, with Nova's messages.
 type KeypairWebhook struct {
 	Admins *Admins
 	// Reader lists keypairs past the cache, so that a keypair made a moment ago counts.
 	Reader client.Reader
+	// Quotas holds each user's key_pairs quota against concurrent creates.
+	Quotas *QuotaGate
 }
 
 var keypairGK = computev1.GroupVersion.WithKind("Keypair").GroupKind()
+var keypairGR = computev1.GroupVersion.WithResource("keypairs").GroupResource()
 
 // Default sets the owner and the Nova name.
 func (w *KeypairWebhook) Default(ctx context.Context, kp *computev1.Keypair) error {
@@ -49,7 +53,12 @@ func (w *KeypairWebhook) ValidateCreate(ctx context.Context, kp *computev1.Keypa
 	if err := checkPublicKey(kp); err != nil {
 		return nil, err
 	}
-	return nil, w.checkUnique(ctx, kp)
+	if err := w.checkUnique(ctx, kp); err != nil {
+		return nil, err
+	}
+	// Last: the user's key_pairs quota, reserved before the keypair is stored.
+	return nil, w.Quotas.reserveObjects(ctx, kp.Namespace, keypairGR, kp.Name, quota.ObjectClaim{
+		UID: string(kp.UID), Generation: kp.Generation, Scope: kp.Spec.UserID, Counts: map[string]int64{quota.KeyPairs: 1}})
 }
 
 // ValidateUpdate refuses a change of owner (spec.userID is immutable, and one that was never
@@ -106,7 +115,7 @@ func (w *KeypairWebhook) checkOwner(ctx context.Context, kp *computev1.Keypair) 
 	if ok {
 		return nil
 	}
-	return apierrors.NewForbidden(computev1.GroupVersion.WithResource("keypairs").GroupResource(), kp.Name,
+	return apierrors.NewForbidden(keypairGR, kp.Name,
 		fmt.Errorf("spec.userID: a keypair belongs to the user who creates it (%s); only Nova's admin may create one for "+
 			"another user (%s): leave spec.userID empty", user.Username, kp.Spec.UserID))
 }

@@ -69,7 +69,8 @@ func quotaRefusal(gr schema.GroupResource, name string, err error) error {
 	}
 }
 
-// objectQuotaMessage says which quota a create passes: Nova's words for server groups,
+// objectQuotaMessage says which quota a create passes: Nova's words for server groups and
+// keypairs,
 // Neutron's OverQuota words for the network's objects (followed by the figures, for
 // kubectl's user; the shim answers Neutron's words alone).
 func objectQuotaMessage(e *quota.ObjectExceededError) string {
@@ -80,6 +81,8 @@ func objectQuotaMessage(e *quota.ObjectExceededError) string {
 		return rules.MsgServerGroupQuota
 	case e.Resource == quota.ServerGroupMembers:
 		return rules.MsgServerGroupMembersQuota
+	case e.Resource == quota.KeyPairs:
+		return rules.MsgKeypairQuota
 	case neutron[e.Resource] != "":
 		return fmt.Sprintf("%s: the tenant holds %d of its %d %s (its Quota's limit)",
 			rules.OverQuotaMessage(neutron[e.Resource]), e.Used, e.Limit, e.Resource)

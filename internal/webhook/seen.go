@@ -14,7 +14,7 @@ import (
 
 // watchCounted feeds seen from the informers of every replica (leader or not, as every
 // replica admits) with the objects the object quotas count: server groups, security
-// groups, floating IPs, and the servers that join a group. A reservation of an object
+// groups, floating IPs, keypairs, and the servers that join a group. A reservation of an object
 // seen stored or deleted is over: this is what frees the place of a floating IP that the
 // shim allocated and deleted again before any list showed it.
 func watchCounted(ctx context.Context, mgr manager.Manager, seen *quota.Seen) error {
@@ -22,6 +22,7 @@ func watchCounted(ctx context.Context, mgr manager.Manager, seen *quota.Seen) er
 		&computev1.ServerGroup{}:   nil,
 		&computev1.SecurityGroup{}: nil,
 		&computev1.FloatingIP{}:    nil,
+		&computev1.Keypair{}:       nil,
 		&computev1.Server{}: func(o metav1.Object) bool {
 			srv, ok := o.(*computev1.Server)
 			return ok && srv.Spec.ServerGroup != ""

@@ -35,7 +35,7 @@ func Setup(mgr manager.Manager, publicNamespace string) error {
 	if err := ctrlWebhook(mgr, &computev1.ServerAction{}).WithDefaulter(sa).WithValidator(sa).Complete(); err != nil {
 		return err
 	}
-	kp := &KeypairWebhook{Admins: admins, Reader: reader}
+	kp := &KeypairWebhook{Admins: admins, Reader: reader, Quotas: quotas}
 	if err := ctrlWebhook(mgr, &computev1.Keypair{}).WithDefaulter(kp).WithValidator(kp).Complete(); err != nil {
 		return err
 	}

@@ -32,11 +32,17 @@ type novaFloatingIP struct {
 // allocateFIP asks for a floating IP from pool ("" for the default) and returns the answer.
 func allocateFIP(ctx SpecContext, token, way, pool string) (int, novaFloatingIP, string) {
 	GinkgoHelper()
+	return allocateFIPIn(ctx, token, way, tenantName, pool)
+}
+
+// allocateFIPIn is allocateFIP in tenant.
+func allocateFIPIn(ctx SpecContext, token, way, tenant, pool string) (int, novaFloatingIP, string) {
+	GinkgoHelper()
 	body := []byte(`{}`)
 	if pool != "" {
 		body = []byte(`{"pool": "` + pool + `"}`)
 	}
-	code, _, b := raw(ctx, token, way, http.MethodPost, "/os-floating-ips", body, nil)
+	code, _, b := rawFor(ctx, token, way, tenant, http.MethodPost, "/os-floating-ips", body, nil)
 	var out struct {
 		FloatingIP novaFloatingIP `json:"floating_ip"`
 	}

@@ -1,12 +1,12 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"sync"
 
 	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/keypairs"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/limits"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/quotasets"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/secgroups"
@@ -55,19 +55,7 @@ var _ = Describe("Quotas that count objects", func() {
 		By("6 concurrent allocations through both ways in against a quota of 2: exactly 2, Nova's 403 to the rest")
 		allocate := func(i int, pool string) (int, novaFloatingIP, string) {
 			GinkgoHelper()
-			way := []string{"direct", "aggregated"}[i%2]
-			body := []byte(`{}`)
-			if pool != "" {
-				body = []byte(`{"pool": "` + pool + `"}`)
-			}
-			code, _, b := rawFor(ctx, tk["creator"], way, tenant, http.MethodPost, "/os-floating-ips", body, nil)
-			var out struct {
-				FloatingIP novaFloatingIP `json:"floating_ip"`
-			}
-			if code == http.StatusOK {
-				Expect(json.Unmarshal(b, &out)).To(Succeed())
-			}
-			return code, out.FloatingIP, string(b)
+			return allocateFIPIn(ctx, tk["creator"], []string{"direct", "aggregated"}[i%2], tenant, pool)
 		}
 		release := func(id string) {
 			GinkgoHelper()
@@ -168,6 +156,60 @@ var _ = Describe("Quotas that count objects", func() {
 		err = kubectlAs(tk["admin"]).Update(ctx, sg)
 		Expect(apierrors.IsForbidden(err)).To(BeTrue(), "%v", err)
 		Expect(err.Error()).To(ContainSubstring("Quota exceeded for resources: ['security_group_rule']: the tenant holds 8 of its 8 security_group_rules"))
+	})
+
+	It("keeps each user to its key_pairs quota through REST and kubectl, and frees a deleted keypair's place at once", func(ctx SpecContext) {
+		const tenant, quota, burst = "kp-quota", 2, 6
+		tk, err := stack.Tenant(ctx, tenant)
+		Expect(err).NotTo(HaveOccurred())
+		_, err = quotasets.Update(ctx, computeFor(operator(ctx), "direct", tenant), tenant, quotasets.UpdateOpts{
+			KeyPairs: gophercloud.IntToPointer(quota)}).Extract()
+		Expect(err).NotTo(HaveOccurred())
+
+		By(fmt.Sprintf("%d concurrent creates by one user through both ways in against a quota of %d: exactly %d, Nova's 403 to the rest", burst, quota, quota))
+		var mu sync.Mutex
+		var made []string
+		var wg sync.WaitGroup
+		for i := range burst {
+			wg.Go(func() {
+				defer GinkgoRecover()
+				c := computeFor(tk["creator"], []string{"direct", "aggregated"}[i%2], tenant)
+				kp, err := keypairs.Create(ctx, c, keypairs.CreateOpts{Name: fmt.Sprintf("k%d", i)}).Extract()
+				mu.Lock()
+				defer mu.Unlock()
+				if err == nil {
+					made = append(made, kp.Name)
+					return
+				}
+				Expect(codeOf(err)).To(Equal(http.StatusForbidden), "%v", err)
+				Expect(bodyOf(err)).To(MatchJSON(`{"forbidden": {"code": 403, "message": "Quota exceeded, too many key pairs."}}`))
+			})
+		}
+		wg.Wait()
+		Expect(made).To(HaveLen(quota))
+
+		By("kubectl gets the same words; another user of the tenant has places of its own")
+		kp := &computev1.Keypair{ObjectMeta: metav1.ObjectMeta{Namespace: tenant, GenerateName: "kp-"},
+			Spec: computev1.KeypairSpec{Name: "by-kubectl", PublicKey: fuzzPublicKey, Type: "ssh"}}
+		err = kubectlAs(tk["creator"]).Create(ctx, kp)
+		Expect(apierrors.IsForbidden(err)).To(BeTrue(), "%v", err)
+		Expect(err.Error()).To(ContainSubstring("Quota exceeded, too many key pairs."))
+		_, err = keypairs.Create(ctx, computeFor(tk["admin"], "direct", tenant), keypairs.CreateOpts{Name: "admins"}).Extract()
+		Expect(err).NotTo(HaveOccurred())
+
+		By("a keypair deleted (with kubectl, by the cloud operator: a creator may not) frees its place at once")
+		var list computev1.KeypairList
+		Expect(stack.Client.List(ctx, &list, client.InNamespace(tenant))).To(Succeed())
+		deleted := 0
+		for i := range list.Items {
+			if list.Items[i].NovaName() == made[0] {
+				Expect(stack.Client.Delete(ctx, &list.Items[i])).To(Succeed())
+				deleted++
+			}
+		}
+		Expect(deleted).To(Equal(1))
+		_, err = keypairs.Create(ctx, computeFor(tk["creator"], "direct", tenant), keypairs.CreateOpts{Name: "again"}).Extract()
+		Expect(err).NotTo(HaveOccurred())
 	})
 })
 
