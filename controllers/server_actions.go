@@ -149,24 +149,30 @@ func (r *ServerReconciler) pendingActions(ctx context.Context, srv *computev1.Se
 }
 
 // startNextAction takes up the oldest pending ServerAction: refused ones fail at once with
-// the lifecycle's message (Nova's 409), the first accepted one starts. It reports whether a
-// task started, or how long to wait for what the oldest action still needs (nothing
-// overtakes it meanwhile).
-func (r *ServerReconciler) startNextAction(ctx context.Context, srv *computev1.Server) (bool, time.Duration, error) {
+// the lifecycle's message (Nova's 409), the first accepted one starts (its task is begun on
+// srv's status, the driver not yet asked). It returns the action taken up, or how long to
+// wait for what the oldest action still needs (nothing overtakes it meanwhile).
+func (r *ServerReconciler) startNextAction(ctx context.Context, srv *computev1.Server) (*computev1.ServerAction, time.Duration, error) {
 	pending, err := r.pendingActions(ctx, srv)
 	if err != nil {
-		return false, 0, err
+		return nil, 0, err
 	}
 	for i := range pending {
 		sa := &pending[i]
 		if pending, err := r.stillPending(ctx, sa); err != nil || !pending {
-			return false, 0, err
+			return nil, 0, err
 		}
 		a := rules.LifecycleAction(sa)
 		launched := srv.Status.LaunchedAt != nil
 		if err := lifecycle.CheckLaunched(a, rules.LifecycleState(&srv.Status), srv.Status.Locked, sa.Spec.OverrideLock, launched, string(srv.UID)); err != nil {
+			if done, err := r.carriedOut(ctx, srv, sa); done || err != nil {
+				if err != nil {
+					return nil, 0, err
+				}
+				continue
+			}
 			if err := r.setActionPhase(ctx, sa, computev1.ActionFailed, err.Error(), srv); err != nil {
-				return false, 0, err
+				return nil, 0, err
 			}
 			r.event(srv, corev1.EventTypeWarning, "ActionRefused", string(a), err.Error())
 			continue
@@ -193,23 +199,20 @@ func (r *ServerReconciler) startNextAction(ctx context.Context, srv *computev1.S
 		switch {
 		case errors.As(err, &wait):
 			srv.Status.Blocked = &computev1.ServerBlocked{Reason: computev1.ReasonDependencyError, Message: wait.message}
-			return false, wait.after, nil
+			return nil, wait.after, nil
 		case err != nil && isTransient(err):
-			return false, 0, err
+			return nil, 0, err
 		case err != nil:
 			if err := r.setActionPhase(ctx, sa, computev1.ActionFailed, err.Error(), srv); err != nil {
-				return false, 0, err
+				return nil, 0, err
 			}
 			continue
 		}
-		if err := r.setActionPhase(ctx, sa, computev1.ActionRunning, "", srv); err != nil {
-			return false, 0, err
-		}
 		r.beginTask(srv, a, string(sa.UID), sa.Name, target)
 		log.FromContext(ctx).Info("Started action", "action", a, "serverAction", sa.Name, "by", sa.Spec.RequestedBy)
-		return true, 0, nil
+		return sa, 0, nil
 	}
-	return false, 0, nil
+	return nil, 0, nil
 }
 
 // stillPending reads an action past the cache before it is taken up (started, refused or,

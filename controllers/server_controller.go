@@ -184,15 +184,12 @@ func (r *ServerReconciler) reconcileNormal(ctx context.Context, srv *computev1.S
 		return res, err
 	}
 
-	started, wait, err := r.startNextAction(ctx, srv)
+	taken, wait, err := r.startNextAction(ctx, srv)
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	if started {
-		// The driver is asked once the server shows the task (the status write's event
-		// brings the next reconcile): asked first, a task that ended before a conflicting
-		// status write was retried would never be seen.
-		return reconcile.Result{}, nil
+	if taken != nil {
+		return r.runTakenUp(ctx, srv, taken)
 	}
 	if wait > 0 {
 		return reconcile.Result{RequeueAfter: wait}, nil

@@ -58,6 +58,13 @@ func (r *ServerReconciler) syncPowerState(ctx context.Context, srv *computev1.Se
 	vm := lifecycle.VMState(srv.Status.VMState)
 	sync := lifecycle.SyncPowerState(vm, inst.Power)
 	changed := srv.Status.PowerState != int32(sync.Power)
+	if changed || sync.Stop {
+		// The driver is ahead of the status when it ran a ServerAction's task whose status
+		// write lost (server_takeup.go): no change behind Kova's back, but a task to show.
+		if ahead, err := r.aheadOfStatus(ctx, srv, inst.Op); ahead || err != nil {
+			return reconcile.Result{}, false, err
+		}
+	}
 	srv.Status.PowerState = int32(sync.Power)
 	if sync.Log != "" && (changed || sync.Stop) {
 		log.FromContext(ctx).Info(sync.Log, "vmState", vm, "powerState", sync.Power.String())

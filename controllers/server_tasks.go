@@ -463,11 +463,18 @@ func (r *ServerReconciler) beginTask(srv *computev1.Server, a lifecycle.Action, 
 	}
 }
 
-// completeAction records the outcome on the ServerAction a task carried out.
+// completeAction records the outcome on the ServerAction a task carried out, once the
+// server's status shows it (an action seen ended says its server shows it): a status write
+// that loses leaves the action as it was, and the next reconcile ends the task again.
 func (r *ServerReconciler) completeAction(ctx context.Context, srv *computev1.Server, op *computev1.ServerOperation, phase computev1.ActionPhase, msg string) error {
 	if op.ServerAction == "" {
 		return nil
 	}
+	afterStatus(ctx, func(ctx context.Context) error { return r.writeOutcome(ctx, srv, op, phase, msg) })
+	return nil
+}
+
+func (r *ServerReconciler) writeOutcome(ctx context.Context, srv *computev1.Server, op *computev1.ServerOperation, phase computev1.ActionPhase, msg string) error {
 	sa := &computev1.ServerAction{}
 	err := r.Get(ctx, client.ObjectKey{Namespace: srv.Namespace, Name: op.ServerAction}, sa)
 	if apierrors.IsNotFound(err) && specTask(op) {

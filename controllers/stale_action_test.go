@@ -55,10 +55,11 @@ func TestStaleCachedActionIsNotStartedAgain(t *testing.T) {
 			cached := build(action(computev1.ActionRunning))
 			r := &ServerReconciler{Client: cached, APIReader: build(action(tc.live)), Scheme: scheme}
 			s := srv.DeepCopy()
-			started, _, err := r.startNextAction(context.Background(), s)
+			taken, _, err := r.startNextAction(context.Background(), s)
 			if err != nil {
 				t.Fatal(err)
 			}
+			started := taken != nil
 			if started != tc.started || (s.Status.Operation != nil) != tc.started {
 				t.Fatalf("started %v, operation %+v; want started %v", started, s.Status.Operation, tc.started)
 			}
