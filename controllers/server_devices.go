@@ -220,7 +220,7 @@ func (r *ServerReconciler) failDevice(ctx context.Context, srv *computev1.Server
 			return reconcile.Result{}, err
 		}
 	}
-	msg := "Unknown failure"
+	msg := unknownFailure
 	if fault != nil {
 		msg = fault.Message
 	}

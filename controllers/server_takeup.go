@@ -71,7 +71,7 @@ func (r *ServerReconciler) carriedOut(ctx context.Context, srv *computev1.Server
 	}
 	phase, msg := computev1.ActionSucceeded, ""
 	if inst.Op.Failed {
-		phase, msg = computev1.ActionFailed, "Unknown failure"
+		phase, msg = computev1.ActionFailed, unknownFailure
 		if inst.Op.Fault != nil {
 			msg = inst.Op.Fault.Message
 		}

@@ -23,6 +23,9 @@ import (
 	"github.com/kova-dev/kova/internal/rules"
 )
 
+// unknownFailure is Nova's fault message when a task failed for no reason the backend gave.
+const unknownFailure = "Unknown failure"
+
 // actionBuild is the operation of a boot; it is not a lifecycle action because nothing
 // can ask for it but the creation of the server.
 const actionBuild = "build"
@@ -336,7 +339,7 @@ func (r *ServerReconciler) setHost(srv *computev1.Server, host string) {
 func (r *ServerReconciler) failTask(ctx context.Context, srv *computev1.Server, fault *compute.Fault) (reconcile.Result, error) {
 	op := srv.Status.Operation
 	if fault == nil {
-		fault = &compute.Fault{Code: 500, Message: "Unknown failure"}
+		fault = &compute.Fault{Code: 500, Message: unknownFailure}
 	}
 	if rules.IsDeviceAction(lifecycle.Action(op.Action)) {
 		return r.failDevice(ctx, srv, op, fault)
@@ -358,9 +361,7 @@ func (r *ServerReconciler) failTask(ctx context.Context, srv *computev1.Server, 
 	setState(srv, lifecycle.Failed(power))
 	r.setFault(srv, fault.Code, fault.Message)
 	srv.Status.Operation = nil
-	if err := r.completeAction(ctx, srv, op, computev1.ActionFailed, fault.Message); err != nil {
-		return reconcile.Result{}, err
-	}
+	r.completeAction(ctx, srv, op, computev1.ActionFailed, fault.Message)
 	log.FromContext(ctx).Info("Failed task", "action", op.Action, "fault", fault.Message)
 	r.event(srv, corev1.EventTypeWarning, "TaskFailed", op.Action, fault.Message)
 	return reconcile.Result{}, nil
@@ -421,9 +422,7 @@ func (r *ServerReconciler) finishTask(ctx context.Context, srv *computev1.Server
 		}
 	}
 	srv.Status.Operation = nil
-	if err := r.completeAction(ctx, srv, op, computev1.ActionSucceeded, ""); err != nil {
-		return reconcile.Result{}, err
-	}
+	r.completeAction(ctx, srv, op, computev1.ActionSucceeded, "")
 	log.FromContext(ctx).Info("Finished task", "action", op.Action, "status", lifecycle.Status(lifecycle.VMState(srv.Status.VMState), lifecycle.TaskNone))
 
 	if a == lifecycle.ActionShelve && r.OffloadShelved {
@@ -466,12 +465,10 @@ func (r *ServerReconciler) beginTask(srv *computev1.Server, a lifecycle.Action, 
 // completeAction records the outcome on the ServerAction a task carried out, once the
 // server's status shows it (an action seen ended says its server shows it): a status write
 // that loses leaves the action as it was, and the next reconcile ends the task again.
-func (r *ServerReconciler) completeAction(ctx context.Context, srv *computev1.Server, op *computev1.ServerOperation, phase computev1.ActionPhase, msg string) error {
-	if op.ServerAction == "" {
-		return nil
+func (r *ServerReconciler) completeAction(ctx context.Context, srv *computev1.Server, op *computev1.ServerOperation, phase computev1.ActionPhase, msg string) {
+	if op.ServerAction != "" {
+		afterStatus(ctx, func(ctx context.Context) error { return r.writeOutcome(ctx, srv, op, phase, msg) })
 	}
-	afterStatus(ctx, func(ctx context.Context) error { return r.writeOutcome(ctx, srv, op, phase, msg) })
-	return nil
 }
 
 func (r *ServerReconciler) writeOutcome(ctx context.Context, srv *computev1.Server, op *computev1.ServerOperation, phase computev1.ActionPhase, msg string) error {
