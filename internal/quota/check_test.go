@@ -119,7 +119,8 @@ func srv(uid, flavor string, deleting bool) computev1.Server {
 }
 
 // TestRecountKeepsWhatItHasNotSeen: a reservation counts until a count sees its server (a
-// resize's: with its new flavor) or it expires; servers being deleted hold nothing.
+// resize's: with its new flavor) or it expires; servers being deleted hold nothing. The
+// reservations of counted objects pass through until they expire.
 func TestRecountKeepsWhatItHasNotSeen(t *testing.T) {
 	now := time.Now()
 	later, earlier := metav1.NewTime(now.Add(time.Minute)), metav1.NewTime(now.Add(-time.Second))
@@ -132,6 +133,9 @@ func TestRecountKeepsWhatItHasNotSeen(t *testing.T) {
 		{UID: "e", FlavorRef: "2", Usage: Usage{RAM: 1536}, Expires: later},                          // resize seen
 		{UID: "f", FlavorRef: "2", Usage: Usage{RAM: 1536}, Expires: later},                          // its server is gone
 		{UID: "h", FlavorRef: "1", Usage: Usage{Instances: 1, Cores: 1, RAM: 512}, Expires: later},   // made and deleted unseen
+	}, ObjectReservations: []computev1.ObjectReservation{
+		{UID: "fip-1", Counts: map[string]int64{FloatingIPs: 1}, Expires: later},   // the count of servers leaves it to admission
+		{UID: "fip-2", Counts: map[string]int64{FloatingIPs: 1}, Expires: earlier}, // expired
 	}}
 	servers := []computev1.Server{srv("a", "1", false), srv("d", "1", false), srv("e", "2", false), srv("g", "2", true)}
 	got := Recount(st, servers, flavors, func(uid string) bool { return uid == "h" }, now)
@@ -145,5 +149,8 @@ func TestRecountKeepsWhatItHasNotSeen(t *testing.T) {
 	}
 	if len(kept) != 2 || kept[0] != "b" || kept[1] != "d" {
 		t.Errorf("kept %v, want [b d]", kept)
+	}
+	if objs := got.ObjectReservations; len(objs) != 1 || objs[0].UID != "fip-1" {
+		t.Errorf("object reservations kept %+v, want fip-1's", objs)
 	}
 }

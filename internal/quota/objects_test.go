@@ -247,7 +247,7 @@ func TestCreatesOfOneNameCountOnce(t *testing.T) {
 	}
 }
 
-// Unlimited (-1) reserves nothing and writes nothing.
+// Unlimited (-1) reserves nothing and writes nothing, and neither does a dry run.
 func TestUnlimitedReservesNothing(t *testing.T) {
 	ns := tenant(t, computev1.QuotaLimits{ServerGroups: limit(-1)})
 	r := &quota.Reserver{Client: c, Live: c}
@@ -259,12 +259,17 @@ func TestUnlimitedReservesNothing(t *testing.T) {
 		if err := r.ReserveObjects(ctx, ns, claim(quota.ServerGroups, "")); err != nil {
 			t.Fatal(err)
 		}
+		dry := claim(quota.FloatingIPs, "") // limited (Neutron's 50)
+		dry.DryRun = true
+		if err := r.ReserveObjects(ctx, ns, dry); err != nil {
+			t.Fatal(err)
+		}
 	}
 	after := &computev1.Quota{}
 	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: computev1.QuotaName}, after); err != nil {
 		t.Fatal(err)
 	}
 	if after.ResourceVersion != q.ResourceVersion {
-		t.Errorf("an unlimited quota was written: %+v", after.Status)
+		t.Errorf("an unlimited quota or a dry run was written: %+v", after.Status)
 	}
 }
