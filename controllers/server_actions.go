@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -194,7 +195,7 @@ func (r *ServerReconciler) startNextAction(ctx context.Context, srv *computev1.S
 			})
 			continue
 		}
-		target, err := r.prepareAction(ctx, srv, sa, a)
+		target, rebuilt, err := r.prepareAction(ctx, srv, sa, a)
 		var wait *waitError
 		switch {
 		case errors.As(err, &wait):
@@ -209,6 +210,7 @@ func (r *ServerReconciler) startNextAction(ctx context.Context, srv *computev1.S
 			continue
 		}
 		r.beginTask(srv, a, string(sa.UID), sa.Name, target)
+		rules.ApplyRebuild(&srv.Status, rebuilt)
 		log.FromContext(ctx).Info("Started action", "action", a, "serverAction", sa.Name, "by", sa.Spec.RequestedBy)
 		return sa, 0, nil
 	}
@@ -238,8 +240,9 @@ func (r *ServerReconciler) stillPending(ctx context.Context, sa *computev1.Serve
 }
 
 // prepareAction checks what an action needs and makes what it makes up front: the image a
-// createImage fills (Nova returns its id at once, queued).
-func (r *ServerReconciler) prepareAction(ctx context.Context, srv *computev1.Server, sa *computev1.ServerAction, a lifecycle.Action) (*computev1.ServerOperation, error) {
+// createImage fills (Nova returns its id at once, queued). For a rebuild it also returns
+// what the rebuild gives the server beyond its image (rebuildParams).
+func (r *ServerReconciler) prepareAction(ctx context.Context, srv *computev1.Server, sa *computev1.ServerAction, a lifecycle.Action) (*computev1.ServerOperation, *computev1.RebuildParams, error) {
 	target := &computev1.ServerOperation{}
 	switch a {
 	case lifecycle.ActionRebuild:
@@ -248,36 +251,62 @@ func (r *ServerReconciler) prepareAction(ctx context.Context, srv *computev1.Ser
 			target.Image = sa.Spec.Rebuild.ImageRef
 		}
 		if err := r.activeImage(ctx, srv, target.Image); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		rebuilt, err := r.rebuildParams(ctx, sa)
+		if err != nil {
+			return nil, nil, err
+		}
+		return target, rebuilt, nil
 	case lifecycle.ActionResize:
 		// A resize asked for imperatively: the server's spec is the user's and stays as it is.
 		if sa.Spec.Resize == nil {
-			return nil, &refs.InvalidError{Message: "resize needs spec.resize.flavorRef"}
+			return nil, nil, &refs.InvalidError{Message: "resize needs spec.resize.flavorRef"}
 		}
 		if _, err := refs.Flavor(ctx, r.Client, sa.Spec.Resize.FlavorRef); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		target.Flavor = sa.Spec.Resize.FlavorRef
 	case lifecycle.ActionChangePassword:
 		if err := r.checkPasswordSecret(ctx, sa); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	case lifecycle.ActionCreateImage:
 		img, err := r.createSnapshotImage(ctx, srv, sa)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if sa.Status.ImageName != img.Name {
 			patch := client.MergeFrom(sa.DeepCopy())
 			sa.Status.ImageName = img.Name
 			if err := r.Status().Patch(ctx, sa, patch); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		target.Image = img.Name
 	}
-	return target, nil
+	return target, nil, nil
+}
+
+// rebuildParams is what the rebuild sa gives the server beyond its image, with the keypair
+// it names resolved among its requester's keypairs to the keypair's Nova name. The keypair
+// is checked again here, as a build checks spec.keyName: one deleted since the action was
+// accepted fails the action with Nova's message, and the server is left as it was.
+func (r *ServerReconciler) rebuildParams(ctx context.Context, sa *computev1.ServerAction) (*computev1.RebuildParams, error) {
+	p := sa.Spec.Rebuild
+	if p == nil || p.KeyName == nil || *p.KeyName == "" {
+		return p, nil
+	}
+	var kp *computev1.Keypair
+	if err := r.resolve(func(c client.Reader) (err error) {
+		kp, err = refs.Keypair(ctx, c, sa.Namespace, sa.Spec.RequestedBy, *p.KeyName)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	resolved := p.DeepCopy()
+	resolved.KeyName = ptr.To(kp.NovaName())
+	return resolved, nil
 }
 
 func (r *ServerReconciler) createSnapshotImage(ctx context.Context, srv *computev1.Server, sa *computev1.ServerAction) (*computev1.Image, error) {

@@ -55,7 +55,8 @@ type ServerSpec struct {
 	// +kubebuilder:validation:MaxLength=317
 	ImageRef string `json:"imageRef"`
 
-	// KeyName is a Keypair in the server's namespace; immutable.
+	// KeyName is a Keypair in the server's namespace; immutable: a rebuild that gives the
+	// server another keypair records it in status.keyName.
 	// +kubebuilder:default=""
 	// +kubebuilder:validation:MaxLength=255
 	// +optional
@@ -153,7 +154,8 @@ type ServerSpec struct {
 	// +optional
 	AvailabilityZone string `json:"availabilityZone"`
 
-	// UserData, base64, handed to the server at boot; immutable.
+	// UserData, base64, handed to the server at boot; immutable: a rebuild that gives the
+	// server other user data records it in status.userData.
 	// +kubebuilder:default=""
 	// +kubebuilder:validation:MaxLength=65535
 	// +optional
@@ -309,6 +311,16 @@ type ServerStatus struct {
 	Image string `json:"image,omitempty"`
 	// +optional
 	ImageUID string `json:"imageUID,omitempty"`
+	// KeyName and UserData are the keypair (its Nova name, "" for none) and user data a
+	// rebuild gave the server in place of those spec.keyName and spec.userData gave it at
+	// boot (Nova's rebuild from 2.54 and 2.57). Unset until a rebuild changes them, so user
+	// data is stored a second time only on a server rebuilt with new user data.
+	// +optional
+	// +kubebuilder:validation:MaxLength=255
+	KeyName *string `json:"keyName,omitempty"`
+	// +optional
+	// +kubebuilder:validation:MaxLength=65535
+	UserData *string `json:"userData,omitempty"`
 	// OldFlavor is the flavor before a resize, until it is confirmed or reverted.
 	// +optional
 	OldFlavor string `json:"oldFlavor,omitempty"`

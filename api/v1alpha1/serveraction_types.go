@@ -63,11 +63,22 @@ type RebootParams struct {
 	Type string `json:"type"`
 }
 
-// RebuildParams rebuilds the server from its image (or, if set, another one).
+// RebuildParams rebuilds the server from its image (or, if set, another one), and may give
+// it another keypair (Nova's key_name from 2.54) and user data (user_data from 2.57). A
+// field left out keeps what the server has; "" removes it (Nova's null).
 type RebuildParams struct {
 	// ImageRef of the image to rebuild from; defaults to the server's image.
 	// +optional
 	ImageRef string `json:"imageRef,omitempty"`
+	// KeyName is the name of one of the requester's keypairs in this namespace, as Nova
+	// looks a rebuild's key_name up among the caller's keypairs; "" removes the keypair.
+	// +optional
+	// +kubebuilder:validation:MaxLength=255
+	KeyName *string `json:"keyName,omitempty"`
+	// UserData is the new user data, base64, as spec.userData; "" removes it.
+	// +optional
+	// +kubebuilder:validation:MaxLength=65535
+	UserData *string `json:"userData,omitempty"`
 }
 
 // ResizeParams names the flavor to resize to.

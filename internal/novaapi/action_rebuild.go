@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"k8s.io/utils/ptr"
+
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/lifecycle"
 	js "github.com/kova-dev/kova/internal/novaapi/validation"
@@ -46,9 +48,14 @@ func (h *handler) rebuild(rq *request, srv *computev1.Server, _ any) error {
 	if err != nil {
 		return err
 	}
-	if err := rq.checkRebuildAsks(srv, &b); err != nil {
+	if err := rq.checkRebuildAsks(&b); err != nil {
 		return err
 	}
+	params := &computev1.RebuildParams{ImageRef: rules.ImageRef(img, rq.caller.Tenant, h.public)}
+	if params.KeyName, err = rq.rebuildKeyName(&b); err != nil {
+		return err
+	}
+	params.UserData = rq.rebuildUserData(&b)
 	if b.given() || b.Metadata != nil {
 		// The name, description, metadata and the like are what the caller declares the
 		// server to be, as PUT /servers/{id} does; the image is not (status.image shows it).
@@ -64,11 +71,15 @@ func (h *handler) rebuild(rq *request, srv *computev1.Server, _ any) error {
 		}
 	}
 	if _, err := h.createAction(rq, srv, actionName(srv, computev1.ActionRebuild), computev1.ActionRebuild, func(s *computev1.ServerActionSpec) {
-		s.Rebuild = &computev1.RebuildParams{ImageRef: rules.ImageRef(img, rq.caller.Tenant, h.public)}
+		s.Rebuild = params
 	}); err != nil {
 		return err
 	}
 	st := lifecycle.Begin(lifecycle.ActionRebuild, rules.ObservedState(srv))
+	// The answer shows the keypair and user data the rebuild gives, as every read after it
+	// does (rules.ProjectedState) until the controller records them.
+	srv = srv.DeepCopy()
+	rules.ApplyRebuild(&srv.Status, params)
 	imageID := string(img.UID)
 	full := rq.version.AtLeast(75)
 	v, err := rq.buildServer(srv, st, serverView{ServerShape: views.ServerShape{Full: full, Rebuild: true,
@@ -110,22 +121,13 @@ func (h *handler) rebuildImage(rq *request, srv *computev1.Server, ref string) (
 }
 
 // checkRebuildAsks refuses what a rebuild asks that Kova cannot do: too much metadata,
-// files, and a new keypair (2.54), user data (2.57) or trusted certificates (2.63).
-func (rq *request) checkRebuildAsks(srv *computev1.Server, b *rebuildBody) error {
+// files, and trusted certificates (2.63).
+func (rq *request) checkRebuildAsks(b *rebuildBody) error {
 	if len(b.Metadata) > maxMetaItems {
 		return forbidden("Maximum number of metadata items exceeds %d", maxMetaItems)
 	}
 	if len(b.Personality) > 0 {
 		return notImplemented("File injection (personality)")
-	}
-	if rq.version.AtLeast(54) && b.KeyName != nil {
-		cur, _ := keyName(srv).(string)
-		if changesString(b.KeyName, cur) {
-			return notImplemented("Changing the keypair on rebuild")
-		}
-	}
-	if rq.version.AtLeast(57) && b.UserData != nil && changesString(b.UserData, srv.Spec.UserData) {
-		return notImplemented("Changing user_data on rebuild")
 	}
 	if rq.version.AtLeast(63) && b.Trusted != nil && string(b.Trusted) != "null" {
 		return notImplemented("Trusted image certificates")
@@ -133,10 +135,38 @@ func (rq *request) checkRebuildAsks(srv *computev1.Server, b *rebuildBody) error
 	return nil
 }
 
-// changesString says whether a string-or-null field asks for something other than cur
-// (null asks for none).
-func changesString(raw json.RawMessage, cur string) bool {
-	var v *string
-	_ = json.Unmarshal(raw, &v)
-	return v == nil && cur != "" || v != nil && *v != cur
+// rebuildKeyName is the keypair a rebuild gives the server (2.54): nil when it does not
+// say, "" for null (none), else the Nova name of the caller's keypair it names, looked up
+// among the caller's keypairs as Nova does (users own keypairs; another user of the
+// project may rebuild the server).
+func (rq *request) rebuildKeyName(b *rebuildBody) (*string, error) {
+	if !rq.version.AtLeast(54) || b.KeyName == nil {
+		return nil, nil
+	}
+	var name *string
+	if err := json.Unmarshal(b.KeyName, &name); err != nil {
+		return nil, badRequest(msgMalformed)
+	}
+	if name == nil {
+		return ptr.To(""), nil
+	}
+	kp, err := rq.h.keypair(rq.ctx, rq.caller.Tenant, rq.userName(), *name)
+	if err != nil {
+		return nil, err
+	}
+	if kp == nil {
+		return nil, badRequest("Invalid key_name provided.")
+	}
+	return ptr.To(kp.NovaName()), nil
+}
+
+// rebuildUserData is the user data a rebuild gives the server (2.57): nil when it does not
+// say, "" for null (none). The schema has checked it is base64 of at most 64 KiB.
+func (rq *request) rebuildUserData(b *rebuildBody) *string {
+	if !rq.version.AtLeast(57) || b.UserData == nil {
+		return nil
+	}
+	var data *string
+	_ = json.Unmarshal(b.UserData, &data)
+	return ptr.To(ptr.Deref(data, ""))
 }

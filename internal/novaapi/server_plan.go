@@ -226,8 +226,8 @@ func checkBootable(s *serverCreateAttrs, flavor *computev1.Flavor, img *computev
 		return notImplemented("Trusted image certificates")
 	}
 	if s.UserData != nil {
-		if _, err := js.DecodeBase64(*s.UserData); err != nil {
-			return badRequest("User data needs to be valid base 64.")
+		if _, err := rules.DecodeBase64(*s.UserData); err != nil {
+			return badRequest("%s", rules.UserDataNotBase64)
 		}
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/lifecycle"
 	"github.com/kova-dev/kova/internal/novaapi/views"
+	"github.com/kova-dev/kova/internal/rules"
 )
 
 // What a server's view needs from the handler: its image's id, its flavor, whether the
@@ -62,8 +63,15 @@ func keyNameOpt(srv *computev1.Server) views.Opt[string] {
 	return views.Null[string]()
 }
 
-// keyName is the Nova name of a server's keypair, or nil.
+// keyName is the Nova name of a server's keypair, or nil: the one a rebuild gave it, else
+// the one it booted with.
 func keyName(srv *computev1.Server) any {
+	if v, ok := rules.RebuiltKeyName(srv); ok {
+		if v == "" {
+			return nil
+		}
+		return v
+	}
 	if v, ok := annotation(srv, annKeyName); ok {
 		return v
 	}

@@ -37,7 +37,8 @@ func Launched(srv *computev1.Server) bool { return srv.Status.LaunchedAt != nil 
 // observed one, with the task of a pending action or spec change that the lifecycle
 // allows, and "deleting" while the server is being deleted. A lock or unlock not yet
 // carried out is instant in Nova: it shows at once, on srv's status (srv is the caller's
-// copy), as ProjectLocks puts it.
+// copy), as ProjectLocks puts it; so do the keypair and user data of a rebuild about to
+// start, which Nova's API stores before it answers.
 func ProjectedState(srv *computev1.Server, actions []computev1.ServerAction) lifecycle.State {
 	s := ObservedState(srv)
 	if !srv.DeletionTimestamp.IsZero() {
@@ -57,6 +58,9 @@ func ProjectedState(srv *computev1.Server, actions []computev1.ServerAction) lif
 		if a == lifecycle.ActionLock || a == lifecycle.ActionUnlock {
 			ProjectLocks(srv, []computev1.ServerAction{sa})
 			continue
+		}
+		if a == lifecycle.ActionRebuild {
+			ApplyRebuild(&srv.Status, sa.Spec.Rebuild)
 		}
 		return lifecycle.Begin(a, s)
 	}

@@ -22,7 +22,8 @@ import (
 // ServerActionWebhook records who asked for an action, and whether they may act on a
 // locked server, from the request itself: nothing the requester writes is trusted for it.
 type ServerActionWebhook struct {
-	// Client reads the server an action is for from the cache, Reader past it.
+	// Client reads the server an action is for, and the keypair a rebuild names, from the
+	// cache, Reader past it.
 	Client client.Reader
 	Reader client.Reader
 	Admins *Admins
@@ -120,6 +121,9 @@ func (w *ServerActionWebhook) ValidateCreate(ctx context.Context, sa *computev1.
 	check(sa.Spec.Lock != nil, "lock", computev1.ActionLock)
 	check(sa.Spec.CreateImage != nil, "createImage", computev1.ActionCreateImage)
 	check(sa.Spec.ChangePassword != nil, "changePassword", computev1.ActionChangePassword)
+	if sa.Spec.Action == computev1.ActionRebuild {
+		errs = append(errs, w.checkRebuild(ctx, sa)...)
+	}
 	if len(errs) > 0 {
 		return nil, apierrors.NewInvalid(computev1.GroupVersion.WithKind("ServerAction").GroupKind(), sa.Name, errs)
 	}

@@ -1,7 +1,6 @@
 package validation
 
 import (
-	"encoding/base64"
 	"fmt"
 	"net/netip"
 	"regexp"
@@ -9,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/kova-dev/kova/internal/rules"
 )
 
 // The reasons Nova's name format checkers give, which its InvalidName message quotes.
@@ -42,7 +43,7 @@ func CheckFormat(format string, inst any) (ok bool, invalidName string) {
 		_, err := ParseISOTime(s)
 		return isStr && err == nil, ""
 	case "base64":
-		_, err := DecodeBase64(s)
+		_, err := rules.DecodeBase64(s)
 		return isStr && err == nil, ""
 	case "regex":
 		_, err := regexp.Compile(s)
@@ -128,18 +129,6 @@ func IsPrintable(r rune) bool {
 		return false
 	}
 	return unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S)
-}
-
-// DecodeBase64 is Python's base64.b64decode as Nova calls it: white space ignored,
-// padding required.
-func DecodeBase64(s string) ([]byte, error) {
-	clean := strings.Map(func(r rune) rune {
-		if unicode.IsSpace(r) {
-			return -1
-		}
-		return r
-	}, s)
-	return base64.StdEncoding.DecodeString(clean)
 }
 
 var isoRE = regexp.MustCompile(`^(\d{4})-?(\d{2})-?(\d{2})(?:[T ](\d{2}):?(\d{2})(?::?(\d{2})(?:[.,](\d+))?)?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$`)

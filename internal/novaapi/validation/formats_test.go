@@ -28,11 +28,10 @@ func TestFormats(t *testing.T) {
 			t.Errorf("ValidName(%q) = %v", s, !ok)
 		}
 	}
-	if b, err := DecodeBase64("aG\nk="); err != nil || string(b) != "hi" {
-		t.Errorf("DecodeBase64 with a newline = %q, %v", b, err)
-	}
-	if _, err := DecodeBase64("aGk"); err == nil {
-		t.Error("DecodeBase64 without padding accepted")
+	for s, ok := range map[string]bool{"aG\nk=": true, "aGk": false, "!!notb64": false} {
+		if got, _ := CheckFormat("base64", s); got != ok {
+			t.Errorf("base64 format of %q = %v", s, got)
+		}
 	}
 }
 

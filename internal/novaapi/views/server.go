@@ -239,7 +239,7 @@ func (out *Server) versioned(in ServerInput) {
 		out.ServerGroups = append([]string{}, in.ServerGroups...)
 	}
 	if in.Shape.UserData {
-		out.UserData = OrNull(srv.Spec.UserData)
+		out.UserData = OrNull(rules.ServerUserData(srv))
 	}
 }
 

@@ -1,6 +1,10 @@
 package views
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/kova-dev/kova/internal/rules"
+)
 
 // ServerAdmin is what Nova shows only its admin of a server, in the full view: the
 // OS-EXT-SRV-ATTR extended attributes.
@@ -36,7 +40,7 @@ func newServerAdmin(in ServerInput) *ServerAdmin {
 	out.Hostname = &hostname
 	out.KernelID, out.RamdiskID, out.RootDeviceName = &empty, &empty, &root
 	if !in.Shape.Rebuild {
-		out.UserData = OrNull(srv.Spec.UserData)
+		out.UserData = OrNull(rules.ServerUserData(srv))
 	}
 	return out
 }
