@@ -41,4 +41,3 @@ func RebuiltKeyName(srv *computev1.Server) (string, bool) {
 	}
 	return "", false
 }
-
