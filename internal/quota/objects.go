@@ -45,6 +45,8 @@ type ObjectClaim struct {
 type ObjectExceededError struct {
 	Resource    string
 	Limit, Used int64
+	// Pending is how much of Used is reserved for objects not seen stored yet.
+	Pending int64
 }
 
 func (e *ObjectExceededError) Error() string {
@@ -169,16 +171,15 @@ func (o *objectCount) list(name, scope string) (listed, error) {
 // deleted since). Creates of one metadata.name count once, and not at all while an object
 // listed holds that name: one at most is stored, the others fail as AlreadyExists (the
 // default security group, which every boot may make, is the case).
-func (o *objectCount) used(st *computev1.QuotaStatus, name, scope, skip string, extra *computev1.ObjectReservation) (int64, error) {
+func (o *objectCount) used(st *computev1.QuotaStatus, name, scope, skip string, extra *computev1.ObjectReservation) (total, pending int64, err error) {
 	l, err := o.list(name, scope)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	var total int64
 	for _, c := range l.byUID {
 		total += c.N
 	}
-	pending := map[string]int64{} // object name (or uid) -> the most reserved for it
+	held := map[string]int64{} // object name (or uid) -> the most reserved for it
 	hold := func(r computev1.ObjectReservation) {
 		n := r.Counts[name]
 		if n <= 0 || scoped(name) && r.Scope != scope {
@@ -190,7 +191,7 @@ func (o *objectCount) used(st *computev1.QuotaStatus, name, scope, skip string, 
 		} else if uid, taken := l.byName[r.Name]; taken && uid != r.UID {
 			return
 		}
-		pending[key] = max(pending[key], n)
+		held[key] = max(held[key], n)
 	}
 	for _, r := range st.ObjectReservations {
 		if r.UID == skip {
@@ -205,10 +206,10 @@ func (o *objectCount) used(st *computev1.QuotaStatus, name, scope, skip string, 
 	if extra != nil {
 		hold(*extra)
 	}
-	for _, n := range pending {
-		total += n
+	for _, n := range held {
+		pending += n
 	}
-	return total, nil
+	return total + pending, pending, nil
 }
 
 // scoped says whether quota name counts per scope (a server group's members, a user's
@@ -254,16 +255,16 @@ func (o *objectCount) reserveObject(st *computev1.QuotaStatus, limits Limits, c 
 			continue
 		}
 		// An earlier reservation of c's object (an update's) is replaced by this one.
-		without, err := o.used(st, name, c.Scope, c.UID, nil)
+		without, pending, err := o.used(st, name, c.Scope, c.UID, nil)
 		if err != nil {
 			return nil, false, err
 		}
-		with, err := o.used(st, name, c.Scope, c.UID, &r)
+		with, _, err := o.used(st, name, c.Scope, c.UID, &r)
 		if err != nil {
 			return nil, false, err
 		}
 		if with > limits[name] && with > without {
-			return &ObjectExceededError{Resource: name, Limit: limits[name], Used: without}, false, nil
+			return &ObjectExceededError{Resource: name, Limit: limits[name], Used: without, Pending: pending}, false, nil
 		}
 	}
 	if c.DryRun {

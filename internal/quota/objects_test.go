@@ -273,3 +273,38 @@ func TestUnlimitedReservesNothing(t *testing.T) {
 		t.Errorf("an unlimited quota or a dry run was written: %+v", after.Status)
 	}
 }
+
+// firstList tells when the first list through it has been answered.
+type firstList struct {
+	client.Reader
+	once   sync.Once
+	listed chan struct{}
+}
+
+func (f *firstList) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	err := f.Reader.List(ctx, list, opts...)
+	f.once.Do(func() { close(f.listed) })
+	return err
+}
+
+// An informer that tells of a deletion only after the check listed (it lags the API server
+// under load) does not make a refusal: a refusal that counts creates not seen yet looks
+// again for up to a second.
+func TestRefusalWaitsForALaggingInformer(t *testing.T) {
+	ns := tenant(t, computev1.QuotaLimits{FloatingIPs: limit(1)})
+	seen := &quota.Seen{}
+	if err := (&quota.Reserver{Client: c, Live: c, Seen: seen}).ReserveObjects(ctx, ns, claim(quota.FloatingIPs, "")); err != nil {
+		t.Fatal(err)
+	}
+	gone := status(t, ns).ObjectReservations[0].UID // made and deleted; the informer has not said so yet
+	live := &firstList{Reader: c, listed: make(chan struct{})}
+	r := &quota.Reserver{Client: c, Live: live, Seen: seen}
+	done := make(chan error, 1)
+	go func() { done <- r.ReserveObjects(ctx, ns, claim(quota.FloatingIPs, "")) }()
+	<-live.listed
+	seen.Stored(gone, 1)
+	seen.Deleted(gone)
+	if err := <-done; err != nil {
+		t.Fatalf("refused on a deletion the informer told late: %v", err)
+	}
+}

@@ -85,7 +85,33 @@ func (r *Reserver) ReserveObjects(ctx context.Context, ns string, claim ObjectCl
 	return r.wait(ctx, ns, &waiter{object: &claim, done: make(chan error, 1)})
 }
 
+// pendingWait is how long a refusal that counts creates not seen stored yet waits for
+// them, looking again every pendingStep: one of them may be gone already, and this
+// process's informers not have said so yet (they lag the API server under load).
+const (
+	pendingWait = time.Second
+	pendingStep = 100 * time.Millisecond
+)
+
 func (r *Reserver) wait(ctx context.Context, ns string, w *waiter) error {
+	deadline := time.Now().Add(pendingWait)
+	for {
+		err := r.once(ctx, ns, w)
+		var over *ObjectExceededError
+		if !errors.As(err, &over) || over.Pending == 0 || r.Seen == nil || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-time.After(pendingStep):
+		case <-ctx.Done():
+			return err
+		}
+		w = &waiter{claim: w.claim, object: w.object, done: make(chan error, 1)}
+	}
+}
+
+// once queues w for the next write of ns and waits for its outcome.
+func (r *Reserver) once(ctx context.Context, ns string, w *waiter) error {
 	r.mu.Lock()
 	if r.pending == nil {
 		r.pending = map[string][]*waiter{}
