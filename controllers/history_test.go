@@ -65,6 +65,10 @@ var _ = Describe("A deleted server's history", func() {
 		}
 		Expect(history()).To(ConsistOf(stop.Name, record.Name))
 
+		By("a restarted manager keeps it: it is in the API server, owned by nothing, and within the retention")
+		whileManagerDown(func() {})
+		Consistently(history, 2*time.Second, 100*time.Millisecond).Should(ConsistOf(stop.Name, record.Name))
+
 		By("a server made again under the name has none of it")
 		again := settled(newServer(ns, func(s *computev1.Server) { s.Name = srv.Name }), "ACTIVE")
 		Expect(again.UID).NotTo(Equal(srv.UID))
