@@ -62,8 +62,10 @@ type QuotaLimits struct {
 	// +kubebuilder:validation:Minimum=-1
 	// +kubebuilder:validation:Maximum=2147483647
 	InjectedFilePathBytes *int64 `json:"injectedFilePathBytes,omitempty"`
-	// FloatingIPs, FixedIPs, SecurityGroups and SecurityGroupRules are the network quotas
-	// Nova shows up to microversion 2.35 (default -1: the network service decides).
+	// FloatingIPs, SecurityGroups and SecurityGroupRules (all the tenant's groups' rules)
+	// are the networking service's quotas, enforced by the webhooks with Neutron's defaults
+	// (50, 10, 100) and shown by its quotas and by Nova up to microversion 2.35; FixedIPs is
+	// shown only (default -1).
 	// +optional
 	// +kubebuilder:validation:Minimum=-1
 	// +kubebuilder:validation:Maximum=2147483647

@@ -57,7 +57,8 @@ type SecurityGroupSpec struct {
 	// +kubebuilder:validation:MaxLength=255
 	// +optional
 	Description string `json:"description,omitempty"`
-	// Rules of the group: at most 100 (Neutron's default quota of rules).
+	// Rules of the group: at most 100 (the size of one group; the tenant's
+	// security_group_rules quota counts the rules of all its groups).
 	// +kubebuilder:validation:MaxItems=100
 	// +listType=atomic
 	// +optional
