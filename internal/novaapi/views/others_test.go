@@ -21,14 +21,16 @@ func asJSON(t *testing.T, v any) string {
 }
 
 // TestLimitsByMicroversion: Nova's defaults as the nova-peer shows them
-// (samples/limits.json at 2.1), and the fields each microversion drops.
+// (samples/limits.json at 2.1), but for the network limits, which the peer shows as -1 (its
+// network service decides) and Kova enforces itself, at Neutron's defaults (50 floating
+// IPs, 10 security groups, 100 rules); and the fields each microversion drops.
 func TestLimitsByMicroversion(t *testing.T) {
 	l := quota.Effective(nil, nil)
 	used := quota.Usage{Instances: 2, Cores: 3, RAM: 1024}
 	common := `"maxServerMeta":128,"maxTotalCores":20,"maxTotalInstances":10,"maxTotalKeypairs":100,"maxTotalRAMSize":51200,` +
 		`"maxServerGroups":10,"maxServerGroupMembers":10,"totalCoresUsed":3,"totalInstancesUsed":2,"totalRAMUsed":1024,"totalServerGroupsUsed":0`
 	tests := map[int]string{
-		1:  common + `,"maxSecurityGroups":-1,"maxSecurityGroupRules":-1,"maxTotalFloatingIps":-1,"totalFloatingIpsUsed":0,"totalSecurityGroupsUsed":0,"maxImageMeta":128,"maxPersonality":5,"maxPersonalitySize":10240`,
+		1:  common + `,"maxSecurityGroups":10,"maxSecurityGroupRules":100,"maxTotalFloatingIps":50,"totalFloatingIpsUsed":0,"totalSecurityGroupsUsed":0,"maxImageMeta":128,"maxPersonality":5,"maxPersonalitySize":10240`,
 		36: common + `,"maxImageMeta":128,"maxPersonality":5,"maxPersonalitySize":10240`,
 		39: common + `,"maxPersonality":5,"maxPersonalitySize":10240`,
 		57: common,
