@@ -95,6 +95,9 @@ type Options struct {
 	// one replica can serve. ImageMaxBytes bounds one image's data.
 	ImageStoreDir string
 	ImageMaxBytes int64
+	// PprofBindAddress serves Go's pprof endpoints for profiling (as the manager's flag of
+	// the same name); empty serves none.
+	PprofBindAddress string
 }
 
 // NewOptions returns the defaults.
@@ -150,6 +153,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 		"directory of the image API's uploaded data, shared by every replica (a ReadWriteMany volume when deployed); empty makes a temporary one")
 	fs.Int64Var(&o.ImageMaxBytes, "image-max-bytes", o.ImageMaxBytes, "largest image data one upload stores, 413 beyond")
 	fs.Int64Var(&o.MaxBodyBytes, "max-body-bytes", o.MaxBodyBytes, "largest request body the Nova API accepts, 413 beyond; 0 means the handler's default")
+	fs.StringVar(&o.PprofBindAddress, "pprof-bind-address", o.PprofBindAddress, "address of Go's pprof endpoints (/debug/pprof), for profiling; empty serves none")
 }
 
 // Complete fills in what follows from other options.
@@ -325,6 +329,11 @@ func (o *Options) Run(ctx context.Context, nova Nova) error {
 	srv, err := cfg.New(nova)
 	if err != nil {
 		return err
+	}
+	if o.PprofBindAddress != "" {
+		if err := servePprof(ctx, o.PprofBindAddress); err != nil {
+			return err
+		}
 	}
 	return srv.Run(ctx)
 }
