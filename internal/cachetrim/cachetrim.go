@@ -15,8 +15,11 @@ import (
 const LastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
 
 // Transform drops managedFields and the last-applied annotation from an object on its way
-// into a cache (controller-runtime cache.Options.DefaultTransform).
+// into a cache (controller-runtime cache.Options.DefaultTransform), and makes its strings
+// and string maps share one copy with equal ones of the objects before it (interner).
+// Each call has tables of its own: use one per cache.
 func Transform() toolscache.TransformFunc {
+	strs := newInterner()
 	return func(in any) (any, error) {
 		obj, err := meta.Accessor(in)
 		if err != nil {
@@ -38,6 +41,7 @@ func Transform() toolscache.TransformFunc {
 				obj.SetAnnotations(trimmed)
 			}
 		}
+		strs.object(in)
 		return in, nil
 	}
 }
