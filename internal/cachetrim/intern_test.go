@@ -72,7 +72,7 @@ func sameMap(a, b map[string]string) bool {
 }
 
 func TestInternKeepsEveryValue(t *testing.T) {
-	tr := Transform()
+	tr := TransformInterned()
 	for i := range 3 {
 		srv := decodedServer(t, i)
 		want := srv.DeepCopy()
@@ -96,7 +96,7 @@ func TestInternKeepsEveryValue(t *testing.T) {
 }
 
 func TestInternSharesWhatServersHaveInCommon(t *testing.T) {
-	tr := Transform()
+	tr := TransformInterned()
 	a, b := decodedServer(t, 1), decodedServer(t, 2)
 	if sameString(a.Namespace, b.Namespace) || sameMap(a.Labels, b.Labels) {
 		t.Fatal("decoded servers already share storage: the test proves nothing")
@@ -138,7 +138,7 @@ func TestInternSharesWhatServersHaveInCommon(t *testing.T) {
 }
 
 func TestInternedMapsAreNotChangedThroughACopy(t *testing.T) {
-	tr := Transform()
+	tr := TransformInterned()
 	a, b := decodedServer(t, 1), decodedServer(t, 2)
 	for _, s := range []*computev1.Server{a, b} {
 		if _, err := tr(s); err != nil {
@@ -198,7 +198,7 @@ func TestInternIsBounded(t *testing.T) {
 
 // Informers of different kinds run the one transform of a cache from their own goroutines.
 func TestInternConcurrently(t *testing.T) {
-	tr := Transform()
+	tr := TransformInterned()
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Go(func() {

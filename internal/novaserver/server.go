@@ -94,7 +94,7 @@ func (c *Config) New(nova Nova) (*Server, error) {
 	if err := computev1.AddToScheme(scheme); err != nil {
 		return nil, err
 	}
-	informers, err := cache.New(c.REST, cache.Options{Scheme: scheme, DefaultTransform: cachetrim.Transform()})
+	informers, err := cache.New(c.REST, cache.Options{Scheme: scheme, DefaultTransform: cachetrim.TransformInterned()})
 	if err != nil {
 		return nil, fmt.Errorf("creating the informer cache: %w", err)
 	}
