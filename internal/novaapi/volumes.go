@@ -163,20 +163,32 @@ func (h *handler) volumeHolders(ctx context.Context, ns, claim, except string) (
 	return out, nil
 }
 
-func (h *handler) createVolumeAttachment(rq *request) error {
-	if _, berr := rq.validBody(schemas.VolumeAttachmentCreate(rq.version)); berr != nil {
-		return berr
+// volumeAttachment is the body of a volume attachment's create or update (swap), read once
+// schema has found it valid: the update's schema allows only volumeId.
+type volumeAttachment struct {
+	VolumeID string  `json:"volumeId"`
+	Device   *string `json:"device"`
+	Tag      *string `json:"tag"`
+	DOT      any     `json:"delete_on_termination"`
+}
+
+func (rq *request) volumeAttachmentBody(schema *js.Schema) (*volumeAttachment, error) {
+	if _, berr := rq.validBody(schema); berr != nil {
+		return nil, berr
 	}
 	var body struct {
-		VA struct {
-			VolumeID string  `json:"volumeId"`
-			Device   *string `json:"device"`
-			Tag      *string `json:"tag"`
-			DOT      any     `json:"delete_on_termination"`
-		} `json:"volumeAttachment"`
+		VA volumeAttachment `json:"volumeAttachment"`
 	}
 	if err := json.Unmarshal(rq.body, &body); err != nil {
-		return badRequest(msgMalformed)
+		return nil, badRequest(msgMalformed)
+	}
+	return &body.VA, nil
+}
+
+func (h *handler) createVolumeAttachment(rq *request) error {
+	va, err := rq.volumeAttachmentBody(schemas.VolumeAttachmentCreate(rq.version))
+	if err != nil {
+		return err
 	}
 	srv, err := h.server(rq.ctx, rq.caller.Tenant, rq.param(0))
 	if err != nil {
@@ -185,7 +197,7 @@ func (h *handler) createVolumeAttachment(rq *request) error {
 	if err := rq.checkShelvedVolume(srv, "attach_volume"); err != nil {
 		return err
 	}
-	id := body.VA.VolumeID
+	id := va.VolumeID
 	pvc, ok, err := h.volume(rq.ctx, srv.Namespace, id)
 	if err != nil {
 		return err
@@ -193,13 +205,13 @@ func (h *handler) createVolumeAttachment(rq *request) error {
 	if !ok {
 		return notFound("Volume %s could not be found.", id)
 	}
-	entry := computev1.VolumeAttachment{ClaimName: pvc.Name, DeleteOnTermination: truthy(body.VA.DOT)}
-	if body.VA.Tag != nil {
-		entry.Tag = *body.VA.Tag
+	entry := computev1.VolumeAttachment{ClaimName: pvc.Name, DeleteOnTermination: truthy(va.DOT)}
+	if va.Tag != nil {
+		entry.Tag = *va.Tag
 	}
 	want := ""
-	if body.VA.Device != nil {
-		want = *body.VA.Device
+	if va.Device != nil {
+		want = *va.Device
 	}
 	holders, err := h.volumeHolders(rq.ctx, srv.Namespace, pvc.Name, "")
 	if err != nil {

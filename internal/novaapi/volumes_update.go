@@ -1,7 +1,6 @@
 package novaapi
 
 import (
-	"encoding/json"
 	"net/http"
 	"slices"
 
@@ -23,16 +22,9 @@ import (
 // to anyone but the cloud operator.
 
 func (h *handler) updateVolumeAttachment(rq *request) error {
-	if _, berr := rq.validBody(schemas.VolumeAttachmentUpdate(rq.version)); berr != nil {
-		return berr
-	}
-	var body struct {
-		VA struct {
-			VolumeID string `json:"volumeId"`
-		} `json:"volumeAttachment"`
-	}
-	if err := json.Unmarshal(rq.body, &body); err != nil {
-		return badRequest(msgMalformed)
+	va, err := rq.volumeAttachmentBody(schemas.VolumeAttachmentUpdate(rq.version))
+	if err != nil {
+		return err
 	}
 	srv, err := h.server(rq.ctx, rq.caller.Tenant, rq.param(0))
 	if err != nil {
@@ -41,7 +33,7 @@ func (h *handler) updateVolumeAttachment(rq *request) error {
 	if err := rq.adminOnly("os_compute_api:os-volumes-attachments:swap"); err != nil {
 		return err
 	}
-	oldID, newID := rq.param(1), body.VA.VolumeID
+	oldID, newID := rq.param(1), va.VolumeID
 	oldPVC, ok, err := h.volume(rq.ctx, srv.Namespace, oldID)
 	if err != nil {
 		return err
