@@ -19,10 +19,10 @@ import (
 
 // SigningKeySecret is the Secret (in the identity namespace) holding the keys every nova-api
 // replica signs and checks tokens with, one entry per key. The first replica to need it
-// makes it. Tokens are signed with the newest key and name it (the JWS "kid"); the older
-// keys still verify the tokens they signed until those can no longer be validated, as
-// Keystone's fernet keys rotate: rotation ends no token. Deleting the Secret ends every
-// token within keyRefresh.
+// makes it. Tokens are signed with the newest key every replica has had time to read, and
+// name it (the JWS "kid"); the older keys still verify the tokens they signed until those
+// can no longer be validated, as Keystone's fernet keys rotate: rotation ends no token.
+// Deleting the Secret ends every token within keyRefresh.
 const SigningKeySecret = "kova-identity-token-key"
 
 // legacyKeyField is the one key of a Secret made before keys rotated: it verifies tokens
@@ -40,6 +40,9 @@ const (
 	// keyRefresh is how stale a replica's copy of the keys may get, so a rotation or a
 	// deleted Secret reaches every replica.
 	keyRefresh = time.Minute
+	// keyStaged is how long a new key only verifies before it signs, as Keystone stages a
+	// fernet key: longer than keyRefresh, so no replica meets a token of a key it has not read.
+	keyStaged = 2 * keyRefresh
 	// unknownKeyRefresh spaces the rereads a token naming an unknown key causes (another
 	// replica may have just rotated): forged names cost at most one read that often.
 	unknownKeyRefresh = time.Second
@@ -83,9 +86,20 @@ func (k *keys) signing(ctx context.Context) (signingKey, error) {
 		if err := k.rotate(ctx); err != nil {
 			return signingKey{}, err
 		}
-		newest = k.ring[len(k.ring)-1]
 	}
-	return newest, nil
+	return k.primary(), nil
+}
+
+// primary is the key that signs: the newest one made at least keyStaged ago, so that every
+// replica has read it (they reread each keyRefresh) before a token names it; the oldest when
+// none is that old (a Secret just made).
+func (k *keys) primary() signingKey {
+	for i := len(k.ring) - 1; i >= 0; i-- {
+		if !k.now().Before(k.ring[i].made.Add(keyStaged)) {
+			return k.ring[i]
+		}
+	}
+	return k.ring[0]
 }
 
 // verifying is the key named id ("" for a token signed before keys had names), reading the
@@ -191,12 +205,13 @@ func (k *keys) rotate(ctx context.Context) error {
 	data := map[string][]byte{id: key}
 	for i, old := range ring {
 		// A key verifies while a token it signed may still be validated: until its
-		// successor (the next key, or the one made now) has signed for retain.
+		// successor (the next key, or the one made now), which signs from keyStaged after
+		// it was made, has signed for retain.
 		successor := now
 		if i+1 < len(ring) {
 			successor = ring[i+1].made
 		}
-		if now.Before(successor.Add(k.retain)) {
+		if now.Before(successor.Add(keyStaged + k.retain)) {
 			data[old.id] = old.bytes
 		}
 	}

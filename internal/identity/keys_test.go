@@ -72,17 +72,28 @@ func TestKeysRotateWithoutEndingTokens(t *testing.T) {
 	}
 
 	*now = now.Add(25 * time.Hour) // past the rotation
-	fresh := issue(t, a, *now)
+	if !verifies(b, old, *now) {   // b reads the keys now, before a rotates
+		t.Fatal("a token was refused before the rotation")
+	}
+	staged := issue(t, a, *now)
 	if got := secretFields(t, c); len(got) != 2 {
 		t.Fatalf("after one rotation the Secret holds %v, want the old and the new key", got)
 	}
-	// b's copy is fresh enough not to be reread on its own, yet a token naming the new key
-	// makes it read the Secret again.
+	// The new key is staged: it does not sign until every replica has read it, so b, whose
+	// copy predates it, never meets a token of a key it does not know.
+	if hdr := strings.Split(staged, ".")[0]; hdr != strings.Split(old, ".")[0] {
+		t.Error("a key just made signs at once")
+	}
+	if !verifies(b, staged, *now) {
+		t.Fatal("a token of the staged rotation was refused by the replica that has not read it")
+	}
+	*now = now.Add(keyStaged)
+	fresh := issue(t, a, *now)
+	if hdr := strings.Split(fresh, ".")[0]; hdr == strings.Split(old, ".")[0] {
+		t.Error("past its staging the new key does not sign")
+	}
 	if !verifies(b, fresh, *now) || !verifies(b, old, *now) || !verifies(a, old, *now) {
 		t.Fatal("a token was refused across the rotation")
-	}
-	if hdr := strings.Split(fresh, ".")[0]; hdr == strings.Split(old, ".")[0] {
-		t.Error("the new token names the same key as the old one")
 	}
 	// b rotates no further: a's key is a minute old.
 	if _, err := b.signing(context.Background()); err != nil {
