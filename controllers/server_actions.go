@@ -142,11 +142,18 @@ func (r *ServerReconciler) activeImage(ctx context.Context, srv *computev1.Serve
 
 // pendingActions are the server's ServerActions not yet taken up, oldest first.
 func (r *ServerReconciler) pendingActions(ctx context.Context, srv *computev1.Server) ([]computev1.ServerAction, error) {
+	_, pending, err := r.serverActions(ctx, srv)
+	return pending, err
+}
+
+// serverActions are the server's ServerActions as cached, all of them and those not yet
+// taken up (oldest first).
+func (r *ServerReconciler) serverActions(ctx context.Context, srv *computev1.Server) (all, pending []computev1.ServerAction, err error) {
 	var list computev1.ServerActionList
 	if err := r.List(ctx, &list, client.InNamespace(srv.Namespace), client.MatchingFields{IndexServerName: srv.Name}); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return rules.PendingActions(srv, list.Items), nil
+	return list.Items, rules.PendingActions(srv, list.Items), nil
 }
 
 // startNextAction takes up the oldest pending ServerAction: refused ones fail at once with
@@ -154,8 +161,11 @@ func (r *ServerReconciler) pendingActions(ctx context.Context, srv *computev1.Se
 // srv's status, the driver not yet asked). It returns the action taken up, or how long to
 // wait for what the oldest action still needs (nothing overtakes it meanwhile).
 func (r *ServerReconciler) startNextAction(ctx context.Context, srv *computev1.Server) (*computev1.ServerAction, time.Duration, error) {
-	pending, err := r.pendingActions(ctx, srv)
+	all, pending, err := r.serverActions(ctx, srv)
 	if err != nil {
+		return nil, 0, err
+	}
+	if err := r.completeRecorded(ctx, srv, all); err != nil {
 		return nil, 0, err
 	}
 	for i := range pending {
@@ -190,6 +200,7 @@ func (r *ServerReconciler) startNextAction(ctx context.Context, srv *computev1.S
 					srv.Status.LockedReason = sa.Spec.Lock.Reason
 				}
 			}
+			rules.RecordCompleted(&srv.Status, sa.UID, computev1.ActionSucceeded, "")
 			afterStatus(ctx, func(ctx context.Context) error {
 				return r.setActionPhase(ctx, sa, computev1.ActionSucceeded, "", srv)
 			})

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -466,6 +467,10 @@ func (r *ServerReconciler) beginTask(srv *computev1.Server, a lifecycle.Action, 
 // server's status shows it (an action seen ended says its server shows it): a status write
 // that loses leaves the action as it was, and the next reconcile ends the task again.
 func (r *ServerReconciler) completeAction(ctx context.Context, srv *computev1.Server, op *computev1.ServerOperation, phase computev1.ActionPhase, msg string) {
+	if op.ServerAction != "" && !specTask(op) {
+		// A ServerAction's task has the action's uid for its token (startNextAction).
+		rules.RecordCompleted(&srv.Status, types.UID(op.Token), phase, msg)
+	}
 	if op.ServerAction != "" {
 		afterStatus(ctx, func(ctx context.Context) error { return r.writeOutcome(ctx, srv, op, phase, msg) })
 	}

@@ -37,6 +37,12 @@ type takeupWorld struct {
 
 func newTakeupWorld(t *testing.T) *takeupWorld {
 	t.Helper()
+	return newTakeupWorldWith(t, computev1.ServerActionSpec{ServerName: "web", Action: computev1.ActionStop})
+}
+
+// newTakeupWorldWith is takeupWorld with the action spec asks for pending (as "web-stop").
+func newTakeupWorldWith(t *testing.T, spec computev1.ServerActionSpec) *takeupWorld {
+	t.Helper()
 	scheme := runtime.NewScheme()
 	if err := computev1.AddToScheme(scheme); err != nil {
 		t.Fatal(err)
@@ -56,7 +62,7 @@ func newTakeupWorld(t *testing.T) *takeupWorld {
 	setDerivedStatus(srv, time.Now(), true)
 	sa := &computev1.ServerAction{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "t", Name: "web-stop", UID: "u-stop", CreationTimestamp: metav1.Now()},
-		Spec:       computev1.ServerActionSpec{ServerName: "web", Action: computev1.ActionStop},
+		Spec:       spec,
 	}
 	w := &takeupWorld{}
 	w.c = fake.NewClientBuilder().WithScheme(scheme).WithObjects(srv, sa).WithStatusSubresource(srv, sa).
@@ -192,5 +198,41 @@ func TestTakenUpTaskOutcomeLost(t *testing.T) {
 	}
 	if want := []string{"server SHUTOFF/none", "action Succeeded"}; !slices.Equal(w.writes, want) {
 		t.Errorf("writes %v, want %v", w.writes, want)
+	}
+}
+
+// When the write of a reboot's outcome is lost (or the manager dies before it), the server
+// shows the reboot ended while the action still reads as taken up. A reboot, unlike a
+// stop, is allowed again from where it ended, and its token finds it begun on the driver:
+// it must not be taken up and shown rebooting again. The server's status records it
+// completed, and the next reconcile writes the recorded outcome.
+func TestFinishedActionNotTakenUpAgain(t *testing.T) {
+	w := newTakeupWorldWith(t, computev1.ServerActionSpec{ServerName: "web", Action: computev1.ActionReboot,
+		Reboot: &computev1.RebootParams{Type: "SOFT"}})
+	lost := false
+	w.fail = func(entry string) error {
+		if entry == "action Succeeded" && !lost {
+			lost = true
+			return errors.New("connection reset")
+		}
+		return nil
+	}
+	if err := w.reconcile(t); err == nil {
+		t.Fatal("the lost write was not reported")
+	}
+	for range 3 {
+		if err := w.reconcile(t); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := []string{"server ACTIVE/none", "action Succeeded"}; !slices.Equal(w.writes, want) {
+		t.Errorf("writes %v, want %v", w.writes, want)
+	}
+	if sa := w.action(t); sa.Status.Phase != computev1.ActionSucceeded || sa.Status.CompletionTime == nil {
+		t.Errorf("action %s: %s", sa.Status.Phase, sa.Status.Message)
+	}
+	srv := w.server(t)
+	if c := rules.Completed(srv, w.action(t)); c == nil || c.Phase != computev1.ActionSucceeded {
+		t.Errorf("completed %+v", srv.Status.CompletedActions)
 	}
 }

@@ -1,6 +1,9 @@
 package v1alpha1
 
-import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
 
 // PowerState is the power a server should be in.
 // +kubebuilder:validation:Enum=Active;Stopped;Paused;Suspended;Shelved
@@ -372,11 +375,43 @@ type ServerStatus struct {
 	// +optional
 	Operation *ServerOperation `json:"operation,omitempty"`
 
+	// CompletedActions are the ServerActions the server finished last (newest last, at most
+	// MaxCompletedActions), written in the same status write that shows their end. The
+	// action's own outcome is written after it, and read through another watch: until it
+	// is seen, this record is what says the action is done, so nothing takes it up again
+	// (rules.PendingActions), and the controller completes an outcome whose write was lost
+	// from it. Kova's own bookkeeping: Nova has no such field and nova-api shows none.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=8
+	CompletedActions []CompletedAction `json:"completedActions,omitempty"`
+
 	// LaunchedAt is when the server first became ACTIVE; Updated when its state last changed.
 	// +optional
 	LaunchedAt *metav1.Time `json:"launchedAt,omitempty"`
 	// +optional
 	Updated *metav1.Time `json:"updated,omitempty"`
+}
+
+// MaxCompletedActions bounds ServerStatus.CompletedActions. One reconcile ends at most
+// one task, and the locks and unlocks it carries out before it; an entry is needed only
+// until its action's outcome is written, right after.
+const MaxCompletedActions = 8
+
+// MaxCompletedMessage bounds a CompletedAction's message (runes), as Nova's fault message.
+const MaxCompletedMessage = 1024
+
+// CompletedAction is a ServerAction a server finished, and how.
+type CompletedAction struct {
+	// UID is the ServerAction's uid.
+	// +kubebuilder:validation:MaxLength=64
+	UID types.UID `json:"uid"`
+	// Phase is the action's outcome: Succeeded or Failed.
+	Phase ActionPhase `json:"phase"`
+	// Message is why it failed.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Message string `json:"message,omitempty"`
 }
 
 // Server is a compute instance. Its uid is its Nova id.
