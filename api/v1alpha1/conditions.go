@@ -45,9 +45,9 @@ const (
 
 // Labels of the time a server was made, in buckets of four widths (the bucket's start in
 // Unix seconds), set by the admission webhook as the server is created and never changed.
-// Label selectors have no ranges, so these let the REST shim LIST the servers made between
-// two times (the servers one page of a list in creation order shows) rather than all of
-// them (internal/rules.CreatedSelectionFor).
+// They let the REST shim LIST the servers made between two times (the servers one page of
+// a list in creation order shows) rather than all of them, by a range of the finest
+// (`created-1s>a,created-1s<b`, internal/rules.CreatedSelectionFor).
 const (
 	LabelCreated1s   = "compute.kova.dev/created-1s"
 	LabelCreated1e3s = "compute.kova.dev/created-1e3s"

@@ -3,6 +3,7 @@ package novaapi
 import (
 	"context"
 	"slices"
+	"strconv"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -75,6 +76,12 @@ func spanOf(order serverSort, marker *computev1.Server, items []listedServer, li
 
 // freshPage is the body of a page of servers as the API server has them now (see above).
 func (h *handler) freshPage(rq *request, search *serverSearch, order serverSort, marker string, limit int, detail bool) (map[string]any, error) {
+	if len(search.filters) == 0 && len(search.namespaces) == 1 && search.namespaces[0] != "" && indexedOrder(order) && limit > 0 {
+		body, ok, err := h.indexedPage(rq, search.namespaces[0], order, marker, limit, detail)
+		if ok || err != nil {
+			return body, err
+		}
+	}
 	now := time.Now()
 	current, err := h.cachedServers(rq.ctx, search.namespaces)
 	if err != nil {
@@ -139,33 +146,36 @@ func (h *handler) checkAll(ctx context.Context, namespaces []string, cached []co
 	return current, err
 }
 
-// selectorsOf are the label selectors of a selection: the selection itself and, for one of
-// buckets in, the servers without the label (made before Kova stamped it, or whose labels
-// were taken away), which no bucket holds.
+// selectorsOf are the label selectors of a selection: the range itself and the servers
+// without the label (made before Kova stamped it, or whose labels were taken away), which
+// no range holds.
 func selectorsOf(sel rules.CreatedSelection) ([]labels.Selector, error) {
-	op := selection.In
-	if sel.NotIn {
-		op = selection.NotIn
-	}
-	r, err := labels.NewRequirement(sel.Label, op, sel.Values)
-	if err != nil {
-		return nil, err
-	}
-	out := []labels.Selector{labels.NewSelector().Add(*r)}
-	if !sel.NotIn {
-		none, err := labels.NewRequirement(sel.Label, selection.DoesNotExist, nil)
+	in := labels.NewSelector()
+	for _, b := range []struct {
+		bound *int64
+		op    selection.Operator
+		by    int64
+	}{{sel.Min, selection.GreaterThan, -1}, {sel.Max, selection.LessThan, 1}} {
+		if b.bound == nil {
+			continue
+		}
+		r, err := labels.NewRequirement(sel.Label, b.op, []string{strconv.FormatInt(*b.bound+b.by, 10)})
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, labels.NewSelector().Add(*none))
+		in = in.Add(*r)
 	}
-	return out, nil
+	none, err := labels.NewRequirement(sel.Label, selection.DoesNotExist, nil)
+	if err != nil {
+		return nil, err
+	}
+	return []labels.Selector{in, labels.NewSelector().Add(*none)}, nil
 }
 
 // heldBy says whether a server with these labels is in what selectorsOf(sel) lists.
 func heldBy(sel rules.CreatedSelection, l map[string]string) bool {
 	_, has := l[sel.Label]
-	return sel.Holds(l) || !sel.NotIn && !has
+	return sel.Holds(l) || !has
 }
 
 // listEach runs one LIST per namespace and selector at once, into a fresh list from mk each,

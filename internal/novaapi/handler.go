@@ -49,6 +49,10 @@ type Config struct {
 	ClientFor func(user.Info) (client.Client, error)
 	// ImageStore holds the data uploaded through the image API; nil serves no data.
 	ImageStore *imagestore.Store
+	// Servers keeps Cache's servers in Nova's default order (ServerIndex.Watch), so a page
+	// of a list costs the page, not the fleet. Nil (or not caught up yet): each list sorts
+	// what Cache holds.
+	Servers *ServerIndex
 }
 
 const defaultMaxBodyBytes = 1 << 20
@@ -70,6 +74,7 @@ type handler struct {
 	live      client.Reader
 	clientFor func(user.Info) (client.Client, error)
 	cache     client.Reader
+	index     *ServerIndex
 	admins    Admins
 	public    string
 	maxBody   int64
@@ -85,6 +90,7 @@ func newHandler(cfg Config) *handler {
 		live:      cfg.Live,
 		clientFor: cfg.ClientFor,
 		cache:     cfg.Cache,
+		index:     cfg.Servers,
 		admins:    cfg.Admins,
 		public:    cfg.PublicNamespace,
 		maxBody:   cfg.MaxBodyBytes,

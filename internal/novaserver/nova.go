@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"k8s.io/apiserver/pkg/authentication/user"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kova-dev/kova/internal/imagestore"
@@ -14,7 +15,8 @@ import (
 // Nova is what the serving layer takes from the Nova handler package: NovaAPI in
 // production, a stand-in in tests.
 type Nova struct {
-	// IndexFields registers the handler's field indexes; it is called before the cache starts.
+	// IndexFields registers the handler's field indexes (and, when idx is the informer
+	// cache, its event handlers); it is called before the cache starts.
 	IndexFields func(ctx context.Context, idx client.FieldIndexer) error
 	// Compute serves paths relative to the compute root ("/servers", "/flavors/detail", ...).
 	Compute func(Deps) http.Handler
@@ -64,6 +66,8 @@ type Deps struct {
 
 // NovaAPI is internal/novaapi, the Nova handler cmd/nova-api serves.
 func NovaAPI() Nova {
+	// One index of servers for every handler of this server, fed by its informers.
+	servers := novaapi.NewServerIndex()
 	config := func(d Deps) novaapi.Config {
 		return novaapi.Config{
 			Client:          d.Client,
@@ -74,16 +78,25 @@ func NovaAPI() Nova {
 			MaxBodyBytes:    d.MaxBodyBytes,
 			ClientFor:       d.ClientFor,
 			ImageStore:      d.ImageStore,
+			Servers:         servers,
 
 			MaxServersPerRequest: d.MaxPerRequest,
 		}
 	}
 	return Nova{
-		IndexFields: novaapi.IndexFields,
-		Compute:     func(d Deps) http.Handler { return novaapi.New(config(d)) },
-		FlexCloud:   func(d Deps) http.Handler { return novaapi.FlexCloud(config(d)) },
-		Versions:    novaapi.Versions,
-		WriteError:  novaapi.WriteError,
+		IndexFields: func(ctx context.Context, idx client.FieldIndexer) error {
+			if err := novaapi.IndexFields(ctx, idx); err != nil {
+				return err
+			}
+			if informers, ok := idx.(cache.Informers); ok {
+				return servers.Watch(ctx, informers)
+			}
+			return nil
+		},
+		Compute:    func(d Deps) http.Handler { return novaapi.New(config(d)) },
+		FlexCloud:  func(d Deps) http.Handler { return novaapi.FlexCloud(config(d)) },
+		Versions:   novaapi.Versions,
+		WriteError: novaapi.WriteError,
 
 		Networking:         func(d Deps) http.Handler { return novaapi.Networking(config(d)) },
 		NetworkingVersions: novaapi.NetworkingVersions,

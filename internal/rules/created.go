@@ -8,9 +8,9 @@ import (
 )
 
 // A server's creation-time labels (computev1.LabelCreated*): which buckets a server is in,
-// and which buckets hold every server made between two times, so that the REST shim can
-// check a page of servers in creation order against the API server without listing the
-// whole fleet.
+// and the label selector that holds every server made between two times, so that the REST
+// shim can check a page of servers in creation order against the API server without
+// listing the whole fleet.
 
 // createdLevel is one width of bucket and the label that holds it.
 type createdLevel struct {
@@ -19,7 +19,8 @@ type createdLevel struct {
 }
 
 // createdLevels are the widths, finest first: 1 s, about 17 minutes, about 28 hours, about
-// 116 days. A page of 1,000 servers made at 100 a second spans 10 s.
+// 116 days. Selections use the finest alone (a range of integers needs no coarser
+// bucket); the others are still stamped, and kept, for servers and clients that have them.
 var createdLevels = []createdLevel{
 	{computev1.LabelCreated1s, 1},
 	{computev1.LabelCreated1e3s, 1_000},
@@ -35,10 +36,6 @@ var createdLevels = []createdLevel{
 // NTP keeps them; a server labelled further off may be shown from a stale cache, or not
 // until the cache has it, on the page of its span.
 const CreatedSlack = 2 * time.Second
-
-// maxCreatedBuckets bounds the values of one selection, so its label selector stays within
-// a few kilobytes of query (about 4 minutes of 1 s buckets).
-const maxCreatedBuckets = 256
 
 // CreatedLabelKeys are the keys of the creation-time labels.
 func CreatedLabelKeys() []string {
@@ -67,85 +64,72 @@ func bucketOf(t time.Time, width int64) int64 {
 	return b
 }
 
-// CreatedSelection is a set of creation-time buckets of one width, as a label selector:
-// `Label in (Values)`, or, with NotIn, `Label notin (Values)`, which also holds servers
-// without the label (made before Kova stamped it). Every server whose creationTimestamp
-// Covers is in it.
+// CreatedSelection is a range of creation seconds in the finest label
+// (computev1.LabelCreated1s) as a label selector: `label > Min-1` and `label < Max+1`, the
+// API server's integer comparisons, so its size does not depend on the span. A server
+// without the label (made before Kova stamped it) is in no range: whoever lists a selection
+// lists those too. Every server whose creationTimestamp Covers is in it.
 type CreatedSelection struct {
-	Label  string
-	Values []string
-	NotIn  bool
-	// from and to bound the creation times covered; a zero from is unbounded.
+	Label string
+	// Min and Max bound the label's value, inclusive; nil is unbounded.
+	Min, Max *int64
+	// from and to bound the creation times covered; zero is unbounded.
 	from, to time.Time
 }
 
 // Covers says whether every server made at t is in the selection.
 func (s CreatedSelection) Covers(t time.Time) bool {
-	return (s.from.IsZero() || !t.Before(s.from)) && t.Before(s.to)
+	return (s.from.IsZero() || !t.Before(s.from)) && (s.to.IsZero() || t.Before(s.to))
 }
 
 // Holds says whether a server with these labels is in the selection, as the API server
 // would answer the selector.
 func (s CreatedSelection) Holds(labels map[string]string) bool {
 	v, ok := labels[s.Label]
-	in := false
-	if ok {
-		for _, x := range s.Values {
-			if x == v {
-				in = true
-				break
-			}
-		}
+	if !ok {
+		return false
 	}
-	return in != s.NotIn
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return false
+	}
+	return (s.Min == nil || n >= *s.Min) && (s.Max == nil || n <= *s.Max)
 }
 
-// CreatedSelectionFor is the finest selection that covers every server made from lo to hi
-// (inclusive); a zero lo means from the beginning, and then the selection is the buckets
-// after hi's, up to now's, left out. It says false when no width keeps the selection within
-// maxCreatedBuckets values, or when it would hold every server.
+// CreatedSelectionFor is the selection that covers every server made from lo to hi
+// (inclusive); a zero lo means from the beginning, and a hi at or after now means up to
+// whatever is made next. It says false when that would hold every server.
 func CreatedSelectionFor(lo, hi, now time.Time) (CreatedSelection, bool) {
-	hi, now = hi.Add(CreatedSlack), now.Add(CreatedSlack)
-	if hi.After(now) {
-		now = hi
+	s := CreatedSelection{Label: computev1.LabelCreated1s}
+	if !lo.IsZero() {
+		first := bucketOf(lo.Add(-CreatedSlack), 1)
+		s.Min, s.from = &first, time.Unix(first, 0).Add(CreatedSlack)
 	}
-	for _, l := range createdLevels {
-		w := l.width
-		if lo.IsZero() {
-			// Every bucket after hi's, up to the one of now (nothing is made later).
-			first, last := bucketOf(hi, w)+w, bucketOf(now, w)
-			if n := (last-first)/w + 1; n > maxCreatedBuckets {
-				continue
-			}
-			if last < first {
-				return CreatedSelection{}, false // no bucket to leave out: that is every server
-			}
-			s := CreatedSelection{Label: l.label, NotIn: true, to: time.Unix(first, 0).Add(-CreatedSlack)}
-			for b := first; b <= last; b += w {
-				s.Values = append(s.Values, strconv.FormatInt(b, 10))
-			}
-			return s, true
-		}
-		from := lo.Add(-CreatedSlack)
-		first, last := bucketOf(from, w), bucketOf(hi, w)
-		if n := (last-first)/w + 1; n > maxCreatedBuckets {
-			continue
-		}
-		s := CreatedSelection{Label: l.label,
-			from: time.Unix(first, 0).Add(CreatedSlack), to: time.Unix(last+w, 0).Add(-CreatedSlack)}
-		for b := first; b <= last; b += w {
-			s.Values = append(s.Values, strconv.FormatInt(b, 10))
-		}
-		return s, true
+	if hi.Before(now) {
+		last := bucketOf(hi.Add(CreatedSlack), 1)
+		s.Max, s.to = &last, time.Unix(last+1, 0).Add(-CreatedSlack)
 	}
-	return CreatedSelection{}, false
+	return s, s.Min != nil || s.Max != nil
+}
+
+// MadeWithin bounds the creation times of the servers the selection can hold, whose labels
+// are within CreatedSlack of their creationTimestamp: from (zero: unbounded) to to (zero:
+// unbounded), inclusive.
+func (s CreatedSelection) MadeWithin() (from, to time.Time) {
+	if s.Min != nil {
+		from = time.Unix(*s.Min, 0).Add(-CreatedSlack)
+	}
+	if s.Max != nil {
+		to = time.Unix(*s.Max+1, 0).Add(CreatedSlack)
+	}
+	return from, to
 }
 
 // CoversSpan says whether every server made from lo to hi (a zero lo: from the first) is
 // in the selection.
 func (s CreatedSelection) CoversSpan(lo, hi time.Time) bool {
 	if lo.IsZero() {
-		return s.from.IsZero() && hi.Before(s.to)
+		return s.from.IsZero() && s.Covers(hi)
 	}
 	return s.Covers(lo) && s.Covers(hi)
 }

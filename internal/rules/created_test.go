@@ -23,24 +23,23 @@ func TestCreatedLabels(t *testing.T) {
 }
 
 // TestCreatedSelectionFor: every server made in the span, labelled by a clock up to
-// CreatedSlack off, is in the selection; the finest width that fits is chosen.
+// CreatedSlack off, is in the selection, and a server made well outside it is not, however
+// long the span; a span from the first server to now is every server.
 func TestCreatedSelectionFor(t *testing.T) {
 	now := time.Unix(1764558123, 0)
 	for _, tt := range []struct {
-		name   string
-		lo, hi time.Time
-		label  string
-		notIn  bool
-		values int
-		ok     bool
+		name     string
+		lo, hi   time.Time
+		min, max bool // the selection has a lower, an upper bound
+		ok       bool
 	}{
-		{"ten seconds", now.Add(-10 * time.Minute), now.Add(-10*time.Minute + 10*time.Second), computev1.LabelCreated1s, false, 15, true},
-		{"up to now", now.Add(-100 * time.Second), now, computev1.LabelCreated1s, false, 105, true},
-		{"a day", now.Add(-24 * time.Hour), now.Add(-23 * time.Hour), computev1.LabelCreated1e3s, false, 0, true},
-		{"a year", now.Add(-365 * 24 * time.Hour), now, computev1.LabelCreated1e7s, false, 0, true},
-		{"from the start, a minute ago", time.Time{}, now.Add(-time.Minute), computev1.LabelCreated1s, true, 0, true},
-		{"from the start to now", time.Time{}, now, "", false, 0, false},
-		{"a century", now.Add(-100 * 365 * 24 * time.Hour), now, "", false, 0, false},
+		{"ten seconds", now.Add(-10 * time.Minute), now.Add(-10*time.Minute + 10*time.Second), true, true, true},
+		{"up to now", now.Add(-100 * time.Second), now, true, false, true},
+		{"a day", now.Add(-24 * time.Hour), now.Add(-23 * time.Hour), true, true, true},
+		{"a year, up to now", now.Add(-365 * 24 * time.Hour), now, true, false, true},
+		{"from the start, a minute ago", time.Time{}, now.Add(-time.Minute), false, true, true},
+		{"a century", now.Add(-100 * 365 * 24 * time.Hour), now.Add(-time.Hour), true, true, true},
+		{"from the start to now", time.Time{}, now, false, false, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			sel, ok := CreatedSelectionFor(tt.lo, tt.hi, now)
@@ -50,8 +49,8 @@ func TestCreatedSelectionFor(t *testing.T) {
 			if !ok {
 				return
 			}
-			if sel.Label != tt.label || sel.NotIn != tt.notIn || tt.values > 0 && len(sel.Values) != tt.values {
-				t.Errorf("selection %s notin=%v %d values, want %s notin=%v %d", sel.Label, sel.NotIn, len(sel.Values), tt.label, tt.notIn, tt.values)
+			if sel.Label != computev1.LabelCreated1s || (sel.Min != nil) != tt.min || (sel.Max != nil) != tt.max {
+				t.Errorf("selection %s min %v max %v, want %s min %v max %v", sel.Label, sel.Min != nil, sel.Max != nil, computev1.LabelCreated1s, tt.min, tt.max)
 			}
 			if !sel.CoversSpan(tt.lo, tt.hi) {
 				t.Errorf("the selection does not cover its own span")
@@ -72,11 +71,15 @@ func TestCreatedSelectionFor(t *testing.T) {
 					}
 				}
 			}
-			if !sel.NotIn && sel.Holds(map[string]string{}) {
-				t.Errorf("an in selection holds a server without the label")
+			outside := 2*CreatedSlack + time.Second
+			if tt.min && sel.Holds(CreatedLabels(tt.lo.Add(-outside))) {
+				t.Errorf("a server made %v before the span is held", outside)
 			}
-			if sel.NotIn && !sel.Holds(map[string]string{}) {
-				t.Errorf("a notin selection does not hold a server without the label")
+			if tt.max && sel.Holds(CreatedLabels(tt.hi.Add(outside))) {
+				t.Errorf("a server made %v after the span is held", outside)
+			}
+			if sel.Holds(map[string]string{}) || sel.Holds(map[string]string{sel.Label: "soon"}) {
+				t.Errorf("a range holds a server without the label, or with one that is no number")
 			}
 		})
 	}

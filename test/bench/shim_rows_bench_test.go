@@ -393,6 +393,13 @@ func BenchmarkShimDetailWalk(b *testing.B) {
 	rs := startRestStack(b)
 	defer rs.st.Stop()
 	t := rs.tenant(b, "walk", "10.13.0.0/16")
+	// The fleet is larger than the test control plane's default quota (testenv.InstanceQuota):
+	// the tenant's own Quota lifts it, as an operator raises a project's quota for a load test.
+	unlimited := int64(-1)
+	if err := rs.k8s.Create(rs.ctx, &computev1.Quota{ObjectMeta: metav1.ObjectMeta{Namespace: t.name, Name: computev1.QuotaName},
+		Spec: computev1.QuotaLimits{Instances: &unlimited, Cores: &unlimited, RAM: &unlimited}}); err != nil {
+		b.Fatal(err)
+	}
 	active := watchActive(rs.ctx, b, rs.st.CP.Config)
 	b.ResetTimer()
 	for n := range b.N {

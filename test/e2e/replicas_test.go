@@ -81,6 +81,9 @@ var _ = Describe("Two nova-api replicas answering alternately", Ordered, func() 
 		listed, err := servers.ExtractServers(pages)
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(listed).To(ConsistOf(HaveField("ID", id)), "the other replica's list")
+		// And in the whole list in Nova's default order, which reads a page from the
+		// replica's index of servers rather than filtering them all.
+		g.Expect(listAll(ctx, g, r)).To(ContainElement(HaveField("ID", id)), "the other replica's unfiltered list")
 		settled(g, ctx, r, id, "ACTIVE")
 
 		swap()
@@ -97,6 +100,7 @@ var _ = Describe("Two nova-api replicas answering alternately", Ordered, func() 
 		s, err = servers.Get(ctx, r, id).Extract()
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(s.Name).To(Equal(name + "-renamed"))
+		g.Expect(listAll(ctx, g, r)).To(ContainElement(And(HaveField("ID", id), HaveField("Name", name+"-renamed"))), "the other replica's unfiltered list")
 
 		swap()
 		g.Expect(servers.Stop(ctx, w, id).ExtractErr()).To(Succeed())
@@ -163,3 +167,13 @@ var _ = Describe("Two nova-api replicas answering alternately", Ordered, func() 
 		Expect(failures).To(BeEmpty())
 	}, NodeTimeout(3*time.Minute))
 })
+
+// listAll is every server of c's tenant, page by page in Nova's default order, as
+// /servers/detail shows them.
+func listAll(ctx context.Context, g Gomega, c *gophercloud.ServiceClient) []servers.Server {
+	pages, err := servers.List(c, servers.ListOpts{Limit: 20}).AllPages(ctx)
+	g.Expect(err).NotTo(HaveOccurred())
+	all, err := servers.ExtractServers(pages)
+	g.Expect(err).NotTo(HaveOccurred())
+	return all
+}

@@ -1,0 +1,375 @@
+package novaapi
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/internal/rules"
+)
+
+// A page of one tenant's servers in creation order (Nova's default, and sort_key=created_at
+// either way) with no filter, at the cost of the page: its servers are read from the
+// ServerIndex after the marker, their actions by the cache's index on the server's name,
+// and the page is checked past the cache by a LIST of the creation seconds it spans
+// (consistency_pages.go), the servers of that span the index has compared with what the
+// LIST names. Other orders, filters, lists over several tenants and a marker the cache
+// has not got are found as before, from every cached server (freshPage).
+
+// maxPageChecks bounds how many spans one page checks before it checks every server.
+const maxPageChecks = 3
+
+// indexedOrder says whether a list in this order can be read from the index: created_at
+// alone, then the name.
+func indexedOrder(order serverSort) bool {
+	return len(order.keys) == 2 && order.keys[0] == "created_at" && order.keys[1] == ""
+}
+
+// indexFor is the index of ns's servers: the informer-fed one once it has caught up, else
+// one made now from the cache (a test's fake cache, or a replica just started).
+func (h *handler) indexFor(ctx context.Context, ns string) (*ServerIndex, error) {
+	if h.index.ready() {
+		return h.index, nil
+	}
+	cached, err := h.cachedServers(ctx, []string{ns})
+	if err != nil {
+		return nil, err
+	}
+	x := NewServerIndex()
+	list := make([]*computev1.Server, len(cached))
+	for i := range cached {
+		list[i] = &cached[i]
+		x.noteLabels(list[i])
+	}
+	slices.SortFunc(list, compareIndexed)
+	x.tenant[ns] = list
+	return x, nil
+}
+
+// cachedByUID is the cached server of ns with the uid, as the cache holds it (not a copy),
+// or nil.
+func (h *handler) cachedByUID(ctx context.Context, ns, uid string) (*computev1.Server, error) {
+	var list computev1.ServerList
+	if err := h.cache.List(ctx, &list, client.InNamespace(ns), client.MatchingFields{indexUID: uid}, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, err
+	}
+	for i := range list.Items {
+		if string(list.Items[i].UID) == uid {
+			return &list.Items[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// pageReads is what one page learnt past the cache, by server name: the server as the API
+// server has it, or gone (nil) for the uid that was indexed.
+type pageReads struct {
+	current map[string]*computev1.Server
+	gone    map[string]types.UID
+}
+
+func (r *pageReads) put(s *computev1.Server) {
+	r.current[s.Name] = s
+	delete(r.gone, s.Name)
+}
+
+func (r *pageReads) drop(name string, uid types.UID) {
+	if c, ok := r.current[name]; ok && c.UID != uid {
+		return // another server by that name is current
+	}
+	delete(r.current, name)
+	r.gone[name] = uid
+}
+
+// indexedPage is freshPage for a list the index serves (see above). It says false, having
+// done nothing, when the marker is not cached: its place is then found as before.
+func (h *handler) indexedPage(rq *request, ns string, order serverSort, marker string, limit int, detail bool) (map[string]any, bool, error) {
+	ctx := rq.ctx
+	var at *computev1.Server
+	if marker != "" {
+		var err error
+		if at, err = h.cachedByUID(ctx, ns, marker); err != nil || at == nil {
+			return nil, false, err
+		}
+	}
+	idx, err := h.indexFor(ctx, ns)
+	if err != nil {
+		return nil, false, err
+	}
+	now := time.Now()
+	desc := order.desc[0]
+	reads := &pageReads{current: map[string]*computev1.Server{}, gone: map[string]types.UID{}}
+	rendered := map[string]any{}
+	var checked *rules.CreatedSelection
+	for attempt := 0; ; attempt++ {
+		sel, err := h.indexedSelection(rq, idx, ns, at, desc, limit, reads, order, now)
+		if err != nil {
+			return nil, false, err
+		}
+		if checked != nil && (everything(*checked) || sel.span.ok && checked.CoversSpan(sel.span.lo, sel.span.hi)) {
+			body, err := h.renderServers(rq, sel, limit, detail, rendered)
+			return body, true, err
+		}
+		want, ok := rules.CreatedSelection{Label: computev1.LabelCreated1s}, false
+		if sel.span.ok && attempt < maxPageChecks {
+			want, ok = rules.CreatedSelectionFor(sel.span.lo, sel.span.hi, now)
+		}
+		if !ok {
+			// The page spans every server (it is the last, or there were too many tries):
+			// every one is checked, which the span then covers whatever it is.
+			want = rules.CreatedSelection{Label: computev1.LabelCreated1s}
+		}
+		type result struct {
+			changed bool
+			err     error
+		}
+		done := make(chan result, 1)
+		next := &pageReads{current: maps.Clone(reads.current), gone: maps.Clone(reads.gone)}
+		go func() {
+			changed, err := h.checkIndexed(ctx, idx, ns, want, next)
+			done <- result{changed, err}
+		}()
+		body, renderErr := h.renderServers(rq, sel, limit, detail, rendered)
+		res := <-done
+		if res.err != nil {
+			return nil, false, res.err
+		}
+		if !res.changed {
+			return body, true, renderErr
+		}
+		reads, checked = next, &want
+	}
+}
+
+// indexedSelection chooses the page from the index and what was read past the cache: the
+// servers after the marker, their actions read and their states projected. A server found
+// gone while its actions were read is noted in reads and the page chosen again.
+func (h *handler) indexedSelection(rq *request, idx *ServerIndex, ns string, at *computev1.Server, desc bool, limit int,
+	reads *pageReads, order serverSort, now time.Time) (*serverSelection, error) {
+	for {
+		page := indexedCandidates(idx, ns, at, desc, limit, reads)
+		items, gone, err := h.pageActions(rq.ctx, ns, page)
+		if err != nil {
+			return nil, err
+		}
+		if len(gone) > 0 {
+			for _, s := range gone {
+				reads.drop(s.Name, s.UID)
+			}
+			continue
+		}
+		project(items)
+		return &serverSelection{items: items, span: spanOf(order, at, items, limit, now)}, nil
+	}
+}
+
+// indexedCandidates are the page's servers: the index's after the marker with what was read
+// past the cache in place of their cached copies, in the order, at most limit of them.
+func indexedCandidates(idx *ServerIndex, ns string, at *computev1.Server, desc bool, limit int, reads *pageReads) []*computev1.Server {
+	// Enough of the index that the page is full after the servers read gone are left out.
+	window := idx.after(ns, at, desc, limit+len(reads.gone))
+	out := make([]*computev1.Server, 0, len(window)+len(reads.current))
+	for _, s := range window {
+		if _, read := reads.current[s.Name]; read {
+			continue
+		}
+		if uid, ok := reads.gone[s.Name]; ok && uid == s.UID {
+			continue
+		}
+		out = append(out, s)
+	}
+	for _, s := range reads.current {
+		if at == nil || follows(at, s, desc) {
+			out = append(out, s)
+		}
+	}
+	slices.SortFunc(out, func(a, b *computev1.Server) int {
+		if desc {
+			return compareIndexed(b, a)
+		}
+		return compareIndexed(a, b)
+	})
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out
+}
+
+// follows says whether s comes after at in the order.
+func follows(at, s *computev1.Server, desc bool) bool {
+	c := compareIndexed(s, at)
+	if desc {
+		return c < 0
+	}
+	return c > 0
+}
+
+// pageActions are the page's servers with the actions their states are projected from:
+// the cached ones, by the cache's index on the server's name, and the one accepted for each
+// last as the API server has it now (actionsOf). A server an action finished on after it
+// was read is read again (shownState); one found gone then is returned as such.
+func (h *handler) pageActions(ctx context.Context, ns string, page []*computev1.Server) ([]listedServer, []*computev1.Server, error) {
+	items := make([]listedServer, len(page))
+	named := make([][]computev1.ServerAction, len(page)) // the action named on each, as read now
+	var keys []client.ObjectKey
+	var keyAt []int
+	for i, s := range page {
+		// The cache's own actions, not copies: nothing here changes them.
+		var list computev1.ServerActionList
+		if err := h.cache.List(ctx, &list, client.InNamespace(ns), client.MatchingFields{indexServerName: s.Name}, client.UnsafeDisableDeepCopy); err != nil {
+			return nil, nil, err
+		}
+		items[i] = listedServer{srv: s, actions: list.Items}
+		switch key, done, ok := pendingAction(s, list.Items); {
+		case ok:
+			keys, keyAt = append(keys, key), append(keyAt, i)
+		case done != nil:
+			// Finished, so current, and counts as read now (actionsOf).
+			named[i] = []computev1.ServerAction{*done}
+			items[i].actions = withFresh(list.Items, named[i])
+		}
+	}
+	got, err := getAll[computev1.ServerAction](ctx, h, keys)
+	if err != nil {
+		return nil, nil, err
+	}
+	byName := make(map[string]*computev1.ServerAction, len(got))
+	for i := range got {
+		byName[got[i].Name] = &got[i]
+	}
+	for j, i := range keyAt {
+		if sa, ok := byName[keys[j].Name]; ok {
+			named[i] = []computev1.ServerAction{*sa}
+			items[i].actions = withFresh(items[i].actions, named[i])
+		}
+	}
+	var behind []client.ObjectKey
+	var behindAt []int
+	for i := range items {
+		if finishedSince(named[i], items[i].srv) {
+			behind, behindAt = append(behind, client.ObjectKeyFromObject(items[i].srv)), append(behindAt, i)
+		}
+	}
+	if len(behind) == 0 {
+		return items, nil, nil
+	}
+	again, err := getAll[computev1.Server](ctx, h, behind)
+	if err != nil {
+		return nil, nil, err
+	}
+	byServer := make(map[string]*computev1.Server, len(again))
+	for i := range again {
+		byServer[again[i].Name] = &again[i]
+	}
+	var gone []*computev1.Server
+	for _, i := range behindAt {
+		s, ok := byServer[items[i].srv.Name]
+		if !ok || s.UID != items[i].srv.UID {
+			gone = append(gone, items[i].srv)
+			continue
+		}
+		items[i].srv = s
+	}
+	return items, gone, nil
+}
+
+// checkIndexed makes what the index and reads hold of the servers sel selects current, from
+// a metadata-only LIST of them (consistency_pages.go): a server named with another
+// resourceVersion, or not indexed, is read; one indexed in the selection and not named is
+// gone. It says whether anything was not current.
+func (h *handler) checkIndexed(ctx context.Context, idx *ServerIndex, ns string, sel rules.CreatedSelection, reads *pageReads) (bool, error) {
+	selectors, err := selectorsOf(sel)
+	if err != nil {
+		return false, err
+	}
+	if everything(sel) {
+		selectors = []labels.Selector{labels.Everything()}
+	}
+	lists, err := listEach(ctx, h.live, []string{ns}, selectors, func() *metav1.PartialObjectMetadataList {
+		l := &metav1.PartialObjectMetadataList{}
+		l.SetGroupVersionKind(computev1.GroupVersion.WithKind("ServerList"))
+		return l
+	})
+	if err != nil {
+		return false, err
+	}
+	live := map[string]*metav1.PartialObjectMetadata{}
+	for _, l := range lists {
+		for i := range l.Items {
+			live[l.Items[i].Name] = &l.Items[i]
+		}
+	}
+	held := func(s *computev1.Server) bool { return everything(sel) || heldBy(sel, s.Labels) }
+	changed := false
+	// What the index and reads hold in the selection and the API server does not: gone.
+	for _, s := range idx.selected(ns, sel, reads) {
+		if !held(s) {
+			continue
+		}
+		if m, ok := live[s.Name]; !ok || m.UID != s.UID {
+			reads.drop(s.Name, s.UID)
+			changed = true
+		}
+	}
+	var stale []client.ObjectKey
+	for name, m := range live {
+		cur := reads.current[name]
+		if cur == nil {
+			key := &computev1.Server{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, CreationTimestamp: m.CreationTimestamp}}
+			cur = idx.get(key)
+		}
+		if cur != nil && cur.UID == m.UID && cur.ResourceVersion == m.ResourceVersion {
+			continue
+		}
+		stale = append(stale, client.ObjectKey{Namespace: ns, Name: name})
+	}
+	if len(stale) == 0 {
+		return changed, nil
+	}
+	if len(stale) <= maxStaleGets {
+		got, err := getAll[computev1.Server](ctx, h, stale)
+		if err != nil {
+			return false, err
+		}
+		readAgain(reads, stale, live, got)
+		return true, nil
+	}
+	// One LIST in full is cheaper than a GET each.
+	full, err := listEach(ctx, h.live, []string{ns}, selectors, func() *computev1.ServerList { return &computev1.ServerList{} })
+	if err != nil {
+		return false, err
+	}
+	var got []computev1.Server
+	for _, l := range full {
+		got = append(got, l.Items...)
+	}
+	readAgain(reads, stale, live, got)
+	return true, nil
+}
+
+// everything says whether a selection has no bound: it stands for every server.
+func everything(sel rules.CreatedSelection) bool { return sel.Min == nil && sel.Max == nil }
+
+// readAgain notes in reads the servers read again (got) for the stale ones: a server named
+// by the LIST and gone before it was read is gone.
+func readAgain(reads *pageReads, stale []client.ObjectKey, live map[string]*metav1.PartialObjectMetadata, got []computev1.Server) {
+	for i := range got {
+		reads.put(&got[i])
+	}
+	read := make(map[string]bool, len(got))
+	for i := range got {
+		read[got[i].Name] = true
+	}
+	for _, key := range stale {
+		if !read[key.Name] {
+			reads.drop(key.Name, live[key.Name].UID)
+		}
+	}
+}
