@@ -36,8 +36,8 @@ import (
 //   - a page of a list of servers is checked by a metadata-only LIST, which names every
 //     server that can be on it and its resourceVersion: a cached copy with the same
 //     resourceVersion is the object, the others are read again, servers that are gone are
-//     dropped. In creation order the LIST holds only the creation-time buckets the page
-//     spans (consistency_pages.go); otherwise it holds every server;
+//     dropped. In creation order the LIST holds only the range of creation seconds the
+//     page spans (consistency_pages.go); otherwise it holds every server;
 //   - keypairs, images and a server's action history are LISTed.
 //
 // GETs, not LISTs, where it can be: kube-apiserver serves a consistent LIST from its watch

@@ -18,16 +18,19 @@ import (
 // A page of a list of servers, read-your-writes (consistency.go) at the cost of the page,
 // not of the fleet. In creation order (Nova's default, created_at desc) a page spans the
 // creation times from its marker to its last server, and every server made in that span
-// carries a creation-time label (computev1.LabelCreated*, stamped by the admission webhook)
-// in a few buckets: a metadata-only LIST of those buckets names every server that can be
-// on the page, with its resourceVersion, as the API server has it now. The page is chosen
-// from the cache; the cached copies in the buckets are kept when current, read again when
-// not, dropped when gone, and the servers the cache has not got are read. When that
-// changes the page so that it spans more than was listed (servers gone from it, say), the
-// new span is listed in turn. A server outside the buckets cannot be on the page, so its
-// cached copy, stale or not, changes nothing shown. Lists in another order, a page that
-// spans everything, a marker the cache has not got, and spans too long for a short label
-// selector are checked against a LIST of every server, as before.
+// carries a creation-time label (computev1.LabelCreated1s, the second it was made, stamped
+// by the admission webhook): a metadata-only LIST of the range of seconds
+// (`created-1s>a,created-1s<b`, whatever the span's length), and one of the servers without
+// the label, name every server that can be on the page, with its resourceVersion, as the
+// API server has it now. The page is chosen from the cache; the cached copies in the range
+// are kept when current, read again when not, dropped when gone, and the servers the cache
+// has not got are read. When that changes the page so that it spans more than was listed
+// (servers gone from it, say), the new span is listed in turn. A server outside the range
+// cannot be on the page, so its cached copy, stale or not, changes nothing shown. One
+// tenant's list in creation order with no filter is chosen from the ServerIndex
+// (server_page.go); other lists sort every cached server. A page that spans everything
+// (the only one) and a marker the cache has not got are checked against a LIST of every
+// server.
 
 // pageSpan is the creation times a page of servers in creation order spans: from lo (zero:
 // from the first server made) to hi. ok is false for a page in another order, or one that

@@ -119,26 +119,8 @@ func TestPageListsItsSpan(t *testing.T) {
 		t.Errorf("the walk of 10 pages listed %d servers past the cache; a LIST of the fleet per page is %d", n, 10*len(fleet))
 	}
 
-	ctx := context.Background()
-	// Written through "another replica": the cache (a snapshot) never sees any of it.
-	made := server("srv-new", "5a3e43f6-1c2d-4a38-8d5e-1b3f6c7d8e90", fleet[100].CreationTimestamp.Add(5*time.Second))
-	made.ResourceVersion = ""
-	made.Labels = rules.CreatedLabels(made.CreationTimestamp.Time)
-	if err := e.c.Create(ctx, made); err != nil {
-		t.Fatal(err)
-	}
 	gone, stopped := fleet[120], fleet[60]
-	if err := e.c.Delete(ctx, gone); err != nil {
-		t.Fatal(err)
-	}
-	cur := &computev1.Server{}
-	if err := e.c.Get(ctx, client.ObjectKeyFromObject(stopped), cur); err != nil {
-		t.Fatal(err)
-	}
-	inState(cur, lifecycle.VMStopped, "", lifecycle.PowerShutdown)
-	if err := e.c.Status().Update(ctx, cur); err != nil {
-		t.Fatal(err)
-	}
+	made := writeElsewhere(t, e, fleet[100].CreationTimestamp.Add(5*time.Second), gone, stopped)
 
 	ids, status := walk(t, e, 20)
 	seen := map[string]bool{}
@@ -154,6 +136,32 @@ func TestPageListsItsSpan(t *testing.T) {
 	if n := live.take(); n > 3*len(fleet) {
 		t.Errorf("the walk listed %d servers past the cache", n)
 	}
+}
+
+// writeElsewhere writes as through "another replica", which a snapshot cache never sees: a
+// server made at the time given (labelled as the webhook labels it), gone deleted, stopped
+// stopped. It returns the server made.
+func writeElsewhere(t *testing.T, e *env, at time.Time, gone, stopped *computev1.Server) *computev1.Server {
+	t.Helper()
+	ctx := context.Background()
+	made := server("srv-new", "5a3e43f6-1c2d-4a38-8d5e-1b3f6c7d8e90", at)
+	made.ResourceVersion = ""
+	made.Labels = rules.CreatedLabels(made.CreationTimestamp.Time)
+	if err := e.c.Create(ctx, made); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.c.Delete(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	cur := &computev1.Server{}
+	if err := e.c.Get(ctx, client.ObjectKeyFromObject(stopped), cur); err != nil {
+		t.Fatal(err)
+	}
+	inState(cur, lifecycle.VMStopped, "", lifecycle.PowerShutdown)
+	if err := e.c.Status().Update(ctx, cur); err != nil {
+		t.Fatal(err)
+	}
+	return made
 }
 
 // TestPageWithoutLabels: servers made before the labels were stamped are in no bucket, and

@@ -15,7 +15,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
-	"github.com/kova-dev/kova/internal/lifecycle"
 	"github.com/kova-dev/kova/internal/rules"
 )
 
@@ -194,26 +193,9 @@ func TestIndexedPagesAtScale(t *testing.T) {
 		t.Errorf("the first page runs from %v to %v, want the newest %s to %s", first[0]["id"], first[limit-1]["id"], fleet[n-1].UID, fleet[n-limit].UID)
 	}
 
-	ctx := context.Background()
 	// Written through "another replica": neither the cache nor the index sees any of it.
-	made := server("srv-new", "5a3e43f6-1c2d-4a38-8d5e-1b3f6c7d8e90", fleet[1500].CreationTimestamp.Time)
-	made.ResourceVersion = ""
-	made.Labels = rules.CreatedLabels(made.CreationTimestamp.Time)
-	if err := e.c.Create(ctx, made); err != nil {
-		t.Fatal(err)
-	}
 	gone, stopped := fleet[2200], fleet[999]
-	if err := e.c.Delete(ctx, gone); err != nil {
-		t.Fatal(err)
-	}
-	cur := &computev1.Server{}
-	if err := e.c.Get(ctx, client.ObjectKeyFromObject(stopped), cur); err != nil {
-		t.Fatal(err)
-	}
-	inState(cur, lifecycle.VMStopped, "", lifecycle.PowerShutdown)
-	if err := e.c.Status().Update(ctx, cur); err != nil {
-		t.Fatal(err)
-	}
+	made := writeElsewhere(t, e, fleet[1500].CreationTimestamp.Time, gone, stopped)
 	ids, status := walk(t, e, limit)
 	seen := map[string]int{}
 	for _, id := range ids {

@@ -23,9 +23,6 @@ import (
 // LIST names. Other orders, filters, lists over several tenants and a marker the cache
 // has not got are found as before, from every cached server (freshPage).
 
-// maxPageChecks bounds how many spans one page checks before it checks every server.
-const maxPageChecks = 3
-
 // indexedOrder says whether a list in this order can be read from the index: created_at
 // alone, then the name.
 func indexedOrder(order serverSort) bool {
@@ -118,7 +115,7 @@ func (h *handler) indexedPage(rq *request, ns string, order serverSort, marker s
 			return body, true, err
 		}
 		want, ok := rules.CreatedSelection{Label: computev1.LabelCreated1s}, false
-		if sel.span.ok && attempt < maxPageChecks {
+		if sel.span.ok && attempt < maxSpanChecks {
 			want, ok = rules.CreatedSelectionFor(sel.span.lo, sel.span.hi, now)
 		}
 		if !ok {
