@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,6 +68,22 @@ var RoleNames = []string{"observer", "creator", "admin"}
 
 // StartStack starts everything; Stop stops it.
 func StartStack(ctx context.Context, stepLatency time.Duration, nova novaserver.Nova) (*Stack, error) {
+	return StartStackWith(ctx, StackOptions{StepLatency: stepLatency, Nova: nova})
+}
+
+// StackOptions configure StartStackWith.
+type StackOptions struct {
+	StepLatency time.Duration
+	Nova        novaserver.Nova
+	// WrapManager and WrapNovaAPI, if set, see every request the manager (its controllers
+	// and webhooks) and the first nova-api replica make to kube-apiserver: the benchmarks
+	// trace a REST call's cost with them.
+	WrapManager, WrapNovaAPI func(http.RoundTripper) http.RoundTripper
+}
+
+// StartStackWith starts everything as o says; Stop stops it.
+func StartStackWith(ctx context.Context, o StackOptions) (*Stack, error) {
+	stepLatency, nova := o.StepLatency, o.Nova
 	root := Root()
 	cp, err := localcp.Start(ctx, localcp.Options{
 		BinDir:       BinDir(),
@@ -108,6 +125,7 @@ func StartStack(ctx context.Context, stepLatency time.Duration, nova novaserver.
 	}
 	stops = append(stops, func() { _ = os.RemoveAll(stateDir) })
 	if st.Manager, err = StartManager(cp.Env, managerCfg, ManagerOptions{StepLatency: stepLatency, StateDir: stateDir, Webhooks: true, SharedNetworks: true,
+		WrapTransport: o.WrapManager,
 		Hosts: []compute.HostInfo{ // room for the benchmarks' fleets (10,000 servers)
 			{Name: "sim-host-1", Capacity: compute.Resources{VCPUs: 8192, RAMMiB: 4 << 20, DiskGiB: 1 << 16}},
 			{Name: "sim-host-2", Capacity: compute.Resources{VCPUs: 8192, RAMMiB: 4 << 20, DiskGiB: 1 << 16}},
@@ -129,7 +147,7 @@ func StartStack(ctx context.Context, stepLatency time.Duration, nova novaserver.
 		return fail(err)
 	}
 	st.nova = nova
-	replica, err := st.startNovaAPI()
+	replica, err := st.startNovaAPI(func(no *novaserver.Options) { no.WrapTransport = o.WrapNovaAPI })
 	if err != nil {
 		return fail(err)
 	}
