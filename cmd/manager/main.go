@@ -44,6 +44,8 @@ func main() {
 	o.BindFlags(flag.CommandLine)
 	var certs certrotation.Options
 	certs.BindFlags(flag.CommandLine)
+	var authz kovawebhook.AuthorizationCache
+	authz.BindFlags(flag.CommandLine)
 	zopts := zap.Options{Development: false}
 	zopts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -81,7 +83,7 @@ func main() {
 		log.Error(err, "Failed to set up the controllers")
 		os.Exit(1)
 	}
-	webhooksReady, err := certrotation.StartWebhooks(mgr, certs, webhookCertDir, func() error { return kovawebhook.Setup(mgr, o.PublicNamespace) })
+	webhooksReady, err := certrotation.StartWebhooks(mgr, certs, webhookCertDir, func() error { return kovawebhook.Setup(mgr, o.PublicNamespace, authz) })
 	if err != nil {
 		log.Error(err, "Failed to set up the cert rotator")
 		os.Exit(1)

@@ -7,6 +7,7 @@ import (
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/novaapi/views"
+	"github.com/kova-dev/kova/internal/refs"
 	"github.com/kova-dev/kova/internal/rules"
 )
 
@@ -42,10 +43,15 @@ func (h *handler) oneSecurityGroup(rq *request, nameOrID string) (*computev1.Sec
 	if err != nil {
 		return nil, err
 	}
+	return oneSecurityGroupIn(groups, nameOrID, rq.caller.Tenant)
+}
+
+// oneSecurityGroupIn is oneSecurityGroup among groups.
+func oneSecurityGroupIn(groups []computev1.SecurityGroup, nameOrID, tenant string) (*computev1.SecurityGroup, error) {
 	found := rules.SecurityGroupsNamed(groups, nameOrID)
 	switch len(found) {
 	case 0:
-		return nil, notFound("Security group %s is not found for project %s", nameOrID, rq.caller.Tenant)
+		return nil, notFound("Security group %s is not found for project %s", nameOrID, tenant)
 	case 1:
 		return found[0], nil
 	}
@@ -111,15 +117,23 @@ func (h *handler) removeSecurityGroup(rq *request, srv *computev1.Server, arg an
 }
 
 // createSecurityGroups are the names of the groups a create asks for (Nova's default:
-// the tenant's default group), each resolved as addSecurityGroup resolves it; Nova answers a
-// missing one with 400 at create.
+// the tenant's default group), each resolved as addSecurityGroup resolves it, against the
+// groups the admission webhook resolves them against (refs.SecurityGroupsFor); Nova
+// answers a missing one with 400 at create.
 func (h *handler) createSecurityGroups(rq *request, asked []string) ([]string, error) {
 	if len(asked) == 0 {
 		asked = []string{rules.DefaultSecurityGroup}
 	}
+	if err := h.ensureDefaultGroup(rq.ctx, rq.caller.Tenant); err != nil {
+		return nil, err
+	}
+	groups, err := refs.SecurityGroupsFor(rq.ctx, h.cache, h.live, rq.caller.Tenant, asked)
+	if err != nil {
+		return nil, err
+	}
 	var out []string
 	for _, name := range asked {
-		g, err := h.oneSecurityGroup(rq, name)
+		g, err := oneSecurityGroupIn(groups, name, rq.caller.Tenant)
 		if e, ok := err.(*apiError); ok && e.code == http.StatusNotFound {
 			return nil, badRequest("Security group %s not found.", name)
 		}

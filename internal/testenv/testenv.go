@@ -158,7 +158,7 @@ func StartManager(env *envtest.Environment, cfg *rest.Config, o ManagerOptions) 
 		return nil, err
 	}
 	if o.Webhooks {
-		if err := kovawebhook.Setup(mgr, PublicNamespace); err != nil {
+		if err := kovawebhook.Setup(mgr, PublicNamespace, WebhookAuthorizationCache); err != nil {
 			return nil, err
 		}
 	}
@@ -195,6 +195,11 @@ func waitForWebhook(env *envtest.Environment) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// WebhookAuthorizationCache is how long the suites' webhooks keep RBAC's answers: a denial
+// for a second only, as the suites' nova-api (novaserver.LoopbackOptions), since the suites
+// bind roles to users right before they act.
+var WebhookAuthorizationCache = kovawebhook.AuthorizationCache{Allowed: kovawebhook.DefaultAuthorizationCache.Allowed, Denied: time.Second}
 
 // PublicNamespace is the namespace of public images and shared networks in the suites.
 const PublicNamespace = rules.DefaultPublicNamespace

@@ -7,9 +7,9 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/internal/refs"
 	"github.com/kova-dev/kova/internal/rules"
 )
 
@@ -48,14 +48,14 @@ func (v *ServerValidator) checkSecurityGroups(ctx context.Context, old, srv *com
 	if len(added) == 0 {
 		return nil
 	}
-	var groups computev1.SecurityGroupList
-	if err := v.Reader.List(ctx, &groups, inNamespace(srv.Namespace)); err != nil {
+	groups, err := refs.SecurityGroupsFor(ctx, v.Client, v.Reader, srv.Namespace, added)
+	if err != nil {
 		return apierrors.NewInternalError(err)
 	}
 	var errs field.ErrorList
 	p := field.NewPath("spec", "securityGroups")
 	for _, name := range added {
-		switch n := len(rules.SecurityGroupsNamed(groups.Items, name)); {
+		switch n := len(rules.SecurityGroupsNamed(groups, name)); {
 		case n == 0 && name == rules.DefaultSecurityGroup:
 		case n == 0:
 			errs = append(errs, field.Invalid(p, name, "Security group "+name+" is not found for project "+srv.Namespace))
@@ -69,4 +69,3 @@ func (v *ServerValidator) checkSecurityGroups(ctx context.Context, old, srv *com
 	return nil
 }
 
-func inNamespace(ns string) client.ListOption { return client.InNamespace(ns) }

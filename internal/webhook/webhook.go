@@ -9,7 +9,7 @@ import (
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -17,11 +17,16 @@ import (
 	"github.com/kova-dev/kova/internal/quota"
 )
 
-// Setup registers every webhook with the manager.
-func Setup(mgr manager.Manager, publicNamespace string) error {
+// Setup registers every webhook with the manager; authz says how long they keep RBAC's
+// answers.
+func Setup(mgr manager.Manager, publicNamespace string, authz AuthorizationCache) error {
 	c := mgr.GetClient()
 	reader := mgr.GetAPIReader()
-	admins := &Admins{Client: c}
+	rbac, err := newAuthorizer(mgr.GetConfig(), authz)
+	if err != nil {
+		return fmt.Errorf("asking RBAC: %w", err)
+	}
+	admins := &Admins{Authorizer: rbac}
 	seen := &quota.Seen{}
 	if err := watchCounted(context.Background(), mgr, seen); err != nil {
 		return fmt.Errorf("watching what the quotas count: %w", err)
@@ -61,9 +66,10 @@ func Setup(mgr manager.Manager, publicNamespace string) error {
 	return ctrlWebhook(mgr, &computev1.Image{}).WithValidator(&ImageValidator{Reader: reader, PublicNamespace: publicNamespace}).Complete()
 }
 
-// Admins answers whether a user is Nova's admin, by asking the API server.
+// Admins answers whether a user is Nova's admin, or may make a Nova call, by asking RBAC
+// (authorization.go).
 type Admins struct {
-	Client client.Client
+	Authorizer authorizer.Authorizer
 }
 
 // IsAdmin says whether user is Nova's admin: the cloud operator, not a tenant's kova-admin
@@ -78,21 +84,6 @@ func (a *Admins) IsAdmin(ctx context.Context, user authenticationv1.UserInfo) (b
 		return false, fmt.Errorf("checking whether %s may override locks: %w", user.Username, err)
 	}
 	return ok, nil
-}
-
-// allowed asks a SubjectAccessReview whether user may do what attrs say.
-func (a *Admins) allowed(ctx context.Context, user authenticationv1.UserInfo, attrs *authorizationv1.ResourceAttributes) (bool, error) {
-	extra := map[string]authorizationv1.ExtraValue{}
-	for k, v := range user.Extra {
-		extra[k] = authorizationv1.ExtraValue(v)
-	}
-	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
-		User: user.Username, Groups: user.Groups, UID: user.UID, Extra: extra, ResourceAttributes: attrs,
-	}}
-	if err := a.Client.Create(ctx, sar); err != nil {
-		return false, err
-	}
-	return sar.Status.Allowed, nil
 }
 
 // MayActForOthers says whether user may act in another user's name: create a keypair for
