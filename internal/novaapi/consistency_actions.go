@@ -75,11 +75,21 @@ func finished(sa *computev1.ServerAction) bool {
 
 // pendingAction is the action annPendingAction names on srv when the cache does not have it
 // finished: the key to read past the cache, or false. When the cache has it finished, that
-// copy is current (finished actions never change) and is returned as done.
+// copy is current (finished actions never change) and is returned as done. When srv's
+// status records it completed (status.completedActions, written in the status write that
+// shows its end, before the action's own outcome), srv itself is as new as its end and its
+// copy in the cache, whatever it says, is not pending (rules.PendingActions): nothing needs
+// reading, and srv no reading again. That spares a poll of a server whose action has ended
+// two of its three GETs.
 func pendingAction(srv *computev1.Server, cached []computev1.ServerAction) (key client.ObjectKey, done *computev1.ServerAction, ok bool) {
 	name := srv.Annotations[annPendingAction]
 	if name == "" {
 		return client.ObjectKey{}, nil, false
+	}
+	for i := range cached {
+		if cached[i].Name == name && rules.Completed(srv, &cached[i]) != nil {
+			return client.ObjectKey{}, nil, false
+		}
 	}
 	for i := range cached {
 		if cached[i].Name == name && finished(&cached[i]) {
