@@ -68,4 +68,3 @@ func (v *ServerValidator) checkSecurityGroups(ctx context.Context, old, srv *com
 	}
 	return nil
 }
-

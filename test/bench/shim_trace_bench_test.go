@@ -32,8 +32,8 @@ const traceCalls = 10
 // traced is one request to kube-apiserver.
 type traced struct {
 	who, method, path, as string
-	start, took          time.Duration
-	code                 int
+	start, took           time.Duration
+	code                  int
 }
 
 // tracer records the requests of the components it wraps while on.
@@ -115,7 +115,7 @@ func apiMetrics(ctx context.Context, k *kubernetes.Clientset) (map[string]float6
 		keep := strings.HasPrefix(line, "apiserver_admission_webhook_admission_duration_seconds_") ||
 			strings.HasPrefix(line, "apiserver_request_duration_seconds_") && (strings.Contains(line, `group="compute.kova.dev"`) ||
 				strings.Contains(line, `resource="subjectaccessreviews"`) || strings.Contains(line, `resource="tokenreviews"`))
-		if !keep || !(strings.Contains(line, "_sum{") || strings.Contains(line, "_count{")) {
+		if !keep || !strings.Contains(line, "_sum{") && !strings.Contains(line, "_count{") {
 			continue
 		}
 		i := strings.LastIndexByte(line, ' ')
