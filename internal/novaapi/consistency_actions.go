@@ -75,25 +75,27 @@ func finished(sa *computev1.ServerAction) bool {
 
 // pendingAction is the action annPendingAction names on srv when the cache does not have it
 // finished: the key to read past the cache, or false. When the cache has it finished, that
-// copy is current (finished actions never change) and is returned as done. When srv's
-// status records it completed (status.completedActions, written in the status write that
-// shows its end, before the action's own outcome), srv itself is as new as its end and its
-// copy in the cache, whatever it says, is not pending (rules.PendingActions): nothing needs
-// reading, and srv no reading again. That spares a poll of a server whose action has ended
-// two of its three GETs.
+// copy is current (finished actions never change) and is returned as done. So is it when
+// srv's status records it completed (status.completedActions, written in the status write
+// that shows its end, before the action's own outcome): the cached copy then ends as the
+// record says, with nothing read past the cache. That spares a poll of a server whose
+// action has ended the GET of the action (and finishedSince the second GET of the server).
 func pendingAction(srv *computev1.Server, cached []computev1.ServerAction) (key client.ObjectKey, done *computev1.ServerAction, ok bool) {
 	name := srv.Annotations[annPendingAction]
 	if name == "" {
 		return client.ObjectKey{}, nil, false
 	}
 	for i := range cached {
-		if cached[i].Name == name && rules.Completed(srv, &cached[i]) != nil {
-			return client.ObjectKey{}, nil, false
+		if cached[i].Name != name {
+			continue
 		}
-	}
-	for i := range cached {
-		if cached[i].Name == name && finished(&cached[i]) {
+		if finished(&cached[i]) {
 			return client.ObjectKey{}, &cached[i], false
+		}
+		if c := rules.Completed(srv, &cached[i]); c != nil {
+			ended := cached[i].DeepCopy()
+			ended.Status.Phase, ended.Status.Message = c.Phase, c.Message
+			return client.ObjectKey{}, ended, false
 		}
 	}
 	return client.ObjectKey{Namespace: srv.Namespace, Name: name}, nil, true
@@ -245,14 +247,16 @@ func (h *handler) shownState(ctx context.Context, srv *computev1.Server) (*compu
 }
 
 // finishedSince says whether an action finished after srv was last written. Resource
-// versions are etcd revisions; should one not read as a number, nothing is assumed.
+// versions are etcd revisions; should one not read as a number, nothing is assumed. An
+// action srv's status records as completed is not: the status write that shows its end is
+// the one that recorded it, and the action's outcome is written after it.
 func finishedSince(actions []computev1.ServerAction, srv *computev1.Server) bool {
 	at, err := strconv.ParseUint(srv.ResourceVersion, 10, 64)
 	if err != nil {
 		return false
 	}
 	for _, sa := range actions {
-		if !finished(&sa) {
+		if !finished(&sa) || rules.Completed(srv, &sa) != nil {
 			continue
 		}
 		if rv, err := strconv.ParseUint(sa.ResourceVersion, 10, 64); err == nil && rv > at {

@@ -308,6 +308,13 @@ func TestFinishedSince(t *testing.T) {
 			t.Errorf("%s: %v", tt.name, got)
 		}
 	}
+	// The status write that recorded the action completed shows its end: srv is not older.
+	done := action("101", computev1.ActionSucceeded)
+	done.UID = "a-1"
+	srv.Status.CompletedActions = []computev1.CompletedAction{{UID: "a-1", Phase: computev1.ActionSucceeded}}
+	if finishedSince([]computev1.ServerAction{done}, srv) {
+		t.Error("finished after, and recorded on the server's status: true")
+	}
 }
 
 // TestListRereadsManyStaleServers lists, in an order that checks every server, more servers
