@@ -404,6 +404,7 @@ const MaxCompletedMessage = 1024
 // CompletedAction is a ServerAction a server finished, and how.
 type CompletedAction struct {
 	// UID is the ServerAction's uid.
+	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:MaxLength=64
 	UID types.UID `json:"uid"`
 	// Phase is the action's outcome: Succeeded or Failed.
