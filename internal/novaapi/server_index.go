@@ -48,14 +48,7 @@ func (x *ServerIndex) Watch(ctx context.Context, informers cache.Informers) erro
 	reg, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { x.put(obj) },
 		UpdateFunc: func(_, obj any) { x.put(obj) },
-		DeleteFunc: func(obj any) {
-			if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
-				obj = t.Obj
-			}
-			if s, ok := obj.(*computev1.Server); ok {
-				x.remove(s)
-			}
-		},
+		DeleteFunc: x.deleted,
 	})
 	if err != nil {
 		return fmt.Errorf("watching servers for the index: %w", err)
@@ -122,6 +115,17 @@ func (x *ServerIndex) forgetLabels(s *computev1.Server) {
 		if delete(m, s.UID); len(m) == 0 {
 			delete(x.unlabelled, s.Namespace)
 		}
+	}
+}
+
+// deleted takes out a server the informer deleted, or whose delete it missed (a tombstone
+// with the server as last seen).
+func (x *ServerIndex) deleted(obj any) {
+	if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	if s, ok := obj.(*computev1.Server); ok {
+		x.remove(s)
 	}
 }
 

@@ -11,8 +11,12 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache/informertest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllertest"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/rules"
@@ -210,5 +214,42 @@ func TestIndexedPagesAtScale(t *testing.T) {
 	}
 	if listed := live.take(); listed > (n/limit+1)*(limit+100) {
 		t.Errorf("the walk after the writes listed %d servers past the cache", listed)
+	}
+}
+
+// TestServerIndexWatch: the index follows the informer's events, a delete whose final state
+// was missed included, and is used only once the informer has synced.
+func TestServerIndexWatch(t *testing.T) {
+	ctx := context.Background()
+	inf := controllertest.NewFakeInformer() // not synced yet
+	informers := &informertest.FakeInformers{Scheme: testScheme(t),
+		InformersByGVK: map[schema.GroupVersionKind]toolscache.SharedIndexInformer{computev1.GroupVersion.WithKind("Server"): inf}}
+	x := NewServerIndex()
+	if err := x.Watch(ctx, informers); err != nil {
+		t.Fatal(err)
+	}
+	a, b := indexed("a", base, true), indexed("b", base.Add(time.Second), true)
+	inf.Add(a)
+	inf.Add(b)
+	if x.ready() {
+		t.Error("the index is ready before the informer synced")
+	}
+	inf.Synced()
+	if !x.ready() {
+		t.Error("the index is not ready after the informer synced")
+	}
+	newer := b.DeepCopy()
+	newer.ResourceVersion = "7"
+	inf.Update(b, newer)
+	if got := x.get(b); got != newer {
+		t.Errorf("after an update the index holds %v", got)
+	}
+	inf.Delete(a)
+	if got := names(x.after(tenant, nil, true, 10)); !slices.Equal(got, []string{"b"}) {
+		t.Errorf("after a delete %v", got)
+	}
+	x.deleted(toolscache.DeletedFinalStateUnknown{Key: tenant + "/b", Obj: newer})
+	if got := x.after(tenant, nil, true, 10); len(got) != 0 {
+		t.Errorf("after a delete seen as a tombstone %v", names(got))
 	}
 }
