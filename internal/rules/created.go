@@ -28,14 +28,18 @@ var createdLevels = []createdLevel{
 	{computev1.LabelCreated1e7s, 10_000_000},
 }
 
-// CreatedSlack is how far a server's creationTimestamp may lie from the time its labels
-// were stamped. The webhook stamps its clock's time in admission; the API server sets
-// creationTimestamp a moment later from its own, cut to whole seconds: the label is at
-// most a second after (plus the skew of the two clocks) and a moment before (plus the
-// skew). Two seconds assume the clocks of one cluster within a second of each other, as
-// NTP keeps them; a server labelled further off may be shown from a stale cache, or not
-// until the cache has it, on the page of its span.
-const CreatedSlack = 2 * time.Second
+// CreatedSlack is how far a server's creationTimestamp may lie after the time its labels
+// were stamped, and CreatedSkew how far before. The webhook stamps its clock's second in
+// admission; the API server sets creationTimestamp after admission from its own clock, cut
+// to whole seconds: the label's second is never after creationTimestamp's but for the skew
+// of the two clocks, and before it by admission's latency plus the skew. One second of skew
+// assumes the clocks of one cluster within a second of each other, as NTP keeps them, and
+// two of slack an admission within a second; a server labelled further off may be shown
+// from a stale cache, or not until the cache has it, on the page of its span.
+const (
+	CreatedSlack = 2 * time.Second
+	CreatedSkew  = time.Second
+)
 
 // CreatedLabelKeys are the keys of the creation-time labels.
 func CreatedLabelKeys() []string {
@@ -106,18 +110,18 @@ func CreatedSelectionFor(lo, hi, now time.Time) (CreatedSelection, bool) {
 		s.Min, s.from = &first, time.Unix(first, 0).Add(CreatedSlack)
 	}
 	if hi.Before(now) {
-		last := bucketOf(hi.Add(CreatedSlack), 1)
-		s.Max, s.to = &last, time.Unix(last+1, 0).Add(-CreatedSlack)
+		last := bucketOf(hi.Add(CreatedSkew), 1)
+		s.Max, s.to = &last, time.Unix(last+1, 0).Add(-CreatedSkew)
 	}
 	return s, s.Min != nil || s.Max != nil
 }
 
 // MadeWithin bounds the creation times of the servers the selection can hold, whose labels
-// are within CreatedSlack of their creationTimestamp: from (zero: unbounded) to to (zero:
-// unbounded), inclusive.
+// are within CreatedSkew after and CreatedSlack before their creationTimestamp: from (zero:
+// unbounded) to to (zero: unbounded), inclusive.
 func (s CreatedSelection) MadeWithin() (from, to time.Time) {
 	if s.Min != nil {
-		from = time.Unix(*s.Min, 0).Add(-CreatedSlack)
+		from = time.Unix(*s.Min, 0).Add(-CreatedSkew)
 	}
 	if s.Max != nil {
 		to = time.Unix(*s.Max+1, 0).Add(CreatedSlack)

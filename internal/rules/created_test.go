@@ -65,9 +65,18 @@ func TestCreatedSelectionFor(t *testing.T) {
 				times = append(times, made)
 			}
 			for _, made := range times {
-				for _, skew := range []time.Duration{-CreatedSlack, 0, CreatedSlack - time.Nanosecond} {
-					if !sel.Holds(CreatedLabels(made.Add(skew))) {
-						t.Fatalf("a server made at %v, labelled %v off, is not held", made, skew)
+				// Made at a whole second (creationTimestamp's), labelled up to CreatedSlack
+				// before or CreatedSkew after.
+				made = made.Truncate(time.Second)
+				if made.Before(tt.lo) {
+					continue
+				}
+				for _, off := range []time.Duration{-CreatedSlack, 0, CreatedSkew + time.Second - time.Nanosecond} {
+					if !sel.Holds(CreatedLabels(made.Add(off))) {
+						t.Fatalf("a server made at %v, labelled %v off, is not held", made, off)
+					}
+					if from, to := sel.MadeWithin(); !from.IsZero() && made.Before(from) || !to.IsZero() && made.After(to) {
+						t.Fatalf("a server made at %v is held but outside MadeWithin %v..%v", made, from, to)
 					}
 				}
 			}
