@@ -29,6 +29,7 @@ import (
 	"github.com/kova-dev/kova/internal/ipam"
 	"github.com/kova-dev/kova/internal/lifecycle"
 	"github.com/kova-dev/kova/internal/rules"
+	"github.com/kova-dev/kova/internal/uidindex"
 )
 
 // Requeue intervals. Tasks on the driver requeue after the driver's own estimate.
@@ -66,6 +67,10 @@ type ServerReconciler struct {
 	PowerSyncInterval time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+
+	// uids names a cached server by its UID, the id of its instance on the driver; set by
+	// SetupWithManager (nil: a driver's event finds no server, the periodic sync does).
+	uids *uidindex.Index
 }
 
 // +kubebuilder:rbac:groups=compute.kova.dev,resources=servers,verbs=get;list;watch;update;patch
@@ -280,8 +285,8 @@ func (r *ServerReconciler) SetupWithManager(mgr manager.Manager, workers int) er
 		func(o client.Object) []string { return []string{o.(*computev1.Server).Spec.ImageRef} }); err != nil {
 		return err
 	}
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &computev1.Server{}, IndexServerUID,
-		func(o client.Object) []string { return []string{string(o.GetUID())} }); err != nil {
+	r.uids = uidindex.New()
+	if err := r.uids.Watch(context.Background(), mgr.GetCache(), &computev1.Server{}); err != nil {
 		return err
 	}
 	b := builder.ControllerManagedBy(mgr).

@@ -11,7 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -22,10 +22,6 @@ import (
 	"github.com/kova-dev/kova/internal/compute"
 	"github.com/kova-dev/kova/internal/lifecycle"
 )
-
-// IndexServerUID indexes Servers by UID, the id of their instance on the driver, so a
-// driver's event finds its server.
-const IndexServerUID = ".metadata.uid"
 
 // DefaultPowerSyncInterval is Nova's sync_power_state_interval: how often a settled
 // server's instance is read again when no event said it changed.
@@ -180,16 +176,14 @@ func (r *ServerReconciler) instanceSource() source.Source {
 	return source.Channel(ch, handler.TypedEnqueueRequestsFromMapFunc(r.serverOfInstance))
 }
 
-// serverOfInstance is the server whose instance has id (its UID).
-func (r *ServerReconciler) serverOfInstance(ctx context.Context, id string) []reconcile.Request {
-	var list computev1.ServerList
-	if err := r.List(ctx, &list, client.MatchingFields{IndexServerUID: id}); err != nil {
-		log.FromContext(ctx).Error(err, "Failed to find the server of an instance", "instance", id)
+// serverOfInstance is the server whose instance has id (its UID), named by the uid index.
+func (r *ServerReconciler) serverOfInstance(_ context.Context, id string) []reconcile.Request {
+	if r.uids == nil {
 		return nil
 	}
-	out := make([]reconcile.Request, 0, len(list.Items))
-	for i := range list.Items {
-		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+	key, ok := r.uids.Lookup(types.UID(id))
+	if !ok {
+		return nil
 	}
-	return out
+	return []reconcile.Request{{NamespacedName: key}}
 }

@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
@@ -102,15 +103,29 @@ func (r *ServerReconciler) releaseVolumes(ctx context.Context, srv *computev1.Se
 	return nil
 }
 
-// serverByUID is the server of ns with uid, or nil.
+// serverByUID is the server of ns with uid, or nil. The uid index names it; a server the
+// index has not got (its event handler follows the cache by a moment) is looked for among
+// the namespace's cached servers, which only a volume held by another server costs.
 func (r *ServerReconciler) serverByUID(ctx context.Context, ns, uid string) (*computev1.Server, error) {
+	if r.uids != nil {
+		if key, ok := r.uids.Lookup(types.UID(uid)); ok && key.Namespace == ns {
+			srv := &computev1.Server{}
+			err := r.Get(ctx, key, srv)
+			if err == nil && string(srv.UID) == uid {
+				return srv, nil
+			}
+			if err != nil && !apierrors.IsNotFound(err) {
+				return nil, err
+			}
+		}
+	}
 	var list computev1.ServerList
-	if err := r.List(ctx, &list, client.InNamespace(ns), client.MatchingFields{IndexServerUID: uid}); err != nil {
+	if err := r.List(ctx, &list, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
 		return nil, err
 	}
 	for i := range list.Items {
 		if string(list.Items[i].UID) == uid {
-			return &list.Items[i], nil
+			return list.Items[i].DeepCopy(), nil
 		}
 	}
 	return nil, nil

@@ -49,7 +49,7 @@ func (r internedReader) List(ctx context.Context, list client.ObjectList, opts .
 func TestViewsOfInternedObjectsAreTheSame(t *testing.T) {
 	plain := newEnv(t, viewFleet()...)
 	interned := *plain
-	interned.h = New(Config{Client: plain.c, Cache: internedReader{Reader: plain.c, transform: cachetrim.TransformInterned()},
+	interned.h = New(Config{Client: plain.c, Cache: internedReader{Reader: plain.c, transform: cachetrim.TransformInterned()}, ServerUIDs: listedUIDs{plain.c},
 		Admins: plain.admins, PublicNamespace: public})
 
 	paths := []string{

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	kschema "k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
@@ -103,8 +104,20 @@ func (h *handler) byUIDIn(ctx context.Context, obj client.Object, namespaces []s
 	return false, nil
 }
 
-// cachedName is the name of the object with the uid in ns, from the cache's uid index.
+// serverGK is the kind whose uids Config.ServerUIDs names.
+var serverGK = computev1.GroupVersion.WithKind("Server").GroupKind()
+
+// cachedName is the name of the object with the uid in ns, from the cache: a server's from
+// the server uid index, another kind's from the cache's field index on metadata.uid (their
+// objects are few).
 func (h *handler) cachedName(ctx context.Context, gvk kschema.GroupVersionKind, ns, uid string) (string, bool, error) {
+	if gvk.GroupKind() == serverGK {
+		if h.serverUIDs == nil {
+			return "", false, nil
+		}
+		key, ok := h.serverUIDs.Lookup(types.UID(uid))
+		return key.Name, ok && key.Namespace == ns, nil
+	}
 	obj, err := h.client.Scheme().New(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
 	if err != nil {
 		return "", false, err

@@ -70,7 +70,8 @@ func pagedEnv(t *testing.T, fleet []*computev1.Server) (*env, *countingReader) {
 	}
 	e := newEnvWith(t, bumpGeneration, standard(objs...)...)
 	live := &countingReader{r: e.c}
-	e.h = New(Config{Client: e.c, Live: live, Cache: snapshotOf(t, standard(objs...)), Admins: e.admins, PublicNamespace: public})
+	cached := snapshotOf(t, standard(objs...))
+	e.h = New(Config{Client: e.c, Live: live, Cache: cached, ServerUIDs: listedUIDs{cached}, Admins: e.admins, PublicNamespace: public})
 	return e, live
 }
 

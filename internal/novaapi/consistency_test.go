@@ -9,6 +9,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
@@ -33,7 +34,8 @@ func selectableFields() []fieldIndex {
 func newLaggingEnv(t *testing.T, objs ...client.Object) *env {
 	t.Helper()
 	e := newEnvWith(t, bumpGeneration, objs...)
-	e.h = New(Config{Client: e.c, Cache: snapshotOf(t, objs), Admins: e.admins, PublicNamespace: public})
+	cached := snapshotOf(t, objs)
+	e.h = New(Config{Client: e.c, Cache: cached, ServerUIDs: listedUIDs{cached}, Admins: e.admins, PublicNamespace: public})
 	return e
 }
 
@@ -56,7 +58,8 @@ func snapshotOf(t *testing.T, objs []client.Object) client.Reader {
 func (e *env) replica(objs ...client.Object) *env {
 	e.t.Helper()
 	other := *e
-	other.h = New(Config{Client: e.c, Cache: snapshotOf(e.t, objs), Admins: e.admins, PublicNamespace: public})
+	cached := snapshotOf(e.t, objs)
+	other.h = New(Config{Client: e.c, Cache: cached, ServerUIDs: listedUIDs{cached}, Admins: e.admins, PublicNamespace: public})
 	return &other
 }
 
@@ -271,7 +274,8 @@ func TestShowNeverOlderThanActions(t *testing.T) {
 			}
 			return cl.Get(ctx, key, obj, opts...)
 		}})
-		e.h = New(Config{Client: racing, Cache: snapshotOf(t, objs), Admins: e.admins, PublicNamespace: public})
+		cached := snapshotOf(t, objs)
+		e.h = New(Config{Client: racing, Cache: cached, ServerUIDs: listedUIDs{cached}, Admins: e.admins, PublicNamespace: public})
 		var s map[string]any
 		if way == "show" {
 			s = showServer(t, e, srvUID)
@@ -340,4 +344,21 @@ func TestListRereadsManyStaleServers(t *testing.T) {
 			t.Errorf("%s listed %d times", id, n)
 		}
 	}
+}
+
+// listedUIDs names a server of a test's cache by uid by listing them all: what
+// internal/uidindex, kept from the informer, answers in nova-api.
+type listedUIDs struct{ cache client.Reader }
+
+func (l listedUIDs) Lookup(uid types.UID) (types.NamespacedName, bool) {
+	var list computev1.ServerList
+	if err := l.cache.List(context.Background(), &list); err != nil {
+		return types.NamespacedName{}, false
+	}
+	for i := range list.Items {
+		if list.Items[i].UID == uid {
+			return client.ObjectKeyFromObject(&list.Items[i]), true
+		}
+	}
+	return types.NamespacedName{}, false
 }

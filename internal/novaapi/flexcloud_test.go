@@ -14,7 +14,7 @@ import (
 
 func flexDo(t *testing.T, e *env, account, body string) *response {
 	t.Helper()
-	h := FlexCloud(Config{Client: e.c, Cache: e.c, PublicNamespace: public})
+	h := FlexCloud(Config{Client: e.c, Cache: e.c, ServerUIDs: listedUIDs{e.c}, PublicNamespace: public})
 	r := httptest.NewRequest(http.MethodPost, "/servers", strings.NewReader(body))
 	r = r.WithContext(WithCaller(r.Context(), Caller{User: &user.DefaultInfo{Name: "demo"}, Tenant: account,
 		Root: "http://api.example/accounts/" + account + "/flexcloud"}))

@@ -28,7 +28,7 @@ func newGlanceEnv(t *testing.T, objs ...*computev1.Image) *env {
 		t.Fatal(err)
 	}
 	e.root = "https://127.0.0.1:8774/image"
-	e.h = Glance(Config{Client: e.c, Cache: e.c, Admins: e.admins, PublicNamespace: public, ImageStore: store})
+	e.h = Glance(Config{Client: e.c, Cache: e.c, ServerUIDs: listedUIDs{e.c}, Admins: e.admins, PublicNamespace: public, ImageStore: store})
 	return e
 }
 

@@ -102,7 +102,7 @@ func newEnvWith(t *testing.T, patch func(ctx context.Context, c client.WithWatch
 	c := b.Build()
 	admins := &fakeAdmins{users: map[string]bool{"admin": true}}
 	e := &env{t: t, c: c, admins: admins, user: "demo", root: root}
-	e.h = New(Config{Client: c, Cache: c, Admins: admins, PublicNamespace: public})
+	e.h = New(Config{Client: c, Cache: c, ServerUIDs: listedUIDs{c}, Admins: admins, PublicNamespace: public})
 	return e
 }
 

@@ -130,7 +130,7 @@ func TestFlexCloudIdempotentCreate(t *testing.T) {
 	prefix := "http://api.example/accounts/demo/flexcloud"
 	body := `{"server": {"flavorRef": "` + prefix + `/flavors/1/", "name": "flex", "imageRef": "` + prefix + `/images/` + imageUID + `/"}}`
 	flex := func(key string) *response {
-		h := FlexCloud(Config{Client: e.c, Cache: e.c, PublicNamespace: public})
+		h := FlexCloud(Config{Client: e.c, Cache: e.c, ServerUIDs: listedUIDs{e.c}, PublicNamespace: public})
 		r := httptest.NewRequest(http.MethodPost, "/servers", strings.NewReader(body))
 		r.Header.Set(headerIdempotencyKey, key)
 		r = r.WithContext(WithCaller(r.Context(), Caller{User: &user.DefaultInfo{Name: "demo"}, Tenant: "demo", Root: prefix}))

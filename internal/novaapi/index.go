@@ -10,8 +10,9 @@ import (
 	"github.com/kova-dev/kova/internal/rules"
 )
 
-// Cache indexes. Nova ids are uids, so every show looks an object up by uid; a server's
-// actions are found by the server they name.
+// Cache indexes. Nova ids are uids, so every show looks an object up by uid (a server's by
+// Config.ServerUIDs, the few images' and networks' by a field index); a server's actions
+// are found by the server they name.
 const (
 	indexUID        = ".metadata.uid"
 	indexServerName = ".spec.serverName"
@@ -31,7 +32,6 @@ func uidOf(o client.Object) []string { return []string{string(o.GetUID())} }
 // client.
 func fieldIndexes() []fieldIndex {
 	return []fieldIndex{
-		{&computev1.Server{}, indexUID, uidOf},
 		{&computev1.Image{}, indexUID, uidOf},
 		{&computev1.Network{}, indexUID, uidOf},
 		{&computev1.Image{}, indexImageMember, func(o client.Object) []string {
@@ -51,7 +51,7 @@ func fieldIndexes() []fieldIndex {
 	}
 }
 
-// IndexFields registers the cache indexes New relies on: Server, Image and Network by
+// IndexFields registers the cache indexes New relies on: Image and Network by
 // metadata.uid, Image by its members, ServerAction by spec.serverName. Call it on the cache given to New before
 // the cache starts.
 func IndexFields(ctx context.Context, idx client.FieldIndexer) error {

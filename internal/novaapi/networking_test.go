@@ -19,7 +19,7 @@ import (
 // neutron sends one request to the networking API over e's objects.
 func (e *env) neutron(path string) (int, map[string]any) {
 	e.t.Helper()
-	h := Networking(Config{Client: e.c, Cache: e.c, PublicNamespace: public})
+	h := Networking(Config{Client: e.c, Cache: e.c, ServerUIDs: listedUIDs{e.c}, PublicNamespace: public})
 	r := httptest.NewRequest(http.MethodGet, path, nil)
 	r = r.WithContext(WithCaller(r.Context(), Caller{User: &user.DefaultInfo{Name: e.user}, Tenant: tenant, Root: "https://kova/networking/v2.0"}))
 	w := httptest.NewRecorder()

@@ -61,7 +61,7 @@ func TestChangePasswordCrashLeavesNoOrphanSecret(t *testing.T) {
 	for _, n := range []int{0, 1, 2, 3, 4, 5, whole} {
 		t.Run(fmt.Sprintf("killed after %d writes", n), func(t *testing.T) {
 			e := newEnv(t, standard(server("srv-a", srvUID, base))...)
-			e.h = New(Config{Client: crashAfter(e.c, n), Cache: e.c, Admins: e.admins, PublicNamespace: public})
+			e.h = New(Config{Client: crashAfter(e.c, n), Cache: e.c, ServerUIDs: listedUIDs{e.c}, Admins: e.admins, PublicNamespace: public})
 			r := e.do(http.MethodPost, "/servers/"+srvUID+"/action", `{"changePassword": {"adminPass": "n3w-pass"}}`)
 			if n == whole {
 				// Enough writes for the whole request: it is answered, its Secret is there.

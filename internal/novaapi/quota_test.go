@@ -52,7 +52,7 @@ func newEnvCreating(t *testing.T, cfg Config, fail func(n int64, obj client.Obje
 	}
 	c := b.Build()
 	admins := &fakeAdmins{users: map[string]bool{"admin": true}}
-	cfg.Client, cfg.Cache, cfg.Admins, cfg.PublicNamespace = c, c, admins, public
+	cfg.Client, cfg.Cache, cfg.ServerUIDs, cfg.Admins, cfg.PublicNamespace = c, c, listedUIDs{c}, admins, public
 	return &env{t: t, c: c, h: New(cfg), admins: admins, user: "demo", root: root}
 }
 

@@ -20,6 +20,7 @@ import (
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/rules"
+	"github.com/kova-dev/kova/internal/uidindex"
 )
 
 // readyIndex is a ServerIndex over what cache holds now, caught up as an informer-fed one
@@ -35,6 +36,21 @@ func readyIndex(t *testing.T, cache client.Reader) *ServerIndex {
 		x.put(&list.Items[i])
 	}
 	x.synced = func() bool { return true }
+	return x
+}
+
+// uidsOf is the uid index of a cache that never changes (snapshotOf), as nova-api's
+// informer keeps it.
+func uidsOf(t *testing.T, cache client.Reader) *uidindex.Index {
+	t.Helper()
+	var list computev1.ServerList
+	if err := cache.List(context.Background(), &list); err != nil {
+		t.Fatal(err)
+	}
+	x := uidindex.New()
+	for i := range list.Items {
+		x.OnAdd(&list.Items[i], true)
+	}
 	return x
 }
 
@@ -167,7 +183,7 @@ func TestIndexedPagesAtScale(t *testing.T) {
 	e := newEnvWith(t, bumpGeneration, standard(objs...)...)
 	live := &countingReader{r: e.c}
 	cache := snapshotOf(t, standard(objs...))
-	e.h = New(Config{Client: e.c, Live: live, Cache: cache, Admins: e.admins, PublicNamespace: public, Servers: readyIndex(t, cache)})
+	e.h = New(Config{Client: e.c, Live: live, Cache: cache, ServerUIDs: uidsOf(t, cache), Admins: e.admins, PublicNamespace: public, Servers: readyIndex(t, cache)})
 
 	pages := rawWalk(t, e, fmt.Sprintf("/servers/detail?limit=%d", limit))
 	listed := live.take()

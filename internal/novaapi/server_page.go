@@ -50,19 +50,24 @@ func (h *handler) indexFor(ctx context.Context, ns string) (*ServerIndex, error)
 	return x, nil
 }
 
-// cachedByUID is the cached server of ns with the uid, as the cache holds it (not a copy),
-// or nil.
+// cachedByUID is the cached server of ns with the uid, as the cache holds it (not a deep
+// copy), or nil; the server uid index names it.
 func (h *handler) cachedByUID(ctx context.Context, ns, uid string) (*computev1.Server, error) {
-	var list computev1.ServerList
-	if err := h.cache.List(ctx, &list, client.InNamespace(ns), client.MatchingFields{indexUID: uid}, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, err
+	if h.serverUIDs == nil {
+		return nil, nil
 	}
-	for i := range list.Items {
-		if string(list.Items[i].UID) == uid {
-			return &list.Items[i], nil
-		}
+	key, ok := h.serverUIDs.Lookup(types.UID(uid))
+	if !ok || key.Namespace != ns {
+		return nil, nil
 	}
-	return nil, nil
+	srv := &computev1.Server{}
+	if err := h.cache.Get(ctx, key, srv, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, client.IgnoreNotFound(err)
+	}
+	if string(srv.UID) != uid {
+		return nil, nil // gone, and another made under its name
+	}
+	return srv, nil
 }
 
 // pageReads is what one page learnt past the cache, by server name: the server as the API

@@ -661,7 +661,7 @@ func TestServerDelete(t *testing.T) {
 func TestCacheLag(t *testing.T) {
 	e := newEnv(t, standard()...)
 	stale := newEnv(t, standard()...) // a cache that will never see the new objects
-	h := New(Config{Client: e.c, Cache: stale.c, Admins: e.admins, PublicNamespace: public})
+	h := New(Config{Client: e.c, Cache: stale.c, ServerUIDs: listedUIDs{stale.c}, Admins: e.admins, PublicNamespace: public})
 	lagging := *e
 	lagging.h = h
 

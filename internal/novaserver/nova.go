@@ -62,6 +62,8 @@ type Deps struct {
 	MaxPerRequest int
 	// ImageStore holds the image API's data.
 	ImageStore *imagestore.Store
+	// ServerUIDs names the cached servers by uid (novaapi.Config.ServerUIDs).
+	ServerUIDs novaapi.UIDIndex
 }
 
 // NovaAPI is internal/novaapi, the Nova handler cmd/nova-api serves.
@@ -79,6 +81,7 @@ func NovaAPI() Nova {
 			ClientFor:       d.ClientFor,
 			ImageStore:      d.ImageStore,
 			Servers:         servers,
+			ServerUIDs:      d.ServerUIDs,
 
 			MaxServersPerRequest: d.MaxPerRequest,
 		}

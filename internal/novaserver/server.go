@@ -39,6 +39,7 @@ import (
 	"github.com/kova-dev/kova/internal/cachetrim"
 	"github.com/kova-dev/kova/internal/identity"
 	"github.com/kova-dev/kova/internal/impersonate"
+	"github.com/kova-dev/kova/internal/uidindex"
 )
 
 // shutdownTimeout bounds how long in-flight direct requests get once the server stops.
@@ -74,9 +75,12 @@ type Config struct {
 
 // Server is a nova-api server ready to Run.
 type Server struct {
-	generic        *genericapiserver.GenericAPIServer
-	cache          cache.Cache
-	indexFields    func(ctx context.Context, idx client.FieldIndexer) error
+	generic     *genericapiserver.GenericAPIServer
+	cache       cache.Cache
+	indexFields func(ctx context.Context, idx client.FieldIndexer) error
+	// serverUIDs names the cached servers by uid for the handler; kept from the cache's
+	// Server informer.
+	serverUIDs     *uidindex.Index
 	direct         *http.Server
 	directListener net.Listener
 	identity       *identity.Service
@@ -124,11 +128,13 @@ func (c *Config) New(nova Nova) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	serverUIDs := uidindex.New()
 	deps := Deps{
 		ImageStore:      images.store,
 		Client:          writer,
 		Live:            live,
 		Cache:           informers,
+		ServerUIDs:      serverUIDs,
 		Admins:          admins{authorizer: completed.Authorization.Authorizer},
 		ClientFor:       impersonate.New(c.REST, scheme, writer.RESTMapper()).For,
 		PublicNamespace: c.PublicNamespace,
@@ -136,7 +142,7 @@ func (c *Config) New(nova Nova) (*Server, error) {
 		MaxPerRequest:   c.MaxPerRequest,
 	}
 
-	s := &Server{generic: generic, cache: informers, indexFields: nova.IndexFields, directListener: c.DirectListener, identity: ids, images: images}
+	s := &Server{generic: generic, cache: informers, indexFields: nova.IndexFields, serverUIDs: serverUIDs, directListener: c.DirectListener, identity: ids, images: images}
 	if err := installDiscovery(generic); err != nil {
 		return nil, err
 	}
@@ -191,6 +197,9 @@ func (c *Config) New(nova Nova) (*Server, error) {
 func (s *Server) Run(ctx context.Context) error {
 	if err := s.indexFields(ctx, s.cache); err != nil {
 		return fmt.Errorf("registering the Nova handler's field indexes: %w", err)
+	}
+	if err := s.serverUIDs.Watch(ctx, s.cache, &computev1.Server{}); err != nil {
+		return fmt.Errorf("indexing the servers by uid: %w", err)
 	}
 	// Start every informer now rather than on the first request that needs it.
 	for _, obj := range []client.Object{
