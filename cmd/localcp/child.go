@@ -10,11 +10,12 @@ import (
 
 // startChild starts a long-running program (the manager, nova-api) whose output is shown
 // on the terminal: its stdout and stderr go, each line prefixed with "name | ", to stdout
-// and stderr, and the process's Done is closed once that output is flushed.
-func startChild(name, path string, args []string, stdout, stderr io.Writer) (*localcp.Process, error) {
+// and stderr, and the process's Done is closed once that output is flushed. env is added to
+// the environment it inherits.
+func startChild(name, path string, args, env []string, stdout, stderr io.Writer) (*localcp.Process, error) {
 	outW := newPrefixWriter(stdout, name+" | ")
 	errW := newPrefixWriter(stderr, name+" | ")
-	return localcp.StartProcess(name, path, args, outW, errW, func() {
+	return localcp.StartProcessWithEnv(name, path, args, env, outW, errW, func() {
 		outW.Flush()
 		errW.Flush()
 	})

@@ -64,6 +64,17 @@ type options struct {
 	simDebug string
 	// sim are the simulated driver's settings passed through to the manager.
 	sim simSettings
+	// goGC is the GOGC of the manager and nova-api, as the manifests set it; empty leaves
+	// what they inherit. The control plane's own processes keep theirs.
+	goGC string
+}
+
+// childEnv is what the manager's and nova-api's environments get besides localcp's own.
+func (o options) childEnv() []string {
+	if o.goGC == "" {
+		return nil
+	}
+	return []string{"GOGC=" + o.goGC}
 }
 
 // simSettings are manager flags for the simulated cloud that `make run` passes through
@@ -137,6 +148,7 @@ func parseFlags(args []string, output io.Writer) (options, error) {
 	fs.StringVar(&o.novaAPI, "nova-api", filepath.Join("bin", "nova-api"), "path of the nova-api binary (the Nova REST shim); skipped with a warning if missing")
 	fs.StringVar(&o.novaDirect, "nova-api-direct-address", "127.0.0.1:8774", "host:port where nova-api serves OpenStack clients directly")
 	fs.StringVar(&o.simDebug, "sim-debug-address", "127.0.0.1:8779", "loopback host:port where the simulated hypervisors take changes behind Kova's back (see the README's demo)")
+	fs.StringVar(&o.goGC, "go-gc", "", "GOGC of the manager and nova-api (the collector's headroom in percent of the live heap; config/manager and config/nova-api set it); empty leaves the environment's")
 	o.sim.bind(fs)
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -309,7 +321,7 @@ func startManager(cp *localcp.ControlPlane, o options, stdout, stderr io.Writer)
 		"--leader-elect=false",
 	}
 	args = append(args, o.sim.managerArgs()...)
-	return startChild("manager", o.manager, args, stdout, stderr)
+	return startChild("manager", o.manager, args, o.childEnv(), stdout, stderr)
 }
 
 // interrupted turns an error caused by a signal during startup into a clean exit.

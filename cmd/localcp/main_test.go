@@ -108,6 +108,22 @@ func TestParseFlagsDefaults(t *testing.T) {
 	}
 }
 
+func TestGoGCReachesTheManagerAndNovaAPI(t *testing.T) {
+	o, err := parseFlags(nil, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env := o.childEnv(); len(env) != 0 {
+		t.Errorf("no --go-gc given, yet the children get %q", env)
+	}
+	if o, err = parseFlags([]string{"--go-gc=50"}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if env := o.childEnv(); !slices.Equal(env, []string{"GOGC=50"}) {
+		t.Errorf("children's environment %q, want GOGC=50", env)
+	}
+}
+
 func TestSimSettingsReachTheManager(t *testing.T) {
 	o, err := parseFlags([]string{"--sim-step-latency=0", "--sim-hosts=h1:vcpus=4096,ram=4194304,disk=65536;h2:vcpus=8,ram=1024,disk=10",
 		"--cpu-allocation-ratio=16", "--disk-allocation-ratio=1.5", "--shared-networks=none"}, &bytes.Buffer{})

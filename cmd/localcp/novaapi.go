@@ -95,7 +95,7 @@ func startNovaAPI(ctx context.Context, cp *localcp.ControlPlane, o options, log 
 			// The image API's uploads, kept across restarts with the rest of the data folder.
 			"--image-store-dir=" + filepath.Join(cp.DataDir(), "images"),
 		}
-		c, err := startChild("nova-api", o.novaAPI, args, stdout, stderr)
+		c, err := startChild("nova-api", o.novaAPI, args, o.childEnv(), stdout, stderr)
 		if err != nil {
 			return nil, err
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"syscall"
 	"time"
@@ -29,6 +30,7 @@ type Process struct {
 type processSpec struct {
 	name, path     string
 	args           []string
+	env            []string // added to the environment the process inherits
 	stdout, stderr io.Writer
 	afterExit      func()
 }
@@ -36,12 +38,21 @@ type processSpec struct {
 // StartProcess starts path with args, its output going to stdout and stderr. afterExit,
 // if set, runs once the process has exited and before Done is closed (to flush output).
 func StartProcess(name, path string, args []string, stdout, stderr io.Writer, afterExit func()) (*Process, error) {
-	return processSpec{name: name, path: path, args: args, stdout: stdout, stderr: stderr, afterExit: afterExit}.start()
+	return StartProcessWithEnv(name, path, args, nil, stdout, stderr, afterExit)
+}
+
+// StartProcessWithEnv is StartProcess with env ("NAME=value") added to the environment the
+// process inherits, a later entry winning.
+func StartProcessWithEnv(name, path string, args, env []string, stdout, stderr io.Writer, afterExit func()) (*Process, error) {
+	return processSpec{name: name, path: path, args: args, env: env, stdout: stdout, stderr: stderr, afterExit: afterExit}.start()
 }
 
 func (s processSpec) start() (*Process, error) {
 	cmd := exec.Command(s.path, s.args...)
 	cmd.Stdout, cmd.Stderr = s.stdout, s.stderr
+	if len(s.env) > 0 {
+		cmd.Env = append(os.Environ(), s.env...)
+	}
 	cmd.SysProcAttr = sysProcAttr()
 	cmd.WaitDelay = outputWaitDelay
 	if err := cmd.Start(); err != nil {

@@ -56,6 +56,18 @@ var _ = Describe("Supervisor", func() {
 		Expect(alive(second)).To(BeFalse())
 		Consistently(s.Restarts).WithTimeout(2*time.Second).Should(Equal(1), "a stopped program is not started again")
 	}, SpecTimeout(time.Minute))
+
+	It("gives a program started with an environment that environment, and again after a restart", func(ctx SpecContext) {
+		out, contents := output()
+		p, err := localcp.StartProcessWithEnv("env", "/bin/sh", []string{"-c", `echo "GOGC=$GOGC"; exec sleep 1000`},
+			[]string{"GOGC=50"}, out, out, nil)
+		Expect(err).NotTo(HaveOccurred())
+		s := localcp.Supervise(p, log.Log)
+		DeferCleanup(func() { Expect(s.Stop(5 * time.Second)).To(Succeed()) })
+		Eventually(contents).Should(Equal("GOGC=50\n"))
+		Expect(syscall.Kill(p.Pid(), syscall.SIGKILL)).To(Succeed())
+		Eventually(contents).WithTimeout(10 * time.Second).Should(Equal("GOGC=50\nGOGC=50\n"))
+	}, SpecTimeout(time.Minute))
 })
 
 var _ = Describe("Process.Stop", func() {

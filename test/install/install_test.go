@@ -10,6 +10,7 @@ import (
 	"context"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -217,6 +218,28 @@ var _ = Describe("config/default", func() {
 		}
 		Expect(commands).To(HaveKeyWithValue("kova-manager", ContainElements("/manager", "--leader-elect", "--cert-rotation")))
 		Expect(commands).To(HaveKeyWithValue("kova-nova-api", ContainElement("/nova-api")))
+	})
+
+	It("gives each binary's Go runtime a soft memory limit at its container's memory limit, and a GOGC", func() {
+		for _, d := range typed[appsv1.Deployment]("Deployment") {
+			ctr := d.Spec.Template.Spec.Containers[0]
+			env := map[string]corev1.EnvVar{}
+			for _, e := range ctr.Env {
+				env[e.Name] = e
+			}
+			Expect(env).To(HaveKey("GOMEMLIMIT"), d.Name)
+			ref := env["GOMEMLIMIT"].ValueFrom
+			Expect(ref).NotTo(BeNil(), d.Name)
+			Expect(ref.ResourceFieldRef).NotTo(BeNil(), d.Name)
+			Expect(ref.ResourceFieldRef.Resource).To(Equal("limits.memory"), d.Name)
+			Expect(ref.ResourceFieldRef.ContainerName).To(Equal(ctr.Name), d.Name)
+			// In bytes, as the runtime reads a number without a unit.
+			Expect(ref.ResourceFieldRef.Divisor.IsZero() || ref.ResourceFieldRef.Divisor.Value() == 1).To(BeTrue(), d.Name)
+			Expect(env).To(HaveKey("GOGC"), d.Name)
+			gogc, err := strconv.Atoi(env["GOGC"].Value)
+			Expect(err).NotTo(HaveOccurred(), d.Name)
+			Expect(gogc).To(BeNumerically(">", 0), d.Name)
+		}
 	})
 
 	It("points the webhooks and the APIService at Services of the build that select the right pods", func() {
