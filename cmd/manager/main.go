@@ -60,8 +60,11 @@ func main() {
 	cfg.QPS, cfg.Burst = float32(qps), burst
 	opts := ctrl.Options{
 		Scheme: scheme,
-		// Nothing reads managedFields or kubectl's last-applied copy: keep them out of memory.
-		Cache:                  cache.Options{DefaultTransform: cachetrim.Transform()},
+		// Nothing reads managedFields or kubectl's last-applied copy: keep them out of memory;
+		// and what cached objects have in common is kept once (every reader of the cache
+		// gets a deep copy: nothing here sets client.UnsafeDisableDeepCopy, and the event
+		// handlers, predicates and indexers only read).
+		Cache:                  cache.Options{DefaultTransform: cachetrim.TransformInterned()},
 		Metrics:                metricsserver.Options{BindAddress: metricsAddr},
 		HealthProbeBindAddress: probeAddr,
 		PprofBindAddress:       pprofAddr,

@@ -20,9 +20,7 @@ func Transform() toolscache.TransformFunc { return transform(nil) }
 
 // TransformInterned is Transform, and makes each object's strings and string maps share one
 // copy with the equal ones of the objects before it (interner). Each call has tables of its
-// own: use one per cache. nova-api's cache uses it. The manager's does not yet: with it, the
-// e2e suite's two-replica spec failed in 3 of 10 runs (never in 6 on main), the controller
-// taking a finished stop up a second time; see docs/benchmarks.md.
+// own: use one per cache. nova-api's cache and the manager's use it.
 func TransformInterned() toolscache.TransformFunc { return transform(newInterner()) }
 
 func transform(strs *interner) toolscache.TransformFunc {

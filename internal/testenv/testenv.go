@@ -124,7 +124,7 @@ func StartManager(env *envtest.Environment, cfg *rest.Config, o ManagerOptions) 
 		Scheme:                 env.Scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{DefaultTransform: cachetrim.Transform()}, // as cmd/manager
+		Cache:                  cache.Options{DefaultTransform: cachetrim.TransformInterned()}, // as cmd/manager
 	}
 	if o.Webhooks {
 		wo := &env.WebhookInstallOptions
