@@ -200,7 +200,7 @@ func (r *ServerReconciler) startNextAction(ctx context.Context, srv *computev1.S
 					srv.Status.LockedReason = sa.Spec.Lock.Reason
 				}
 			}
-			rules.RecordCompleted(&srv.Status, sa.UID, computev1.ActionSucceeded, "")
+			rules.RecordCompleted(&srv.Status, sa.UID, computev1.ActionSucceeded, "", all)
 			afterStatus(ctx, func(ctx context.Context) error {
 				return r.setActionPhase(ctx, sa, computev1.ActionSucceeded, "", srv)
 			})

@@ -468,8 +468,13 @@ func (r *ServerReconciler) beginTask(srv *computev1.Server, a lifecycle.Action, 
 // that loses leaves the action as it was, and the next reconcile ends the task again.
 func (r *ServerReconciler) completeAction(ctx context.Context, srv *computev1.Server, op *computev1.ServerOperation, phase computev1.ActionPhase, msg string) {
 	if op.ServerAction != "" && !specTask(op) {
-		// A ServerAction's task has the action's uid for its token (startNextAction).
-		rules.RecordCompleted(&srv.Status, types.UID(op.Token), phase, msg)
+		// A ServerAction's task has the action's uid for its token (startNextAction). The
+		// cached actions only prune older entries: without them, the bound does.
+		seen, _, err := r.serverActions(ctx, srv)
+		if err != nil {
+			seen = nil
+		}
+		rules.RecordCompleted(&srv.Status, types.UID(op.Token), phase, msg, seen)
 	}
 	if op.ServerAction != "" {
 		afterStatus(ctx, func(ctx context.Context) error { return r.writeOutcome(ctx, srv, op, phase, msg) })

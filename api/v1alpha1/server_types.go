@@ -375,8 +375,9 @@ type ServerStatus struct {
 	// +optional
 	Operation *ServerOperation `json:"operation,omitempty"`
 
-	// CompletedActions are the ServerActions the server finished last (newest last, at most
-	// MaxCompletedActions), written in the same status write that shows their end. The
+	// CompletedActions are the ServerActions the server finished last whose outcome was not
+	// seen written yet, and the last one (newest last, at most MaxCompletedActions), written
+	// in the same status write that shows their end. The
 	// action's own outcome is written after it, and read through another watch: until it
 	// is seen, this record is what says the action is done, so nothing takes it up again
 	// (rules.PendingActions), and the controller completes an outcome whose write was lost

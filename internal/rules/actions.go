@@ -66,12 +66,23 @@ func Completed(srv *computev1.Server, sa *computev1.ServerAction) *computev1.Com
 }
 
 // RecordCompleted records on st that the ServerAction uid ended in phase (msg: why it
-// failed), newest last, keeping the last MaxCompletedActions.
-func RecordCompleted(st *computev1.ServerStatus, uid types.UID, phase computev1.ActionPhase, msg string) {
+// failed), newest last, keeping the last MaxCompletedActions. An entry is needed only until
+// its action's own outcome is seen: the entries of the actions that seen (among the
+// server's actions as the caller read them) shows finished are dropped, so a server
+// usually carries one entry, the last.
+func RecordCompleted(st *computev1.ServerStatus, uid types.UID, phase computev1.ActionPhase, msg string, seen []computev1.ServerAction) {
 	if r := []rune(msg); len(r) > computev1.MaxCompletedMessage {
 		msg = string(r[:computev1.MaxCompletedMessage])
 	}
-	list := slices.DeleteFunc(slices.Clone(st.CompletedActions), func(c computev1.CompletedAction) bool { return c.UID == uid })
+	ended := map[types.UID]bool{}
+	for i := range seen {
+		if p := seen[i].Status.Phase; p == computev1.ActionSucceeded || p == computev1.ActionFailed {
+			ended[seen[i].UID] = true
+		}
+	}
+	list := slices.DeleteFunc(slices.Clone(st.CompletedActions), func(c computev1.CompletedAction) bool {
+		return c.UID == uid || ended[c.UID]
+	})
 	list = append(list, computev1.CompletedAction{UID: uid, Phase: phase, Message: msg})
 	if n := len(list) - computev1.MaxCompletedActions; n > 0 {
 		list = list[n:]

@@ -35,7 +35,7 @@ func TestCompletedActionIsNotPending(t *testing.T) {
 	if got := ProjectedState(srv.DeepCopy(), actions); got.Task != lifecycle.TaskRebooting {
 		t.Fatalf("without the record: %+v, want rebooting", got)
 	}
-	RecordCompleted(&srv.Status, reboot.UID, computev1.ActionSucceeded, "")
+	RecordCompleted(&srv.Status, reboot.UID, computev1.ActionSucceeded, "", actions)
 	if got := PendingActions(srv, actions); len(got) != 0 {
 		t.Errorf("recorded completed, still pending: %v", got)
 	}
@@ -54,9 +54,9 @@ func TestCompletedActionIsNotPending(t *testing.T) {
 func TestRecordCompletedIsBounded(t *testing.T) {
 	var st computev1.ServerStatus
 	for i := range computev1.MaxCompletedActions + 3 {
-		RecordCompleted(&st, types.UID(fmt.Sprint("a", i)), computev1.ActionSucceeded, "")
+		RecordCompleted(&st, types.UID(fmt.Sprint("a", i)), computev1.ActionSucceeded, "", nil)
 	}
-	RecordCompleted(&st, "a5", computev1.ActionFailed, strings.Repeat("é", computev1.MaxCompletedMessage+10))
+	RecordCompleted(&st, "a5", computev1.ActionFailed, strings.Repeat("é", computev1.MaxCompletedMessage+10), nil)
 	if len(st.CompletedActions) != computev1.MaxCompletedActions {
 		t.Fatalf("%d entries, want %d", len(st.CompletedActions), computev1.MaxCompletedActions)
 	}
@@ -70,5 +70,26 @@ func TestRecordCompletedIsBounded(t *testing.T) {
 	last := st.CompletedActions[len(st.CompletedActions)-1]
 	if last.Phase != computev1.ActionFailed || len([]rune(last.Message)) != computev1.MaxCompletedMessage {
 		t.Errorf("last entry %s %s with %d runes", last.UID, last.Phase, len([]rune(last.Message)))
+	}
+}
+
+// An entry goes once its action is seen finished, with the next record: a server carries
+// the entries of the actions whose outcome is not seen yet, and the last one.
+func TestRecordCompletedDropsSeenOutcomes(t *testing.T) {
+	var st computev1.ServerStatus
+	RecordCompleted(&st, "a1", computev1.ActionSucceeded, "", nil)
+	RecordCompleted(&st, "a2", computev1.ActionFailed, "no", nil)
+	seen := []computev1.ServerAction{
+		{ObjectMeta: metav1.ObjectMeta{UID: "a1"}, Status: computev1.ServerActionStatus{Phase: computev1.ActionSucceeded}},
+		{ObjectMeta: metav1.ObjectMeta{UID: "a2"}, Status: computev1.ServerActionStatus{Phase: computev1.ActionRunning}},
+		{ObjectMeta: metav1.ObjectMeta{UID: "a3"}, Status: computev1.ServerActionStatus{Phase: computev1.ActionSucceeded}},
+	}
+	RecordCompleted(&st, "a3", computev1.ActionSucceeded, "", seen)
+	var uids []string
+	for _, c := range st.CompletedActions {
+		uids = append(uids, string(c.UID))
+	}
+	if got := strings.Join(uids, ","); got != "a2,a3" {
+		t.Errorf("entries %s, want a2,a3", got)
 	}
 }
