@@ -100,6 +100,14 @@ func BenchmarkBoot(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	// The fleet is larger than a tenant's default quota (Nova's 10 instances): the tenant's
+	// own Quota lifts it, as an operator raises a project's quota for a load test. Unlimited
+	// (-1) reserves nothing, so the boots' writes are the ones a tenant without limits makes.
+	unlimited := int64(-1)
+	if err := k8s.Create(ctx, &computev1.Quota{ObjectMeta: metav1.ObjectMeta{Namespace: "bench", Name: computev1.QuotaName},
+		Spec: computev1.QuotaLimits{Instances: &unlimited, Cores: &unlimited, RAM: &unlimited}}); err != nil {
+		b.Fatal(err)
+	}
 	if err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
 		img := &computev1.Image{}
 		err := k8s.Get(ctx, client.ObjectKey{Namespace: testenv.PublicNamespace, Name: "cirros"}, img)
