@@ -38,8 +38,14 @@ func driverHas(uid string) bool {
 // expectSeen asserts the server went through want, in order (other states may interleave).
 func expectSeen(srv *computev1.Server, want ...string) {
 	GinkgoHelper()
+	expectSeenSince(srv, 0, want...)
+}
+
+// expectSeenSince is expectSeen for the states seen after the server's first `since`.
+func expectSeenSince(srv *computev1.Server, since int, want ...string) {
+	GinkgoHelper()
 	Eventually(func() []string {
-		seen := history.of(string(srv.UID))
+		seen := history.of(string(srv.UID))[since:]
 		idx := 0
 		for _, s := range seen {
 			if idx < len(want) && s == want[idx] {
@@ -223,6 +229,15 @@ var _ = Describe("Server", func() {
 		sa = act(k8s, srv, computev1.ServerActionSpec{Action: computev1.ActionConfirmResize})
 		Expect(sa.Status.Phase).To(Equal(computev1.ActionSucceeded), sa.Status.Message)
 		settled(srv, "SHUTOFF")
+
+		By("a stopped server's rebuild powers the rebuilt guest off again, shown ACTIVE/powering-off as Nova shows it")
+		since := len(history.of(uid))
+		sa = act(k8s, srv, computev1.ServerActionSpec{Action: computev1.ActionRebuild})
+		Expect(sa.Status.Phase).To(Equal(computev1.ActionSucceeded), sa.Status.Message)
+		expectSeenSince(srv, since, "REBUILD/rebuilding", "REBUILD/rebuild_spawning", "ACTIVE/powering-off", "SHUTOFF/none")
+		s = settled(srv, "SHUTOFF")
+		Expect(s.Status.VMState).To(Equal("stopped"))
+		Expect(s.Status.Power).To(Equal("Shutdown"))
 
 		By("delete releases the instance and the address")
 		ips := fixedIPsOf(srv)

@@ -316,9 +316,11 @@ func (r *ServerReconciler) advance(ctx context.Context, srv *computev1.Server) (
 	case inst.Op.Done:
 		return r.finishTask(ctx, srv, inst)
 	}
-	steps := stepsOf(srv, op)
-	if len(steps) > 0 {
-		srv.Status.TaskState = string(steps[min(inst.Op.Step, len(steps)-1)])
+	if op.Action == actionBuild {
+		srv.Status.TaskState = string(buildTasks[min(inst.Op.Step, len(buildTasks)-1)])
+	} else if len(stepsOf(srv, op)) > 0 {
+		setState(srv, lifecycle.AtStep(lifecycle.Action(op.Action), rules.LifecycleState(&srv.Status),
+			lifecycle.VMState(op.PreviousVMState), inst.Op.Step))
 	}
 	if op.Action == actionBuild || op.Action == string(lifecycle.ActionResize) {
 		srv.Status.Progress = inst.Op.Progress

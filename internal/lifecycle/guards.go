@@ -443,9 +443,34 @@ func StepsFrom(a Action, s State, prev VMState) []TaskState {
 	switch {
 	case a == ActionUnshelve && s.VM == VMShelved:
 		return tasks(TaskUnshelving, TaskPoweringOn)
-	case a == ActionRebuild && s.VM == VMStopped,
+	case rebuildsStopped(a, s, prev),
 		a == ActionRevertResize && prev == VMStopped:
 		return append(append([]TaskState(nil), g.Steps...), TaskPoweringOff)
 	}
 	return g.Steps
+}
+
+// rebuildsStopped says whether action a is the rebuild of a stopped server: s is where it
+// started, or prev (the vm_state it started from) says stopped once its last step shows
+// vm_state active (AtStep).
+func rebuildsStopped(a Action, s State, prev VMState) bool {
+	return a == ActionRebuild && (s.VM == VMStopped || prev == VMStopped)
+}
+
+// AtStep is the state Nova shows while action a, started from s (prev: the vm_state it
+// started from, Nova's old_vm_state for a resize), is at step i of StepsFrom(a, s, prev):
+// s with that step's task. The rebuild of a stopped server shows its last step, powering-off,
+// with vm_state active and the guest running (status ACTIVE), as Nova's compute manager
+// saves the rebuilt, spawned guest so before it stops it ("bringing vm to original state").
+func AtStep(a Action, s State, prev VMState, i int) State {
+	steps := StepsFrom(a, s, prev)
+	if len(steps) == 0 {
+		return s
+	}
+	i = min(max(i, 0), len(steps)-1)
+	s.Task = steps[i]
+	if rebuildsStopped(a, s, prev) && i == len(steps)-1 {
+		s.VM, s.Power = VMActive, PowerRunning
+	}
+	return s
 }

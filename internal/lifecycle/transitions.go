@@ -38,7 +38,7 @@ func Finish(a Action, s State, prev VMState) State {
 	case ActionRebuild:
 		// manager.rebuild_instance: "bringing vm to original state" — a
 		// stopped server is powered off again after the rebuild.
-		if s.VM == VMStopped {
+		if rebuildsStopped(a, s, prev) {
 			return settled(VMStopped, PowerShutdown)
 		}
 		return settled(VMActive, PowerRunning)

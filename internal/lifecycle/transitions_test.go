@@ -280,3 +280,42 @@ func TestStatusAlongSteps(t *testing.T) {
 		}
 	}
 }
+
+// TestAtStep: each step of a task shows the state Nova shows then. The rebuild of a stopped
+// server powers the rebuilt guest off again as its last step, which Nova shows with
+// vm_state active (status ACTIVE), and the rebuild still ends stopped from there.
+func TestAtStep(t *testing.T) {
+	tests := []struct {
+		name   string
+		action Action
+		from   State
+		prev   VMState
+		step   int
+		want   State
+	}{
+		{"rebuild active, last step", ActionRebuild, activeIdle, VMActive, 2, State{VMActive, TaskRebuildSpawning, PowerRunning}},
+		{"rebuild stopped, first step", ActionRebuild, stoppedIdle, VMStopped, 0, State{VMStopped, TaskRebuilding, PowerShutdown}},
+		{"rebuild stopped, spawning", ActionRebuild, stoppedIdle, VMStopped, 2, State{VMStopped, TaskRebuildSpawning, PowerShutdown}},
+		{"rebuild stopped, powering off", ActionRebuild, stoppedIdle, VMStopped, 3, State{VMActive, TaskPoweringOff, PowerRunning}},
+		{"rebuild stopped, read again at its last step", ActionRebuild, State{VMActive, TaskPoweringOff, PowerRunning}, VMStopped, 3,
+			State{VMActive, TaskPoweringOff, PowerRunning}},
+		{"step past the end", ActionStop, activeIdle, VMActive, 5, State{VMActive, TaskPoweringOff, PowerRunning}},
+		{"revert of stopped keeps its vm_state", ActionRevertResize, State{VMResized, TaskNone, PowerShutdown}, VMStopped, 1,
+			State{VMResized, TaskPoweringOff, PowerShutdown}},
+	}
+	for _, tt := range tests {
+		if got := AtStep(tt.action, tt.from, tt.prev, tt.step); got != tt.want {
+			t.Errorf("%s: AtStep = %+v, want %+v", tt.name, got, tt.want)
+		}
+	}
+	last := AtStep(ActionRebuild, stoppedIdle, VMStopped, 3)
+	if got := StepsFrom(ActionRebuild, last, VMStopped); len(got) != 4 {
+		t.Errorf("steps read again at the last step: %q, want the four with powering-off", got)
+	}
+	if got := Finish(ActionRebuild, last, VMStopped); got != stoppedIdle {
+		t.Errorf("rebuild of a stopped server finished from its last step: %+v, want %+v", got, stoppedIdle)
+	}
+	if got := Status(last.VM, last.Task); got != "ACTIVE" {
+		t.Errorf("status at the rebuild's last step: %q, want Nova's ACTIVE", got)
+	}
+}
