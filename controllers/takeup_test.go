@@ -175,18 +175,23 @@ func TestTakenUpTaskShownAfterConflict(t *testing.T) {
 	}
 }
 
-// When the write of an action's outcome, which follows the status write, is lost, the
-// action is found carried out (by the driver's record of its task), not refused.
-func TestTakenUpTaskOutcomeLost(t *testing.T) {
-	w := newTakeupWorld(t)
+// loseOnce fails the first write named entry, as a connection reset would, and no other.
+func loseOnce(entry string) func(string) error {
 	lost := false
-	w.fail = func(entry string) error {
-		if entry == "action Succeeded" && !lost {
+	return func(e string) error {
+		if e == entry && !lost {
 			lost = true
 			return errors.New("connection reset")
 		}
 		return nil
 	}
+}
+
+// When the write of an action's outcome, which follows the status write, is lost, the
+// action is found carried out (by the driver's record of its task), not refused.
+func TestTakenUpTaskOutcomeLost(t *testing.T) {
+	w := newTakeupWorld(t)
+	w.fail = loseOnce("action Succeeded")
 	if err := w.reconcile(t); err == nil {
 		t.Fatal("the lost write was not reported")
 	}
@@ -209,14 +214,7 @@ func TestTakenUpTaskOutcomeLost(t *testing.T) {
 func TestFinishedActionNotTakenUpAgain(t *testing.T) {
 	w := newTakeupWorldWith(t, computev1.ServerActionSpec{ServerName: "web", Action: computev1.ActionReboot,
 		Reboot: &computev1.RebootParams{Type: "SOFT"}})
-	lost := false
-	w.fail = func(entry string) error {
-		if entry == "action Succeeded" && !lost {
-			lost = true
-			return errors.New("connection reset")
-		}
-		return nil
-	}
+	w.fail = loseOnce("action Succeeded")
 	if err := w.reconcile(t); err == nil {
 		t.Fatal("the lost write was not reported")
 	}
