@@ -243,7 +243,7 @@ func (r *ServerReconciler) stillPending(ctx context.Context, sa *computev1.Serve
 	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(sa), live); err != nil {
 		return false, client.IgnoreNotFound(err)
 	}
-	if live.Status.Phase == computev1.ActionSucceeded || live.Status.Phase == computev1.ActionFailed {
+	if live.Status.Phase.Ended() {
 		return false, nil
 	}
 	*sa = *live

@@ -25,7 +25,7 @@ func (r *ServerReconciler) completeRecorded(ctx context.Context, srv *computev1.
 	for i := range actions {
 		sa := &actions[i]
 		done := rules.Completed(srv, sa)
-		if done == nil || finished(sa) || !rules.ActionOf(srv, sa) {
+		if done == nil || sa.Status.Phase.Ended() || !rules.ActionOf(srv, sa) {
 			continue
 		}
 		if r.APIReader != nil {
@@ -36,7 +36,7 @@ func (r *ServerReconciler) completeRecorded(ctx context.Context, srv *computev1.
 				}
 				continue
 			}
-			if finished(live) || live.UID != sa.UID {
+			if live.Status.Phase.Ended() || live.UID != sa.UID {
 				continue
 			}
 			sa = live

@@ -515,7 +515,7 @@ func (r *ServerReconciler) setActionPhase(ctx context.Context, sa *computev1.Ser
 	if sa.Status.StartTime == nil {
 		sa.Status.StartTime = &now
 	}
-	if phase == computev1.ActionSucceeded || phase == computev1.ActionFailed {
+	if phase.Ended() {
 		sa.Status.CompletionTime = &now
 	}
 	return client.IgnoreNotFound(r.Status().Patch(ctx, sa, patch))

@@ -46,7 +46,7 @@ func (r *ServerActionReconciler) Reconcile(ctx context.Context, req reconcile.Re
 		return r.expireHistory(ctx, sa)
 	case rules.IsRecord(sa):
 		return reconcile.Result{}, nil
-	case finished(sa):
+	case sa.Status.Phase.Ended():
 		return r.expireOrphan(ctx, sa)
 	}
 	srv := &computev1.Server{}
@@ -87,10 +87,6 @@ func (r *ServerActionReconciler) retention() time.Duration {
 		return r.Retention
 	}
 	return rules.DefaultHistoryRetention
-}
-
-func finished(sa *computev1.ServerAction) bool {
-	return sa.Status.Phase == computev1.ActionSucceeded || sa.Status.Phase == computev1.ActionFailed
 }
 
 // expireHistory removes, once the retention has passed, the history a delete record closes:

@@ -182,6 +182,10 @@ const (
 	ActionFailed    ActionPhase = "Failed"
 )
 
+// Ended says whether an action in phase p is done with, either way: the controller never
+// changes it again, so a cached copy of an ended action is current.
+func (p ActionPhase) Ended() bool { return p == ActionSucceeded || p == ActionFailed }
+
 // ServerActionStatus is the outcome, written by the server controller.
 type ServerActionStatus struct {
 	// +optional

@@ -67,12 +67,6 @@ func (h *handler) noteAction(ctx context.Context, srv *computev1.Server, name st
 	return nil
 }
 
-// finished says whether the controller is done with an action; a finished action never
-// changes again, so a cached copy of one is current.
-func finished(sa *computev1.ServerAction) bool {
-	return sa.Status.Phase == computev1.ActionSucceeded || sa.Status.Phase == computev1.ActionFailed
-}
-
 // pendingAction is the action annPendingAction names on srv when the cache does not have it
 // finished: the key to read past the cache, or false. When the cache has it finished, that
 // copy is current (finished actions never change) and is returned as done. So is it when
@@ -89,7 +83,7 @@ func pendingAction(srv *computev1.Server, cached []computev1.ServerAction) (key 
 		if cached[i].Name != name {
 			continue
 		}
-		if finished(&cached[i]) {
+		if cached[i].Status.Phase.Ended() {
 			return client.ObjectKey{}, &cached[i], false
 		}
 		if c := rules.Completed(srv, &cached[i]); c != nil {
@@ -122,7 +116,7 @@ func withFresh(cached, fresh []computev1.ServerAction) []computev1.ServerAction 
 // finishedAfter says whether done is finished and was taken up after sa, which is not
 // finished: then sa's copy is stale. Records of spec-driven actions are not in that order.
 func finishedAfter(done, sa *computev1.ServerAction) bool {
-	if !finished(done) || finished(sa) || sa.Labels[computev1.LabelFromSpec] != "" || done.Spec.ServerName != sa.Spec.ServerName {
+	if !done.Status.Phase.Ended() || sa.Status.Phase.Ended() || sa.Labels[computev1.LabelFromSpec] != "" || done.Spec.ServerName != sa.Spec.ServerName {
 		return false
 	}
 	if !sa.CreationTimestamp.Equal(&done.CreationTimestamp) {
@@ -256,7 +250,7 @@ func finishedSince(actions []computev1.ServerAction, srv *computev1.Server) bool
 		return false
 	}
 	for _, sa := range actions {
-		if !finished(&sa) || rules.Completed(srv, &sa) != nil {
+		if !sa.Status.Phase.Ended() || rules.Completed(srv, &sa) != nil {
 			continue
 		}
 		if rv, err := strconv.ParseUint(sa.ResourceVersion, 10, 64); err == nil && rv > at {

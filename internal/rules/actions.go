@@ -76,7 +76,7 @@ func RecordCompleted(st *computev1.ServerStatus, uid types.UID, phase computev1.
 	}
 	ended := map[types.UID]bool{}
 	for i := range seen {
-		if p := seen[i].Status.Phase; p == computev1.ActionSucceeded || p == computev1.ActionFailed {
+		if seen[i].Status.Phase.Ended() {
 			ended[seen[i].UID] = true
 		}
 	}
