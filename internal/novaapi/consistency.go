@@ -39,6 +39,8 @@ import (
 //     resourceVersion is the object, the others are read again, servers that are gone are
 //     dropped. In creation order the LIST holds only the range of creation seconds the
 //     page spans (consistency_pages.go); otherwise it holds every server;
+//   - the floating IPs a server view shows are those the cache or the server itself names,
+//     each read with a GET (floatingip_views.go);
 //   - keypairs, images and a server's action history are LISTed.
 //
 // GETs, not LISTs, where it can be: kube-apiserver serves a consistent LIST from its watch

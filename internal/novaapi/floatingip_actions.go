@@ -65,6 +65,9 @@ func (h *handler) addFloatingIP(rq *request, srv *computev1.Server, arg any) err
 	if f == nil {
 		return notFound("floating IP not found")
 	}
+	if err := h.noteFloatingIP(rq.ctx, srv, f.Name); err != nil {
+		return err
+	}
 	_, err = patchFresh(rq.ctx, h.writer(rq.ctx), f, func(f *computev1.FloatingIP) error {
 		f.Spec.Server, f.Spec.FixedIP = srv.Name, fixed
 		return nil

@@ -1,8 +1,17 @@
 package novaapi
 
 import (
+	"context"
+	"fmt"
 	"net/netip"
+	"slices"
+	"strings"
 	"sync"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 )
@@ -10,49 +19,148 @@ import (
 // A server's floating addresses are not in its status (the server controller writes that,
 // and a floating IP is another object's): they are added to its addresses as it is shown,
 // each under the network of the fixed address it points at, with that port's MAC and type
-// "floating", as Nova's network info shows them. The tenant's floating IPs are read once
-// per request, from the API server, so an association shows in the next read.
+// "floating", as Nova's network info shows them.
+//
+// Which floating IPs point at a server is read so that an association made through the
+// shim shows in the next read, through any replica, without a LIST per request (a
+// consistent LIST of a kind rarely written waits for etcd's next progress notification,
+// 30-50 ms, and was most of a poll's time):
+//
+//   - the candidates are the floating IPs the cache says point at the server, and those the
+//     server's annFloatingIPs names: the shim names a floating IP there before it points the
+//     floating IP at the server (addFloatingIp, the networking API's port_id), as it names
+//     an action before making it (annPendingAction);
+//   - each candidate is read from the API server (a GET, which etcd answers at once), so a
+//     disassociation, a move to another server or a release shows at once too;
+//   - a server no floating IP points at, which is nearly every server, costs no request.
+//
+// An association written with kubectl shows once the cache has it (milliseconds), as an
+// action made with kubectl does. Past maxStaleGets reads in one request (a page of many
+// servers with floating IPs), the tenant's floating IPs are LISTed once instead.
 
-// floatingMemo is the floating IPs of one request, by namespace and server name.
-type floatingMemo struct {
-	mu   sync.Mutex
-	byNS map[string]map[string][]computev1.FloatingIP
+// annFloatingIPs names, on a server, the floating IPs the shim pointed at it last (at most
+// maxFloatingHints, newest first, comma-separated).
+const annFloatingIPs = annPrefix + "floating-ips"
+
+// maxFloatingHints bounds annFloatingIPs: a name is needed only until the cache has the
+// association, so a few cover even concurrent associations.
+const maxFloatingHints = 4
+
+// floatingHints are the names annFloatingIPs holds on srv, at most maxFloatingHints: the
+// annotation is the shim's, but a cloud operator can edit it with kubectl.
+func floatingHints(srv *computev1.Server) []string {
+	v := srv.Annotations[annFloatingIPs]
+	if v == "" {
+		return nil
+	}
+	names := strings.Split(v, ",")
+	return names[:min(len(names), maxFloatingHints)]
 }
 
-// floatingFor are the floating IPs that point at servers of ns, by server name.
-func (rq *request) floatingFor(ns string) (map[string][]computev1.FloatingIP, error) {
+// noteFloatingIP names the floating IP fip on srv (annFloatingIPs) before the shim points it
+// at srv, so every replica reads it with the server. It is written with the shim's own
+// identity, as annPendingAction is. srv's annotations give the names kept.
+func (h *handler) noteFloatingIP(ctx context.Context, srv *computev1.Server, fip string) error {
+	names := []string{fip}
+	for _, n := range floatingHints(srv) {
+		if n != fip && len(names) < maxFloatingHints {
+			names = append(names, n)
+		}
+	}
+	patch := client.RawPatch(types.MergePatchType,
+		fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, annFloatingIPs, strings.Join(names, ",")))
+	noted := &computev1.Server{ObjectMeta: metav1.ObjectMeta{Namespace: srv.Namespace, Name: srv.Name}}
+	if err := h.client.Patch(ctx, noted, patch); err != nil {
+		if apierrors.IsNotFound(err) {
+			return notFound("Instance %s could not be found.", srv.UID)
+		}
+		return err
+	}
+	return nil
+}
+
+// floatingMemo is what one request has read of floating IPs: each by namespace and name
+// (nil for none), and the namespaces LISTed whole once the reads passed maxStaleGets.
+type floatingMemo struct {
+	mu     sync.Mutex
+	byName map[types.NamespacedName]*computev1.FloatingIP
+	listed map[string][]computev1.FloatingIP
+}
+
+// floatingOf are the floating IPs that point at srv and hold an address, as the API
+// server has them.
+func (rq *request) floatingOf(srv *computev1.Server) ([]computev1.FloatingIP, error) {
+	var cached computev1.FloatingIPList
+	if err := rq.h.cache.List(rq.ctx, &cached, client.InNamespace(srv.Namespace),
+		client.MatchingFields{indexFloatingServer: srv.Name}, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, err
+	}
+	names := floatingHints(srv)
+	for i := range cached.Items {
+		if !slices.Contains(names, cached.Items[i].Name) {
+			names = append(names, cached.Items[i].Name)
+		}
+	}
+	if len(names) == 0 {
+		return nil, nil
+	}
 	m := &rq.floating
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if got, ok := m.byNS[ns]; ok {
-		return got, nil
+	if m.byName == nil {
+		m.byName = map[types.NamespacedName]*computev1.FloatingIP{}
 	}
-	fips, err := rq.h.floatingIPs(rq.ctx, ns)
-	if err != nil {
-		return nil, err
+	all, listed := m.listed[srv.Namespace]
+	if !listed && len(m.byName)+len(names) > maxStaleGets {
+		var err error
+		if all, err = rq.h.floatingIPs(rq.ctx, srv.Namespace); err != nil {
+			return nil, err
+		}
+		if m.listed == nil {
+			m.listed = map[string][]computev1.FloatingIP{}
+		}
+		m.listed[srv.Namespace], listed = all, true
 	}
-	out := map[string][]computev1.FloatingIP{}
-	for _, f := range fips {
-		if f.Spec.Server != "" {
-			out[f.Spec.Server] = append(out[f.Spec.Server], f)
+	var out []computev1.FloatingIP
+	if listed {
+		for _, f := range all {
+			if f.Spec.Server == srv.Name {
+				out = append(out, f)
+			}
+		}
+		return out, nil
+	}
+	for _, name := range names {
+		key := types.NamespacedName{Namespace: srv.Namespace, Name: name}
+		f, read := m.byName[key]
+		if !read {
+			live := &computev1.FloatingIP{}
+			switch err := rq.h.live.Get(rq.ctx, key, live); {
+			case apierrors.IsNotFound(err):
+				live = nil
+			case err != nil:
+				return nil, err
+			}
+			m.byName[key], f = live, live
+		}
+		if f != nil && f.Spec.Server == srv.Name && f.Status.Address != "" && f.DeletionTimestamp.IsZero() {
+			out = append(out, *f)
 		}
 	}
-	if m.byNS == nil {
-		m.byNS = map[string]map[string][]computev1.FloatingIP{}
-	}
-	m.byNS[ns] = out
+	// In the LIST's order, by name.
+	slices.SortFunc(out, func(a, b computev1.FloatingIP) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
 }
 
 // withFloating is srv, or a copy of it with its floating addresses added.
 func (rq *request) withFloating(srv *computev1.Server) (*computev1.Server, error) {
-	byServer, err := rq.floatingFor(srv.Namespace)
-	if err != nil || len(byServer[srv.Name]) == 0 {
+	fips, err := rq.floatingOf(srv)
+	if err != nil || len(fips) == 0 {
 		return srv, err
 	}
 	out := srv.DeepCopy()
-	for i := range byServer[srv.Name] {
-		f := &byServer[srv.Name][i]
+	for i := range fips {
+		f := &fips[i]
 		fixed, ok := floatingTarget(f, srv)
 		if !ok {
 			continue

@@ -16,6 +16,8 @@ import (
 const (
 	indexUID        = ".metadata.uid"
 	indexServerName = ".spec.serverName"
+	// indexFloatingServer finds the floating IPs that point at a server.
+	indexFloatingServer = ".spec.server"
 	// indexImageMember finds the images shared with a tenant: an Image by each member.
 	indexImageMember = ".spec.members.project"
 )
@@ -44,6 +46,12 @@ func fieldIndexes() []fieldIndex {
 		{&computev1.ServerAction{}, indexServerName, func(o client.Object) []string {
 			return []string{o.(*computev1.ServerAction).Spec.ServerName}
 		}},
+		{&computev1.FloatingIP{}, indexFloatingServer, func(o client.Object) []string {
+			if s := o.(*computev1.FloatingIP).Spec.Server; s != "" {
+				return []string{s}
+			}
+			return nil
+		}},
 		// The API server answers the same selector on its selectable field.
 		{&computev1.Server{}, rules.FieldServerGroup, func(o client.Object) []string {
 			return []string{o.(*computev1.Server).Spec.ServerGroup}
@@ -52,7 +60,7 @@ func fieldIndexes() []fieldIndex {
 }
 
 // IndexFields registers the cache indexes New relies on: Image and Network by
-// metadata.uid, Image by its members, ServerAction by spec.serverName. Call it on the cache given to New before
+// metadata.uid, Image by its members, ServerAction by spec.serverName, FloatingIP by spec.server. Call it on the cache given to New before
 // the cache starts.
 func IndexFields(ctx context.Context, idx client.FieldIndexer) error {
 	for _, fi := range fieldIndexes() {

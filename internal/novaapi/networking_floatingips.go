@@ -58,11 +58,12 @@ func (nw *networking) floatingIPView(ctx context.Context, f *computev1.FloatingI
 	return views.NeutronFloatingIP(f, netID, "", ""), nil
 }
 
-// portTarget is the server and fixed address a port id names among the tenant's ports.
-func (nw *networking) portTarget(ctx context.Context, caller Caller, id string) (string, string, error) {
+// portTarget is the server (as the API server has it) and the fixed address a port id names
+// among the tenant's ports.
+func (nw *networking) portTarget(ctx context.Context, caller Caller, id string) (*computev1.Server, string, error) {
 	ports, err := nw.ports(ctx, caller, url.Values{})
 	if err != nil {
-		return "", "", err
+		return nil, "", err
 	}
 	for _, p := range ports {
 		if p["id"] != id {
@@ -71,13 +72,13 @@ func (nw *networking) portTarget(ctx context.Context, caller Caller, id string) 
 		srv := &computev1.Server{}
 		ok, err := nw.h.byUID(ctx, srv, caller.Tenant, p["device_id"].(string))
 		if err != nil {
-			return "", "", err
+			return nil, "", err
 		}
 		if ips, _ := p["fixed_ips"].([]map[string]string); ok && len(ips) > 0 {
-			return srv.Name, ips[0]["ip_address"], nil
+			return srv, ips[0]["ip_address"], nil
 		}
 	}
-	return "", "", &neutronError{code: http.StatusNotFound, typ: "PortNotFound", message: "Port " + id + " could not be found."}
+	return nil, "", &neutronError{code: http.StatusNotFound, typ: "PortNotFound", message: "Port " + id + " could not be found."}
 }
 
 // floatingIPInput is a floating IP's create or update body.
@@ -133,15 +134,17 @@ func (nw *networking) associate(ctx context.Context, caller Caller, f *computev1
 		if err := json.Unmarshal(in.PortID, &id); err != nil {
 			return nil, invalidInput("'%s' is not a valid UUID", string(in.PortID))
 		}
-		var err error
-		if server, fixed, err = nw.portTarget(ctx, caller, id); err != nil {
+		srv, port, err := nw.portTarget(ctx, caller, id)
+		if err != nil {
 			return nil, err
 		}
-		if in.FixedIPAddress != "" {
-			if in.FixedIPAddress != fixed {
-				return nil, invalidInput("Port %s does not have fixed ip %s", id, in.FixedIPAddress)
-			}
+		if in.FixedIPAddress != "" && in.FixedIPAddress != port {
+			return nil, invalidInput("Port %s does not have fixed ip %s", id, in.FixedIPAddress)
 		}
+		if err := nw.h.noteFloatingIP(ctx, srv, f.Name); err != nil {
+			return nil, err
+		}
+		server, fixed = srv.Name, port
 	}
 	return patchFresh(ctx, nw.h.writer(ctx), f, func(f *computev1.FloatingIP) error {
 		f.Spec.Server, f.Spec.FixedIP = server, fixed

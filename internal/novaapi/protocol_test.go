@@ -235,7 +235,7 @@ func TestIndexFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"*v1alpha1.Image/.metadata.uid",
-		"*v1alpha1.Network/.metadata.uid", "*v1alpha1.Image/.spec.members.project", "*v1alpha1.ServerAction/.spec.serverName", "*v1alpha1.Server/spec.serverGroup"}
+		"*v1alpha1.Network/.metadata.uid", "*v1alpha1.Image/.spec.members.project", "*v1alpha1.ServerAction/.spec.serverName", "*v1alpha1.FloatingIP/.spec.server", "*v1alpha1.Server/spec.serverGroup"}
 	if strings.Join(idx.fields, ",") != strings.Join(want, ",") {
 		t.Errorf("indexed %v, want %v", idx.fields, want)
 	}

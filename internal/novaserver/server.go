@@ -205,6 +205,7 @@ func (s *Server) Run(ctx context.Context) error {
 	for _, obj := range []client.Object{
 		&computev1.Server{}, &computev1.ServerAction{}, &computev1.Flavor{}, &computev1.Image{},
 		&computev1.Keypair{}, &computev1.Network{}, &computev1.User{}, &computev1.ApplicationCredential{}, &computev1.SecurityGroup{},
+		&computev1.FloatingIP{},
 	} {
 		if _, err := s.cache.GetInformer(ctx, obj, cache.BlockUntilSynced(false)); err != nil {
 			return fmt.Errorf("starting the informer for %T: %w", obj, err)

@@ -18,6 +18,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -258,11 +259,19 @@ func BenchmarkShimStop(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer writes.stop()
+	k, err := kubernetes.NewForConfig(rs.st.CP.Config)
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.ResetTimer()
 	for range b.N {
 		var mu sync.Mutex
 		var stops, posts []time.Duration
 		before := writes.n.Load()
+		metricsBefore, err := apiMetrics(rs.ctx, k)
+		if err != nil {
+			b.Fatal(err)
+		}
 		var wg sync.WaitGroup
 		for _, id := range ids {
 			wg.Go(func() {
@@ -297,6 +306,11 @@ func BenchmarkShimStop(b *testing.B) {
 		if b.Failed() {
 			return
 		}
+		metricsAfter, err := apiMetrics(rs.ctx, k)
+		if err != nil {
+			b.Fatal(err)
+		}
+		logMetrics(b, "a stop or a start with its polls", metricsBefore, metricsAfter, 2*len(stops))
 		// A stop and a start each round; the watch may trail the last start by a moment.
 		perAction := float64(writes.n.Load()-before) / float64(2*len(stops))
 		b.ReportMetric(perAction, "writes/action")
