@@ -19,7 +19,12 @@ import (
 	"github.com/kova-dev/kova/internal/rules"
 )
 
-// +kubebuilder:webhook:path=/validate-compute-kova-dev-v1alpha1-server,mutating=false,failurePolicy=fail,sideEffects=NoneOnDryRun,groups=compute.kova.dev,resources=servers,verbs=create;update;delete,versions=v1alpha1,name=vserver.compute.kova.dev,admissionReviewVersions=v1
+// The Server validating webhook is not called for an update that changes nothing but the
+// REST shim's own notes on a server (the action it accepted last, the floating IPs it
+// pointed at the server last: internal/novaapi), which it writes on every action: nothing
+// ValidateUpdate checks can change in such an update, and the round trip was a fifth of an
+// os-stop's POST.
+// +kubebuilder:webhook:path=/validate-compute-kova-dev-v1alpha1-server,mutating=false,failurePolicy=fail,sideEffects=NoneOnDryRun,groups=compute.kova.dev,resources=servers,verbs=create;update;delete,versions=v1alpha1,name=vserver.compute.kova.dev,admissionReviewVersions=v1,patch=`{"matchConditions":[{"name":"not-only-the-shims-notes","expression":"request.operation != 'UPDATE' || has(object.metadata.deletionTimestamp) || object.spec != oldObject.spec || object.metadata.?labels.orValue({}) != oldObject.metadata.?labels.orValue({}) || object.metadata.?finalizers.orValue([]) != oldObject.metadata.?finalizers.orValue([]) || object.metadata.?annotations.orValue({}).exists(k, !(k in ['nova.kova.dev/pending-action', 'nova.kova.dev/floating-ips']) && (!(k in oldObject.metadata.?annotations.orValue({})) || oldObject.metadata.annotations[k] != object.metadata.annotations[k])) || oldObject.metadata.?annotations.orValue({}).exists(k, !(k in ['nova.kova.dev/pending-action', 'nova.kova.dev/floating-ips']) && !(k in object.metadata.?annotations.orValue({})))"}]}`
 
 // +kubebuilder:webhook:path=/mutate-compute-kova-dev-v1alpha1-server,mutating=true,failurePolicy=fail,sideEffects=None,groups=compute.kova.dev,resources=servers,verbs=create,versions=v1alpha1,name=mserver.compute.kova.dev,admissionReviewVersions=v1
 

@@ -266,7 +266,7 @@ func BenchmarkShimStop(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		var mu sync.Mutex
-		var stops, posts []time.Duration
+		var stops, posts, seen []time.Duration
 		before := writes.n.Load()
 		metricsBefore, err := apiMetrics(rs.ctx, k)
 		if err != nil {
@@ -287,9 +287,15 @@ func BenchmarkShimStop(b *testing.B) {
 						return
 					}
 					took := time.Since(start)
+					off := writes.shutOffAt(id)
+					if off.Before(start) {
+						b.Errorf("server %s shown SHUTOFF but its watch has not seen it", id)
+						return
+					}
 					mu.Lock()
 					stops = append(stops, took)
 					posts = append(posts, posted)
+					seen = append(seen, off.Sub(start))
 					mu.Unlock()
 					if err := servers.Start(rs.ctx, t.c, id).ExtractErr(); err != nil {
 						b.Error(err)
@@ -320,9 +326,13 @@ func BenchmarkShimStop(b *testing.B) {
 		b.ReportMetric(ms(percentile(posts, 0.99)), "post-p99-ms")
 		b.ReportMetric(ms(percentile(stops, 0.5)), "stop-p50-ms")
 		b.ReportMetric(ms(percentile(stops, 0.99)), "stop-p99-ms")
-		b.Logf("os-stop -> SHUTOFF shown, %d clients, %d stops: p50 %v p99 %v max %v; %.2f writes to servers and serveractions per stop or start",
+		// When the API server first had it, which is when a GET through the shim can first
+		// show it (it reads the server past its cache): the stop itself, less the polls' aim.
+		b.ReportMetric(ms(percentile(seen, 0.5)), "stop-stored-p50-ms")
+		b.ReportMetric(ms(percentile(seen, 0.99)), "stop-stored-p99-ms")
+		b.Logf("os-stop -> SHUTOFF shown, %d clients, %d stops: p50 %v p99 %v max %v (stored: p50 %v p99 %v); %.2f writes to servers and serveractions per stop or start",
 			stopClients, len(stops), percentile(stops, 0.5).Round(time.Millisecond), percentile(stops, 0.99).Round(time.Millisecond),
-			slices.Max(stops).Round(time.Millisecond), perAction)
+			slices.Max(stops).Round(time.Millisecond), percentile(seen, 0.5).Round(time.Millisecond), percentile(seen, 0.99).Round(time.Millisecond), perAction)
 	}
 }
 

@@ -1,0 +1,124 @@
+package webhook_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/apiserver/pkg/admission"
+	"k8s.io/apiserver/pkg/admission/plugin/cel"
+	webhookplugin "k8s.io/apiserver/pkg/admission/plugin/webhook"
+	"k8s.io/apiserver/pkg/cel/environment"
+
+	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/internal/testenv"
+)
+
+// shippedWebhook is the named webhook of config/webhook/manifests.yaml, as kube-apiserver
+// gets it.
+func shippedWebhook(t *testing.T, name string) *admissionregistrationv1.ValidatingWebhook {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(testenv.Root(), "config", "webhook", "manifests.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(raw), 4096)
+	for {
+		var cfg admissionregistrationv1.ValidatingWebhookConfiguration
+		if err := dec.Decode(&cfg); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Kind != "ValidatingWebhookConfiguration" {
+			continue
+		}
+		for i := range cfg.Webhooks {
+			if cfg.Webhooks[i].Name == name {
+				return &cfg.Webhooks[i]
+			}
+		}
+	}
+	t.Fatalf("no validating webhook %s in the manifests", name)
+	return nil
+}
+
+// The Server webhook's match condition, compiled and evaluated as kube-apiserver does:
+// the REST shim's notes alone do not call the webhook; every other change does.
+func TestServerWebhookSkipsOnlyTheShimsNotes(t *testing.T) {
+	hook := shippedWebhook(t, "vserver.compute.kova.dev")
+	if len(hook.MatchConditions) == 0 {
+		t.Fatal("the Server webhook has no match condition")
+	}
+	compiler := cel.NewConditionCompiler(environment.MustBaseEnvSet(environment.DefaultCompatibilityVersion()))
+	matcher := webhookplugin.NewValidatingWebhookAccessor("uid", "kova-validating-webhook-configuration", hook).GetCompiledMatcher(compiler)
+
+	old := &computev1.Server{
+		TypeMeta: metav1.TypeMeta{APIVersion: computev1.GroupVersion.String(), Kind: "Server"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: "demo", Name: "srv", Labels: map[string]string{"a": "1"},
+			Annotations: map[string]string{computev1.AnnotationUserID: "demo", "nova.kova.dev/pending-action": "srv-stop-1"},
+			Finalizers:  []string{"compute.kova.dev/server"}},
+		Spec: computev1.ServerSpec{FlavorRef: "m1.tiny", ImageRef: "cirros", PowerState: computev1.PowerActive},
+	}
+	gvr := computev1.GroupVersion.WithResource("servers")
+	calls := func(op admission.Operation, obj, oldObj *computev1.Server) bool {
+		t.Helper()
+		var o, oo runtime.Object
+		if obj != nil {
+			o = obj
+		}
+		if oldObj != nil {
+			oo = oldObj
+		}
+		attrs := admission.NewAttributesRecord(o, oo, computev1.GroupVersion.WithKind("Server"), "demo", "srv", gvr, "", op, nil, false, nil)
+		va, err := admission.NewVersionedAttributes(attrs, schema.GroupVersionKind(computev1.GroupVersion.WithKind("Server")), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := matcher.Match(context.Background(), va, nil, nil)
+		if res.Error != nil {
+			t.Fatalf("%s: %v", op, res.Error)
+		}
+		return res.Matches
+	}
+	changed := func(edit func(*computev1.Server)) *computev1.Server {
+		s := old.DeepCopy()
+		edit(s)
+		return s
+	}
+	for _, c := range []struct {
+		what  string
+		op    admission.Operation
+		obj   *computev1.Server
+		oldOb *computev1.Server
+		want  bool
+	}{
+		{"create", admission.Create, old, nil, true},
+		{"delete", admission.Delete, nil, old, true},
+		{"a new pending action", admission.Update, changed(func(s *computev1.Server) { s.Annotations["nova.kova.dev/pending-action"] = "srv-start-2" }), old, false},
+		{"a floating IP named", admission.Update, changed(func(s *computev1.Server) { s.Annotations["nova.kova.dev/floating-ips"] = "fip-1" }), old, false},
+		{"the notes gone", admission.Update, changed(func(s *computev1.Server) { delete(s.Annotations, "nova.kova.dev/pending-action") }), old, false},
+		{"the creator", admission.Update, changed(func(s *computev1.Server) { s.Annotations[computev1.AnnotationUserID] = "eve" }), old, true},
+		{"the creator removed", admission.Update, changed(func(s *computev1.Server) { delete(s.Annotations, computev1.AnnotationUserID) }), old, true},
+		{"another annotation", admission.Update, changed(func(s *computev1.Server) { s.Annotations[computev1.AnnotationFault] = "build" }), old, true},
+		{"a note and the spec", admission.Update, changed(func(s *computev1.Server) {
+			s.Annotations["nova.kova.dev/pending-action"] = "x"
+			s.Spec.PowerState = computev1.PowerStopped
+		}), old, true},
+		{"a label", admission.Update, changed(func(s *computev1.Server) { s.Labels["a"] = "2" }), old, true},
+		{"the finalizer", admission.Update, changed(func(s *computev1.Server) { s.Finalizers = nil }), old, true},
+		{"no annotations before", admission.Update, changed(func(s *computev1.Server) {}), changed(func(s *computev1.Server) { s.Annotations = nil }), true},
+	} {
+		if got := calls(c.op, c.obj, c.oldOb); got != c.want {
+			t.Errorf("%s: webhook called %v, want %v", c.what, got, c.want)
+		}
+	}
+}
