@@ -11,7 +11,6 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/admission/plugin/cel"
@@ -79,7 +78,7 @@ func TestServerWebhookSkipsOnlyTheShimsNotes(t *testing.T) {
 			oo = oldObj
 		}
 		attrs := admission.NewAttributesRecord(o, oo, computev1.GroupVersion.WithKind("Server"), "demo", "srv", gvr, "", op, nil, false, nil)
-		va, err := admission.NewVersionedAttributes(attrs, schema.GroupVersionKind(computev1.GroupVersion.WithKind("Server")), nil)
+		va, err := admission.NewVersionedAttributes(attrs, computev1.GroupVersion.WithKind("Server"), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
