@@ -124,8 +124,12 @@ func (h *handler) createSecurityGroups(rq *request, asked []string) ([]string, e
 	if len(asked) == 0 {
 		asked = []string{rules.DefaultSecurityGroup}
 	}
-	if err := h.ensureDefaultGroup(rq.ctx, rq.caller.Tenant); err != nil {
-		return nil, err
+	// The default group is made on the tenant's first use; once the cache has it, it is
+	// there (the webhook counts it as there in any case).
+	if !h.cachedDefaultGroup(rq.ctx, rq.caller.Tenant) {
+		if err := h.ensureDefaultGroup(rq.ctx, rq.caller.Tenant); err != nil {
+			return nil, err
+		}
 	}
 	groups, err := refs.SecurityGroupsFor(rq.ctx, h.cache, h.live, rq.caller.Tenant, asked)
 	if err != nil {

@@ -51,6 +51,11 @@ func (h *handler) ensureDefaultGroup(ctx context.Context, ns string) error {
 	return err
 }
 
+// cachedDefaultGroup says whether the cache has the tenant's default group.
+func (h *handler) cachedDefaultGroup(ctx context.Context, ns string) bool {
+	return h.cache.Get(ctx, client.ObjectKey{Namespace: ns, Name: rules.DefaultSecurityGroup}, &computev1.SecurityGroup{}) == nil
+}
+
 // groupsByName finds a rule's remote group among groups by metadata.name.
 func groupsByName(groups []computev1.SecurityGroup) func(string) *computev1.SecurityGroup {
 	return func(name string) *computev1.SecurityGroup {

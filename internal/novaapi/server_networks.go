@@ -84,7 +84,7 @@ func (h *handler) resolveNetworks(rq *request, reqs []nwRequest, mode string) ([
 		if r.Port != nil && *r.Port != "" {
 			return nil, badRequest("Port id %s could not be found.", *r.Port)
 		}
-		net, ok, err := h.network(rq.ctx, rq.caller.Tenant, js.CanonicalUUID(*r.UUID))
+		net, ok, err := h.bootNetwork(rq.ctx, rq.caller.Tenant, js.CanonicalUUID(*r.UUID))
 		if err != nil {
 			return nil, err
 		}

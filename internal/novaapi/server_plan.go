@@ -49,7 +49,7 @@ func (h *handler) planServer(rq *request, body *serverCreate) (*serverPlan, erro
 	}
 
 	// From here on, the compute API's checks.
-	img, err := h.requestedImage(rq, s)
+	img, err := h.requestedImage(rq, s, flavor)
 	if err != nil {
 		return nil, err
 	}
@@ -164,9 +164,14 @@ func (h *handler) requestedFlavor(rq *request, s *serverCreateAttrs) (*computev1
 	return flavor, nil
 }
 
-// requestedImage is the image a create names, if the caller sees it.
-func (h *handler) requestedImage(rq *request, s *serverCreateAttrs) (*computev1.Image, error) {
-	img, ok, err := h.image(rq.ctx, rq.caller.Tenant, js.CanonicalUUID(*s.ImageRef))
+// requestedImage is the image a create names, if the caller sees it: from the cache when
+// it has it ready to boot on flavor (boot_refs.go), else as the API server has it now.
+func (h *handler) requestedImage(rq *request, s *serverCreateAttrs, flavor *computev1.Flavor) (*computev1.Image, error) {
+	id := js.CanonicalUUID(*s.ImageRef)
+	if img, err := h.cachedBootImage(rq.ctx, rq.caller.Tenant, id, flavor); err != nil || img != nil {
+		return img, err
+	}
+	img, ok, err := h.image(rq.ctx, rq.caller.Tenant, id)
 	if err != nil {
 		return nil, err
 	}
