@@ -233,9 +233,13 @@ func (t *restTenant) untilShown(ctx context.Context, id, status string) error {
 	})
 }
 
-// BenchmarkShimStop: 8 clients, each with a server of its own, stop it (os-stop) and poll
-// GET /servers/{id} every 5 ms until it shows SHUTOFF with no task, then start it again
-// (not timed) and wait for ACTIVE; 25 stops each.
+// BenchmarkShimStop: 8 clients, each with a server of its own, stop it (os-stop) until
+// GET /servers/{id} shows SHUTOFF with no task, then start it again (not timed) until it
+// shows ACTIVE; 25 stops each, twice: first polling GET /servers/{id} every 5 ms, then
+// (the "watched" figures) waiting on a watch of the servers before one GET that shows it.
+// The polls of 8 clients every 5 ms are themselves most of the load (about 1,600 GETs a
+// second through the shim, each one past its cache); a client polls every second or two
+// (gophercloud, the openstack CLI, Tempest), so the watched round is the stop's own time.
 func BenchmarkShimStop(b *testing.B) {
 	rs := startRestStack(b)
 	defer rs.st.Stop()
@@ -265,74 +269,81 @@ func BenchmarkShimStop(b *testing.B) {
 	}
 	b.ResetTimer()
 	for range b.N {
-		var mu sync.Mutex
-		var stops, posts, seen []time.Duration
-		before := writes.n.Load()
-		metricsBefore, err := apiMetrics(rs.ctx, k)
-		if err != nil {
-			b.Fatal(err)
-		}
-		var wg sync.WaitGroup
-		for _, id := range ids {
-			wg.Go(func() {
-				for range stopsPerSrv {
-					start := time.Now()
-					if err := servers.Stop(rs.ctx, t.c, id).ExtractErr(); err != nil {
-						b.Error(err)
-						return
-					}
-					posted := time.Since(start)
-					if err := t.untilShown(rs.ctx, id, "SHUTOFF"); err != nil {
-						b.Error(err)
-						return
-					}
-					took := time.Since(start)
-					off := writes.shutOffAt(id)
-					if off.Before(start) {
-						b.Errorf("server %s shown SHUTOFF but its watch has not seen it", id)
-						return
-					}
-					mu.Lock()
-					stops = append(stops, took)
-					posts = append(posts, posted)
-					seen = append(seen, off.Sub(start))
-					mu.Unlock()
-					if err := servers.Start(rs.ctx, t.c, id).ExtractErr(); err != nil {
-						b.Error(err)
-						return
-					}
-					if err := t.untilShown(rs.ctx, id, "ACTIVE"); err != nil {
-						b.Error(err)
-						return
+		for _, watched := range []bool{false, true} {
+			// shown waits until GET /servers/{id} shows status, by polls or, watched, after
+			// the watch has seen it.
+			shown := func(id, status string, since time.Time) error {
+				if watched {
+					if _, err := writes.untilShown(rs.ctx, id, status, since); err != nil {
+						return err
 					}
 				}
-			})
+				return t.untilShown(rs.ctx, id, status)
+			}
+			var mu sync.Mutex
+			var stops, posts []time.Duration
+			before := writes.n.Load()
+			metricsBefore, err := apiMetrics(rs.ctx, k)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			for _, id := range ids {
+				wg.Go(func() {
+					for range stopsPerSrv {
+						start := time.Now()
+						if err := servers.Stop(rs.ctx, t.c, id).ExtractErr(); err != nil {
+							b.Error(err)
+							return
+						}
+						posted := time.Since(start)
+						if err := shown(id, "SHUTOFF", start); err != nil {
+							b.Error(err)
+							return
+						}
+						took := time.Since(start)
+						mu.Lock()
+						stops = append(stops, took)
+						posts = append(posts, posted)
+						mu.Unlock()
+						started := time.Now()
+						if err := servers.Start(rs.ctx, t.c, id).ExtractErr(); err != nil {
+							b.Error(err)
+							return
+						}
+						if err := shown(id, "ACTIVE", started); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			if b.Failed() {
+				return
+			}
+			metricsAfter, err := apiMetrics(rs.ctx, k)
+			if err != nil {
+				b.Fatal(err)
+			}
+			how, suffix := "polled every 5 ms", ""
+			if watched {
+				how, suffix = "watched, then one GET", "-watched"
+			}
+			logMetrics(b, "a stop or a start, "+how, metricsBefore, metricsAfter, 2*len(stops))
+			// A stop and a start each round; the watch may trail the last start by a moment.
+			perAction := float64(writes.n.Load()-before) / float64(2*len(stops))
+			b.ReportMetric(perAction, "writes/action"+suffix)
+			// How much of it is the POST itself (answered 202), the rest being the
+			// controller's writes and the GETs that see them.
+			b.ReportMetric(ms(percentile(posts, 0.5)), "post"+suffix+"-p50-ms")
+			b.ReportMetric(ms(percentile(posts, 0.99)), "post"+suffix+"-p99-ms")
+			b.ReportMetric(ms(percentile(stops, 0.5)), "stop"+suffix+"-p50-ms")
+			b.ReportMetric(ms(percentile(stops, 0.99)), "stop"+suffix+"-p99-ms")
+			b.Logf("os-stop -> SHUTOFF shown (%s), %d clients, %d stops: p50 %v p99 %v max %v (the POST: p50 %v p99 %v); %.2f writes to servers and serveractions per stop or start",
+				how, stopClients, len(stops), percentile(stops, 0.5).Round(time.Millisecond), percentile(stops, 0.99).Round(time.Millisecond),
+				slices.Max(stops).Round(time.Millisecond), percentile(posts, 0.5).Round(time.Millisecond), percentile(posts, 0.99).Round(time.Millisecond), perAction)
 		}
-		wg.Wait()
-		if b.Failed() {
-			return
-		}
-		metricsAfter, err := apiMetrics(rs.ctx, k)
-		if err != nil {
-			b.Fatal(err)
-		}
-		logMetrics(b, "a stop or a start with its polls", metricsBefore, metricsAfter, 2*len(stops))
-		// A stop and a start each round; the watch may trail the last start by a moment.
-		perAction := float64(writes.n.Load()-before) / float64(2*len(stops))
-		b.ReportMetric(perAction, "writes/action")
-		// How much of it is the POST itself (answered 202), the rest being the controller's
-		// writes and the polls that see them.
-		b.ReportMetric(ms(percentile(posts, 0.5)), "post-p50-ms")
-		b.ReportMetric(ms(percentile(posts, 0.99)), "post-p99-ms")
-		b.ReportMetric(ms(percentile(stops, 0.5)), "stop-p50-ms")
-		b.ReportMetric(ms(percentile(stops, 0.99)), "stop-p99-ms")
-		// When the API server first had it, which is when a GET through the shim can first
-		// show it (it reads the server past its cache): the stop itself, less the polls' aim.
-		b.ReportMetric(ms(percentile(seen, 0.5)), "stop-stored-p50-ms")
-		b.ReportMetric(ms(percentile(seen, 0.99)), "stop-stored-p99-ms")
-		b.Logf("os-stop -> SHUTOFF shown, %d clients, %d stops: p50 %v p99 %v max %v (stored: p50 %v p99 %v); %.2f writes to servers and serveractions per stop or start",
-			stopClients, len(stops), percentile(stops, 0.5).Round(time.Millisecond), percentile(stops, 0.99).Round(time.Millisecond),
-			slices.Max(stops).Round(time.Millisecond), percentile(seen, 0.5).Round(time.Millisecond), percentile(seen, 0.99).Round(time.Millisecond), perAction)
 	}
 }
 

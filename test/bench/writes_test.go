@@ -17,39 +17,56 @@ import (
 
 // writeWatch counts the writes to a tenant's Servers and ServerActions that land (every
 // watch event is one): what a stop costs the API server, whoever writes (the shim, the
-// controllers, the webhooks). It also notes when each server last became SHUTOFF with no
-// task: the moment any reader of the API server (a REST GET, kubectl) can first see a stop.
+// controllers, the webhooks). It also notes when each server came to show its status
+// with no task, the moment any reader of the API server (a REST GET, kubectl) can first
+// see it: a client that needs no polls to find out.
 type writeWatch struct {
 	n     atomic.Int64
 	stops []func()
 
 	mu      sync.Mutex
-	stopped map[types.UID]offSince
+	shown   map[types.UID]shownSince
+	changed chan struct{} // closed and replaced at every change of shown
 }
 
-// offSince is whether a server shows SHUTOFF with no task, and since when.
-type offSince struct {
-	off bool
-	at  time.Time
+// shownSince is the status a server shows with no task ("" while a task runs), and since
+// when.
+type shownSince struct {
+	status string
+	at     time.Time
 }
 
 // note records a server's event.
 func (w *writeWatch) note(srv *computev1.Server) {
-	off := srv.Status.Status == "SHUTOFF" && srv.Status.TaskState == ""
+	status := srv.Status.Status
+	if srv.Status.TaskState != "" {
+		status = ""
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if prev := w.stopped[srv.UID]; off && !prev.off {
-		w.stopped[srv.UID] = offSince{off: true, at: time.Now()}
-	} else if !off {
-		w.stopped[srv.UID] = offSince{}
+	if w.shown[srv.UID].status != status {
+		w.shown[srv.UID] = shownSince{status: status, at: time.Now()}
+		close(w.changed)
+		w.changed = make(chan struct{})
 	}
 }
 
-// shutOffAt is when the server with uid became SHUTOFF with no task (zero if it is not).
-func (w *writeWatch) shutOffAt(uid string) time.Time {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.stopped[types.UID(uid)].at
+// untilShown waits until the watch has seen the server with uid show status with no task,
+// having come to it after since, and returns when it did.
+func (w *writeWatch) untilShown(ctx context.Context, uid, status string, since time.Time) (time.Time, error) {
+	for {
+		w.mu.Lock()
+		got, changed := w.shown[types.UID(uid)], w.changed
+		w.mu.Unlock()
+		if got.status == status && got.at.After(since) {
+			return got.at, nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return time.Time{}, ctx.Err()
+		}
+	}
 }
 
 func watchWrites(ctx context.Context, cfg *rest.Config, ns string) (*writeWatch, error) {
@@ -57,7 +74,7 @@ func watchWrites(ctx context.Context, cfg *rest.Config, ns string) (*writeWatch,
 	if err != nil {
 		return nil, err
 	}
-	w := &writeWatch{stopped: map[types.UID]offSince{}}
+	w := &writeWatch{shown: map[types.UID]shownSince{}, changed: make(chan struct{})}
 	for _, list := range []client.ObjectList{&computev1.ServerList{}, &computev1.ServerActionList{}} {
 		wi, err := c.Watch(ctx, list, client.InNamespace(ns))
 		if err != nil {
