@@ -189,3 +189,21 @@ func (e *env) serverByUID(id string) *computev1.Server {
 	e.t.Fatalf("no server %s", id)
 	return nil
 }
+
+// TestBootDoesNotTakeAnotherTenantsFromTheCache: the cache holds every tenant's images and
+// networks; a boot naming another tenant's private one is refused as if it did not exist.
+func TestBootDoesNotTakeAnotherTenantsFromTheCache(t *testing.T) {
+	const imgID, netID = "5b5b5b5b-0000-4000-8000-000000000001", "5b5b5b5b-0000-4000-8000-000000000002"
+	theirs := cirros()
+	theirs.Namespace, theirs.Name, theirs.UID, theirs.Spec.Visibility = "other", "mine", imgID, computev1.ImagePrivate
+	theirNet := &computev1.Network{ObjectMeta: metav1.ObjectMeta{Namespace: "other", Name: "net", UID: netID, CreationTimestamp: metav1.NewTime(base)},
+		Spec: computev1.NetworkSpec{Label: "net", CIDR: "10.4.0.0/24", Shared: true}}
+	e := newEnv(t, standard(theirs, theirNet, rules.NewDefaultSecurityGroup(tenant))...).as("demo", "2.37")
+	e.do(http.MethodPost, "/servers", `{"server": {"name": "b", "flavorRef": "1", "imageRef": "`+imgID+`", "networks": "none"}}`).
+		expectFault(http.StatusBadRequest, "badRequest", "Can not find requested image")
+	e.do(http.MethodPost, "/servers", `{"server": {"name": "b", "flavorRef": "1", "imageRef": "`+imageUID+`", "networks": [{"uuid": "`+netID+`"}]}}`).
+		expectFault(http.StatusBadRequest, "badRequest", "Network "+netID+" could not be found.")
+	if n := len(e.servers()); n != 0 {
+		t.Errorf("%d servers made", n)
+	}
+}
