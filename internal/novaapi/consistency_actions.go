@@ -3,7 +3,6 @@ package novaapi
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 
@@ -154,67 +153,74 @@ func (h *handler) actionsOf(ctx context.Context, srv *computev1.Server) (all, fr
 	return withFresh(list.Items, fresh), fresh, nil
 }
 
-// actionsIn are the actions of the servers given (all in ns, "" for all), by server
-// (namespace/name), for a list: the cached ones, and those annPendingAction names read past
-// the cache where the cache does not have them finished. The second result is the named
-// actions, as read now, for catchUp.
-func (h *handler) actionsIn(ctx context.Context, ns string, servers []computev1.Server) (map[string][]computev1.ServerAction, []computev1.ServerAction, error) {
-	var list computev1.ServerActionList
-	if err := h.cache.List(ctx, &list, inNamespace(ns)...); err != nil {
-		return nil, nil, err
-	}
-	out := map[string][]computev1.ServerAction{}
-	for _, sa := range list.Items {
-		k := sa.Namespace + "/" + sa.Spec.ServerName
-		out[k] = append(out[k], sa)
-	}
+// withActions are the servers given with the actions their states are projected from, in
+// the same order: the cached ones, by the cache's index on the server's name, and the one
+// accepted for each last as the API server has it now (actionsOf). A server an action
+// finished on after it was read is read again (shownState); one found gone then is
+// returned in gone, and keeps its old copy in the items.
+func (h *handler) withActions(ctx context.Context, servers []*computev1.Server) ([]listedServer, []*computev1.Server, error) {
+	items := make([]listedServer, len(servers))
+	named := make([][]computev1.ServerAction, len(servers)) // the action named on each, as read now
 	var keys []client.ObjectKey
-	var finishedNamed []computev1.ServerAction
-	for i := range servers {
-		key, done, ok := pendingAction(&servers[i], out[servers[i].Namespace+"/"+servers[i].Name])
-		if ok {
-			keys = append(keys, key)
+	var keyAt []int
+	for i, s := range servers {
+		// The cache's own actions, not copies: nothing here changes them.
+		var list computev1.ServerActionList
+		if err := h.cache.List(ctx, &list, client.InNamespace(s.Namespace), client.MatchingFields{indexServerName: s.Name}, client.UnsafeDisableDeepCopy); err != nil {
+			return nil, nil, err
 		}
-		if done != nil {
-			finishedNamed = append(finishedNamed, *done)
-			k := servers[i].Namespace + "/" + servers[i].Name
-			out[k] = withFresh(out[k], []computev1.ServerAction{*done})
+		items[i] = listedServer{srv: s, actions: list.Items}
+		switch key, done, ok := pendingAction(s, list.Items); {
+		case ok:
+			keys, keyAt = append(keys, key), append(keyAt, i)
+		case done != nil:
+			// Finished, so current, and counts as read now (actionsOf).
+			named[i] = []computev1.ServerAction{*done}
+			items[i].actions = withFresh(list.Items, named[i])
 		}
 	}
-	fresh, err := getAll[computev1.ServerAction](ctx, h, keys)
+	got, err := getAll[computev1.ServerAction](ctx, h, keys)
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, sa := range fresh {
-		k := sa.Namespace + "/" + sa.Spec.ServerName
-		out[k] = withFresh(out[k], []computev1.ServerAction{sa})
+	read := make(map[client.ObjectKey]*computev1.ServerAction, len(got))
+	for i := range got {
+		read[client.ObjectKeyFromObject(&got[i])] = &got[i]
 	}
-	// A named action the cache has finished counts as read now too (see actionsOf).
-	return out, append(fresh, finishedNamed...), nil
-}
-
-// catchUp reads again the servers an action read past the cache finished on after they
-// were read (see shownState); one gone since is dropped.
-func (h *handler) catchUp(ctx context.Context, servers []computev1.Server, fresh []computev1.ServerAction) ([]computev1.Server, error) {
-	behind := map[client.ObjectKey]bool{}
-	for i := range fresh {
-		key := client.ObjectKey{Namespace: fresh[i].Namespace, Name: fresh[i].Spec.ServerName}
-		for j := range servers {
-			if client.ObjectKeyFromObject(&servers[j]) == key && finishedSince(fresh[i:i+1], &servers[j]) {
-				behind[key] = true
-			}
+	for j, i := range keyAt {
+		if sa, ok := read[keys[j]]; ok {
+			named[i] = []computev1.ServerAction{*sa}
+			items[i].actions = withFresh(items[i].actions, named[i])
+		}
+	}
+	var behind []client.ObjectKey
+	var behindAt []int
+	for i := range items {
+		if finishedSince(named[i], items[i].srv) {
+			behind, behindAt = append(behind, client.ObjectKeyFromObject(items[i].srv)), append(behindAt, i)
 		}
 	}
 	if len(behind) == 0 {
-		return servers, nil
+		return items, nil, nil
 	}
-	keys := slices.Collect(maps.Keys(behind))
-	again, err := getAll[computev1.Server](ctx, h, keys)
+	again, err := getAll[computev1.Server](ctx, h, behind)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	out := slices.DeleteFunc(servers, func(s computev1.Server) bool { return behind[client.ObjectKeyFromObject(&s)] })
-	return append(out, again...), nil
+	current := make(map[client.ObjectKey]*computev1.Server, len(again))
+	for i := range again {
+		current[client.ObjectKeyFromObject(&again[i])] = &again[i]
+	}
+	var gone []*computev1.Server
+	for j, i := range behindAt {
+		s, ok := current[behind[j]]
+		if !ok || s.UID != items[i].srv.UID {
+			gone = append(gone, items[i].srv)
+			continue
+		}
+		items[i].srv = s
+	}
+	return items, gone, nil
 }
 
 // shownState is the server to show and the state to show it in. The server was read before

@@ -1,7 +1,6 @@
 package novaapi
 
 import (
-	"maps"
 	"net/http"
 	"slices"
 	"sort"
@@ -135,36 +134,32 @@ func (h *handler) renderServers(rq *request, sel *serverSelection, limit int, de
 
 // findServers reads the actions of the servers given (consistency.go), projects their
 // states and keeps those the filters match. Servers an action finished on after they were
-// read are read again, so all is returned too.
+// read are read again, and those found gone then are left out, so all is returned too.
 func (h *handler) findServers(rq *request, search *serverSearch, all []computev1.Server) ([]computev1.Server, []listedServer, error) {
-	actions := map[string][]computev1.ServerAction{}
-	var fresh []computev1.ServerAction
-	for _, ns := range search.namespaces {
-		byServer, read, err := h.actionsIn(rq.ctx, ns, all)
-		if err != nil {
-			return nil, nil, err
-		}
-		maps.Copy(actions, byServer)
-		fresh = append(fresh, read...)
+	servers := make([]*computev1.Server, len(all))
+	for i := range all {
+		servers[i] = &all[i]
 	}
-	all, err := h.catchUp(rq.ctx, slices.Clone(all), fresh)
+	listed, gone, err := h.withActions(rq.ctx, servers)
 	if err != nil {
 		return nil, nil, err
 	}
-	items := make([]listedServer, 0, len(all))
-	for i := range all {
-		srv := &all[i]
+	listed = slices.DeleteFunc(listed, func(e listedServer) bool { return slices.Contains(gone, e.srv) })
+	current := make([]computev1.Server, 0, len(listed))
+	items := make([]listedServer, 0, len(listed))
+	for _, e := range listed {
+		current = append(current, *e.srv)
 		if len(search.filters) == 0 {
 			// Nothing to filter by the state: only the page's servers need one (project).
-			items = append(items, listedServer{srv: srv, actions: actions[srv.Namespace+"/"+srv.Name]})
+			items = append(items, e)
 			continue
 		}
-		st := rules.ProjectedState(srv, actions[srv.Namespace+"/"+srv.Name])
-		if !slices.ContainsFunc(search.filters, func(f serverFilter) bool { return !f(srv, st) }) {
-			items = append(items, listedServer{srv: srv, st: st, projected: true})
+		st := rules.ProjectedState(e.srv, e.actions)
+		if !slices.ContainsFunc(search.filters, func(f serverFilter) bool { return !f(e.srv, st) }) {
+			items = append(items, listedServer{srv: e.srv, st: st, projected: true})
 		}
 	}
-	return all, items, nil
+	return current, items, nil
 }
 
 // project gives the servers of a page their state, where findServers left it for later.

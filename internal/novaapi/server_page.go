@@ -157,7 +157,7 @@ func (h *handler) indexedSelection(rq *request, idx *ServerIndex, ns string, at 
 	reads *pageReads, order serverSort, now time.Time) (*serverSelection, error) {
 	for {
 		page := indexedCandidates(idx, ns, at, desc, limit, reads)
-		items, gone, err := h.pageActions(rq.ctx, ns, page)
+		items, gone, err := h.withActions(rq.ctx, page)
 		if err != nil {
 			return nil, err
 		}
@@ -211,75 +211,6 @@ func follows(at, s *computev1.Server, desc bool) bool {
 		return c < 0
 	}
 	return c > 0
-}
-
-// pageActions are the page's servers with the actions their states are projected from:
-// the cached ones, by the cache's index on the server's name, and the one accepted for each
-// last as the API server has it now (actionsOf). A server an action finished on after it
-// was read is read again (shownState); one found gone then is returned as such.
-func (h *handler) pageActions(ctx context.Context, ns string, page []*computev1.Server) ([]listedServer, []*computev1.Server, error) {
-	items := make([]listedServer, len(page))
-	named := make([][]computev1.ServerAction, len(page)) // the action named on each, as read now
-	var keys []client.ObjectKey
-	var keyAt []int
-	for i, s := range page {
-		// The cache's own actions, not copies: nothing here changes them.
-		var list computev1.ServerActionList
-		if err := h.cache.List(ctx, &list, client.InNamespace(ns), client.MatchingFields{indexServerName: s.Name}, client.UnsafeDisableDeepCopy); err != nil {
-			return nil, nil, err
-		}
-		items[i] = listedServer{srv: s, actions: list.Items}
-		switch key, done, ok := pendingAction(s, list.Items); {
-		case ok:
-			keys, keyAt = append(keys, key), append(keyAt, i)
-		case done != nil:
-			// Finished, so current, and counts as read now (actionsOf).
-			named[i] = []computev1.ServerAction{*done}
-			items[i].actions = withFresh(list.Items, named[i])
-		}
-	}
-	got, err := getAll[computev1.ServerAction](ctx, h, keys)
-	if err != nil {
-		return nil, nil, err
-	}
-	byName := make(map[string]*computev1.ServerAction, len(got))
-	for i := range got {
-		byName[got[i].Name] = &got[i]
-	}
-	for j, i := range keyAt {
-		if sa, ok := byName[keys[j].Name]; ok {
-			named[i] = []computev1.ServerAction{*sa}
-			items[i].actions = withFresh(items[i].actions, named[i])
-		}
-	}
-	var behind []client.ObjectKey
-	var behindAt []int
-	for i := range items {
-		if finishedSince(named[i], items[i].srv) {
-			behind, behindAt = append(behind, client.ObjectKeyFromObject(items[i].srv)), append(behindAt, i)
-		}
-	}
-	if len(behind) == 0 {
-		return items, nil, nil
-	}
-	again, err := getAll[computev1.Server](ctx, h, behind)
-	if err != nil {
-		return nil, nil, err
-	}
-	byServer := make(map[string]*computev1.Server, len(again))
-	for i := range again {
-		byServer[again[i].Name] = &again[i]
-	}
-	var gone []*computev1.Server
-	for _, i := range behindAt {
-		s, ok := byServer[items[i].srv.Name]
-		if !ok || s.UID != items[i].srv.UID {
-			gone = append(gone, items[i].srv)
-			continue
-		}
-		items[i].srv = s
-	}
-	return items, gone, nil
 }
 
 // checkIndexed makes what the index and reads hold of the servers sel selects current, from
