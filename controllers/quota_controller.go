@@ -119,30 +119,12 @@ const quotaCountBatch = time.Second
 // CPU during a burst of boots); the server's own create event brings the count that
 // settles the reservation anyway.
 func (r *QuotaReconciler) SetupWithManager(mgr manager.Manager) error {
-	// quotaOf is the Quota of o's tenant.
-	quotaOf := func(o client.Object) reconcile.Request {
-		return reconcile.Request{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: computev1.QuotaName}}
-	}
 	later := func(o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-		q.AddAfter(quotaOf(o), quotaCountBatch)
+		q.AddAfter(quotaRequest(o), quotaCountBatch)
 	}
 	return builder.ControllerManagedBy(mgr).
 		Named("quota").
-		Watches(&computev1.Quota{}, handler.Funcs{
-			CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-				q.Add(quotaOf(e.Object))
-			},
-			UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-				if e.ObjectNew.GetGeneration() != e.ObjectOld.GetGeneration() {
-					q.Add(quotaOf(e.ObjectNew))
-					return
-				}
-				later(e.ObjectNew, q)
-			},
-			GenericFunc: func(_ context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-				q.Add(quotaOf(e.Object))
-			},
-		}).
+		Watches(&computev1.Quota{}, quotaChanges()).
 		Watches(&computev1.Server{}, handler.Funcs{
 			CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 				later(e.Object, q)
@@ -150,7 +132,7 @@ func (r *QuotaReconciler) SetupWithManager(mgr manager.Manager) error {
 			UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 				if e.ObjectOld.GetDeletionTimestamp() == nil && e.ObjectNew.GetDeletionTimestamp() != nil {
 					// A server being deleted holds nothing from now on.
-					q.Add(quotaOf(e.ObjectNew))
+					q.Add(quotaRequest(e.ObjectNew))
 					return
 				}
 				later(e.ObjectNew, q)
@@ -159,8 +141,33 @@ func (r *QuotaReconciler) SetupWithManager(mgr manager.Manager) error {
 				// A deleted server frees its quota at once, as in Nova, and its
 				// reservation with it if no count saw the server.
 				r.gone.add(string(e.Object.GetUID()), r.now())
-				q.Add(quotaOf(e.Object))
+				q.Add(quotaRequest(e.Object))
 			},
 		}).
 		Complete(r)
+}
+
+// quotaRequest is the count of o's tenant's Quota.
+func quotaRequest(o client.Object) reconcile.Request {
+	return reconcile.Request{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: computev1.QuotaName}}
+}
+
+// quotaChanges counts a Quota at once when it is made or its limits change, and
+// quotaCountBatch after its status is written (see SetupWithManager).
+func quotaChanges() handler.Funcs {
+	return handler.Funcs{
+		CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			q.Add(quotaRequest(e.Object))
+		},
+		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			if e.ObjectNew.GetGeneration() != e.ObjectOld.GetGeneration() {
+				q.Add(quotaRequest(e.ObjectNew))
+				return
+			}
+			q.AddAfter(quotaRequest(e.ObjectNew), quotaCountBatch)
+		},
+		GenericFunc: func(_ context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			q.Add(quotaRequest(e.Object))
+		},
+	}
 }
