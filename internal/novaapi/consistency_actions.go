@@ -55,7 +55,13 @@ func (h *handler) noteDelete(rq *request, srv *computev1.Server) error {
 // reads that action with the server (annPendingAction). It is the shim's own record,
 // written with its own identity: the caller may act on the server without editing it.
 func (h *handler) noteAction(ctx context.Context, srv *computev1.Server, name string) error {
-	patch := client.RawPatch(types.MergePatchType, fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, annPendingAction, name))
+	return h.noteOnServer(ctx, srv, annPendingAction, name)
+}
+
+// noteOnServer writes one of the shim's notes, annotation k, on srv, with the shim's own
+// identity (the Server webhook lets such an update by: internal/webhook/server.go).
+func (h *handler) noteOnServer(ctx context.Context, srv *computev1.Server, k, v string) error {
+	patch := client.RawPatch(types.MergePatchType, fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, k, v))
 	noted := &computev1.Server{ObjectMeta: metav1.ObjectMeta{Namespace: srv.Namespace, Name: srv.Name}}
 	if err := h.client.Patch(ctx, noted, patch); err != nil {
 		if apierrors.IsNotFound(err) {

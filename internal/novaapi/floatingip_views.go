@@ -2,14 +2,12 @@ package novaapi
 
 import (
 	"context"
-	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
 	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -67,16 +65,7 @@ func (h *handler) noteFloatingIP(ctx context.Context, srv *computev1.Server, fip
 			names = append(names, n)
 		}
 	}
-	patch := client.RawPatch(types.MergePatchType,
-		fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, annFloatingIPs, strings.Join(names, ",")))
-	noted := &computev1.Server{ObjectMeta: metav1.ObjectMeta{Namespace: srv.Namespace, Name: srv.Name}}
-	if err := h.client.Patch(ctx, noted, patch); err != nil {
-		if apierrors.IsNotFound(err) {
-			return notFound("Instance %s could not be found.", srv.UID)
-		}
-		return err
-	}
-	return nil
+	return h.noteOnServer(ctx, srv, annFloatingIPs, strings.Join(names, ","))
 }
 
 // floatingMemo is what one request has read of floating IPs: each by namespace and name
