@@ -9,6 +9,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
@@ -44,15 +45,17 @@ const annFloatingIPs = annPrefix + "floating-ips"
 // association, so a few cover even concurrent associations.
 const maxFloatingHints = 4
 
-// floatingHints are the names annFloatingIPs holds on srv, at most maxFloatingHints: the
-// annotation is the shim's, but a cloud operator can edit it with kubectl.
+// floatingHints are the names annFloatingIPs holds on srv, at most maxFloatingHints and
+// only names an object can have: the annotation is the shim's, but whoever may edit the
+// server with kubectl can write it (what it names is only read, in the server's namespace).
 func floatingHints(srv *computev1.Server) []string {
-	v := srv.Annotations[annFloatingIPs]
-	if v == "" {
-		return nil
+	var names []string
+	for n := range strings.SplitSeq(srv.Annotations[annFloatingIPs], ",") {
+		if len(names) < maxFloatingHints && len(validation.IsDNS1123Subdomain(n)) == 0 {
+			names = append(names, n)
+		}
 	}
-	names := strings.Split(v, ",")
-	return names[:min(len(names), maxFloatingHints)]
+	return names
 }
 
 // noteFloatingIP names the floating IP fip on srv (annFloatingIPs) before the shim points it

@@ -137,3 +137,13 @@ func TestFloatingAddressesWithoutList(t *testing.T) {
 		t.Errorf("%d LISTs of floating IPs for servers without any, want 0", n)
 	}
 }
+
+// Hints that no object can be named by (an annotation edited with kubectl) are ignored, not
+// read, and at most maxFloatingHints are.
+func TestFloatingHintsBounded(t *testing.T) {
+	srv := server("srv-a", srvUID, base)
+	srv.Annotations[annFloatingIPs] = ",fip-a,Not A Name,fip-b,fip-c,fip-d,fip-e"
+	if got := floatingHints(srv); !slices.Equal(got, []string{"fip-a", "fip-b", "fip-c", "fip-d"}) {
+		t.Errorf("hints %v, want the first four valid names", got)
+	}
+}
