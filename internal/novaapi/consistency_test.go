@@ -362,3 +362,29 @@ func (l listedUIDs) Lookup(uid types.UID) (types.NamespacedName, bool) {
 	}
 	return types.NamespacedName{}, false
 }
+
+// TestNoteNamingAnotherServersAction: a pending-action note edited (with kubectl) to name
+// another server's running action says nothing of this server: neither its show nor its
+// line in a list takes that action's task (a state is projected from the server's own
+// actions only, rules.ActionOf).
+func TestNoteNamingAnotherServersAction(t *testing.T) {
+	srv := server("srv-a", srvUID, base)
+	srv.Annotations[annPendingAction] = "srv-b-reboot"
+	other := server("srv-b", "9b1d7c55-9d0e-4c2c-9a57-0c1f0d3f2b11", base)
+	objs := standard(srv, other, &computev1.ServerAction{ObjectMeta: metav1.ObjectMeta{Namespace: tenant, Name: "srv-b-reboot",
+		CreationTimestamp: metav1.NewTime(base.Add(time.Hour))},
+		Spec:   computev1.ServerActionSpec{ServerName: "srv-b", Action: computev1.ActionReboot},
+		Status: computev1.ServerActionStatus{Phase: computev1.ActionRunning}})
+	// A cache that has not got the action, so the note is read past it.
+	e := newLaggingEnv(t, standard(srv, other)...)
+	for _, o := range objs[len(objs)-1:] {
+		if err := e.c.Create(context.Background(), o.DeepCopyObject().(client.Object)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for way, s := range map[string]map[string]any{"show": showServer(t, e, srvUID), "list": detailOf(t, e, srvUID)} {
+		if s["status"] != "ACTIVE" || task(s) != nil {
+			t.Errorf("%s: status %v task %v, want ACTIVE with no task", way, s["status"], task(s))
+		}
+	}
+}
