@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
@@ -53,17 +52,8 @@ func (h *handler) cachedBootImage(ctx context.Context, ns, id string, flavor *co
 // has none.
 func (h *handler) cachedNetwork(ctx context.Context, ns, id string) (*computev1.Network, error) {
 	namespaces := rules.VisibleNamespaces(ns, h.public)
-	if computev1.IsNetworkID(id) {
-		for _, n := range namespaces {
-			net := &computev1.Network{}
-			err := h.cache.Get(ctx, client.ObjectKey{Namespace: n, Name: id}, net)
-			if err == nil && rules.NetworkVisible(net, ns) {
-				return net, nil
-			}
-			if err != nil && !apierrors.IsNotFound(err) {
-				return nil, err
-			}
-		}
+	if net, err := networkNamed(ctx, h.cache, namespaces, ns, id); err != nil || net != nil {
+		return net, err
 	}
 	var list computev1.NetworkList
 	if err := h.cache.List(ctx, &list, client.MatchingFields{indexUID: id}); err != nil {

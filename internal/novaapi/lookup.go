@@ -115,17 +115,8 @@ func (h *handler) imageByName(ctx context.Context, ns, name string) (*computev1.
 func (h *handler) network(ctx context.Context, ns, id string) (*computev1.Network, bool, error) {
 	id = js.CanonicalUUID(id)
 	namespaces := rules.VisibleNamespaces(ns, h.public)
-	if computev1.IsNetworkID(id) {
-		for _, n := range namespaces {
-			net := &computev1.Network{}
-			err := h.live.Get(ctx, client.ObjectKey{Namespace: n, Name: id}, net)
-			if err == nil && rules.NetworkVisible(net, ns) {
-				return net, true, nil
-			}
-			if err != nil && !apierrors.IsNotFound(err) {
-				return nil, false, err
-			}
-		}
+	if net, err := networkNamed(ctx, h.live, namespaces, ns, id); err != nil || net != nil {
+		return net, net != nil, err
 	}
 	net := &computev1.Network{}
 	ok, err := h.byUIDIn(ctx, net, namespaces, id)
@@ -133,6 +124,25 @@ func (h *handler) network(ctx context.Context, ns, id string) (*computev1.Networ
 		return nil, false, err
 	}
 	return net, true, nil
+}
+
+// networkNamed is the network named id in the first of namespaces that has one visible to
+// ns, read through r; nil when id cannot be a name (computev1.IsNetworkID) or none has it.
+func networkNamed(ctx context.Context, r client.Reader, namespaces []string, ns, id string) (*computev1.Network, error) {
+	if !computev1.IsNetworkID(id) {
+		return nil, nil
+	}
+	for _, n := range namespaces {
+		net := &computev1.Network{}
+		err := r.Get(ctx, client.ObjectKey{Namespace: n, Name: id}, net)
+		if err == nil && rules.NetworkVisible(net, ns) {
+			return net, nil
+		}
+		if err != nil && !apierrors.IsNotFound(err) {
+			return nil, err
+		}
+	}
+	return nil, nil
 }
 
 // flavor gets a flavor by its Nova id (its name); nil when there is none.
