@@ -30,12 +30,16 @@ type ServerIndex struct {
 	// unlabelled are the servers without a creation-time label, by tenant and uid: every
 	// page's check lists them (selectorsOf).
 	unlabelled map[string]map[types.UID]*computev1.Server
-	synced     func() bool
+	// changes counts the index's changes by tenant: a page compares it before and after its
+	// check (server_page.go).
+	changes map[string]uint64
+	synced  func() bool
 }
 
 // NewServerIndex is an empty index; Watch feeds it.
 func NewServerIndex() *ServerIndex {
-	return &ServerIndex{tenant: map[string][]*computev1.Server{}, unlabelled: map[string]map[types.UID]*computev1.Server{}}
+	return &ServerIndex{tenant: map[string][]*computev1.Server{}, unlabelled: map[string]map[types.UID]*computev1.Server{},
+		changes: map[string]uint64{}}
 }
 
 // Watch feeds the index from the informers' Server events. Call it before the informers
@@ -86,6 +90,7 @@ func (x *ServerIndex) put(obj any) {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	x.changes[s.Namespace]++
 	x.noteLabels(s)
 	list := x.tenant[s.Namespace]
 	i, found := slices.BinarySearchFunc(list, s, compareIndexed)
@@ -138,11 +143,19 @@ func (x *ServerIndex) remove(s *computev1.Server) {
 	if !found || list[i].UID != s.UID {
 		return
 	}
+	x.changes[s.Namespace]++
 	if list = slices.Delete(list, i, i+1); len(list) == 0 {
 		delete(x.tenant, s.Namespace)
 		return
 	}
 	x.tenant[s.Namespace] = list
+}
+
+// version is how many times the index of ns has changed.
+func (x *ServerIndex) version(ns string) uint64 {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.changes[ns]
 }
 
 // after is up to n servers of ns that follow at in the order (at itself left out; nil: from

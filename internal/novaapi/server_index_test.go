@@ -16,6 +16,7 @@ import (
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache/informertest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllertest"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
@@ -267,5 +268,44 @@ func TestServerIndexWatch(t *testing.T) {
 	x.deleted(toolscache.DeletedFinalStateUnknown{Key: tenant + "/b", Obj: newer})
 	if got := x.after(tenant, nil, true, 10); len(got) != 0 {
 		t.Errorf("after a delete seen as a tombstone %v", names(got))
+	}
+}
+
+// TestIndexedPageIndexChangedDuringCheck: the informer brings a server made through another
+// replica into the index after the page was chosen from it and before its check compares
+// the LIST with it; the page shows the server all the same.
+func TestIndexedPageIndexChangedDuringCheck(t *testing.T) {
+	fleet := bigFleet(10)
+	var objs []client.Object
+	for _, s := range fleet {
+		objs = append(objs, s)
+	}
+	e := newEnvWith(t, bumpGeneration, standard(objs...)...)
+	cache := snapshotOf(t, standard(objs...))
+	idx := readyIndex(t, cache)
+	made := fleet[len(fleet)-1].DeepCopy()
+	made.Name, made.UID, made.ResourceVersion = "made-elsewhere", "7d3c1e55-8f2a-4b6c-9e0d-1a2b3c4d5e6f", ""
+	made.CreationTimestamp = metav1.NewTime(fleet[len(fleet)-1].CreationTimestamp.Add(time.Second))
+	if err := e.c.Create(context.Background(), made); err != nil {
+		t.Fatal(err)
+	}
+	// The page's check LISTs past the cache; the informer delivers the server just then.
+	live := interceptor.NewClient(e.c, interceptor.Funcs{List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
+		if err := c.List(ctx, list, opts...); err != nil {
+			return err
+		}
+		if _, ok := list.(*metav1.PartialObjectMetadataList); ok {
+			delivered := &computev1.Server{}
+			if err := c.Get(ctx, client.ObjectKeyFromObject(made), delivered); err != nil {
+				return err
+			}
+			idx.put(delivered)
+		}
+		return nil
+	}})
+	e.h = New(Config{Client: e.c, Live: live, Cache: cache, ServerUIDs: uidsOf(t, cache), Admins: e.admins, PublicNamespace: public, Servers: idx})
+	ids, _ := walk(t, e, 20)
+	if len(ids) != len(fleet)+1 || ids[0] != string(made.UID) {
+		t.Errorf("the page lists %d servers, first %v; want %d, first the one made elsewhere %s", len(ids), ids[0], len(fleet)+1, made.UID)
 	}
 }

@@ -111,6 +111,7 @@ func (h *handler) indexedPage(rq *request, ns string, order serverSort, marker s
 	rendered := map[string]any{}
 	var checked *rules.CreatedSelection
 	for attempt := 0; ; attempt++ {
+		selected := idx.version(ns)
 		sel, err := h.indexedSelection(rq, idx, ns, at, desc, limit, reads, order, now)
 		if err != nil {
 			return nil, false, err
@@ -143,7 +144,10 @@ func (h *handler) indexedPage(rq *request, ns string, order serverSort, marker s
 		if res.err != nil {
 			return nil, false, res.err
 		}
-		if !res.changed {
+		// The check found the cached copies current by the index as it is after the LIST;
+		// if the index changed since the page was chosen from it (a server the informer
+		// brought meanwhile), the page is chosen again from it, checked as it now is.
+		if !res.changed && idx.version(ns) == selected {
 			return body, true, renderErr
 		}
 		reads, checked = next, &want
