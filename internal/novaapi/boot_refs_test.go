@@ -48,6 +48,8 @@ func typeName(o any) string {
 		return "securitygroup"
 	case *computev1.ServerList:
 		return "servers"
+	case *computev1.FloatingIPList:
+		return "floatingips"
 	}
 	return "other"
 }
