@@ -106,12 +106,12 @@ func (h *handler) oneFits(ctx context.Context, tenant string, flavor *computev1.
 	if err != nil || q.Status.ObservedTime == nil {
 		return false, err
 	}
-	class, err := quota.Class(ctx, h.cache)
+	limits, err := limitsOf(ctx, h.cache, q)
 	if err != nil {
 		return false, err
 	}
 	one := big.NewInt(1)
-	_, err = quota.Create(quota.Effective(class, &q.Spec), q.Status.Used, quota.FlavorOf(flavor), one, one, "1")
+	_, err = quota.Create(limits, q.Status.Used, quota.FlavorOf(flavor), one, one, "1")
 	if quota.IsExceeded(err) {
 		return false, nil
 	}
@@ -138,11 +138,17 @@ func (h *handler) fitQuota(ctx context.Context, r client.Reader, tenant string, 
 // quotaLimits are a tenant's quotas: its Quota over the QuotaClass "default" over Nova's
 // defaults.
 func (h *handler) quotaLimits(ctx context.Context, r client.Reader, tenant string) (quota.Limits, error) {
-	class, err := quota.Class(ctx, r)
+	q, err := h.tenantQuota(ctx, r, tenant)
 	if err != nil {
 		return nil, err
 	}
-	q, err := h.tenantQuota(ctx, r, tenant)
+	return limitsOf(ctx, r, q)
+}
+
+// limitsOf are the quotas of q's tenant: q over the QuotaClass "default", as r has it, over
+// Nova's defaults.
+func limitsOf(ctx context.Context, r client.Reader, q *computev1.Quota) (quota.Limits, error) {
+	class, err := quota.Class(ctx, r)
 	if err != nil {
 		return nil, err
 	}
