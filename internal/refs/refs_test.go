@@ -5,19 +5,16 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/refs"
+	"github.com/kova-dev/kova/internal/testenv"
 )
 
 func TestResolveFindsWhatOnlyTheAPIServerHasSeen(t *testing.T) {
-	scheme := runtime.NewScheme()
-	if err := computev1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
+	scheme := testenv.Scheme()
 	network := &computev1.Network{ObjectMeta: metav1.ObjectMeta{Namespace: "tenant", Name: "private"},
 		Spec: computev1.NetworkSpec{CIDR: "10.0.0.0/24"}}
 	cache := fake.NewClientBuilder().WithScheme(scheme).Build() // a moment behind: no network yet

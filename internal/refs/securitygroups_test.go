@@ -5,22 +5,19 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/refs"
 	"github.com/kova-dev/kova/internal/rules"
+	"github.com/kova-dev/kova/internal/testenv"
 )
 
 // The groups a boot's names are judged against: the cache's when it finds exactly one group
 // for every name, the API server's when it finds none (made a moment ago) or several.
 func TestSecurityGroupsForReadsPastTheCacheUnlessItFindsExactlyOne(t *testing.T) {
-	scheme := runtime.NewScheme()
-	if err := computev1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
+	scheme := testenv.Scheme()
 	group := func(name, display string) *computev1.SecurityGroup {
 		return &computev1.SecurityGroup{ObjectMeta: metav1.ObjectMeta{Namespace: "tenant", Name: name},
 			Spec: computev1.SecurityGroupSpec{Name: display}}
