@@ -90,6 +90,15 @@ var _ = Describe("Server", func() {
 		Expect(s.Status.Addresses[0].NetworkName).To(Equal("private"))
 		Expect(s.Finalizers).To(ContainElement(computev1.Finalizer))
 		expectSeen(s, "BUILD/networking", "BUILD/spawning", "ACTIVE/none")
+		// The controller, the status's only writer, owns it whole: one short managed-fields
+		// entry, not one naming every field, in the object every write, watch and LIST carries.
+		var statusOwners []string
+		for _, mf := range s.ManagedFields {
+			if mf.Subresource == "status" && mf.FieldsV1 != nil {
+				statusOwners = append(statusOwners, mf.Manager+" "+mf.FieldsV1.GetRawString())
+			}
+		}
+		Expect(statusOwners).To(ConsistOf(HaveSuffix(` {"f:status":{}}`)))
 	})
 
 	It("walks every allowed transition as Nova shows it", func() {

@@ -278,6 +278,11 @@ type ServerApplied struct {
 	LockedReason string `json:"lockedReason,omitempty"`
 }
 
+// A server's status is atomic to the API server's field manager: the server controller is
+// its only writer, so one managed-fields entry names all of it rather than each field (a
+// smaller object for every write, watch and metadata LIST to carry).
+// +mapType=atomic
+
 // ServerStatus is Nova's view of the server, written only by the server controller.
 type ServerStatus struct {
 	// +optional
