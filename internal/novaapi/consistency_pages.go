@@ -78,7 +78,7 @@ func spanOf(order serverSort, marker *computev1.Server, items []listedServer, li
 }
 
 // freshPage is the body of a page of servers as the API server has them now (see above).
-func (h *handler) freshPage(rq *request, search *serverSearch, order serverSort, marker string, limit int, detail bool) (map[string]any, error) {
+func (h *handler) freshPage(rq *request, search *serverSearch, order serverSort, marker string, limit int, detail bool) ([]byte, error) {
 	if len(search.filters) == 0 && len(search.namespaces) == 1 && search.namespaces[0] != "" && indexedOrder(order) && limit > 0 {
 		body, ok, err := h.indexedPage(rq, search.namespaces[0], order, marker, limit, detail)
 		if ok || err != nil {
@@ -106,7 +106,7 @@ func (h *handler) freshPage(rq *request, search *serverSearch, order serverSort,
 			return nil, err
 		}
 		if all || checked != nil && checked.CoversSpan(sel.span.lo, sel.span.hi) {
-			return h.renderServers(rq, sel, limit, detail, rendered)
+			return h.renderPage(rq, sel, limit, detail, rendered)
 		}
 		want, ok := rules.CreatedSelection{}, false
 		if sel.span.ok && attempt < maxSpanChecks {
@@ -131,7 +131,7 @@ func (h *handler) freshPage(rq *request, search *serverSearch, order serverSort,
 			s, changed, err := h.checkSelection(rq.ctx, search.namespaces, current, want)
 			done <- result{s, changed, err}
 		}()
-		body, renderErr := h.renderServers(rq, sel, limit, detail, rendered)
+		body, renderErr := h.renderPage(rq, sel, limit, detail, rendered)
 		res := <-done
 		if res.err != nil {
 			return nil, res.err

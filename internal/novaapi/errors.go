@@ -201,27 +201,29 @@ func marshal(v any) []byte {
 // (ensure_ascii), as \uXXXX or a surrogate pair.
 func pythonSeparators(compact []byte) []byte {
 	out := make([]byte, 0, len(compact)+len(compact)/8)
-	inString, escaped := false, false
-	for _, c := range string(compact) {
+	inString := false
+	from := 0 // compact[from:i] is still to be copied
+	for i := 0; i < len(compact); i++ {
+		c := compact[i]
 		switch {
 		case c >= utf8.RuneSelf:
-			for _, u := range utf16.Encode([]rune{c}) {
+			out = append(out, compact[from:i]...)
+			r, size := utf8.DecodeRune(compact[i:])
+			for _, u := range utf16.Encode([]rune{r}) {
 				out = fmt.Appendf(out, `\u%04x`, u)
 			}
-			continue
-		case escaped:
-			escaped = false
+			i += size - 1
+			from = i + 1
 		case inString && c == '\\':
-			escaped = true
+			i++ // what a backslash escapes is ASCII, and never ends the string
 		case c == '"':
 			inString = !inString
 		case !inString && (c == ',' || c == ':'):
-			out = append(out, byte(c), ' ')
-			continue
+			out = append(append(out, compact[from:i+1]...), ' ')
+			from = i + 1
 		}
-		out = append(out, byte(c))
 	}
-	return out
+	return append(out, compact[from:]...)
 }
 
 // asAPIError maps an error from the Kubernetes API (or anything else) to what Nova would

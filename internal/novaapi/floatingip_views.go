@@ -49,8 +49,12 @@ const maxFloatingHints = 4
 // only names an object can have: the annotation is the shim's, but whoever may edit the
 // server with kubectl can write it (what it names is only read, in the server's namespace).
 func floatingHints(srv *computev1.Server) []string {
+	note := srv.Annotations[annFloatingIPs]
+	if note == "" {
+		return nil // nearly every server, in every list
+	}
 	var names []string
-	for n := range strings.SplitSeq(srv.Annotations[annFloatingIPs], ",") {
+	for n := range strings.SplitSeq(note, ",") {
 		if len(names) < maxFloatingHints && len(validation.IsDNS1123Subdomain(n)) == 0 {
 			names = append(names, n)
 		}

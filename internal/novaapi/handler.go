@@ -167,6 +167,9 @@ type request struct {
 
 	// floating is the tenant's floating IPs, read once per request (floatingip_views.go).
 	floating floatingMemo
+	// bookmarkBase is bookmarkRoot(caller.Root), worked out once (a list's every server
+	// has bookmark links) by the goroutine that renders.
+	bookmarkBase string
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
@@ -328,7 +331,12 @@ func (rq *request) json(code int, v any) error {
 		rq.w.WriteHeader(code)
 		return nil
 	}
-	body := marshal(v)
+	return rq.encoded(code, marshal(v))
+}
+
+// encoded answers with a body marshal has made.
+func (rq *request) encoded(code int, body []byte) error {
+	rq.w.Header().Set("Content-Type", "application/json")
 	rq.w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	rq.w.WriteHeader(code)
 	_, _ = rq.w.Write(body)

@@ -22,7 +22,10 @@ func (rq *request) selfHref(collection, id string) string {
 // whose version is not its last or next-to-last segment (the Kubernetes aggregated path,
 // .../v1/namespaces/demo) has no version-less form, and the bookmark is the self link.
 func (rq *request) bookmarkHref(collection, id string) string {
-	return bookmarkRoot(rq.caller.Root) + "/" + collection + "/" + id
+	if rq.bookmarkBase == "" {
+		rq.bookmarkBase = bookmarkRoot(rq.caller.Root)
+	}
+	return rq.bookmarkBase + "/" + collection + "/" + id
 }
 
 var versionSegment = regexp.MustCompile(`^v[0-9]+(\.[0-9]+)?$`)

@@ -158,6 +158,13 @@ func TestProtocolErrors(t *testing.T) {
 		if got := string(marshal(map[string]string{"message": "café 🚀"})); got != `{"message": "caf\u00e9 \ud83d\ude80"}` {
 			t.Errorf("non-ASCII: %s", got)
 		}
+		// Python's json.dumps(v, sort_keys=True) of the same value: separators only outside
+		// strings, whatever the escapes before them.
+		v := map[string]any{"a,b": "c:d", "e": []any{`x"y,z`, "ü,é:", "😀", `back\slash:,\`, 1, nil,
+			map[string]any{"k:": []string{",", ":"}}}, "n": "tab\t,new\nline"}
+		if got, want := string(marshal(v)), `{"a,b": "c:d", "e": ["x\"y,z", "\u00fc,\u00e9:", "\ud83d\ude00", "back\\slash:,\\", 1, null, {"k:": [",", ":"]}], "n": "tab\t,new\nline"}`; got != want {
+			t.Errorf("got  %s\nwant %s", got, want)
+		}
 	})
 	t.Run("a method outside its microversions is Nova's fault", func(t *testing.T) {
 		e.as("demo", "2.36").do(http.MethodGet, "/images", "").expectFault(404, "itemNotFound", "The resource could not be found.")

@@ -69,7 +69,7 @@ func (h *handler) servers(rq *request, detail bool) error {
 	if err != nil {
 		return err
 	}
-	return rq.json(http.StatusOK, body)
+	return rq.encoded(http.StatusOK, body)
 }
 
 // serverSelection is one page of a list of servers before it is rendered: every server it
@@ -105,6 +105,16 @@ func (h *handler) selectServers(rq *request, search *serverSearch, all []compute
 	}
 	project(items)
 	return &serverSelection{all: all, items: items, span: spanOf(order, at, items, limit, now)}, nil
+}
+
+// renderPage is the encoded body of a page of servers (renderServers): made while the
+// page's check is in flight, so that a page found current is only written out.
+func (h *handler) renderPage(rq *request, sel *serverSelection, limit int, detail bool, rendered map[string]any) ([]byte, error) {
+	body, err := h.renderServers(rq, sel, limit, detail, rendered)
+	if err != nil {
+		return nil, err
+	}
+	return marshal(body), nil
 }
 
 // renderServers is the body of a page of servers. rendered keeps what was rendered, by

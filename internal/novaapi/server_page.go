@@ -92,7 +92,7 @@ func (r *pageReads) drop(name string, uid types.UID) {
 
 // indexedPage is freshPage for a list the index serves (see above). It says false, having
 // done nothing, when the marker is not cached: its place is then found as before.
-func (h *handler) indexedPage(rq *request, ns string, order serverSort, marker string, limit int, detail bool) (map[string]any, bool, error) {
+func (h *handler) indexedPage(rq *request, ns string, order serverSort, marker string, limit int, detail bool) ([]byte, bool, error) {
 	ctx := rq.ctx
 	var at *computev1.Server
 	if marker != "" {
@@ -117,7 +117,7 @@ func (h *handler) indexedPage(rq *request, ns string, order serverSort, marker s
 			return nil, false, err
 		}
 		if checked != nil && (everything(*checked) || sel.span.ok && checked.CoversSpan(sel.span.lo, sel.span.hi)) {
-			body, err := h.renderServers(rq, sel, limit, detail, rendered)
+			body, err := h.renderPage(rq, sel, limit, detail, rendered)
 			return body, true, err
 		}
 		want, ok := rules.CreatedSelection{Label: computev1.LabelCreated1s}, false
@@ -139,7 +139,7 @@ func (h *handler) indexedPage(rq *request, ns string, order serverSort, marker s
 			changed, err := h.checkIndexed(ctx, idx, ns, want, next)
 			done <- result{changed, err}
 		}()
-		body, renderErr := h.renderServers(rq, sel, limit, detail, rendered)
+		body, renderErr := h.renderPage(rq, sel, limit, detail, rendered)
 		res := <-done
 		if res.err != nil {
 			return nil, false, res.err
