@@ -8,6 +8,7 @@ import (
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	js "github.com/kova-dev/kova/internal/novaapi/validation"
+	"github.com/kova-dev/kova/internal/refs"
 	"github.com/kova-dev/kova/internal/rules"
 )
 
@@ -96,17 +97,8 @@ func (h *handler) imageByName(ctx context.Context, ns, name string) (*computev1.
 		}
 		return nil, nil
 	}
-	for _, n := range rules.VisibleNamespaces(ns, h.public) {
-		img := &computev1.Image{}
-		err := h.cache.Get(ctx, client.ObjectKey{Namespace: n, Name: name}, img)
-		if err == nil && rules.ImageVisible(img, ns) {
-			return img, nil
-		}
-		if err != nil && !apierrors.IsNotFound(err) {
-			return nil, err
-		}
-	}
-	return nil, nil
+	return refs.FirstVisible(ctx, h.cache, rules.VisibleNamespaces(ns, h.public), name,
+		func(img *computev1.Image) bool { return rules.ImageVisible(img, ns) })
 }
 
 // network finds a network by id (Network.NovaID) among the tenant's networks and the
@@ -132,17 +124,8 @@ func networkNamed(ctx context.Context, r client.Reader, namespaces []string, ns,
 	if !computev1.IsNetworkID(id) {
 		return nil, nil
 	}
-	for _, n := range namespaces {
-		net := &computev1.Network{}
-		err := r.Get(ctx, client.ObjectKey{Namespace: n, Name: id}, net)
-		if err == nil && rules.NetworkVisible(net, ns) {
-			return net, nil
-		}
-		if err != nil && !apierrors.IsNotFound(err) {
-			return nil, err
-		}
-	}
-	return nil, nil
+	return refs.FirstVisible(ctx, r, namespaces, id,
+		func(net *computev1.Network) bool { return rules.NetworkVisible(net, ns) })
 }
 
 // flavor gets a flavor by its Nova id (its name); nil when there is none.

@@ -49,17 +49,31 @@ func Image(ctx context.Context, c client.Reader, ns, publicNS, name string) (*co
 	if owner, short := rules.SplitImageRef(name); owner != "" {
 		return othersImage(ctx, c, ns, owner, short, name)
 	}
-	for _, n := range rules.VisibleNamespaces(ns, publicNS) {
-		img := &computev1.Image{}
-		err := c.Get(ctx, client.ObjectKey{Namespace: n, Name: name}, img)
-		if err == nil && rules.ImageVisible(img, ns) {
-			return img, nil
+	img, err := FirstVisible(ctx, c, rules.VisibleNamespaces(ns, publicNS), name,
+		func(img *computev1.Image) bool { return rules.ImageVisible(img, ns) })
+	if err != nil || img != nil {
+		return img, err
+	}
+	return nil, &NotFoundError{fmt.Sprintf("Image %s could not be found.", name)}
+}
+
+// FirstVisible is the object named name, read through c, in the first of namespaces whose
+// object of that name passes visible; nil when none does.
+func FirstVisible[T any, PT interface {
+	*T
+	client.Object
+}](ctx context.Context, c client.Reader, namespaces []string, name string, visible func(PT) bool) (PT, error) {
+	for _, n := range namespaces {
+		obj := PT(new(T))
+		err := c.Get(ctx, client.ObjectKey{Namespace: n, Name: name}, obj)
+		if err == nil && visible(obj) {
+			return obj, nil
 		}
 		if err != nil && !apierrors.IsNotFound(err) {
 			return nil, err
 		}
 	}
-	return nil, &NotFoundError{fmt.Sprintf("Image %s could not be found.", name)}
+	return nil, nil
 }
 
 // othersImage is Image for a namespace/name reference.
@@ -89,15 +103,10 @@ func othersImage(ctx context.Context, c client.Reader, ns, owner, name, ref stri
 
 // Network finds a network in the tenant's namespace, then among the shared ones.
 func Network(ctx context.Context, c client.Reader, ns, publicNS, name string) (*computev1.Network, error) {
-	for _, n := range rules.VisibleNamespaces(ns, publicNS) {
-		net := &computev1.Network{}
-		err := c.Get(ctx, client.ObjectKey{Namespace: n, Name: name}, net)
-		if err == nil && rules.NetworkVisible(net, ns) {
-			return net, nil
-		}
-		if err != nil && !apierrors.IsNotFound(err) {
-			return nil, err
-		}
+	net, err := FirstVisible(ctx, c, rules.VisibleNamespaces(ns, publicNS), name,
+		func(net *computev1.Network) bool { return rules.NetworkVisible(net, ns) })
+	if err != nil || net != nil {
+		return net, err
 	}
 	return nil, &NotFoundError{fmt.Sprintf("Network %s could not be found.", name)}
 }
