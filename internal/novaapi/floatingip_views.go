@@ -139,7 +139,7 @@ func (rq *request) floatingOf(srv *computev1.Server) ([]computev1.FloatingIP, er
 			}
 			m.byName[key], f = live, live
 		}
-		if f != nil && f.Spec.Server == srv.Name && f.Status.Address != "" && f.DeletionTimestamp.IsZero() {
+		if f != nil && f.Spec.Server == srv.Name && floatingInUse(f) {
 			out = append(out, *f)
 		}
 	}

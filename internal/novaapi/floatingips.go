@@ -37,11 +37,17 @@ func (h *handler) floatingIPs(ctx context.Context, ns string) ([]computev1.Float
 	}
 	out := list.Items[:0]
 	for _, f := range list.Items {
-		if f.Status.Address != "" && f.DeletionTimestamp.IsZero() {
+		if floatingInUse(&f) {
 			out = append(out, f)
 		}
 	}
 	return out, nil
+}
+
+// floatingInUse says whether Nova's APIs show f: it holds an address and is not being
+// released.
+func floatingInUse(f *computev1.FloatingIP) bool {
+	return f.Status.Address != "" && f.DeletionTimestamp.IsZero()
 }
 
 // floatingIPView is f as Nova shows it; servers are the tenant's, by name.
