@@ -33,10 +33,12 @@ func (h *handler) serverActions(ctx context.Context, srv *computev1.Server) ([]c
 // noteDelete names, on srv, the request id and caller of the DELETE about to be made, for
 // the admission webhook that records the delete (rules.DeleteRequestID): the id the
 // DELETE answers with is the one its instance action shows. Like noteAction, the shim's own
-// record. A server already being deleted has its delete recorded.
-func (h *handler) noteDelete(rq *request, srv *computev1.Server) error {
+// record. It returns the noted server's resourceVersion, for the DELETE's precondition
+// (deleteServer), or "" when nothing was noted: a server already being deleted has its
+// delete recorded.
+func (h *handler) noteDelete(rq *request, srv *computev1.Server) (string, error) {
 	if !srv.DeletionTimestamp.IsZero() {
-		return nil
+		return "", nil
 	}
 	// The uid in the patch is a precondition: a server made again under the name is not noted.
 	patch := client.RawPatch(types.MergePatchType, fmt.Appendf(nil, `{"metadata":{"uid":%q,"annotations":{%q:%q,%q:%q}}}`,
@@ -44,11 +46,11 @@ func (h *handler) noteDelete(rq *request, srv *computev1.Server) error {
 	noted := &computev1.Server{ObjectMeta: metav1.ObjectMeta{Namespace: srv.Namespace, Name: srv.Name}}
 	if err := h.client.Patch(rq.ctx, noted, patch); err != nil {
 		if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
-			return notFound("Instance %s could not be found.", srv.UID)
+			return "", notFound("Instance %s could not be found.", srv.UID)
 		}
-		return err
+		return "", err
 	}
-	return nil
+	return noted.ResourceVersion, nil
 }
 
 // noteAction names, on srv, the ServerAction about to be made for it, so every replica

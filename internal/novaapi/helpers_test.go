@@ -83,19 +83,27 @@ func newEnv(t *testing.T, objs ...client.Object) *env {
 // newEnvWith is newEnv with a Patch interceptor, to play races and webhooks.
 func newEnvWith(t *testing.T, patch func(ctx context.Context, c client.WithWatch, obj client.Object, p client.Patch, opts ...client.PatchOption) error, objs ...client.Object) *env {
 	t.Helper()
+	return newEnvIntercepted(t, interceptor.Funcs{Patch: patch}, objs...)
+}
+
+// newEnvIntercepted is newEnv with the client's calls intercepted by funcs (all but Create,
+// which stamps a uid and creation time).
+func newEnvIntercepted(t *testing.T, funcs interceptor.Funcs, objs ...client.Object) *env {
+	t.Helper()
+	funcs.Create = func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
+		if obj.GetUID() == "" {
+			obj.SetUID(types.UID(uuid.NewString()))
+		}
+		if ts := obj.GetCreationTimestamp(); ts.IsZero() {
+			obj.SetCreationTimestamp(metav1.NewTime(time.Now().Truncate(time.Second)))
+		}
+		return c.Create(ctx, obj, opts...)
+	}
 	b := fake.NewClientBuilder().WithScheme(testScheme(t)).
 		WithStatusSubresource(&computev1.Server{}, &computev1.ServerAction{}, &computev1.Image{},
 			&computev1.Keypair{}, &computev1.Network{}).
 		WithObjects(objs...).
-		WithInterceptorFuncs(interceptor.Funcs{Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
-			if obj.GetUID() == "" {
-				obj.SetUID(types.UID(uuid.NewString()))
-			}
-			if ts := obj.GetCreationTimestamp(); ts.IsZero() {
-				obj.SetCreationTimestamp(metav1.NewTime(time.Now().Truncate(time.Second)))
-			}
-			return c.Create(ctx, obj, opts...)
-		}, Patch: patch})
+		WithInterceptorFuncs(funcs)
 	for _, fi := range append(fieldIndexes(), selectableFields()...) {
 		b = b.WithIndex(fi.obj, fi.field, fi.fn)
 	}

@@ -1,12 +1,16 @@
 package novaapi
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/rules"
@@ -82,5 +86,66 @@ func TestDeleteNotesRequest(t *testing.T) {
 	}
 	if got := rules.DeleteRequestID(cur, "someone-else"); got != "" {
 		t.Errorf("another user's delete takes %q", got)
+	}
+}
+
+// The DELETE is made on the noted server only (a resourceVersion precondition): the API
+// server admits a delete first against its watch cache's copy, which may lack the note, and
+// the webhook would record the delete with a made-up request id. A write landing between
+// the note and the DELETE (the controller's, here) fails the precondition; the server is
+// noted again and deleted, and the copy deleted carries the DELETE's request id.
+func TestDeleteMadeOnTheNotedServer(t *testing.T) {
+	srv := server("srv-a", srvUID, base)
+	srv.Finalizers = []string{computev1.Finalizer}
+	var notes, deletes, refused int
+	var deletedWith string
+	e := newEnvIntercepted(t, interceptor.Funcs{
+		Patch: func(ctx context.Context, c client.WithWatch, obj client.Object, p client.Patch, opts ...client.PatchOption) error {
+			if err := c.Patch(ctx, obj, p, opts...); err != nil {
+				return err
+			}
+			if obj.GetAnnotations()[computev1.AnnotationDeleteRequestID] == "" {
+				return nil
+			}
+			if notes++; notes == 1 {
+				// The controller writes the server just after the first note.
+				cur := &computev1.Server{}
+				if err := c.Get(ctx, client.ObjectKeyFromObject(obj), cur); err != nil {
+					return err
+				}
+				cur.Status.TaskState = "powering-off"
+				return c.Status().Update(ctx, cur)
+			}
+			return nil
+		},
+		Delete: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.DeleteOption) error {
+			deletes++
+			var o client.DeleteOptions
+			o.ApplyOptions(opts)
+			if o.Preconditions == nil || o.Preconditions.ResourceVersion == nil || o.Preconditions.UID == nil {
+				t.Errorf("DELETE %d without a uid and resourceVersion precondition: %+v", deletes, o.Preconditions)
+			}
+			cur := &computev1.Server{}
+			if err := c.Get(ctx, client.ObjectKeyFromObject(obj), cur); err != nil {
+				return err
+			}
+			err := c.Delete(ctx, obj, opts...)
+			if apierrors.IsConflict(err) {
+				refused++
+			} else if err == nil {
+				deletedWith = rules.DeleteRequestID(cur, "demo")
+			}
+			return err
+		},
+	}, standard(srv)...)
+	id := e.do(http.MethodDelete, "/servers/"+srvUID, "").expect(204).Header().Get("X-Openstack-Request-Id")
+	if cur := e.getServer("srv-a"); cur.DeletionTimestamp.IsZero() {
+		t.Fatal("not deleted")
+	}
+	if notes != 2 || deletes != 2 || refused != 1 {
+		t.Errorf("%d notes, %d DELETEs, %d refused; want 2, 2, 1", notes, deletes, refused)
+	}
+	if deletedWith != id {
+		t.Errorf("the server deleted was noted %q, the DELETE answered %q", deletedWith, id)
 	}
 }

@@ -41,11 +41,24 @@ func (h *handler) deleteServer(rq *request) error {
 	if err := rq.check(lifecycle.ActionDelete, srv, st); err != nil {
 		return err
 	}
-	if err := h.noteDelete(rq, srv); err != nil {
-		return err
-	}
+	// The DELETE is made on the noted server only. The API server admits a delete first
+	// against its watch cache's copy of the object, which may not have the note yet, and
+	// the webhook records the delete on that first admission. A resourceVersion
+	// precondition that copy fails makes the API server read the object from etcd and
+	// admit that. A write landing between the note and the DELETE fails the precondition:
+	// the note is made again, on the newer server.
 	uid := srv.UID
-	err = h.writer(rq.ctx).Delete(rq.ctx, srv, client.Preconditions{UID: &uid})
+	err = retry.OnError(retry.DefaultRetry, isOptimisticConflict, func() error {
+		rv, err := h.noteDelete(rq, srv)
+		if err != nil {
+			return err
+		}
+		pre := client.Preconditions{UID: &uid}
+		if rv != "" {
+			pre.ResourceVersion = &rv
+		}
+		return h.writer(rq.ctx).Delete(rq.ctx, srv, pre)
+	})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}
