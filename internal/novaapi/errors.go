@@ -377,8 +377,13 @@ func webhookMessage(msg string) string {
 }
 
 // isOptimisticConflict is a write that lost a race on resourceVersion ("the object has
-// been modified"): worth a retry. A webhook's 409 is Nova's answer and is not.
+// been modified", or a DELETE's "ResourceVersion in precondition" that does not match):
+// worth a retry. A webhook's 409 is Nova's answer and is not.
 func isOptimisticConflict(err error) bool {
-	return apierrors.IsConflict(err) && !strings.Contains(err.Error(), "denied the request") &&
-		strings.Contains(err.Error(), "modified")
+	if !apierrors.IsConflict(err) {
+		return false
+	}
+	msg := err.Error()
+	return !strings.Contains(msg, "denied the request") &&
+		(strings.Contains(msg, "modified") || strings.Contains(msg, "ResourceVersion in precondition"))
 }

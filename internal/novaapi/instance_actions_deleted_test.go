@@ -7,8 +7,9 @@ import (
 	"testing"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apiserver/pkg/storage"
+	storeerr "k8s.io/apiserver/pkg/storage/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
@@ -118,24 +119,26 @@ func TestDeleteMadeOnTheNotedServer(t *testing.T) {
 			}
 			return nil
 		},
+		// The API server's precondition check, and its error (the fake client's differs).
 		Delete: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.DeleteOption) error {
 			deletes++
 			var o client.DeleteOptions
 			o.ApplyOptions(opts)
 			if o.Preconditions == nil || o.Preconditions.ResourceVersion == nil || o.Preconditions.UID == nil {
 				t.Errorf("DELETE %d without a uid and resourceVersion precondition: %+v", deletes, o.Preconditions)
+				return c.Delete(ctx, obj)
 			}
 			cur := &computev1.Server{}
 			if err := c.Get(ctx, client.ObjectKeyFromObject(obj), cur); err != nil {
 				return err
 			}
-			err := c.Delete(ctx, obj, opts...)
-			if apierrors.IsConflict(err) {
+			pre := storage.Preconditions{UID: o.Preconditions.UID, ResourceVersion: o.Preconditions.ResourceVersion}
+			if err := pre.Check("/registry/compute.kova.dev/servers/"+tenant+"/srv-a", cur); err != nil {
 				refused++
-			} else if err == nil {
-				deletedWith = rules.DeleteRequestID(cur, "demo")
+				return storeerr.InterpretUpdateError(err, computev1.GroupVersion.WithResource("servers").GroupResource(), cur.Name)
 			}
-			return err
+			deletedWith = rules.DeleteRequestID(cur, "demo")
+			return c.Delete(ctx, obj)
 		},
 	}, standard(srv)...)
 	id := e.do(http.MethodDelete, "/servers/"+srvUID, "").expect(204).Header().Get("X-Openstack-Request-Id")
