@@ -387,3 +387,10 @@ func isOptimisticConflict(err error) bool {
 	return !strings.Contains(msg, "denied the request") &&
 		(strings.Contains(msg, "modified") || strings.Contains(msg, "ResourceVersion in precondition"))
 }
+
+// isReplaced is a write refused because the object of that name is no longer the one the
+// request named (its uid precondition failed): that one is gone, perhaps made again under
+// the name.
+func isReplaced(err error) bool {
+	return apierrors.IsConflict(err) && strings.Contains(err.Error(), "UID in precondition")
+}

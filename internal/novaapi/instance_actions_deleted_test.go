@@ -119,27 +119,17 @@ func TestDeleteMadeOnTheNotedServer(t *testing.T) {
 			}
 			return nil
 		},
-		// The API server's precondition check, and its error (the fake client's differs).
-		Delete: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.DeleteOption) error {
+		Delete: checkedDelete(t, func(pre *metav1.Preconditions, cur *computev1.Server, err error) {
 			deletes++
-			var o client.DeleteOptions
-			o.ApplyOptions(opts)
-			if o.Preconditions == nil || o.Preconditions.ResourceVersion == nil || o.Preconditions.UID == nil {
-				t.Errorf("DELETE %d without a uid and resourceVersion precondition: %+v", deletes, o.Preconditions)
-				return c.Delete(ctx, obj)
+			if pre == nil || pre.ResourceVersion == nil || pre.UID == nil {
+				t.Errorf("DELETE %d without a uid and resourceVersion precondition: %+v", deletes, pre)
 			}
-			cur := &computev1.Server{}
-			if err := c.Get(ctx, client.ObjectKeyFromObject(obj), cur); err != nil {
-				return err
-			}
-			pre := storage.Preconditions{UID: o.Preconditions.UID, ResourceVersion: o.Preconditions.ResourceVersion}
-			if err := pre.Check("/registry/compute.kova.dev/servers/"+tenant+"/srv-a", cur); err != nil {
+			if err != nil {
 				refused++
-				return storeerr.InterpretUpdateError(err, computev1.GroupVersion.WithResource("servers").GroupResource(), cur.Name)
+			} else {
+				deletedWith = rules.DeleteRequestID(cur, "demo")
 			}
-			deletedWith = rules.DeleteRequestID(cur, "demo")
-			return c.Delete(ctx, obj)
-		},
+		}),
 	}, standard(srv)...)
 	id := e.do(http.MethodDelete, "/servers/"+srvUID, "").expect(204).Header().Get("X-Openstack-Request-Id")
 	if cur := e.getServer("srv-a"); cur.DeletionTimestamp.IsZero() {
@@ -150,5 +140,59 @@ func TestDeleteMadeOnTheNotedServer(t *testing.T) {
 	}
 	if deletedWith != id {
 		t.Errorf("the server deleted was noted %q, the DELETE answered %q", deletedWith, id)
+	}
+}
+
+// A server deleted and made again under its name between the DELETE's note and the DELETE
+// is not the one the client named: the DELETE is refused by its uid precondition and
+// answers Nova's 404 for the id asked for, and the server made again stays.
+func TestDeleteOfAServerMadeAgain(t *testing.T) {
+	srv := server("srv-a", srvUID, base)
+	again := "d1d1d1d1-0000-0000-0000-000000000000"
+	e := newEnvIntercepted(t, interceptor.Funcs{
+		Patch: func(ctx context.Context, c client.WithWatch, obj client.Object, p client.Patch, opts ...client.PatchOption) error {
+			if err := c.Patch(ctx, obj, p, opts...); err != nil {
+				return err
+			}
+			if err := c.Delete(ctx, server("srv-a", srvUID, base)); err != nil {
+				return err
+			}
+			made := server("srv-a", again, base.Add(time.Hour))
+			made.Finalizers = []string{computev1.Finalizer}
+			return c.Create(ctx, made)
+		},
+		Delete: checkedDelete(t, func(*metav1.Preconditions, *computev1.Server, error) {}),
+	}, standard(srv)...)
+	e.do(http.MethodDelete, "/servers/"+srvUID, "").expectFault(404, "itemNotFound", "Instance "+srvUID+" could not be found.")
+	if cur := e.getServer("srv-a"); string(cur.UID) != again || !cur.DeletionTimestamp.IsZero() {
+		t.Errorf("the server made again: uid %s, deleted at %v", cur.UID, cur.DeletionTimestamp)
+	}
+}
+
+// checkedDelete is a Delete interceptor that checks the DELETE's preconditions as the API
+// server does, refusing with its error (the fake client checks only the resourceVersion,
+// and words the refusal otherwise), and tells seen each DELETE, the server as it was, and
+// the refusal.
+func checkedDelete(t *testing.T, seen func(*metav1.Preconditions, *computev1.Server, error)) func(context.Context, client.WithWatch, client.Object, ...client.DeleteOption) error {
+	return func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.DeleteOption) error {
+		t.Helper()
+		var o client.DeleteOptions
+		o.ApplyOptions(opts)
+		cur := &computev1.Server{}
+		if err := c.Get(ctx, client.ObjectKeyFromObject(obj), cur); err != nil {
+			return err
+		}
+		var err error
+		if o.Preconditions != nil {
+			pre := storage.Preconditions{UID: o.Preconditions.UID, ResourceVersion: o.Preconditions.ResourceVersion}
+			if err = pre.Check("/registry/compute.kova.dev/servers/"+cur.Namespace+"/"+cur.Name, cur); err != nil {
+				err = storeerr.InterpretUpdateError(err, computev1.GroupVersion.WithResource("servers").GroupResource(), cur.Name)
+			}
+		}
+		seen(o.Preconditions, cur, err)
+		if err != nil {
+			return err
+		}
+		return c.Delete(ctx, obj)
 	}
 }

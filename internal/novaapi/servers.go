@@ -59,6 +59,9 @@ func (h *handler) deleteServer(rq *request) error {
 		}
 		return h.writer(rq.ctx).Delete(rq.ctx, srv, pre)
 	})
+	if isReplaced(err) {
+		return notFound("Instance %s could not be found.", srv.UID)
+	}
 	if err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}
