@@ -63,10 +63,17 @@ func TestChildrenComeBack(t *testing.T) {
 		}
 	}()
 
-	tokenFile := filepath.Join(o.dataDir, "demo", "observer.token")
-	g.Eventually(func() string { data, _ := os.ReadFile(tokenFile); return string(data) }).
-		WithTimeout(5*time.Minute).WithPolling(time.Second).ShouldNot(BeEmpty(), "the stack is set up")
-	token, err := os.ReadFile(tokenFile)
+	// The stack is set up once the tokens of every demo identity used below are written
+	// (one after the other).
+	tokenFile := func(user string) string { return filepath.Join(o.dataDir, "demo", user+".token") }
+	g.Eventually(func(g Gomega) {
+		for _, user := range []string{"observer", "admin", "operator"} {
+			data, err := os.ReadFile(tokenFile(user))
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(data).NotTo(BeEmpty(), user)
+		}
+	}).WithTimeout(5*time.Minute).WithPolling(time.Second).Should(Succeed(), "the stack is set up")
+	token, err := os.ReadFile(tokenFile("observer"))
 	g.Expect(err).NotTo(HaveOccurred())
 	caPEM, err := os.ReadFile(novaserver.ServingCertFile(filepath.Join(o.dataDir, "nova-api")))
 	g.Expect(err).NotTo(HaveOccurred())
@@ -94,7 +101,7 @@ func TestChildrenComeBack(t *testing.T) {
 
 	// The demo cloud operator is Nova's admin (all_tenants); the tenant's admin is not.
 	for user, want := range map[string]int{"admin": http.StatusForbidden, "operator": http.StatusOK} {
-		tok, err := os.ReadFile(filepath.Join(o.dataDir, "demo", user+".token"))
+		tok, err := os.ReadFile(tokenFile(user))
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Eventually(get("/v2.1/demo/servers?all_tenants=1", tok)).WithTimeout(time.Minute).Should(Equal(want), user)
 	}

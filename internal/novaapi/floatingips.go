@@ -214,8 +214,7 @@ func (h *handler) allocateFloatingIP(ctx context.Context, ns, pool, address stri
 	if err == nil && done.Status.Address != "" {
 		return done, nil, nil
 	}
-	uid := f.UID
-	if derr := h.client.Delete(context.WithoutCancel(ctx), f, client.Preconditions{UID: &uid}); derr != nil && !apierrors.IsNotFound(derr) {
+	if derr := deleteExact(context.WithoutCancel(ctx), h.client, f, ""); derr != nil && !apierrors.IsNotFound(derr) {
 		return nil, nil, derr
 	}
 	if err != nil {
@@ -268,8 +267,7 @@ func (h *handler) deleteFloatingIP(rq *request) error {
 	if err != nil {
 		return err
 	}
-	uid := f.UID
-	err = h.writer(rq.ctx).Delete(rq.ctx, f, client.Preconditions{UID: &uid})
+	err = deleteExact(rq.ctx, h.writer(rq.ctx), f, "")
 	if apierrors.IsNotFound(err) {
 		return notFound("Floating IP not found for ID %s", rq.param(0))
 	}

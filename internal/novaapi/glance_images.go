@@ -10,7 +10,6 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/novaapi/views"
@@ -431,7 +430,7 @@ func (rq *glanceRequest) deleteImage() error {
 		return gErr(http.StatusForbidden, err.Error())
 	}
 	uid := img.UID
-	if err := rq.h.writer(rq.ctx).Delete(rq.ctx, img, client.Preconditions{UID: &uid}); err != nil {
+	if err := deleteExact(rq.ctx, rq.h.writer(rq.ctx), img, ""); err != nil {
 		if apierrors.IsNotFound(err) {
 			return imageNotFound(rq.param(0))
 		}

@@ -269,7 +269,7 @@ func (rq *glanceRequest) answerWith(img *computev1.Image, status computev1.Image
 		}
 		if a == nil || !rules.AnswerFor(a, img) {
 			if a != nil { // an answer to an image of the same id elsewhere cannot be: a stale one
-				if err := c.Delete(rq.ctx, a, client.Preconditions{UID: &a.UID}); err != nil && !apierrors.IsNotFound(err) {
+				if err := deleteExact(rq.ctx, c, a, ""); err != nil && !apierrors.IsNotFound(err) {
 					return err
 				}
 			}

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	js "github.com/kova-dev/kova/internal/novaapi/validation"
@@ -154,8 +153,7 @@ func (h *handler) deleteImage(rq *request) error {
 	if img.Namespace != rq.caller.Tenant {
 		return forbidden("You are not allowed to delete the image.")
 	}
-	uid := img.UID
-	if err := h.writer(rq.ctx).Delete(rq.ctx, img, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) {
+	if err := deleteExact(rq.ctx, h.writer(rq.ctx), img, ""); err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}
 	return rq.json(http.StatusNoContent, nil)

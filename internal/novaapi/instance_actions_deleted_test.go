@@ -4,10 +4,13 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/storage"
 	storeerr "k8s.io/apiserver/pkg/storage/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -119,7 +122,7 @@ func TestDeleteMadeOnTheNotedServer(t *testing.T) {
 			}
 			return nil
 		},
-		Delete: checkedDelete(t, func(pre *metav1.Preconditions, cur *computev1.Server, err error) {
+		Delete: checkedDelete(t, func(pre *metav1.Preconditions, cur client.Object, err error) {
 			deletes++
 			if pre == nil || pre.ResourceVersion == nil || pre.UID == nil {
 				t.Errorf("DELETE %d without a uid and resourceVersion precondition: %+v", deletes, pre)
@@ -127,7 +130,7 @@ func TestDeleteMadeOnTheNotedServer(t *testing.T) {
 			if err != nil {
 				refused++
 			} else {
-				deletedWith = rules.DeleteRequestID(cur, "demo")
+				deletedWith = rules.DeleteRequestID(cur.(*computev1.Server), "demo")
 			}
 		}),
 	}, standard(srv)...)
@@ -161,7 +164,7 @@ func TestDeleteOfAServerMadeAgain(t *testing.T) {
 			made.Finalizers = []string{computev1.Finalizer}
 			return c.Create(ctx, made)
 		},
-		Delete: checkedDelete(t, func(*metav1.Preconditions, *computev1.Server, error) {}),
+		Delete: checkedDelete(t, func(*metav1.Preconditions, client.Object, error) {}),
 	}, standard(srv)...)
 	e.do(http.MethodDelete, "/servers/"+srvUID, "").expectFault(404, "itemNotFound", "Instance "+srvUID+" could not be found.")
 	if cur := e.getServer("srv-a"); string(cur.UID) != again || !cur.DeletionTimestamp.IsZero() {
@@ -171,22 +174,24 @@ func TestDeleteOfAServerMadeAgain(t *testing.T) {
 
 // checkedDelete is a Delete interceptor that checks the DELETE's preconditions as the API
 // server does, refusing with its error (the fake client checks only the resourceVersion,
-// and words the refusal otherwise), and tells seen each DELETE, the server as it was, and
+// and words the refusal otherwise), and tells seen each DELETE, the object as it was, and
 // the refusal.
-func checkedDelete(t *testing.T, seen func(*metav1.Preconditions, *computev1.Server, error)) func(context.Context, client.WithWatch, client.Object, ...client.DeleteOption) error {
+func checkedDelete(t *testing.T, seen func(*metav1.Preconditions, client.Object, error)) func(context.Context, client.WithWatch, client.Object, ...client.DeleteOption) error {
 	return func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.DeleteOption) error {
 		t.Helper()
 		var o client.DeleteOptions
 		o.ApplyOptions(opts)
-		cur := &computev1.Server{}
+		cur := obj.DeepCopyObject().(client.Object)
 		if err := c.Get(ctx, client.ObjectKeyFromObject(obj), cur); err != nil {
 			return err
 		}
 		var err error
 		if o.Preconditions != nil {
 			pre := storage.Preconditions{UID: o.Preconditions.UID, ResourceVersion: o.Preconditions.ResourceVersion}
-			if err = pre.Check("/registry/compute.kova.dev/servers/"+cur.Namespace+"/"+cur.Name, cur); err != nil {
-				err = storeerr.InterpretUpdateError(err, computev1.GroupVersion.WithResource("servers").GroupResource(), cur.Name)
+			if err = pre.Check(cur.GetNamespace()+"/"+cur.GetName(), cur); err != nil {
+				gvk, _ := c.GroupVersionKindFor(cur)
+				gr := schema.GroupResource{Group: gvk.Group, Resource: strings.ToLower(gvk.Kind) + "s"}
+				err = storeerr.InterpretUpdateError(err, gr, cur.GetName())
 			}
 		}
 		seen(o.Preconditions, cur, err)
@@ -194,5 +199,34 @@ func checkedDelete(t *testing.T, seen func(*metav1.Preconditions, *computev1.Ser
 			return err
 		}
 		return c.Delete(ctx, obj)
+	}
+}
+
+// deleteExact deletes the object read, never one made again under its name since: that
+// DELETE reads as not found, and the object made again stays.
+func TestDeleteExact(t *testing.T) {
+	kp := &computev1.Keypair{ObjectMeta: metav1.ObjectMeta{Namespace: tenant, Name: "kp", UID: "a0a0a0a0-0000-0000-0000-000000000000"}}
+	e := newEnvIntercepted(t, interceptor.Funcs{Delete: checkedDelete(t, func(*metav1.Preconditions, client.Object, error) {})}, kp)
+	ctx := context.Background()
+	read := kp.DeepCopy()
+	if err := e.c.Delete(ctx, kp); err != nil {
+		t.Fatal(err)
+	}
+	again := &computev1.Keypair{ObjectMeta: metav1.ObjectMeta{Namespace: tenant, Name: "kp", UID: "b0b0b0b0-0000-0000-0000-000000000000"}}
+	if err := e.c.Create(ctx, again); err != nil {
+		t.Fatal(err)
+	}
+	if err := deleteExact(ctx, e.c, read, ""); !apierrors.IsNotFound(err) {
+		t.Errorf("deleting the keypair read: %v, want not found", err)
+	}
+	cur := &computev1.Keypair{}
+	if err := e.c.Get(ctx, client.ObjectKeyFromObject(again), cur); err != nil || cur.UID != again.UID {
+		t.Errorf("the keypair made again: %v, uid %s", err, cur.UID)
+	}
+	if err := deleteExact(ctx, e.c, cur, ""); err != nil {
+		t.Errorf("deleting the keypair made again: %v", err)
+	}
+	if err := e.c.Get(ctx, client.ObjectKeyFromObject(again), cur); !apierrors.IsNotFound(err) {
+		t.Errorf("the keypair made again is still there: %v", err)
 	}
 }

@@ -204,8 +204,7 @@ func (h *handler) deleteKeypair(rq *request) error {
 	if err != nil {
 		return err
 	}
-	uid := kp.UID
-	if err := h.writer(rq.ctx).Delete(rq.ctx, kp, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) {
+	if err := deleteExact(rq.ctx, h.writer(rq.ctx), kp, ""); err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}
 	if !rq.version.AtLeast(2) {

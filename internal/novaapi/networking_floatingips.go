@@ -107,8 +107,7 @@ func (nw *networking) writeFloatingIP(ctx context.Context, w http.ResponseWriter
 		return
 	}
 	if method == http.MethodDelete {
-		uid := f.UID
-		if err := nw.h.writer(ctx).Delete(ctx, f, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) {
+		if err := deleteExact(ctx, nw.h.writer(ctx), f, ""); err != nil && !apierrors.IsNotFound(err) {
 			nw.fail(ctx, w, err)
 			return
 		}

@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/novaapi/views"
@@ -190,8 +189,7 @@ func (nw *networking) writeSecurityGroup(ctx context.Context, w http.ResponseWri
 		return
 	}
 	if method == http.MethodDelete {
-		uid := g.UID
-		err := h.writer(ctx).Delete(ctx, g, client.Preconditions{UID: &uid})
+		err := deleteExact(ctx, h.writer(ctx), g, "")
 		if err != nil && !apierrors.IsNotFound(err) {
 			nw.fail(ctx, w, neutronWriteError(err, "SecurityGroupInUse"))
 			return

@@ -9,7 +9,6 @@ import (
 	"github.com/google/uuid"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/novaapi/schemas"
@@ -95,8 +94,7 @@ func (h *handler) deleteNetwork(rq *request) error {
 	if len(users) > 0 {
 		return conflict("Network %s is still in use.", n.NovaID())
 	}
-	uid := n.UID
-	if err := h.writer(rq.ctx).Delete(rq.ctx, n, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) {
+	if err := deleteExact(rq.ctx, h.writer(rq.ctx), n, ""); err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}
 	return rq.json(http.StatusAccepted, nil)

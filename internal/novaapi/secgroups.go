@@ -231,8 +231,7 @@ func (h *handler) deleteSecurityGroup(rq *request) error {
 	if err != nil {
 		return err
 	}
-	uid := g.UID
-	err = h.writer(rq.ctx).Delete(rq.ctx, g, client.Preconditions{UID: &uid})
+	err = deleteExact(rq.ctx, h.writer(rq.ctx), g, "")
 	switch {
 	case apierrors.IsNotFound(err):
 		return groupNotFound(string(g.UID))

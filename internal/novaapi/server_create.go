@@ -168,8 +168,7 @@ func (h *handler) createServers(rq *request, plan *serverPlan) (first *computev1
 func (h *handler) undoCreate(ctx context.Context, made []*computev1.Server) {
 	ctx = context.WithoutCancel(ctx)
 	for _, srv := range made {
-		uid := srv.UID
-		if err := h.client.Delete(ctx, srv, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) {
+		if err := deleteExact(ctx, h.client, srv, ""); err != nil && !apierrors.IsNotFound(err) {
 			log.FromContext(ctx).Error(err, "Failed to delete a server of a create that failed", "server", srv.Name)
 		}
 	}

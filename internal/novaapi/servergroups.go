@@ -199,8 +199,7 @@ func (h *handler) deleteServerGroup(rq *request) error {
 	if err != nil {
 		return err
 	}
-	uid := g.UID
-	err = h.writer(rq.ctx).Delete(rq.ctx, g, client.Preconditions{UID: &uid})
+	err = deleteExact(rq.ctx, h.writer(rq.ctx), g, "")
 	if apierrors.IsNotFound(err) {
 		return notFound("%s", rules.ServerGroupNotFound(rq.param(0)))
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -47,22 +48,17 @@ func (h *handler) deleteServer(rq *request) error {
 	// precondition that copy fails makes the API server read the object from etcd and
 	// admit that. A write landing between the note and the DELETE fails the precondition:
 	// the note is made again, on the newer server.
-	uid := srv.UID
 	err = retry.OnError(retry.DefaultRetry, isOptimisticConflict, func() error {
 		rv, err := h.noteDelete(rq, srv)
 		if err != nil {
 			return err
 		}
-		pre := client.Preconditions{UID: &uid}
-		if rv != "" {
-			pre.ResourceVersion = &rv
-		}
-		return h.writer(rq.ctx).Delete(rq.ctx, srv, pre)
+		return deleteExact(rq.ctx, h.writer(rq.ctx), srv, rv)
 	})
-	if isReplaced(err) {
+	if apierrors.IsNotFound(err) {
 		return notFound("Instance %s could not be found.", srv.UID)
 	}
-	if err != nil && !apierrors.IsNotFound(err) {
+	if err != nil {
 		return err
 	}
 	return rq.json(http.StatusNoContent, nil)
@@ -148,6 +144,23 @@ func (h *handler) patchServer(ctx context.Context, srv *computev1.Server, change
 		return nil, notFound("Instance %s could not be found.", srv.UID)
 	}
 	return out, err
+}
+
+// deleteExact deletes obj only if the object of its name is still obj (its uid, and its
+// resourceVersion too when rv is not ""). One deleted and made again under the name since
+// it was read is left alone, and the error reads as not found: the object the request
+// named is gone.
+func deleteExact(ctx context.Context, c client.Client, obj client.Object, rv string) error {
+	uid := obj.GetUID()
+	pre := client.Preconditions{UID: &uid}
+	if rv != "" {
+		pre.ResourceVersion = &rv
+	}
+	err := c.Delete(ctx, obj, pre)
+	if isReplaced(err) {
+		return apierrors.NewNotFound(schema.GroupResource{}, obj.GetName())
+	}
+	return err
 }
 
 // patchFresh changes an object with a merge patch under an optimistic lock. When the
