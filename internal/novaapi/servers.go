@@ -56,7 +56,8 @@ func (h *handler) deleteServer(rq *request) error {
 		return deleteExact(rq.ctx, h.writer(rq.ctx), srv, rv)
 	})
 	if apierrors.IsNotFound(err) {
-		return notFound("Instance %s could not be found.", srv.UID)
+		// Gone since it was read: Nova's delete answers its InstanceNotFound so.
+		return notFound("Instance could not be found")
 	}
 	if err != nil {
 		return err
