@@ -53,9 +53,19 @@ func TestChildrenComeBack(t *testing.T) {
 	out := gbytes.NewBuffer() // the children's output, for a failure message
 	log := slog.New(slog.NewTextHandler(out, nil))
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- runLocalCP(ctx, o, log, out, out) }()
+	stopped := false
+	defer func() { // a failure leaves no stack running
+		cancel()
+		if !stopped {
+			select {
+			case err := <-done:
+				t.Logf("localcp stopped: %v", err)
+			case <-time.After(2 * time.Minute):
+			}
+		}
+	}()
 	defer func() {
 		if t.Failed() {
 			all := out.Contents()
@@ -129,6 +139,7 @@ func TestChildrenComeBack(t *testing.T) {
 
 	cancel()
 	g.Eventually(done).WithTimeout(2*time.Minute).Should(Receive(BeNil()), "localcp stops everything")
+	stopped = true
 	for _, arg := range []string{"--cert-dir=" + filepath.Join(o.dataDir, "nova-api"), "--sim-state-dir=" + filepath.Join(o.dataDir, "driver")} {
 		g.Expect(testenv.PIDWithArg(arg)).To(BeZero(), "%s is stopped", arg)
 	}
