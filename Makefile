@@ -78,7 +78,7 @@ tempest: build control-plane ## Run Tempest's compute API tests against Kova and
 
 .PHONY: bench
 bench: manifests generate control-plane ## Run the benchmarks and print their figures.
-	go test ./test/bench/... -count=1 -timeout 40m -run '^$$' -bench . -benchtime 1x -v
+	go test ./test/bench/... -count=1 -timeout 60m -run '^$$' -bench . -benchtime 1x -v
 
 ##@ Build
 
