@@ -51,11 +51,11 @@ func BenchmarkMemory(b *testing.B) {
 		}
 	}
 	active := watchActive(ctx, b, st.cfg)
-	boot := func(from, to int) {
+	boot := func(n, from, to int) {
 		before := active()
 		parallel(b, to-from, func(i int) error {
 			return c.Create(ctx, &computev1.Server{
-				ObjectMeta: metav1.ObjectMeta{Namespace: tenant, Name: fmt.Sprintf("m-%d", from+i)},
+				ObjectMeta: metav1.ObjectMeta{Namespace: tenant, Name: fmt.Sprintf("m-%d-%d", n, from+i)},
 				Spec: computev1.ServerSpec{FlavorRef: "m1.tiny", ImageRef: "cirros-0.6.2", PowerState: computev1.PowerActive,
 					Networks: []computev1.NetworkAttachment{{Name: "private"}}},
 			})
@@ -63,11 +63,11 @@ func BenchmarkMemory(b *testing.B) {
 		untilActive(b, ctx, active, before+to-from)
 	}
 	b.ResetTimer()
-	for range b.N {
+	for n := range b.N {
 		at0 := st.memory(b)
-		boot(0, 1000)
+		boot(n, 0, 1000)
 		at1k := st.memory(b)
-		boot(1000, 10000)
+		boot(n, 1000, 10000)
 		at10k := st.memory(b)
 		settled := st.settled(b, at10k)
 
@@ -91,8 +91,8 @@ func BenchmarkMemory(b *testing.B) {
 
 // settled reads the memory every memSettleEvery, from last, until it holds still (moves by
 // less than memSettleBy between reads) or memSettleMax has passed: the runtime gives back
-// the free memory of a burst at its own pace, and the manager's work after a burst (its
-// periodic syncs) takes some.
+// the free memory of a burst at its own pace, and a heap goes on growing toward its next
+// collection after it.
 func (st *processStack) settled(b *testing.B, last memSample) memSample {
 	err := wait.PollUntilContextTimeout(context.Background(), memSettleEvery, memSettleMax, false, func(context.Context) (bool, error) {
 		now := st.memory(b)
