@@ -41,6 +41,9 @@ type ProcessStackOptions struct {
 	SimHosts    string
 	// NovaAPIArgs are more flags for nova-api (say --max-servers-per-request).
 	NovaAPIArgs []string
+	// GoGC is the manager's and nova-api's GOGC, as localcp's --go-gc sets it (config/manager
+	// and config/nova-api set 50); empty leaves the environment's.
+	GoGC string
 	// LogDir receives each process's output as <name>.log; empty discards it.
 	LogDir string
 	// Log is where the supervisors say what they restart.
@@ -155,7 +158,11 @@ func StartProcessStack(ctx context.Context, o ProcessStackOptions) (_ *ProcessSt
 			return nil, err
 		}
 	}
-	if ps.ManagerProcess, err = supervise(ComponentManager, filepath.Join(bin, "manager"), managerArgs, logFile, o.Log); err != nil {
+	var env []string
+	if o.GoGC != "" {
+		env = []string{"GOGC=" + o.GoGC}
+	}
+	if ps.ManagerProcess, err = supervise(ComponentManager, filepath.Join(bin, "manager"), managerArgs, env, logFile, o.Log); err != nil {
 		return nil, err
 	}
 	stops = append(stops, func() { _ = ps.ManagerProcess.Stop(15 * time.Second) })
@@ -181,7 +188,7 @@ func StartProcessStack(ctx context.Context, o ProcessStackOptions) (_ *ProcessSt
 		"--requestheader-client-ca-file=" + caFile, "--requestheader-allowed-names=" + strings.Join(allowed, ","),
 		"--public-namespace=" + PublicNamespace,
 	}, o.NovaAPIArgs...)
-	if ps.NovaAPIProcess, err = supervise(ComponentNovaAPI, filepath.Join(bin, "nova-api"), novaArgs, logFile, o.Log); err != nil {
+	if ps.NovaAPIProcess, err = supervise(ComponentNovaAPI, filepath.Join(bin, "nova-api"), novaArgs, env, logFile, o.Log); err != nil {
 		return nil, err
 	}
 	stops = append(stops, func() { _ = ps.NovaAPIProcess.Stop(15 * time.Second) })
@@ -211,13 +218,13 @@ func StartProcessStack(ctx context.Context, o ProcessStackOptions) (_ *ProcessSt
 	return ps, nil
 }
 
-// supervise starts a program and keeps it running.
-func supervise(name, path string, args []string, logFile func(string) (io.Writer, error), log logr.Logger) (*localcp.Supervisor, error) {
+// supervise starts a program, with env added to its environment, and keeps it running.
+func supervise(name, path string, args, env []string, logFile func(string) (io.Writer, error), log logr.Logger) (*localcp.Supervisor, error) {
 	out, err := logFile(name)
 	if err != nil {
 		return nil, err
 	}
-	p, err := localcp.StartProcess(name, path, args, out, out, nil)
+	p, err := localcp.StartProcessWithEnv(name, path, args, env, out, out, nil)
 	if err != nil {
 		return nil, err
 	}

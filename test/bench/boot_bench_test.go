@@ -108,13 +108,7 @@ func BenchmarkBoot(b *testing.B) {
 		Spec: computev1.QuotaLimits{Instances: &unlimited, Cores: &unlimited, RAM: &unlimited}}); err != nil {
 		b.Fatal(err)
 	}
-	if err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		img := &computev1.Image{}
-		err := k8s.Get(ctx, client.ObjectKey{Namespace: testenv.PublicNamespace, Name: "cirros"}, img)
-		return err == nil && img.Status.Status == computev1.ImageActive, nil
-	}); err != nil {
-		b.Fatal("image never became active:", err)
-	}
+	untilImageActive(ctx, b, k8s)
 
 	b.ResetTimer()
 	for range b.N {
@@ -155,6 +149,19 @@ func BenchmarkBoot(b *testing.B) {
 		b.Logf("ratio %.2f; %d API writes by the manager, %.2f per boot", bootRate/bareRate, writes, float64(writes)/boots)
 		b.Logf("the manager's live heap grew %.1f MiB per 1,000 servers (in this process, after GC)", heapGrowth)
 	}
+}
+
+// untilImageActive waits until the fixtures' public image (testenv.Fixtures) is active, and
+// returns it.
+func untilImageActive(ctx context.Context, b *testing.B, c client.Client) computev1.Image {
+	var img computev1.Image
+	if err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		err := c.Get(ctx, client.ObjectKey{Namespace: testenv.PublicNamespace, Name: "cirros"}, &img)
+		return err == nil && img.Status.Status == computev1.ImageActive, nil
+	}); err != nil {
+		b.Fatal("image never became active:", err)
+	}
+	return img
 }
 
 // liveHeap is this process's live heap after a collection: the in-process manager's caches

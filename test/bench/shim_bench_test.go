@@ -80,12 +80,7 @@ func startShimBench(b *testing.B) *shimBench {
 		b.Fatal(err)
 	}
 	sb.token = tokens["admin"]
-	if err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		err := st.Client.Get(ctx, client.ObjectKey{Namespace: testenv.PublicNamespace, Name: "cirros"}, &sb.img)
-		return err == nil && sb.img.Status.Status == computev1.ImageActive, nil
-	}); err != nil {
-		b.Fatal(err)
-	}
+	sb.img = untilImageActive(ctx, b, st.Client)
 	if err := st.Client.Get(ctx, client.ObjectKey{Namespace: "bench", Name: "private"}, &sb.net); err != nil {
 		b.Fatal(err)
 	}

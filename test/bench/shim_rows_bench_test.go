@@ -94,13 +94,7 @@ func (rs *restStack) tenant(b *testing.B, name, cidr string) *restTenant {
 		b.Fatal(err)
 	}
 	t := &restTenant{name: name, token: tokens["admin"]}
-	var img computev1.Image
-	if err := wait.PollUntilContextTimeout(rs.ctx, 20*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		err := rs.k8s.Get(ctx, client.ObjectKey{Namespace: testenv.PublicNamespace, Name: "cirros"}, &img)
-		return err == nil && img.Status.Status == computev1.ImageActive, nil
-	}); err != nil {
-		b.Fatal(err)
-	}
+	img := untilImageActive(rs.ctx, b, rs.k8s)
 	var net computev1.Network
 	if err := rs.k8s.Get(rs.ctx, client.ObjectKey{Namespace: name, Name: "private"}, &net); err != nil {
 		b.Fatal(err)
