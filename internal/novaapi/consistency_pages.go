@@ -20,8 +20,9 @@ import (
 // creation times from its marker to its last server, and every server made in that span
 // carries a creation-time label (computev1.LabelCreated1s, the second it was made, stamped
 // by the admission webhook): a metadata-only LIST of the range of seconds
-// (`created-1s>a,created-1s<b`, whatever the span's length), and one of the servers without
-// the label, name every server that can be on the page, with its resourceVersion, as the
+// (`created-1s>a,created-1s<b`, whatever the span's length), and, while the tenant has
+// servers without the label (made before Kova stamped it: no update can take it away), one
+// of those, name every server that can be on the page, with its resourceVersion, as the
 // API server has it now. The page is chosen from the cache; the cached copies in the range
 // are kept when current, read again when not, dropped when gone, and the servers the cache
 // has not got are read. When that changes the page so that it spans more than was listed
@@ -149,10 +150,13 @@ func (h *handler) checkAll(ctx context.Context, namespaces []string, cached []co
 	return current, err
 }
 
-// selectorsOf are the label selectors of a selection: the range itself and the servers
-// without the label (made before Kova stamped it, or whose labels were taken away), which
-// no range holds.
-func selectorsOf(sel rules.CreatedSelection) ([]labels.Selector, error) {
+// selectorsOf are the label selectors of a selection: the range itself and, if unlabelled,
+// the servers without the label, which no range holds. A server keeps its labels from its
+// creation on (the Server webhook puts back any that an update takes away), so the only
+// servers without them are ones made before Kova stamped them, and the cache has them:
+// unlabelled says whether it has any in the namespaces listed. Without them, a page's
+// check scans the tenant's servers once, not twice.
+func selectorsOf(sel rules.CreatedSelection, unlabelled bool) ([]labels.Selector, error) {
 	in := labels.NewSelector()
 	for _, b := range []struct {
 		bound *int64
@@ -167,6 +171,9 @@ func selectorsOf(sel rules.CreatedSelection) ([]labels.Selector, error) {
 			return nil, err
 		}
 		in = in.Add(*r)
+	}
+	if !unlabelled {
+		return []labels.Selector{in}, nil
 	}
 	none, err := labels.NewRequirement(sel.Label, selection.DoesNotExist, nil)
 	if err != nil {
@@ -217,7 +224,10 @@ func listEach[L client.ObjectList](ctx context.Context, r client.Reader, namespa
 // checkSelection makes the cached servers sel holds current (see the top of this file) and
 // says whether any was not.
 func (h *handler) checkSelection(ctx context.Context, namespaces []string, cached []computev1.Server, sel rules.CreatedSelection) ([]computev1.Server, bool, error) {
-	selectors, err := selectorsOf(sel)
+	selectors, err := selectorsOf(sel, slices.ContainsFunc(cached, func(s computev1.Server) bool {
+		_, ok := s.Labels[sel.Label]
+		return !ok
+	}))
 	if err != nil {
 		return nil, false, err
 	}

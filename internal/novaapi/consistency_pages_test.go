@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
@@ -23,6 +26,8 @@ type countingReader struct {
 	r      client.Reader
 	mu     sync.Mutex
 	listed int
+	// unlabelled counts the LISTs of servers without a label.
+	unlabelled int
 }
 
 func (c *countingReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
@@ -31,6 +36,15 @@ func (c *countingReader) Get(ctx context.Context, key client.ObjectKey, obj clie
 
 func (c *countingReader) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
 	err := c.r.List(ctx, list, opts...)
+	o := (&client.ListOptions{}).ApplyOptions(opts)
+	if o.LabelSelector != nil {
+		reqs, _ := o.LabelSelector.Requirements()
+		if slices.ContainsFunc(reqs, func(r labels.Requirement) bool { return r.Operator() == selection.DoesNotExist }) {
+			c.mu.Lock()
+			c.unlabelled++
+			c.mu.Unlock()
+		}
+	}
 	if _, ok := list.(*metav1.PartialObjectMetadataList); ok || fmt.Sprintf("%T", list) == "*v1alpha1.ServerList" {
 		c.mu.Lock()
 		c.listed += meta.LenList(list)
@@ -163,6 +177,28 @@ func writeElsewhere(t *testing.T, e *env, at time.Time, gone, stopped *computev1
 		t.Fatal(err)
 	}
 	return made
+}
+
+// TestPageListsUnlabelledOnlyWhileAny: the pages of a tenant whose servers all carry the
+// creation-time label list their span alone, a scan of the tenant's servers each, not two;
+// while the tenant has a server without it, they list those too.
+func TestPageListsUnlabelledOnlyWhileAny(t *testing.T) {
+	e, live := pagedEnv(t, labelledFleet(30))
+	if ids, _ := walk(t, e, 7); len(ids) != 30 {
+		t.Fatalf("the walk saw %d servers of 30", len(ids))
+	}
+	if live.unlabelled != 0 {
+		t.Errorf("a labelled fleet's walk listed the servers without the label %d times", live.unlabelled)
+	}
+	fleet := labelledFleet(30)
+	fleet[3].Labels = nil
+	e, live = pagedEnv(t, fleet)
+	if ids, _ := walk(t, e, 7); len(ids) != 30 {
+		t.Fatalf("the walk saw %d servers of 30", len(ids))
+	}
+	if live.unlabelled == 0 {
+		t.Error("with a server without the label, no page listed the servers without it")
+	}
 }
 
 // TestPageWithoutLabels: servers made before the labels were stamped are in no bucket, and

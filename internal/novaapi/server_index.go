@@ -27,8 +27,8 @@ import (
 type ServerIndex struct {
 	mu     sync.RWMutex
 	tenant map[string][]*computev1.Server // ascending
-	// unlabelled are the servers without a creation-time label, by tenant and uid: every
-	// page's check lists them (selectorsOf).
+	// unlabelled are the servers without a creation-time label, by tenant and uid: a
+	// tenant's page checks list them while it has any (selectorsOf).
 	unlabelled map[string]map[types.UID]*computev1.Server
 	// changes counts the index's changes by tenant: a page compares it before and after its
 	// check (server_page.go).
@@ -77,10 +77,15 @@ func (x *ServerIndex) ready() bool {
 // compareIndexed orders servers of one tenant as serverSort's created_at ascending, then
 // the name.
 func compareIndexed(a, b *computev1.Server) int {
-	if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
+	return compareIndexedTo(a, b.CreationTimestamp.Time, b.Name)
+}
+
+// compareIndexedTo orders a against a server of the name made at created.
+func compareIndexedTo(a *computev1.Server, created time.Time, name string) int {
+	if c := a.CreationTimestamp.Compare(created); c != 0 {
 		return c
 	}
-	return strings.Compare(a.Name, b.Name)
+	return strings.Compare(a.Name, name)
 }
 
 func (x *ServerIndex) put(obj any) {
@@ -113,6 +118,13 @@ func (x *ServerIndex) noteLabels(s *computev1.Server) {
 		x.unlabelled[s.Namespace] = m
 	}
 	m[s.UID] = s
+}
+
+// hasUnlabelled says whether ns has servers without a creation-time label.
+func (x *ServerIndex) hasUnlabelled(ns string) bool {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return len(x.unlabelled[ns]) > 0
 }
 
 func (x *ServerIndex) forgetLabels(s *computev1.Server) {
@@ -166,12 +178,15 @@ func (x *ServerIndex) after(ns string, at *computev1.Server, desc bool, n int) [
 	return indexedAfter(x.tenant[ns], at, desc, n)
 }
 
-// get is the indexed server of ns made at the time and with the name of key, or nil.
-func (x *ServerIndex) get(key *computev1.Server) *computev1.Server {
+// get is the indexed server of ns with the name, made at created, or nil.
+func (x *ServerIndex) get(ns, name string, created time.Time) *computev1.Server {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	list := x.tenant[key.Namespace]
-	if i, found := slices.BinarySearchFunc(list, key, compareIndexed); found {
+	list := x.tenant[ns]
+	i, found := slices.BinarySearchFunc(list, name, func(s *computev1.Server, name string) int {
+		return compareIndexedTo(s, created, name)
+	})
+	if found {
 		return list[i]
 	}
 	return nil

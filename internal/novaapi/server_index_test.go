@@ -104,7 +104,7 @@ func TestServerIndexOrder(t *testing.T) {
 	newer := c.DeepCopy()
 	newer.ResourceVersion, newer.Labels = "2", rules.CreatedLabels(c.CreationTimestamp.Time)
 	x.put(newer)
-	if got := x.get(c); got != newer || len(x.unlabelled) != 0 {
+	if got := x.get(c.Namespace, c.Name, c.CreationTimestamp.Time); got != newer || len(x.unlabelled) != 0 {
 		t.Errorf("after an update the index holds %v, unlabelled %v", got, x.unlabelled)
 	}
 	// A delete of an earlier server of the same name and time leaves the current one.
@@ -258,7 +258,7 @@ func TestServerIndexWatch(t *testing.T) {
 	newer := b.DeepCopy()
 	newer.ResourceVersion = "7"
 	inf.Update(b, newer)
-	if got := x.get(b); got != newer {
+	if got := x.get(b.Namespace, b.Name, b.CreationTimestamp.Time); got != newer {
 		t.Errorf("after an update the index holds %v", got)
 	}
 	inf.Delete(a)

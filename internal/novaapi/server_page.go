@@ -222,7 +222,7 @@ func follows(at, s *computev1.Server, desc bool) bool {
 // resourceVersion, or not indexed, is read; one indexed in the selection and not named is
 // gone. It says whether anything was not current.
 func (h *handler) checkIndexed(ctx context.Context, idx *ServerIndex, ns string, sel rules.CreatedSelection, reads *pageReads) (bool, error) {
-	selectors, err := selectorsOf(sel)
+	selectors, err := selectorsOf(sel, idx.hasUnlabelled(ns))
 	if err != nil {
 		return false, err
 	}
@@ -259,8 +259,7 @@ func (h *handler) checkIndexed(ctx context.Context, idx *ServerIndex, ns string,
 	for name, m := range live {
 		cur := reads.current[name]
 		if cur == nil {
-			key := &computev1.Server{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, CreationTimestamp: m.CreationTimestamp}}
-			cur = idx.get(key)
+			cur = idx.get(ns, name, m.CreationTimestamp.Time)
 		}
 		if cur != nil && cur.UID == m.UID && cur.ResourceVersion == m.ResourceVersion {
 			continue

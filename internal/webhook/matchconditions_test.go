@@ -3,10 +3,14 @@ package webhook_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -14,16 +18,56 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/admission/plugin/cel"
+	"k8s.io/apiserver/pkg/admission/plugin/webhook/matchconditions"
 	webhookplugin "k8s.io/apiserver/pkg/admission/plugin/webhook"
 	"k8s.io/apiserver/pkg/cel/environment"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/internal/rules"
 	"github.com/kova-dev/kova/internal/testenv"
 )
 
-// shippedWebhook is the named webhook of config/webhook/manifests.yaml, as kube-apiserver
-// gets it.
+// shippedWebhook is the named validating webhook of config/webhook/manifests.yaml, as
+// kube-apiserver gets it.
 func shippedWebhook(t *testing.T, name string) *admissionregistrationv1.ValidatingWebhook {
+	t.Helper()
+	var hook *admissionregistrationv1.ValidatingWebhook
+	eachShippedConfig(t, "ValidatingWebhookConfiguration", func(raw []byte) {
+		var cfg admissionregistrationv1.ValidatingWebhookConfiguration
+		decodeInto(t, raw, &cfg)
+		for i := range cfg.Webhooks {
+			if cfg.Webhooks[i].Name == name {
+				hook = &cfg.Webhooks[i]
+			}
+		}
+	})
+	if hook == nil {
+		t.Fatalf("no validating webhook %s in the manifests", name)
+	}
+	return hook
+}
+
+// shippedMutatingWebhook is the named mutating webhook of config/webhook/manifests.yaml.
+func shippedMutatingWebhook(t *testing.T, name string) *admissionregistrationv1.MutatingWebhook {
+	t.Helper()
+	var hook *admissionregistrationv1.MutatingWebhook
+	eachShippedConfig(t, "MutatingWebhookConfiguration", func(raw []byte) {
+		var cfg admissionregistrationv1.MutatingWebhookConfiguration
+		decodeInto(t, raw, &cfg)
+		for i := range cfg.Webhooks {
+			if cfg.Webhooks[i].Name == name {
+				hook = &cfg.Webhooks[i]
+			}
+		}
+	})
+	if hook == nil {
+		t.Fatalf("no mutating webhook %s in the manifests", name)
+	}
+	return hook
+}
+
+// eachShippedConfig calls fn with each document of config/webhook/manifests.yaml of kind.
+func eachShippedConfig(t *testing.T, kind string, fn func(raw []byte)) {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(testenv.Root(), "config", "webhook", "manifests.yaml"))
 	if err != nil {
@@ -31,23 +75,49 @@ func shippedWebhook(t *testing.T, name string) *admissionregistrationv1.Validati
 	}
 	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(raw), 4096)
 	for {
-		var cfg admissionregistrationv1.ValidatingWebhookConfiguration
-		if err := dec.Decode(&cfg); err == io.EOF {
-			break
+		var doc runtime.RawExtension
+		if err := dec.Decode(&doc); err == io.EOF {
+			return
 		} else if err != nil {
 			t.Fatal(err)
 		}
-		if cfg.Kind != "ValidatingWebhookConfiguration" {
-			continue
-		}
-		for i := range cfg.Webhooks {
-			if cfg.Webhooks[i].Name == name {
-				return &cfg.Webhooks[i]
-			}
+		var tm metav1.TypeMeta
+		decodeInto(t, doc.Raw, &tm)
+		if tm.Kind == kind {
+			fn(doc.Raw)
 		}
 	}
-	t.Fatalf("no validating webhook %s in the manifests", name)
-	return nil
+}
+
+func decodeInto(t *testing.T, raw []byte, into any) {
+	t.Helper()
+	if err := json.Unmarshal(raw, into); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// conditionMatches evaluates a webhook's compiled match conditions on one request for a
+// Server, as kube-apiserver does before it calls the webhook.
+func conditionMatches(t *testing.T, matcher matchconditions.Matcher, op admission.Operation, obj, oldObj *computev1.Server) bool {
+	t.Helper()
+	var o, oo runtime.Object
+	if obj != nil {
+		o = obj
+	}
+	if oldObj != nil {
+		oo = oldObj
+	}
+	gvr := computev1.GroupVersion.WithResource("servers")
+	attrs := admission.NewAttributesRecord(o, oo, computev1.GroupVersion.WithKind("Server"), "demo", "srv", gvr, "", op, nil, false, nil)
+	va, err := admission.NewVersionedAttributes(attrs, computev1.GroupVersion.WithKind("Server"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := matcher.Match(context.Background(), va, nil, nil)
+	if res.Error != nil {
+		t.Fatalf("%s: %v", op, res.Error)
+	}
+	return res.Matches
 }
 
 // The Server webhook's match condition, compiled and evaluated as kube-apiserver does:
@@ -67,26 +137,9 @@ func TestServerWebhookSkipsOnlyTheShimsNotes(t *testing.T) {
 			Finalizers:  []string{"compute.kova.dev/server"}},
 		Spec: computev1.ServerSpec{FlavorRef: "m1.tiny", ImageRef: "cirros", PowerState: computev1.PowerActive},
 	}
-	gvr := computev1.GroupVersion.WithResource("servers")
 	calls := func(op admission.Operation, obj, oldObj *computev1.Server) bool {
 		t.Helper()
-		var o, oo runtime.Object
-		if obj != nil {
-			o = obj
-		}
-		if oldObj != nil {
-			oo = oldObj
-		}
-		attrs := admission.NewAttributesRecord(o, oo, computev1.GroupVersion.WithKind("Server"), "demo", "srv", gvr, "", op, nil, false, nil)
-		va, err := admission.NewVersionedAttributes(attrs, computev1.GroupVersion.WithKind("Server"), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res := matcher.Match(context.Background(), va, nil, nil)
-		if res.Error != nil {
-			t.Fatalf("%s: %v", op, res.Error)
-		}
-		return res.Matches
+		return conditionMatches(t, matcher, op, obj, oldObj)
 	}
 	changed := func(edit func(*computev1.Server)) *computev1.Server {
 		s := old.DeepCopy()
@@ -118,6 +171,55 @@ func TestServerWebhookSkipsOnlyTheShimsNotes(t *testing.T) {
 	} {
 		if got := calls(c.op, c.obj, c.oldOb); got != c.want {
 			t.Errorf("%s: webhook called %v, want %v", c.what, got, c.want)
+		}
+	}
+}
+
+// The Server mutating webhook's match condition: every create calls it; an update calls it
+// only when it takes a creation-time label away, for the webhook to put it back.
+func TestServerDefaulterCalledOnlyForLabelsTakenAway(t *testing.T) {
+	hook := shippedMutatingWebhook(t, "mserver.compute.kova.dev")
+	if len(hook.MatchConditions) == 0 {
+		t.Fatal("the Server mutating webhook has no match condition")
+	}
+	compiler := cel.NewConditionCompiler(environment.MustBaseEnvSet(environment.DefaultCompatibilityVersion()))
+	matcher := webhookplugin.NewMutatingWebhookAccessor("uid", "kova-mutating-webhook-configuration", hook).GetCompiledMatcher(compiler)
+	old := &computev1.Server{
+		TypeMeta: metav1.TypeMeta{APIVersion: computev1.GroupVersion.String(), Kind: "Server"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: "demo", Name: "srv",
+			Labels: map[string]string{"app": "web"}, Finalizers: []string{computev1.Finalizer}},
+		Spec: computev1.ServerSpec{FlavorRef: "m1.tiny", ImageRef: "cirros", PowerState: computev1.PowerActive},
+	}
+	maps.Copy(old.Labels, rules.CreatedLabels(time.Unix(1764558123, 0)))
+	changed := func(edit func(*computev1.Server)) *computev1.Server {
+		s := old.DeepCopy()
+		edit(s)
+		return s
+	}
+	for _, c := range []struct {
+		what     string
+		op       admission.Operation
+		obj, was *computev1.Server
+		want     bool
+	}{
+		{"create", admission.Create, old, nil, true},
+		{"the spec", admission.Update, changed(func(s *computev1.Server) { s.Spec.PowerState = computev1.PowerStopped }), old, false},
+		{"another label taken away", admission.Update, changed(func(s *computev1.Server) { delete(s.Labels, "app") }), old, false},
+		{"the finalizer taken away", admission.Update, changed(func(s *computev1.Server) { s.Finalizers = nil }), old, false},
+		{"a creation label taken away", admission.Update, changed(func(s *computev1.Server) { delete(s.Labels, computev1.LabelCreated1e7s) }), old, true},
+		{"every label taken away", admission.Update, changed(func(s *computev1.Server) { s.Labels = nil }), old, true},
+		{"a server made without them", admission.Update, changed(func(s *computev1.Server) { s.Labels = nil }),
+			changed(func(s *computev1.Server) { s.Labels = nil }), false},
+		{"a creation label changed", admission.Update, changed(func(s *computev1.Server) { s.Labels[computev1.LabelCreated1s] = "1" }), old, false},
+	} {
+		if got := conditionMatches(t, matcher, c.op, c.obj, c.was); got != c.want {
+			t.Errorf("%s: webhook called %v, want %v", c.what, got, c.want)
+		}
+	}
+	// The condition names every creation-time label.
+	for _, k := range rules.CreatedLabelKeys() {
+		if !strings.Contains(hook.MatchConditions[0].Expression, "'"+k+"'") {
+			t.Errorf("the condition does not name %s", k)
 		}
 	}
 }

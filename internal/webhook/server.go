@@ -2,10 +2,12 @@ package webhook
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"maps"
 	"time"
 
+	admissionv1 "k8s.io/api/admission/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -26,21 +28,28 @@ import (
 // os-stop's POST.
 // +kubebuilder:webhook:path=/validate-compute-kova-dev-v1alpha1-server,mutating=false,failurePolicy=fail,sideEffects=NoneOnDryRun,groups=compute.kova.dev,resources=servers,verbs=create;update;delete,versions=v1alpha1,name=vserver.compute.kova.dev,admissionReviewVersions=v1,patch=`{"matchConditions":[{"name":"not-only-the-shims-notes","expression":"request.operation != 'UPDATE' || has(object.metadata.deletionTimestamp) || object.spec != oldObject.spec || object.metadata.?labels.orValue({}) != oldObject.metadata.?labels.orValue({}) || object.metadata.?finalizers.orValue([]) != oldObject.metadata.?finalizers.orValue([]) || object.metadata.?annotations.orValue({}).exists(k, !(k in ['nova.kova.dev/pending-action', 'nova.kova.dev/floating-ips']) && (!(k in oldObject.metadata.?annotations.orValue({})) || oldObject.metadata.annotations[k] != object.metadata.annotations[k])) || oldObject.metadata.?annotations.orValue({}).exists(k, !(k in ['nova.kova.dev/pending-action', 'nova.kova.dev/floating-ips']) && !(k in object.metadata.?annotations.orValue({})))"}]}`
 
-// +kubebuilder:webhook:path=/mutate-compute-kova-dev-v1alpha1-server,mutating=true,failurePolicy=fail,sideEffects=None,groups=compute.kova.dev,resources=servers,verbs=create,versions=v1alpha1,name=mserver.compute.kova.dev,admissionReviewVersions=v1
+// The Server mutating webhook is called for an update only when it takes a creation-time
+// label away (a kubectl replace of a manifest that never had them), to put it back.
+// +kubebuilder:webhook:path=/mutate-compute-kova-dev-v1alpha1-server,mutating=true,failurePolicy=fail,sideEffects=None,groups=compute.kova.dev,resources=servers,verbs=create;update,versions=v1alpha1,name=mserver.compute.kova.dev,admissionReviewVersions=v1,patch=`{"matchConditions":[{"name":"creation-labels-taken-away","expression":"request.operation != 'UPDATE' || oldObject.metadata.?labels.orValue({}).exists(k, k in ['compute.kova.dev/created-1s', 'compute.kova.dev/created-1e3s', 'compute.kova.dev/created-1e5s', 'compute.kova.dev/created-1e7s'] && !(k in object.metadata.?labels.orValue({})))"}]}`
 
 // ServerDefaulter puts the finalizer on a server as it is created, which spares the
 // controller a write per boot (the controller still adds it if it is missing), and records
 // who created it: the authenticated user, whatever the request said. The server boots with
 // that user's keypair, and Nova shows the user as user_id. It stamps the creation-time
 // labels (computev1.LabelCreated*), whatever the request said, by which the REST shim
-// checks one page of a list against the API server.
+// checks one page of a list against the API server, and keeps them: an update that takes
+// one away gets it back, so a server made with them has them for good.
 type ServerDefaulter struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
 
-// Default adds the finalizer, the creator and the creation-time labels.
+// Default adds the finalizer, the creator and the creation-time labels to a server being
+// made, and puts back the creation-time labels an update takes away.
 func (d ServerDefaulter) Default(ctx context.Context, srv *computev1.Server) error {
+	if req, err := admission.RequestFromContext(ctx); err == nil && req.Operation == admissionv1.Update {
+		return keepCreatedLabels(req, srv)
+	}
 	controllerutil.AddFinalizer(srv, computev1.Finalizer)
 	now := time.Now
 	if d.Now != nil {
@@ -55,6 +64,26 @@ func (d ServerDefaulter) Default(ctx context.Context, srv *computev1.Server) err
 			srv.Annotations = map[string]string{}
 		}
 		srv.Annotations[computev1.AnnotationUserID] = user
+	}
+	return nil
+}
+
+// keepCreatedLabels puts back on srv the creation-time labels the server had before the
+// update req.
+func keepCreatedLabels(req admission.Request, srv *computev1.Server) error {
+	var old computev1.Server
+	if err := json.Unmarshal(req.OldObject.Raw, &old); err != nil {
+		return apierrors.NewBadRequest("the server before the update: " + err.Error())
+	}
+	for _, k := range rules.CreatedLabelKeys() {
+		v, had := old.Labels[k]
+		if _, has := srv.Labels[k]; !had || has {
+			continue
+		}
+		if srv.Labels == nil {
+			srv.Labels = map[string]string{}
+		}
+		srv.Labels[k] = v
 	}
 	return nil
 }
@@ -249,9 +278,8 @@ func (v *ServerValidator) ValidateDelete(ctx context.Context, srv *computev1.Ser
 }
 
 // checkCreatedLabels refuses a creation-time label set to another value or added: they say
-// when the server was made, and a page of the REST shim's lists is checked by them. Taking
-// them away is let through (a replace with a manifest that never had them): the shim checks
-// a server without them on every page.
+// when the server was made, and a page of the REST shim's lists is checked by them. One
+// taken away never comes here: the mutating webhook has put it back (keepCreatedLabels).
 func checkCreatedLabels(old, srv *computev1.Server) error {
 	var errs field.ErrorList
 	for _, k := range rules.CreatedLabelKeys() {

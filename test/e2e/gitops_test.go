@@ -7,6 +7,7 @@ import (
 
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/instanceactions"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
+	"github.com/gophercloud/gophercloud/v2/pagination"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -14,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/internal/rules"
 )
 
 // A GitOps tool (Argo CD, Flux) applies a Server with server-side apply, as its own field
@@ -221,6 +223,32 @@ var _ = Describe("A server managed by a GitOps tool", Ordered, func() {
 			g.Expect(sa.Status.Phase).To(Equal(computev1.ActionSucceeded))
 		}).Should(Succeed())
 		expectSpecOwnedBy(get(ctx), manager)
+	})
+
+	It("keeps the creation-time labels through a replace with a manifest that never had them", func(ctx SpecContext) {
+		before := get(ctx)
+		replaced := before.DeepCopy()
+		for _, k := range rules.CreatedLabelKeys() {
+			Expect(replaced.Labels).To(HaveKey(k))
+			delete(replaced.Labels, k)
+		}
+		Expect(argo.Update(ctx, replaced)).To(Succeed())
+		// With them put back, the update changes nothing: the server stays as it was.
+		after := get(ctx)
+		Expect(after.Labels).To(Equal(before.Labels), "the labels that say when the server was made")
+		Expect(after.ResourceVersion).To(Equal(before.ResourceVersion))
+
+		By("and a list in creation order, page by page, still shows the server")
+		var seen []string
+		Expect(servers.List(compute(tokens["admin"], "direct"), servers.ListOpts{Limit: 2}).EachPage(ctx,
+			func(_ context.Context, page pagination.Page) (bool, error) {
+				got, err := servers.ExtractServers(page)
+				for _, s := range got {
+					seen = append(seen, s.ID)
+				}
+				return true, err
+			})).To(Succeed())
+		Expect(seen).To(ContainElement(string(after.UID)))
 	})
 })
 
