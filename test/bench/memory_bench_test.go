@@ -27,10 +27,13 @@ import (
 // anonymous and file-backed parts) is read before, as soon as each fleet is ACTIVE (where
 // boot_ratio.py's --rss-pids reads it), and again once the runtime has given back the free
 // memory the burst left (settled).
+// bigHosts are two simulated hosts that hold 10,000 servers and more.
+const bigHosts = "h1:vcpus=4096,ram=4194304,disk=65536;h2:vcpus=4096,ram=4194304,disk=65536"
+
 func BenchmarkMemory(b *testing.B) {
 	ctx := context.Background()
 	st, err := testenv.StartProcessStack(ctx, testenv.ProcessStackOptions{
-		SimHosts: "h1:vcpus=4096,ram=4194304,disk=65536;h2:vcpus=4096,ram=4194304,disk=65536",
+		SimHosts: bigHosts,
 		GoGC:     "50",
 	})
 	if err != nil {
