@@ -31,43 +31,22 @@ import (
 // kube-apiserver gets it.
 func shippedWebhook(t *testing.T, name string) *admissionregistrationv1.ValidatingWebhook {
 	t.Helper()
-	var hook *admissionregistrationv1.ValidatingWebhook
-	eachShippedConfig(t, "ValidatingWebhookConfiguration", func(raw []byte) {
-		var cfg admissionregistrationv1.ValidatingWebhookConfiguration
-		decodeInto(t, raw, &cfg)
-		for i := range cfg.Webhooks {
-			if cfg.Webhooks[i].Name == name {
-				hook = &cfg.Webhooks[i]
-			}
-		}
-	})
-	if hook == nil {
-		t.Fatalf("no validating webhook %s in the manifests", name)
-	}
+	hook := &admissionregistrationv1.ValidatingWebhook{}
+	shippedHook(t, "ValidatingWebhookConfiguration", name, hook)
 	return hook
 }
 
 // shippedMutatingWebhook is the named mutating webhook of config/webhook/manifests.yaml.
 func shippedMutatingWebhook(t *testing.T, name string) *admissionregistrationv1.MutatingWebhook {
 	t.Helper()
-	var hook *admissionregistrationv1.MutatingWebhook
-	eachShippedConfig(t, "MutatingWebhookConfiguration", func(raw []byte) {
-		var cfg admissionregistrationv1.MutatingWebhookConfiguration
-		decodeInto(t, raw, &cfg)
-		for i := range cfg.Webhooks {
-			if cfg.Webhooks[i].Name == name {
-				hook = &cfg.Webhooks[i]
-			}
-		}
-	})
-	if hook == nil {
-		t.Fatalf("no mutating webhook %s in the manifests", name)
-	}
+	hook := &admissionregistrationv1.MutatingWebhook{}
+	shippedHook(t, "MutatingWebhookConfiguration", name, hook)
 	return hook
 }
 
-// eachShippedConfig calls fn with each document of config/webhook/manifests.yaml of kind.
-func eachShippedConfig(t *testing.T, kind string, fn func(raw []byte)) {
+// shippedHook decodes into hook the webhook named name of the configuration of kind in
+// config/webhook/manifests.yaml.
+func shippedHook(t *testing.T, kind, name string, hook any) {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(testenv.Root(), "config", "webhook", "manifests.yaml"))
 	if err != nil {
@@ -75,25 +54,43 @@ func eachShippedConfig(t *testing.T, kind string, fn func(raw []byte)) {
 	}
 	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(raw), 4096)
 	for {
-		var doc runtime.RawExtension
-		if err := dec.Decode(&doc); err == io.EOF {
-			return
+		var cfg struct {
+			Kind     string            `json:"kind"`
+			Webhooks []json.RawMessage `json:"webhooks"`
+		}
+		if err := dec.Decode(&cfg); err == io.EOF {
+			break
 		} else if err != nil {
 			t.Fatal(err)
 		}
-		var tm metav1.TypeMeta
-		decodeInto(t, doc.Raw, &tm)
-		if tm.Kind == kind {
-			fn(doc.Raw)
+		for _, w := range cfg.Webhooks {
+			var named struct {
+				Name string `json:"name"`
+			}
+			if err := json.Unmarshal(w, &named); err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Kind == kind && named.Name == name {
+				if err := json.Unmarshal(w, hook); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
 		}
 	}
+	t.Fatalf("no %s webhook %s in the manifests", kind, name)
 }
 
-func decodeInto(t *testing.T, raw []byte, into any) {
-	t.Helper()
-	if err := json.Unmarshal(raw, into); err != nil {
-		t.Fatal(err)
-	}
+// conditionCompiler compiles match conditions as kube-apiserver does.
+func conditionCompiler() cel.ConditionCompiler {
+	return cel.NewConditionCompiler(environment.MustBaseEnvSet(environment.DefaultCompatibilityVersion()))
+}
+
+// edited is a copy of s with edit made to it.
+func edited(s *computev1.Server, edit func(*computev1.Server)) *computev1.Server {
+	out := s.DeepCopy()
+	edit(out)
+	return out
 }
 
 // conditionMatches evaluates a webhook's compiled match conditions on one request for a
@@ -127,8 +124,7 @@ func TestServerWebhookSkipsOnlyTheShimsNotes(t *testing.T) {
 	if len(hook.MatchConditions) == 0 {
 		t.Fatal("the Server webhook has no match condition")
 	}
-	compiler := cel.NewConditionCompiler(environment.MustBaseEnvSet(environment.DefaultCompatibilityVersion()))
-	matcher := webhookplugin.NewValidatingWebhookAccessor("uid", "kova-validating-webhook-configuration", hook).GetCompiledMatcher(compiler)
+	matcher := webhookplugin.NewValidatingWebhookAccessor("uid", "kova-validating-webhook-configuration", hook).GetCompiledMatcher(conditionCompiler())
 
 	old := &computev1.Server{
 		TypeMeta: metav1.TypeMeta{APIVersion: computev1.GroupVersion.String(), Kind: "Server"},
@@ -141,11 +137,7 @@ func TestServerWebhookSkipsOnlyTheShimsNotes(t *testing.T) {
 		t.Helper()
 		return conditionMatches(t, matcher, op, obj, oldObj)
 	}
-	changed := func(edit func(*computev1.Server)) *computev1.Server {
-		s := old.DeepCopy()
-		edit(s)
-		return s
-	}
+	changed := func(edit func(*computev1.Server)) *computev1.Server { return edited(old, edit) }
 	for _, c := range []struct {
 		what  string
 		op    admission.Operation
@@ -182,8 +174,7 @@ func TestServerDefaulterCalledOnlyForLabelsTakenAway(t *testing.T) {
 	if len(hook.MatchConditions) == 0 {
 		t.Fatal("the Server mutating webhook has no match condition")
 	}
-	compiler := cel.NewConditionCompiler(environment.MustBaseEnvSet(environment.DefaultCompatibilityVersion()))
-	matcher := webhookplugin.NewMutatingWebhookAccessor("uid", "kova-mutating-webhook-configuration", hook).GetCompiledMatcher(compiler)
+	matcher := webhookplugin.NewMutatingWebhookAccessor("uid", "kova-mutating-webhook-configuration", hook).GetCompiledMatcher(conditionCompiler())
 	old := &computev1.Server{
 		TypeMeta: metav1.TypeMeta{APIVersion: computev1.GroupVersion.String(), Kind: "Server"},
 		ObjectMeta: metav1.ObjectMeta{Namespace: "demo", Name: "srv",
@@ -191,11 +182,7 @@ func TestServerDefaulterCalledOnlyForLabelsTakenAway(t *testing.T) {
 		Spec: computev1.ServerSpec{FlavorRef: "m1.tiny", ImageRef: "cirros", PowerState: computev1.PowerActive},
 	}
 	maps.Copy(old.Labels, rules.CreatedLabels(time.Unix(1764558123, 0)))
-	changed := func(edit func(*computev1.Server)) *computev1.Server {
-		s := old.DeepCopy()
-		edit(s)
-		return s
-	}
+	changed := func(edit func(*computev1.Server)) *computev1.Server { return edited(old, edit) }
 	for _, c := range []struct {
 		what     string
 		op       admission.Operation

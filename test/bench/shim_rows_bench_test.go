@@ -70,6 +70,11 @@ func startRestStack(b *testing.B) *restStack {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return restStackOn(ctx, b, st)
+}
+
+// restStackOn is the restStack of st, with an unthrottled client of its API server.
+func restStackOn(ctx context.Context, b *testing.B, st *testenv.Stack) *restStack {
 	cfg := rest.CopyConfig(st.CP.Config)
 	cfg.QPS = -1
 	k8s, err := client.New(cfg, client.Options{Scheme: testenv.Scheme()})
@@ -89,14 +94,7 @@ func startProcessRestStack(b *testing.B) *restStack {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cfg := rest.CopyConfig(ps.CP.Config)
-	cfg.QPS = -1
-	k8s, err := client.New(cfg, client.Options{Scheme: testenv.Scheme()})
-	if err != nil {
-		ps.Stop()
-		b.Fatal(err)
-	}
-	return &restStack{ctx: ctx, st: ps.Stack, k8s: k8s}
+	return restStackOn(ctx, b, ps.Stack)
 }
 
 // tenant makes a tenant with the fixtures to boot in (network on cidr) and an admin's
