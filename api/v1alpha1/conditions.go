@@ -44,7 +44,9 @@ const (
 )
 
 // Labels of the time a server was made, in buckets of four widths (the bucket's start in
-// Unix seconds), set by the admission webhook as the server is created and never changed.
+// Unix seconds), set by the admission webhook as the server is created and never changed:
+// an update that sets one to another value is refused, and one that takes one away (a
+// kubectl replace of a manifest without them) gets it back.
 // They let the REST shim LIST the servers made between two times (the servers one page of
 // a list in creation order shows) rather than all of them, by a range of the finest
 // (`created-1s>a,created-1s<b`, internal/rules.CreatedSelectionFor).
