@@ -63,6 +63,31 @@ func parallel(b *testing.B, n int, job func(i int) error) time.Duration {
 	return time.Since(start)
 }
 
+// createServers creates n Servers in ns at concurrency clients, named prefix-from to
+// prefix-(from+n-1), each as a user boots one with kubectl (the fixtures' flavor, image and
+// network, powered on), and returns how long the creates took.
+func createServers(ctx context.Context, b *testing.B, c client.Client, ns, prefix string, from, n int) time.Duration {
+	return parallel(b, n, func(i int) error {
+		return c.Create(ctx, &computev1.Server{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("%s-%05d", prefix, from+i)},
+			Spec: computev1.ServerSpec{FlavorRef: "m1.tiny", ImageRef: "cirros", PowerState: computev1.PowerActive,
+				Networks: []computev1.NetworkAttachment{{Name: "private"}}},
+		})
+	})
+}
+
+// unlimitedQuota gives ns a Quota of no limits (-1), as an operator raises a project's
+// quota for a load test: a benchmark's fleet is larger than a tenant's default quota, and
+// an unlimited one reserves nothing, so the boots' writes are those of a tenant without
+// limits.
+func unlimitedQuota(ctx context.Context, b *testing.B, c client.Client, ns string) {
+	unlimited := int64(-1)
+	if err := c.Create(ctx, &computev1.Quota{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: computev1.QuotaName},
+		Spec: computev1.QuotaLimits{Instances: &unlimited, Cores: &unlimited, RAM: &unlimited}}); err != nil {
+		b.Fatal(err)
+	}
+}
+
 // BenchmarkBoot boots 1,000 servers with no simulated latency, from create to ACTIVE, and
 // creates 1,000 bare custom resources on the same API server for comparison.
 func BenchmarkBoot(b *testing.B) {
@@ -100,14 +125,7 @@ func BenchmarkBoot(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	// The fleet is larger than a tenant's default quota (Nova's 10 instances): the tenant's
-	// own Quota lifts it, as an operator raises a project's quota for a load test. Unlimited
-	// (-1) reserves nothing, so the boots' writes are the ones a tenant without limits makes.
-	unlimited := int64(-1)
-	if err := k8s.Create(ctx, &computev1.Quota{ObjectMeta: metav1.ObjectMeta{Namespace: "bench", Name: computev1.QuotaName},
-		Spec: computev1.QuotaLimits{Instances: &unlimited, Cores: &unlimited, RAM: &unlimited}}); err != nil {
-		b.Fatal(err)
-	}
+	unlimitedQuota(ctx, b, k8s, "bench")
 	untilImageActive(ctx, b, k8s)
 
 	b.ResetTimer()
@@ -121,13 +139,7 @@ func BenchmarkBoot(b *testing.B) {
 		heapBefore := liveHeap()
 		writesBefore := counter.writes.Load()
 		start := time.Now()
-		created := parallel(b, boots, func(i int) error {
-			return k8s.Create(ctx, &computev1.Server{
-				ObjectMeta: metav1.ObjectMeta{Namespace: "bench", Name: fmt.Sprintf("s-%d-%d", b.N, i)},
-				Spec: computev1.ServerSpec{FlavorRef: "m1.tiny", ImageRef: "cirros", PowerState: computev1.PowerActive,
-					Networks: []computev1.NetworkAttachment{{Name: "private"}}},
-			})
-		})
+		created := createServers(ctx, b, k8s, "bench", fmt.Sprintf("s-%d", b.N), 0, boots)
 		if err := wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, 10*time.Minute, true, func(context.Context) (bool, error) {
 			return active() >= boots, nil
 		}); err != nil {

@@ -19,6 +19,9 @@ import (
 	"github.com/kova-dev/kova/internal/testenv"
 )
 
+// bigHosts are two simulated hosts that hold 10,000 servers and more.
+const bigHosts = "h1:vcpus=4096,ram=4194304,disk=65536;h2:vcpus=4096,ram=4194304,disk=65536"
+
 // BenchmarkMemory is issue 11's memory row as a deployment has it: the manager and nova-api
 // built and run as processes (testenv's process stack, as `make run` runs them, with the
 // ServiceAccounts and RBAC of config/default) with the manifests' collector setting
@@ -27,9 +30,6 @@ import (
 // anonymous and file-backed parts) is read before, as soon as each fleet is ACTIVE (where
 // boot_ratio.py's --rss-pids reads it), and again once the runtime has given back the free
 // memory the burst left (settled).
-// bigHosts are two simulated hosts that hold 10,000 servers and more.
-const bigHosts = "h1:vcpus=4096,ram=4194304,disk=65536;h2:vcpus=4096,ram=4194304,disk=65536"
-
 func BenchmarkMemory(b *testing.B) {
 	ctx := context.Background()
 	st, err := testenv.StartProcessStack(ctx, testenv.ProcessStackOptions{
@@ -45,26 +45,18 @@ func BenchmarkMemory(b *testing.B) {
 		b.Fatal(err)
 	}
 	const tenant = "mem"
-	unlimited := int64(-1)
-	for _, obj := range append(testenv.Fixtures(tenant, &computev1.Flavor{ObjectMeta: metav1.ObjectMeta{Name: "m1.tiny"},
-		Spec: computev1.FlavorSpec{VCPUs: 1, RAM: 512, Disk: 1, IsPublic: true}}, "10.9.0.0/18"),
-		&computev1.Quota{ObjectMeta: metav1.ObjectMeta{Namespace: tenant, Name: computev1.QuotaName},
-			Spec: computev1.QuotaLimits{Instances: &unlimited, Cores: &unlimited, RAM: &unlimited}}) {
+	for _, obj := range testenv.Fixtures(tenant, &computev1.Flavor{ObjectMeta: metav1.ObjectMeta{Name: "m1.tiny"},
+		Spec: computev1.FlavorSpec{VCPUs: 1, RAM: 512, Disk: 1, IsPublic: true}}, "10.9.0.0/18") {
 		if err := client.IgnoreAlreadyExists(c.Create(ctx, obj)); err != nil {
 			b.Fatal(err)
 		}
 	}
+	unlimitedQuota(ctx, b, c, tenant)
 	untilImageActive(ctx, b, c)
 	active := watchActive(ctx, b, st.CP.Config)
 	boot := func(n, from, to int) {
 		before := active()
-		parallel(b, to-from, func(i int) error {
-			return c.Create(ctx, &computev1.Server{
-				ObjectMeta: metav1.ObjectMeta{Namespace: tenant, Name: fmt.Sprintf("m-%d-%d", n, from+i)},
-				Spec: computev1.ServerSpec{FlavorRef: "m1.tiny", ImageRef: "cirros", PowerState: computev1.PowerActive,
-					Networks: []computev1.NetworkAttachment{{Name: "private"}}},
-			})
-		})
+		createServers(ctx, b, c, tenant, fmt.Sprintf("m-%d", n), from, to-from)
 		untilActive(b, ctx, active, before+to-from)
 	}
 	b.ResetTimer()

@@ -89,13 +89,7 @@ func startShimBench(b *testing.B) *shimBench {
 	sb.pc.SetToken(sb.token)
 	sb.c = &gophercloud.ServiceClient{ProviderClient: sb.pc, Endpoint: st.DirectURL + "/v2.1/bench/", Type: "compute"}
 
-	parallel(b, detailServers, func(i int) error {
-		return st.Client.Create(ctx, &computev1.Server{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "bench", Name: fmt.Sprintf("d-%04d", i)},
-			Spec: computev1.ServerSpec{FlavorRef: "m1.tiny", ImageRef: "cirros", PowerState: computev1.PowerActive,
-				Networks: []computev1.NetworkAttachment{{Name: "private"}}},
-		})
-	})
+	createServers(ctx, b, st.Client, "bench", "d", 0, detailServers)
 	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 10*time.Minute, true, func(ctx context.Context) (bool, error) {
 		var list computev1.ServerList
 		if err := st.Client.List(ctx, &list, client.InNamespace("bench")); err != nil {
@@ -113,7 +107,7 @@ func startShimBench(b *testing.B) *shimBench {
 	}
 	// One server of the fleet, for GET /servers/{id}.
 	var one computev1.Server
-	if err := st.Client.Get(ctx, client.ObjectKey{Namespace: "bench", Name: "d-0500"}, &one); err != nil {
+	if err := st.Client.Get(ctx, client.ObjectKey{Namespace: "bench", Name: fmt.Sprintf("d-%05d", detailServers/2)}, &one); err != nil {
 		b.Fatal(err)
 	}
 	sb.oneURL = sb.c.ServiceURL("servers", string(one.UID))

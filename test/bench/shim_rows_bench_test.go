@@ -126,13 +126,7 @@ func (rs *restStack) tenant(b *testing.B, name, cidr string) *restTenant {
 
 // kubectlBoot creates n Server objects in tenant at 16 clients, named prefix-i.
 func (rs *restStack) kubectlBoot(b *testing.B, tenant, prefix string, n int) {
-	parallel(b, n, func(i int) error {
-		return rs.k8s.Create(rs.ctx, &computev1.Server{
-			ObjectMeta: metav1.ObjectMeta{Namespace: tenant, Name: fmt.Sprintf("%s-%05d", prefix, i)},
-			Spec: computev1.ServerSpec{FlavorRef: "m1.tiny", ImageRef: "cirros", PowerState: computev1.PowerActive,
-				Networks: []computev1.NetworkAttachment{{Name: "private"}}},
-		})
-	})
+	createServers(rs.ctx, b, rs.k8s, tenant, prefix, 0, n)
 }
 
 // restBoot boots n servers through POST /servers at 16 clients; it returns the POSTs'
@@ -439,13 +433,8 @@ func BenchmarkShimDetailWalk(b *testing.B) {
 	rs := startProcessRestStack(b)
 	defer rs.st.Stop()
 	t := rs.tenant(b, "walk", "10.13.0.0/16")
-	// The fleet is larger than the test control plane's default quota (testenv.InstanceQuota):
-	// the tenant's own Quota lifts it, as an operator raises a project's quota for a load test.
-	unlimited := int64(-1)
-	if err := rs.k8s.Create(rs.ctx, &computev1.Quota{ObjectMeta: metav1.ObjectMeta{Namespace: t.name, Name: computev1.QuotaName},
-		Spec: computev1.QuotaLimits{Instances: &unlimited, Cores: &unlimited, RAM: &unlimited}}); err != nil {
-		b.Fatal(err)
-	}
+	// The fleet is larger than the test control plane's default quota (testenv.InstanceQuota).
+	unlimitedQuota(rs.ctx, b, rs.k8s, t.name)
 	active := watchActive(rs.ctx, b, rs.st.CP.Config)
 	b.ResetTimer()
 	for n := range b.N {
@@ -455,13 +444,7 @@ func BenchmarkShimDetailWalk(b *testing.B) {
 		rs.kubectlBoot(b, t.name, "w", walkSmall)
 		untilActive(b, rs.ctx, active, walkSmall)
 		smallWalk, smallPage, smallList := rs.measureWalk(b, t, walkSmall)
-		parallel(b, walkLarge-walkSmall, func(i int) error {
-			return rs.k8s.Create(rs.ctx, &computev1.Server{
-				ObjectMeta: metav1.ObjectMeta{Namespace: t.name, Name: fmt.Sprintf("w-%05d", walkSmall+i)},
-				Spec: computev1.ServerSpec{FlavorRef: "m1.tiny", ImageRef: "cirros", PowerState: computev1.PowerActive,
-					Networks: []computev1.NetworkAttachment{{Name: "private"}}},
-			})
-		})
+		createServers(rs.ctx, b, rs.k8s, t.name, "w", walkSmall, walkLarge-walkSmall)
 		untilActive(b, rs.ctx, active, walkLarge)
 		largeWalk, largePage, largeList := rs.measureWalk(b, t, walkLarge)
 		b.ReportMetric(ms(largeWalk), "walk-10k-ms")
