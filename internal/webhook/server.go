@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
+	"strings"
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
@@ -75,17 +77,57 @@ func keepCreatedLabels(req admission.Request, srv *computev1.Server) error {
 	if err := json.Unmarshal(req.OldObject.Raw, &old); err != nil {
 		return apierrors.NewBadRequest("the server before the update: " + err.Error())
 	}
-	for _, k := range rules.CreatedLabelKeys() {
-		v, had := old.Labels[k]
-		if _, has := srv.Labels[k]; !had || has {
-			continue
-		}
+	for _, k := range takenAway(old.Labels, srv.Labels) {
 		if srv.Labels == nil {
 			srv.Labels = map[string]string{}
 		}
-		srv.Labels[k] = v
+		srv.Labels[k] = old.Labels[k]
 	}
 	return nil
+}
+
+// takenAway are the creation-time labels that were and are not.
+func takenAway(were, are map[string]string) []string {
+	var keys []string
+	for _, k := range rules.CreatedLabelKeys() {
+		_, had := were[k]
+		if _, has := are[k]; had && !has {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// serverMutatePath is where the Server mutating webhook is served (its marker's path).
+const serverMutatePath = "/mutate-compute-kova-dev-v1alpha1-server"
+
+// serverMutating is the Server mutating webhook: ServerDefaulter, and a warning when it
+// puts back a creation-time label, so that `kubectl label server web
+// compute.kova.dev/created-1s-` does not say only "labeled" of a label it did not remove.
+func serverMutating(w *admission.Webhook) *admission.Webhook {
+	w.Handler = putBackWarning{w.Handler}
+	return w
+}
+
+type putBackWarning struct{ admission.Handler }
+
+func (h putBackWarning) Handle(ctx context.Context, req admission.Request) admission.Response {
+	resp := h.Handler.Handle(ctx, req)
+	if req.Operation != admissionv1.Update || !resp.Allowed {
+		return resp
+	}
+	var was, is struct {
+		Metadata struct {
+			Labels map[string]string `json:"labels"`
+		} `json:"metadata"`
+	}
+	if json.Unmarshal(req.OldObject.Raw, &was) != nil || json.Unmarshal(req.Object.Raw, &is) != nil {
+		return resp
+	}
+	if keys := takenAway(was.Metadata.Labels, is.Metadata.Labels); len(keys) > 0 {
+		resp.Warnings = append(resp.Warnings, fmt.Sprintf("%s put back: a server keeps the creation-time labels Kova stamps on it, by which the REST API pages servers", strings.Join(keys, ", ")))
+	}
+	return resp
 }
 
 // ServerValidator refuses servers that refer to what does not exist, and spec changes that

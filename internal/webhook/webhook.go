@@ -33,7 +33,8 @@ func Setup(mgr manager.Manager, publicNamespace string, authz AuthorizationCache
 	}
 	quotas := &QuotaGate{Reserver: &quota.Reserver{Client: c, Live: reader, Seen: seen}, Client: c, Reader: reader}
 	sv := &ServerValidator{Client: c, Reader: reader, PublicNamespace: publicNamespace, Admins: admins, Quotas: quotas}
-	if err := ctrlWebhook(mgr, &computev1.Server{}).WithDefaulter(ServerDefaulter{}).WithValidator(sv).Complete(); err != nil {
+	mgr.GetWebhookServer().Register(serverMutatePath, serverMutating(admission.WithDefaulter(mgr.GetScheme(), ServerDefaulter{})))
+	if err := ctrlWebhook(mgr, &computev1.Server{}).WithValidator(sv).Complete(); err != nil {
 		return err
 	}
 	sa := &ServerActionWebhook{Client: c, Reader: reader, Admins: admins, Quotas: quotas}

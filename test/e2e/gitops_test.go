@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/instanceactions"
@@ -232,7 +233,10 @@ var _ = Describe("A server managed by a GitOps tool", Ordered, func() {
 			Expect(replaced.Labels).To(HaveKey(k))
 			delete(replaced.Labels, k)
 		}
-		Expect(argo.Update(ctx, replaced)).To(Succeed())
+		warned := &warnings{}
+		Expect(kubectlAs(tokens["admin"], warned).Update(ctx, replaced)).To(Succeed())
+		Expect(warned.got).To(ContainElement(And(ContainSubstring(computev1.LabelCreated1s), ContainSubstring("put back"))),
+			"what kubectl prints of the labels it did not remove")
 		// With them put back, the update changes nothing: the server stays as it was.
 		after := get(ctx)
 		Expect(after.Labels).To(Equal(before.Labels), "the labels that say when the server was made")
@@ -261,4 +265,16 @@ func expectSpecOwnedBy(srv *computev1.Server, want string) {
 		}
 		Expect(mf.Manager).To(Equal(want), "%s (%s) owns spec fields: %s", mf.Manager, mf.Operation, mf.FieldsV1.GetRawString())
 	}
+}
+
+// warnings are the warnings the API server sent a client.
+type warnings struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (w *warnings) HandleWarningHeaderWithContext(_ context.Context, _ int, _ string, message string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.got = append(w.got, message)
 }

@@ -19,11 +19,15 @@ import (
 	"github.com/kova-dev/kova/internal/testenv"
 )
 
-// kubectlAs is a Kubernetes client with a tenant user's token, as kubectl would be.
-func kubectlAs(token string) client.Client {
+// kubectlAs is a Kubernetes client with a tenant user's token, as kubectl would be; it
+// hands the API server's warnings to warned, if given, as kubectl prints them.
+func kubectlAs(token string, warned ...rest.WarningHandlerWithContext) client.Client {
 	GinkgoHelper()
 	cfg := &rest.Config{Host: stack.CP.Config.Host, BearerToken: token,
 		TLSClientConfig: rest.TLSClientConfig{CAData: stack.CP.Config.CAData}}
+	for _, w := range warned {
+		cfg.WarningHandlerWithContext = w
+	}
 	c, err := client.New(cfg, client.Options{Scheme: testenv.Scheme()})
 	Expect(err).NotTo(HaveOccurred())
 	return c
