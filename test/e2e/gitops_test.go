@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/instanceactions"
@@ -17,6 +16,7 @@ import (
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/rules"
+	"github.com/kova-dev/kova/internal/testenv"
 )
 
 // A GitOps tool (Argo CD, Flux) applies a Server with server-side apply, as its own field
@@ -233,9 +233,9 @@ var _ = Describe("A server managed by a GitOps tool", Ordered, func() {
 			Expect(replaced.Labels).To(HaveKey(k))
 			delete(replaced.Labels, k)
 		}
-		warned := &warnings{}
+		warned := &testenv.Warnings{}
 		Expect(kubectlAs(tokens["admin"], warned).Update(ctx, replaced)).To(Succeed())
-		Expect(warned.got).To(ContainElement(And(ContainSubstring(computev1.LabelCreated1s), ContainSubstring("put back"))),
+		Expect(warned.All()).To(ContainElement(And(ContainSubstring(computev1.LabelCreated1s), ContainSubstring("put back"))),
 			"what kubectl prints of the labels it did not remove")
 		// With them put back, the update changes nothing: the server stays as it was.
 		after := get(ctx)
@@ -265,16 +265,4 @@ func expectSpecOwnedBy(srv *computev1.Server, want string) {
 		}
 		Expect(mf.Manager).To(Equal(want), "%s (%s) owns spec fields: %s", mf.Manager, mf.Operation, mf.FieldsV1.GetRawString())
 	}
-}
-
-// warnings are the warnings the API server sent a client.
-type warnings struct {
-	mu  sync.Mutex
-	got []string
-}
-
-func (w *warnings) HandleWarningHeaderWithContext(_ context.Context, _ int, _ string, message string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.got = append(w.got, message)
 }

@@ -7,11 +7,9 @@
 package install
 
 import (
-	"context"
 	"path/filepath"
 	"slices"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -76,31 +74,13 @@ func has(kind, namespace, name string) bool {
 	})
 }
 
-// warnings collects what kube-apiserver warns about (Pod Security's warn level among them).
-type warnings struct {
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (w *warnings) HandleWarningHeaderWithContext(_ context.Context, _ int, _ string, msg string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.msgs = append(w.msgs, msg)
-}
-
-func (w *warnings) all() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return slices.Clone(w.msgs)
-}
-
 var _ = Describe("config/default", func() {
 	It("is accepted whole by kube-apiserver in a server-side dry run, with no warning", func(ctx SpecContext) {
 		cp, err := localcp.Start(ctx, localcp.Options{BinDir: testenv.BinDir()})
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(func() { Expect(cp.Stop()).To(Succeed()) })
 		cfg := rest.CopyConfig(cp.Config)
-		warned := &warnings{}
+		warned := &testenv.Warnings{} // Pod Security's warn level among them
 		cfg.WarningHandlerWithContext = warned
 		scheme := testenv.Scheme()
 		Expect(apiextensionsv1.AddToScheme(scheme)).To(Succeed())
@@ -149,7 +129,7 @@ var _ = Describe("config/default", func() {
 		Expect(kinds).To(HaveKey("PriorityLevelConfiguration"))
 		// Pod Security warns (the namespace's warn label) about a Deployment whose pods
 		// would be refused; nothing else is warned about either.
-		Expect(warned.all()).To(BeEmpty())
+		Expect(warned.All()).To(BeEmpty())
 
 		By("nothing but the namespace and the CRDs was made")
 		Expect(c.Get(ctx, client.ObjectKey{Namespace: "kova-system", Name: "kova-manager"}, &appsv1.Deployment{})).
