@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -188,26 +190,110 @@ func writeFault(w http.ResponseWriter, code int, msg string) {
 // marshal encodes JSON as Nova's serializer (Python's json.dumps) writes it: no HTML
 // escaping, ", " and ": " between items and after keys, and no trailing newline.
 func marshal(v any) []byte {
-	buf := encodeBuffers.Get().(*bytes.Buffer)
-	defer func() {
-		if buf.Cap() <= maxPooledEncodeBuffer {
-			buf.Reset()
-			encodeBuffers.Put(buf)
+	buf := encodeBuffer()
+	defer keepEncodeBuffer(buf)
+	if err := encodeBody(buf, v); err != nil {
+		return []byte(`{}`)
+	}
+	return pythonSeparators(buf.Bytes())
+}
+
+// encodeBody writes v's compact JSON to buf, as encoding/json writes it. A body that is an
+// object has its lists written item by item: encoding/json encodes a value whole into a
+// buffer of its own, which a list of 1,000 servers grows by doubling to twice its size on
+// every page (its pool of them is emptied by the collector), and copies it out; an item is
+// small, so its buffer is reused.
+func encodeBody(buf *bytes.Buffer, v any) error {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return encodeValue(buf, v)
+	}
+	buf.WriteByte('{')
+	for i, k := range slices.Sorted(maps.Keys(m)) { // encoding/json sorts an object's keys
+		if i > 0 {
+			buf.WriteByte(',')
 		}
-	}()
+		if err := encodeValue(buf, k); err != nil {
+			return err
+		}
+		buf.WriteByte(':')
+		items, ok := m[k].([]any)
+		if !ok || items == nil {
+			if err := encodeValue(buf, m[k]); err != nil {
+				return err
+			}
+			continue
+		}
+		buf.WriteByte('[')
+		for j, item := range items {
+			if j > 0 {
+				buf.WriteByte(',')
+			}
+			if err := encodeValue(buf, item); err != nil {
+				return err
+			}
+		}
+		buf.WriteByte(']')
+	}
+	buf.WriteByte('}')
+	return nil
+}
+
+// encodeValue writes v's compact JSON to buf, HTML characters unescaped, as Nova writes them.
+func encodeValue(buf *bytes.Buffer, v any) error {
 	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		return []byte(`{}`)
+		return err
 	}
-	return pythonSeparators(bytes.TrimRight(buf.Bytes(), "\n"))
+	buf.Truncate(buf.Len() - 1) // the newline Encode ends with
+	return nil
 }
 
 // encodeBuffers hold the compact JSON marshal writes before pythonSeparators copies it
-// out: a page of 1,000 servers is about 1.3 MB, which a fresh buffer reached by doubling,
-// allocating twice that again on every page. A buffer past maxPooledEncodeBuffer (a body
-// far larger than any page) is left to the collector rather than kept.
-var encodeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// out: a page of 1,000 servers is about 1.3 MB, which a fresh buffer reaches by doubling,
+// allocating twice that again. A sync.Pool would drop them at every other collection, and a
+// walk of a large list collects more often than once a page; these are kept, the two
+// largest at most, each at most maxPooledEncodeBuffer (a body far larger than any page is
+// left to the collector), and the last kept is reused first.
+var encodeBuffers struct {
+	mu   sync.Mutex
+	kept []*bytes.Buffer
+}
+
+func encodeBuffer() *bytes.Buffer {
+	p := &encodeBuffers
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n := len(p.kept); n > 0 {
+		b := p.kept[n-1]
+		p.kept = p.kept[:n-1]
+		return b
+	}
+	return new(bytes.Buffer)
+}
+
+func keepEncodeBuffer(b *bytes.Buffer) {
+	if b.Cap() > maxPooledEncodeBuffer {
+		return
+	}
+	b.Reset()
+	p := &encodeBuffers
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.kept) < 2 {
+		p.kept = append(p.kept, b)
+		return
+	}
+	// Full: b takes the place of the smaller, if it is larger, and is reused first.
+	i := 0
+	if p.kept[1].Cap() < p.kept[0].Cap() {
+		i = 1
+	}
+	if b.Cap() > p.kept[i].Cap() {
+		p.kept = append(slices.Delete(p.kept, i, i+1), b)
+	}
+}
 
 const maxPooledEncodeBuffer = 8 << 20
 
