@@ -86,6 +86,17 @@ func conditionCompiler() cel.ConditionCompiler {
 	return cel.NewConditionCompiler(environment.MustBaseEnvSet(environment.DefaultCompatibilityVersion()))
 }
 
+// conditionServer is the server demo/srv of the match condition tests, with meta's labels,
+// annotations and finalizers.
+func conditionServer(meta metav1.ObjectMeta) *computev1.Server {
+	meta.Namespace, meta.Name = "demo", "srv"
+	return &computev1.Server{
+		TypeMeta:   metav1.TypeMeta{APIVersion: computev1.GroupVersion.String(), Kind: "Server"},
+		ObjectMeta: meta,
+		Spec:       computev1.ServerSpec{FlavorRef: "m1.tiny", ImageRef: "cirros", PowerState: computev1.PowerActive},
+	}
+}
+
 // edited is a copy of s with edit made to it.
 func edited(s *computev1.Server, edit func(*computev1.Server)) *computev1.Server {
 	out := s.DeepCopy()
@@ -126,13 +137,9 @@ func TestServerWebhookSkipsOnlyTheShimsNotes(t *testing.T) {
 	}
 	matcher := webhookplugin.NewValidatingWebhookAccessor("uid", "kova-validating-webhook-configuration", hook).GetCompiledMatcher(conditionCompiler())
 
-	old := &computev1.Server{
-		TypeMeta: metav1.TypeMeta{APIVersion: computev1.GroupVersion.String(), Kind: "Server"},
-		ObjectMeta: metav1.ObjectMeta{Namespace: "demo", Name: "srv", Labels: map[string]string{"a": "1"},
-			Annotations: map[string]string{computev1.AnnotationUserID: "demo", "nova.kova.dev/pending-action": "srv-stop-1"},
-			Finalizers:  []string{"compute.kova.dev/server"}},
-		Spec: computev1.ServerSpec{FlavorRef: "m1.tiny", ImageRef: "cirros", PowerState: computev1.PowerActive},
-	}
+	old := conditionServer(metav1.ObjectMeta{Labels: map[string]string{"a": "1"},
+		Annotations: map[string]string{computev1.AnnotationUserID: "demo", "nova.kova.dev/pending-action": "srv-stop-1"},
+		Finalizers:  []string{"compute.kova.dev/server"}})
 	calls := func(op admission.Operation, obj, oldObj *computev1.Server) bool {
 		t.Helper()
 		return conditionMatches(t, matcher, op, obj, oldObj)
@@ -175,12 +182,7 @@ func TestServerDefaulterCalledOnlyForLabelsTakenAway(t *testing.T) {
 		t.Fatal("the Server mutating webhook has no match condition")
 	}
 	matcher := webhookplugin.NewMutatingWebhookAccessor("uid", "kova-mutating-webhook-configuration", hook).GetCompiledMatcher(conditionCompiler())
-	old := &computev1.Server{
-		TypeMeta: metav1.TypeMeta{APIVersion: computev1.GroupVersion.String(), Kind: "Server"},
-		ObjectMeta: metav1.ObjectMeta{Namespace: "demo", Name: "srv",
-			Labels: map[string]string{"app": "web"}, Finalizers: []string{computev1.Finalizer}},
-		Spec: computev1.ServerSpec{FlavorRef: "m1.tiny", ImageRef: "cirros", PowerState: computev1.PowerActive},
-	}
+	old := conditionServer(metav1.ObjectMeta{Labels: map[string]string{"app": "web"}, Finalizers: []string{computev1.Finalizer}})
 	maps.Copy(old.Labels, rules.CreatedLabels(time.Unix(1764558123, 0)))
 	changed := func(edit func(*computev1.Server)) *computev1.Server { return edited(old, edit) }
 	for _, c := range []struct {
