@@ -43,9 +43,11 @@ const (
 // IndexServerName indexes ServerActions by the server they act on.
 const IndexServerName = ".spec.serverName"
 
-// IndexServerImage indexes Servers by the image they boot from, so an image that turns
-// active (or fails) wakes the servers waiting for it.
-const IndexServerImage = ".spec.imageRef"
+// IndexServerImage indexes the Servers that wait to build by the image they boot from, so
+// an image that turns active (or fails) wakes them. A server that has begun to build leaves
+// the index: it costs nothing per settled server, and an image's status write lists only
+// the few that wait, not every server booted from it.
+const IndexServerImage = ".spec.imageRef.waiting"
 
 // ServerReconciler reconciles Server objects.
 type ServerReconciler struct {
@@ -282,7 +284,7 @@ func (r *ServerReconciler) SetupWithManager(mgr manager.Manager, workers int) er
 		return err
 	}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &computev1.Server{}, IndexServerImage,
-		func(o client.Object) []string { return []string{o.(*computev1.Server).Spec.ImageRef} }); err != nil {
+		imageWaitedFor); err != nil {
 		return err
 	}
 	r.uids = uidindex.New()
@@ -304,6 +306,15 @@ func (r *ServerReconciler) SetupWithManager(mgr manager.Manager, workers int) er
 	return b.Complete(r)
 }
 
+// imageWaitedFor is a server's IndexServerImage value: the image it boots from while it
+// waits to build, none after.
+func imageWaitedFor(o client.Object) []string {
+	if srv := o.(*computev1.Server); waitingToBuild(srv) {
+		return []string{srv.Spec.ImageRef}
+	}
+	return nil
+}
+
 // serversWaitingFor are the servers that wait to build from an image: those of its
 // namespace, or of every namespace for a public image.
 func (r *ServerReconciler) serversWaitingFor(ctx context.Context, o client.Object) []reconcile.Request {
@@ -323,11 +334,9 @@ func (r *ServerReconciler) serversWaitingFor(ctx context.Context, o client.Objec
 		return nil
 	}
 	list.Items = append(list.Items, others.Items...)
-	var out []reconcile.Request
+	out := make([]reconcile.Request, 0, len(list.Items))
 	for i := range list.Items {
-		if waitingToBuild(&list.Items[i]) {
-			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
-		}
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
 	}
 	return out
 }

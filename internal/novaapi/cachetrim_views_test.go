@@ -15,12 +15,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
-	"github.com/kova-dev/kova/internal/cachetrim"
 	"github.com/kova-dev/kova/internal/lifecycle"
 )
 
-// internedReader reads as nova-api's informer cache does since its objects are interned:
-// everything it returns went through cachetrim's transform, with one set of tables for all.
+// internedReader reads as nova-api's informer cache does: everything it returns went
+// through nova-api's cache transform (CacheTransform), with one set of tables for all.
 type internedReader struct {
 	client.Reader
 	transform toolscache.TransformFunc
@@ -44,12 +43,12 @@ func (r internedReader) List(ctx context.Context, list client.ObjectList, opts .
 	})
 }
 
-// The views read interned servers, flavors, images, networks and keypairs exactly as they
-// read their own copies: every answer is the same, byte for byte.
+// The views read interned servers (without their conditions), flavors, images, networks and
+// keypairs exactly as they read their own copies: every answer is the same, byte for byte.
 func TestViewsOfInternedObjectsAreTheSame(t *testing.T) {
 	plain := newEnv(t, viewFleet()...)
 	interned := *plain
-	interned.h = New(Config{Client: plain.c, Cache: internedReader{Reader: plain.c, transform: cachetrim.TransformInterned()}, ServerUIDs: listedUIDs{plain.c},
+	interned.h = New(Config{Client: plain.c, Cache: internedReader{Reader: plain.c, transform: CacheTransform()}, ServerUIDs: listedUIDs{plain.c},
 		Admins: plain.admins, PublicNamespace: public})
 
 	paths := []string{
@@ -95,4 +94,24 @@ func viewFleet() []client.Object {
 	c := inState(server("s3", "c0ebacfb-0000-42f9-bbb2-000000000003", base.Add(2*time.Second)), lifecycle.VMStopped, lifecycle.TaskPoweringOn, lifecycle.PowerShutdown)
 	c.Spec.Metadata = map[string]string{"role": "web"}
 	return standard(a, b, c)
+}
+
+// nova-api's cache keeps no Server's conditions, and every other kind's as it comes.
+func TestCacheTransformDropsOnlyServerConditions(t *testing.T) {
+	cond := []metav1.Condition{{Type: "Ready", Status: metav1.ConditionTrue, Reason: "Active", LastTransitionTime: metav1.NewTime(base)}}
+	srv := server("s1", srvUID, base)
+	srv.Status.Conditions = cond
+	img := &computev1.Image{Status: computev1.ImageStatus{Conditions: cond}}
+	transform := CacheTransform()
+	for _, o := range []any{srv, img} {
+		if _, err := transform(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if srv.Status.Conditions != nil {
+		t.Errorf("a cached server keeps its conditions: %v", srv.Status.Conditions)
+	}
+	if len(img.Status.Conditions) != 1 {
+		t.Errorf("a cached image lost its conditions: %v", img.Status.Conditions)
+	}
 }

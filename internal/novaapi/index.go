@@ -52,9 +52,13 @@ func fieldIndexes() []fieldIndex {
 			}
 			return nil
 		}},
-		// The API server answers the same selector on its selectable field.
+		// The API server answers the same selector on its selectable field. A group is
+		// never asked for by an empty name, so a server in none (nearly all) has no entry.
 		{&computev1.Server{}, rules.FieldServerGroup, func(o client.Object) []string {
-			return []string{o.(*computev1.Server).Spec.ServerGroup}
+			if g := o.(*computev1.Server).Spec.ServerGroup; g != "" {
+				return []string{g}
+			}
+			return nil
 		}},
 	}
 }

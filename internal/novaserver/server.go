@@ -36,9 +36,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
-	"github.com/kova-dev/kova/internal/cachetrim"
 	"github.com/kova-dev/kova/internal/identity"
 	"github.com/kova-dev/kova/internal/impersonate"
+	"github.com/kova-dev/kova/internal/novaapi"
 	"github.com/kova-dev/kova/internal/uidindex"
 )
 
@@ -98,7 +98,7 @@ func (c *Config) New(nova Nova) (*Server, error) {
 	if err := computev1.AddToScheme(scheme); err != nil {
 		return nil, err
 	}
-	informers, err := cache.New(c.REST, cache.Options{Scheme: scheme, DefaultTransform: cachetrim.TransformInterned()})
+	informers, err := cache.New(c.REST, cache.Options{Scheme: scheme, DefaultTransform: novaapi.CacheTransform()})
 	if err != nil {
 		return nil, fmt.Errorf("creating the informer cache: %w", err)
 	}
