@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/compute"
@@ -205,7 +206,7 @@ func (r *ServerReconciler) reconcileNormal(ctx context.Context, srv *computev1.S
 		// As for a spec task: the driver is asked once the server shows the operation.
 		return reconcile.Result{}, err
 	}
-	return r.settledResult(r.startSpecTask(ctx, srv))
+	return r.startSpecTask(ctx, srv)
 }
 
 // applySpecLock carries out a change of spec.locked (or of the reason of a lock) from what
@@ -300,8 +301,10 @@ func (r *ServerReconciler) SetupWithManager(mgr manager.Manager, workers int) er
 			})).
 		Watches(&computev1.Image{}, handler.EnqueueRequestsFromMapFunc(r.serversWaitingFor)).
 		WithOptions(ctrl.Options{MaxConcurrentReconciles: workers})
-	if src := r.instanceSource(); src != nil {
-		b = b.WatchesRawSource(src)
+	for _, src := range []source.Source{r.instanceSource(), r.powerSyncSource()} {
+		if src != nil {
+			b = b.WatchesRawSource(src)
+		}
 	}
 	return b.Complete(r)
 }

@@ -12,6 +12,9 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -130,13 +133,48 @@ func currentDrift(srv *computev1.Server) *metav1.Condition {
 	return c
 }
 
-// settledResult is the result of a reconcile that leaves a server settled: read it again
-// after the power sync interval, as Nova's periodic _sync_power_states does.
-func (r *ServerReconciler) settledResult(res reconcile.Result, err error) (reconcile.Result, error) {
-	if err == nil && res.IsZero() && r.PowerSyncInterval > 0 {
-		res.RequeueAfter = r.PowerSyncInterval
+// powerSyncSource reads every server's instance again once per PowerSyncInterval, as
+// Nova's periodic _sync_power_states reads every instance of its host each
+// sync_power_state_interval: one sweep over the servers the uid index names, queued at low
+// priority behind whatever users asked for, rather than a timer per settled server held in
+// the queue between syncs. A server the sweep finds busy is looked at again when its task
+// ends; one whose instance changed is reconciled by syncPowerState.
+func (r *ServerReconciler) powerSyncSource() source.Source {
+	if r.PowerSyncInterval <= 0 || r.uids == nil {
+		return nil
 	}
-	return res, err
+	return source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+		go func() {
+			tick := time.NewTicker(r.PowerSyncInterval)
+			defer tick.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+					enqueueLow(q, r.uids.Keys())
+				}
+			}
+		}()
+		return nil
+	})
+}
+
+// enqueueLow queues a request for each key, at controller-runtime's low priority when the
+// queue has priorities: a server a user acts on meanwhile is not kept waiting behind a
+// sweep.
+func enqueueLow(q workqueue.TypedRateLimitingInterface[reconcile.Request], keys []types.NamespacedName) {
+	reqs := make([]reconcile.Request, len(keys))
+	for i, k := range keys {
+		reqs[i] = reconcile.Request{NamespacedName: k}
+	}
+	if pq, ok := q.(priorityqueue.PriorityQueue[reconcile.Request]); ok {
+		pq.AddWithOpts(priorityqueue.AddOpts{Priority: ptr.To(handler.LowPriority)}, reqs...)
+		return
+	}
+	for _, req := range reqs {
+		q.Add(req)
+	}
 }
 
 // refused says whether the API server refused a write for good: forbidden (403) or

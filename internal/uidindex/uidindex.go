@@ -56,6 +56,17 @@ func (x *Index) Len() int {
 	return len(x.keys)
 }
 
+// Keys are the namespace and name of every object the index holds, in no order.
+func (x *Index) Keys() []types.NamespacedName {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	out := make([]types.NamespacedName, 0, len(x.keys))
+	for _, k := range x.keys {
+		out = append(out, k)
+	}
+	return out
+}
+
 // OnAdd implements toolscache.ResourceEventHandler.
 func (x *Index) OnAdd(obj any, _ bool) { x.put(obj) }
 
