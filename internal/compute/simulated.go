@@ -417,7 +417,7 @@ func (s *Simulated) begin(e *entry, req OpRequest, now time.Time, isNew bool) {
 	steps := max(req.Steps, 1)
 	failStep := min(max(req.FailStep, 0), steps)
 	msg := req.FailMessage
-	if msg == "" {
+	if msg == "" && failStep > 0 { // kept with the instance: only for an op that fails
 		msg = fmt.Sprintf("Simulated failure in %s", req.Kind)
 	}
 	op := &opRecord{
