@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
@@ -144,18 +145,8 @@ func (r *ServerReconciler) powerSyncSource() source.Source {
 		return nil
 	}
 	return source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
-		go func() {
-			tick := time.NewTicker(r.PowerSyncInterval)
-			defer tick.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-tick.C:
-					enqueueLow(q, r.uids.Keys())
-				}
-			}
-		}()
+		// The first sweep, at the start, finds the servers the cache's first list queued.
+		go wait.UntilWithContext(ctx, func(context.Context) { enqueueLow(q, r.uids.Keys()) }, r.PowerSyncInterval)
 		return nil
 	})
 }
