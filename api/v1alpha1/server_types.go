@@ -433,6 +433,8 @@ type CompletedAction struct {
 // +kubebuilder:printcolumn:name="Image",type=string,JSONPath=`.status.image`
 // +kubebuilder:printcolumn:name="Networks",type=string,JSONPath=`.status.networks`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:printcolumn:name="ID",type=string,JSONPath=`.metadata.uid`,priority=1
+// +kubebuilder:printcolumn:name="Resource Version",type=string,JSONPath=`.metadata.resourceVersion`,priority=1
 type Server struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

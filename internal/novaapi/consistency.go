@@ -34,8 +34,8 @@ import (
 //     the task on the instance before it answers; whoever reads the server reads that action
 //     too, with a GET when the cache does not have it finished, so its task shows at once
 //     (the other actions, made with kubectl, come from the cache);
-//   - a page of a list of servers is checked by a metadata-only LIST, which names every
-//     server that can be on it and its resourceVersion: a cached copy with the same
+//   - a page of a list of servers is checked by a LIST of versions (server_versions.go),
+//     which names every server that can be on it and its resourceVersion: a cached copy with the same
 //     resourceVersion is the object, the others are read again, servers that are gone are
 //     dropped. In creation order the LIST holds only the range of creation seconds the
 //     page spans (consistency_pages.go); otherwise it holds every server;
@@ -165,11 +165,11 @@ func inNamespace(ns string) []client.ListOption {
 	return []client.ListOption{client.InNamespace(ns)}
 }
 
-// serverCheck is a metadata-only LIST of the servers in some namespaces, in flight while
-// the cached copies are put to use; wait says which of them were current.
+// serverCheck is a LIST of the servers' versions in some namespaces (serverVersions), in
+// flight while the cached copies are put to use; wait says which of them were current.
 type serverCheck struct {
 	done chan struct{}
-	live []metav1.PartialObjectMetadata
+	live map[client.ObjectKey]ServerVersion
 	err  error
 }
 
@@ -178,14 +178,7 @@ func (h *handler) checkServers(ctx context.Context, namespaces []string) *server
 	c := &serverCheck{done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
-		for _, ns := range namespaces {
-			list := &metav1.PartialObjectMetadataList{}
-			list.SetGroupVersionKind(computev1.GroupVersion.WithKind("ServerList"))
-			if c.err = h.live.List(ctx, list, inNamespace(ns)...); c.err != nil {
-				return
-			}
-			c.live = append(c.live, list.Items...)
-		}
+		c.live, c.err = h.serverVersions(ctx, namespaces, []labels.Selector{labels.Everything()})
 	}()
 	return c
 }
@@ -223,9 +216,8 @@ func (c *serverCheck) wait(ctx context.Context, h *handler, cached []computev1.S
 	}
 	out := make([]computev1.Server, 0, len(c.live))
 	var stale []client.ObjectKey
-	for i := range c.live {
-		key := client.ObjectKeyFromObject(&c.live[i])
-		if s, ok := have[key]; ok && s.ResourceVersion == c.live[i].ResourceVersion {
+	for key, v := range c.live {
+		if s, ok := have[key]; ok && s.ResourceVersion == v.ResourceVersion {
 			out = append(out, *s)
 			continue
 		}

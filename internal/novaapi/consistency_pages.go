@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -19,7 +18,7 @@ import (
 // not of the fleet. In creation order (Nova's default, created_at desc) a page spans the
 // creation times from its marker to its last server, and every server made in that span
 // carries a creation-time label (computev1.LabelCreated1s, the second it was made, stamped
-// by the admission webhook): a metadata-only LIST of the range of seconds
+// by the admission webhook): a LIST of the versions (server_versions.go) of the range of seconds
 // (`created-1s>a,created-1s<b`, whatever the span's length), and, while the tenant has
 // servers without the label (made before Kova stamped it: no update can take it away), one
 // of those, name every server that can be on the page, with its resourceVersion, as the
@@ -144,7 +143,7 @@ func (h *handler) freshPage(rq *request, search *serverSearch, order serverSort,
 	}
 }
 
-// checkAll makes every server of namespaces current, from a metadata-only LIST of them all.
+// checkAll makes every server of namespaces current, from a LIST of all their versions.
 func (h *handler) checkAll(ctx context.Context, namespaces []string, cached []computev1.Server) ([]computev1.Server, error) {
 	current, _, err := h.checkServers(ctx, namespaces).wait(ctx, h, cached)
 	return current, err
@@ -191,6 +190,15 @@ func heldBy(sel rules.CreatedSelection, l map[string]string) bool {
 // listEach runs one LIST per namespace and selector at once, into a fresh list from mk each,
 // and returns them.
 func listEach[L client.ObjectList](ctx context.Context, r client.Reader, namespaces []string, selectors []labels.Selector, mk func() L) ([]L, error) {
+	return eachSelected(namespaces, selectors, func(ns string, sel labels.Selector) (L, error) {
+		l := mk()
+		return l, r.List(ctx, l, append(inNamespace(ns), client.MatchingLabelsSelector{Selector: sel})...)
+	})
+}
+
+// eachSelected runs fn once per namespace and selector, all at once, and returns what each
+// returned, in that order, and the first error.
+func eachSelected[T any](namespaces []string, selectors []labels.Selector, fn func(ns string, sel labels.Selector) (T, error)) ([]T, error) {
 	type job struct {
 		ns  string
 		sel labels.Selector
@@ -201,14 +209,12 @@ func listEach[L client.ObjectList](ctx context.Context, r client.Reader, namespa
 			jobs = append(jobs, job{ns, s})
 		}
 	}
-	out := make([]L, len(jobs))
+	out := make([]T, len(jobs))
 	errs := make(chan error, len(jobs))
 	for i, j := range jobs {
 		go func() {
-			l := mk()
-			opts := append(inNamespace(j.ns), client.MatchingLabelsSelector{Selector: j.sel})
-			err := r.List(ctx, l, opts...)
-			out[i] = l
+			var err error
+			out[i], err = fn(j.ns, j.sel)
 			errs <- err
 		}()
 	}
@@ -231,19 +237,9 @@ func (h *handler) checkSelection(ctx context.Context, namespaces []string, cache
 	if err != nil {
 		return nil, false, err
 	}
-	lists, err := listEach(ctx, h.live, namespaces, selectors, func() *metav1.PartialObjectMetadataList {
-		l := &metav1.PartialObjectMetadataList{}
-		l.SetGroupVersionKind(computev1.GroupVersion.WithKind("ServerList"))
-		return l
-	})
+	live, err := h.serverVersions(ctx, namespaces, selectors)
 	if err != nil {
 		return nil, false, err
-	}
-	live := map[client.ObjectKey]string{}
-	for _, l := range lists {
-		for i := range l.Items {
-			live[client.ObjectKeyFromObject(&l.Items[i])] = l.Items[i].ResourceVersion
-		}
 	}
 	out := make([]computev1.Server, 0, len(cached)+len(live))
 	var stale []client.ObjectKey
@@ -255,10 +251,10 @@ func (h *handler) checkSelection(ctx context.Context, namespaces []string, cache
 			continue
 		}
 		key := client.ObjectKeyFromObject(c)
-		rv, ok := live[key]
+		v, ok := live[key]
 		delete(live, key)
 		switch {
-		case ok && rv == c.ResourceVersion:
+		case ok && v.ResourceVersion == c.ResourceVersion:
 			out = append(out, *c)
 		case ok:
 			stale = append(stale, key)

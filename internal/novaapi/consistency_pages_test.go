@@ -78,6 +78,12 @@ func labelledFleet(n int) []*computev1.Server {
 // LISTs past the cache counted.
 func pagedEnv(t *testing.T, fleet []*computev1.Server) (*env, *countingReader) {
 	t.Helper()
+	return pagedEnvWith(t, fleet, func(c *countingReader) client.Reader { return c })
+}
+
+// pagedEnvWith is pagedEnv with the handler reading past the cache through wrap's reader.
+func pagedEnvWith(t *testing.T, fleet []*computev1.Server, wrap func(*countingReader) client.Reader) (*env, *countingReader) {
+	t.Helper()
 	var objs []client.Object
 	for _, s := range fleet {
 		objs = append(objs, s)
@@ -85,7 +91,7 @@ func pagedEnv(t *testing.T, fleet []*computev1.Server) (*env, *countingReader) {
 	e := newEnvWith(t, bumpGeneration, standard(objs...)...)
 	live := &countingReader{r: e.c}
 	cached := snapshotOf(t, standard(objs...))
-	e.h = New(Config{Client: e.c, Live: live, Cache: cached, ServerUIDs: listedUIDs{cached}, Admins: e.admins, PublicNamespace: public})
+	e.h = New(Config{Client: e.c, Live: wrap(live), Cache: cached, ServerUIDs: listedUIDs{cached}, Admins: e.admins, PublicNamespace: public})
 	return e, live
 }
 
@@ -219,5 +225,70 @@ func TestPageWithoutLabels(t *testing.T) {
 	ids, status := walk(t, e, 7)
 	if len(ids) != len(fleet) || status[string(old.UID)] != "SHUTOFF" {
 		t.Errorf("walk saw %d servers; the unlabelled one, stopped elsewhere, is %s", len(ids), status[string(old.UID)])
+	}
+}
+
+// versionReader is a reading client that lists servers' versions itself, as nova-api's
+// does by the Servers' table, from the metadata of the reader under it; noColumns answers
+// as one would on a Server CRD without the columns.
+type versionReader struct {
+	*countingReader
+	noColumns bool
+	mu        sync.Mutex
+	calls     int
+}
+
+func (v *versionReader) ListServerVersions(ctx context.Context, ns string, sel labels.Selector) ([]ServerVersion, error) {
+	v.mu.Lock()
+	v.calls++
+	v.mu.Unlock()
+	if v.noColumns {
+		return nil, fmt.Errorf("reading the table: %w", ErrNoVersionColumns)
+	}
+	l := &metav1.PartialObjectMetadataList{}
+	l.SetGroupVersionKind(computev1.GroupVersion.WithKind("ServerList"))
+	if err := v.countingReader.r.List(ctx, l, client.InNamespace(ns), client.MatchingLabelsSelector{Selector: sel}); err != nil {
+		return nil, err
+	}
+	out := make([]ServerVersion, len(l.Items))
+	for i, m := range l.Items {
+		out[i] = ServerVersion{Name: m.Name, UID: m.UID, ResourceVersion: m.ResourceVersion}
+	}
+	return out, nil
+}
+
+// TestPageChecksByTheVersionLister: a reading client that lists servers' versions is what
+// every page is checked by, and what it names is what the walk shows (a server made, one
+// deleted and one stopped elsewhere); one that says its table has not got the columns is
+// passed over for the metadata, and the walk shows the same.
+func TestPageChecksByTheVersionLister(t *testing.T) {
+	for _, noColumns := range []bool{false, true} {
+		fleet := labelledFleet(60)
+		var live *versionReader
+		e, counted := pagedEnvWith(t, fleet, func(c *countingReader) client.Reader {
+			live = &versionReader{countingReader: c, noColumns: noColumns}
+			return live
+		})
+
+		gone, stopped := fleet[40], fleet[20]
+		made := writeElsewhere(t, e, fleet[30].CreationTimestamp.Add(5*time.Second), gone, stopped)
+		counted.take()
+		ids, status := walk(t, e, 10)
+		seen := map[string]bool{}
+		for _, id := range ids {
+			seen[id] = true
+		}
+		if !seen[string(made.UID)] || seen[string(gone.UID)] || len(ids) != len(fleet) || status[string(stopped.UID)] != "SHUTOFF" {
+			t.Errorf("no columns %v: the walk saw %d servers, the new one %v, the deleted one %v, the stopped one %s",
+				noColumns, len(ids), seen[string(made.UID)], seen[string(gone.UID)], status[string(stopped.UID)])
+		}
+		if live.calls == 0 {
+			t.Errorf("no columns %v: no page asked the lister", noColumns)
+		}
+		// The servers read again (the made and the stopped one) are GETs; a metadata LIST is
+		// made only when the lister has not got the columns.
+		if listed := counted.take(); noColumns != (listed > 0) {
+			t.Errorf("no columns %v: the pages listed %d servers' metadata", noColumns, listed)
+		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -218,7 +217,7 @@ func follows(at, s *computev1.Server, desc bool) bool {
 }
 
 // checkIndexed makes what the index and reads hold of the servers sel selects current, from
-// a metadata-only LIST of them (consistency_pages.go): a server named with another
+// a LIST of their versions (consistency_pages.go): a server named with another
 // resourceVersion, or not indexed, is read; one indexed in the selection and not named is
 // gone. It says whether anything was not current.
 func (h *handler) checkIndexed(ctx context.Context, idx *ServerIndex, ns string, sel rules.CreatedSelection, reads *pageReads) (bool, error) {
@@ -229,42 +228,34 @@ func (h *handler) checkIndexed(ctx context.Context, idx *ServerIndex, ns string,
 	if everything(sel) {
 		selectors = []labels.Selector{labels.Everything()}
 	}
-	lists, err := listEach(ctx, h.live, []string{ns}, selectors, func() *metav1.PartialObjectMetadataList {
-		l := &metav1.PartialObjectMetadataList{}
-		l.SetGroupVersionKind(computev1.GroupVersion.WithKind("ServerList"))
-		return l
-	})
+	live, err := h.serverVersions(ctx, []string{ns}, selectors)
 	if err != nil {
 		return false, err
-	}
-	live := map[string]*metav1.PartialObjectMetadata{}
-	for _, l := range lists {
-		for i := range l.Items {
-			live[l.Items[i].Name] = &l.Items[i]
-		}
 	}
 	held := func(s *computev1.Server) bool { return everything(sel) || heldBy(sel, s.Labels) }
 	changed := false
 	// What the index and reads hold in the selection and the API server does not: gone.
+	known := map[string]*computev1.Server{}
 	for _, s := range idx.selected(ns, sel, reads) {
 		if !held(s) {
 			continue
 		}
-		if m, ok := live[s.Name]; !ok || m.UID != s.UID {
+		known[s.Name] = s
+		if m, ok := live[client.ObjectKeyFromObject(s)]; !ok || m.UID != s.UID {
 			reads.drop(s.Name, s.UID)
 			changed = true
 		}
 	}
 	var stale []client.ObjectKey
-	for name, m := range live {
-		cur := reads.current[name]
+	for key, m := range live {
+		cur := reads.current[key.Name]
 		if cur == nil {
-			cur = idx.get(ns, name, m.CreationTimestamp.Time)
+			cur = known[key.Name]
 		}
 		if cur != nil && cur.UID == m.UID && cur.ResourceVersion == m.ResourceVersion {
 			continue
 		}
-		stale = append(stale, client.ObjectKey{Namespace: ns, Name: name})
+		stale = append(stale, key)
 	}
 	if len(stale) == 0 {
 		return changed, nil
@@ -295,7 +286,7 @@ func everything(sel rules.CreatedSelection) bool { return sel.Min == nil && sel.
 
 // readAgain notes in reads the servers read again (got) for the stale ones: a server named
 // by the LIST and gone before it was read is gone.
-func readAgain(reads *pageReads, stale []client.ObjectKey, live map[string]*metav1.PartialObjectMetadata, got []computev1.Server) {
+func readAgain(reads *pageReads, stale []client.ObjectKey, live map[client.ObjectKey]ServerVersion, got []computev1.Server) {
 	for i := range got {
 		reads.put(&got[i])
 	}
@@ -305,7 +296,7 @@ func readAgain(reads *pageReads, stale []client.ObjectKey, live map[string]*meta
 	}
 	for _, key := range stale {
 		if !read[key.Name] {
-			reads.drop(key.Name, live[key.Name].UID)
+			reads.drop(key.Name, live[key].UID)
 		}
 	}
 }

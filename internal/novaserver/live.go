@@ -1,9 +1,19 @@
 package novaserver
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	computev1 "github.com/kova-dev/kova/api/v1alpha1"
+	"github.com/kova-dev/kova/internal/novaapi"
 )
 
 // Reads past the informer cache (internal/novaapi/consistency.go: what a client may have
@@ -13,10 +23,88 @@ import (
 // is what bounds them: client-go's own limiter is off (a negative QPS).
 const liveReadQPS = -1
 
+// The Server table's columns a page's check reads (api/v1alpha1: the printer columns).
+const (
+	columnName            = "Name"
+	columnID              = "ID"
+	columnResourceVersion = "Resource Version"
+)
+
+// liveReader is the client the Nova handler reads past the cache with, and lists servers'
+// versions by their table (novaapi.ServerVersionLister).
+type liveReader struct {
+	client.Reader
+	servers rest.Interface
+}
+
 // newLiveReader is the client the Nova handler reads past the cache with.
 func newLiveReader(cfg *rest.Config, scheme *runtime.Scheme) (client.Reader, error) {
 	cfg = rest.CopyConfig(cfg)
 	cfg.QPS = liveReadQPS
 	cfg.UserAgent += " (reads)"
-	return client.New(cfg, client.Options{Scheme: scheme})
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return nil, err
+	}
+	tables := rest.CopyConfig(cfg)
+	tables.GroupVersion = &computev1.GroupVersion
+	tables.APIPath = "/apis"
+	tables.NegotiatedSerializer = serializer.NewCodecFactory(scheme).WithoutConversion()
+	servers, err := rest.RESTClientFor(tables)
+	if err != nil {
+		return nil, err
+	}
+	return liveReader{Reader: c, servers: servers}, nil
+}
+
+// serverTable is the part of a meta.k8s.io/v1 Table of Servers that a check reads.
+type serverTable struct {
+	ColumnDefinitions []struct {
+		Name string `json:"name"`
+	} `json:"columnDefinitions"`
+	Rows []struct {
+		Cells []json.RawMessage `json:"cells"`
+	} `json:"rows"`
+}
+
+// ListServerVersions asks for the table of ns's servers that sel matches, without the
+// objects: kube-apiserver evaluates the printer columns of each, where the metadata a
+// metadata-only LIST would return is built from every server's managed fields.
+func (l liveReader) ListServerVersions(ctx context.Context, ns string, sel labels.Selector) ([]novaapi.ServerVersion, error) {
+	raw, err := l.servers.Get().Namespace(ns).Resource("servers").
+		Param("labelSelector", sel.String()).Param("includeObject", "None").
+		SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io").
+		DoRaw(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var t serverTable
+	if err := json.Unmarshal(raw, &t); err != nil {
+		return nil, fmt.Errorf("reading the servers' table: %w", err)
+	}
+	at := map[string]int{columnName: -1, columnID: -1, columnResourceVersion: -1}
+	for i, c := range t.ColumnDefinitions {
+		if _, ok := at[c.Name]; ok {
+			at[c.Name] = i
+		}
+	}
+	for _, i := range at {
+		if i < 0 {
+			return nil, novaapi.ErrNoVersionColumns
+		}
+	}
+	out := make([]novaapi.ServerVersion, len(t.Rows))
+	for i, r := range t.Rows {
+		var cells [3]string
+		for j, c := range []string{columnName, columnID, columnResourceVersion} {
+			if at[c] >= len(r.Cells) {
+				return nil, fmt.Errorf("a row of the servers' table has %d cells", len(r.Cells))
+			}
+			if err := json.Unmarshal(r.Cells[at[c]], &cells[j]); err != nil {
+				return nil, fmt.Errorf("reading the servers' table, column %q: %w", c, err)
+			}
+		}
+		out[i] = novaapi.ServerVersion{Name: cells[0], UID: types.UID(cells[1]), ResourceVersion: cells[2]}
+	}
+	return out, nil
 }
