@@ -141,9 +141,22 @@ func (h *handler) cachedName(ctx context.Context, gvk kschema.GroupVersionKind, 
 	return name, name != "", err
 }
 
-// liveName is the name of the object with the uid in ns, from a metadata-only LIST: an object
-// made a moment ago through another replica, or one this replica's cache has not got yet.
+// liveName is the name of the object with the uid in ns, from a metadata-only LIST (a
+// server's, from the LIST of versions: serverVersions): an object made a moment ago through
+// another replica, one this replica's cache has not got yet, or none (a 404).
 func (h *handler) liveName(ctx context.Context, gvk kschema.GroupVersionKind, ns, uid string) (string, bool, error) {
+	if gvk.GroupKind() == serverGK {
+		live, err := h.serverVersions(ctx, []string{ns}, []labels.Selector{labels.Everything()})
+		if err != nil {
+			return "", false, err
+		}
+		for key, v := range live {
+			if string(v.UID) == uid {
+				return key.Name, true, nil
+			}
+		}
+		return "", false, nil
+	}
 	list := &metav1.PartialObjectMetadataList{}
 	list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
 	if err := h.live.List(ctx, list, client.InNamespace(ns)); err != nil {

@@ -292,3 +292,28 @@ func TestPageChecksByTheVersionLister(t *testing.T) {
 		}
 	}
 }
+
+// TestUncachedServerFoundByTheVersionLister: a server the cache has not got (made through
+// another replica a moment ago) is shown, and an id no server has is a 404, by the lister's
+// versions, not a metadata LIST of the tenant's servers.
+func TestUncachedServerFoundByTheVersionLister(t *testing.T) {
+	fleet := labelledFleet(5)
+	var live *versionReader
+	e, counted := pagedEnvWith(t, fleet, func(c *countingReader) client.Reader {
+		live = &versionReader{countingReader: c}
+		return live
+	})
+	made := writeElsewhere(t, e, fleet[2].CreationTimestamp.Add(time.Second), fleet[4], fleet[3])
+	counted.take()
+	m := e.do(http.MethodGet, "/servers/"+string(made.UID), "").expect(200).object()
+	if id := m["server"].(map[string]any)["id"]; id != string(made.UID) {
+		t.Errorf("GET /servers/%s showed %v", made.UID, id)
+	}
+	e.do(http.MethodGet, "/servers/"+string(fleet[4].UID), "").expect(404)
+	if live.calls < 2 {
+		t.Errorf("the lister was asked %d times for two servers the cache has not got right", live.calls)
+	}
+	if n := counted.take(); n != 0 {
+		t.Errorf("finding them listed %d servers' metadata", n)
+	}
+}
