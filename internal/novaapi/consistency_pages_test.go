@@ -247,7 +247,7 @@ func (v *versionReader) ListServerVersions(ctx context.Context, ns string, sel l
 	}
 	l := &metav1.PartialObjectMetadataList{}
 	l.SetGroupVersionKind(computev1.GroupVersion.WithKind("ServerList"))
-	if err := v.countingReader.r.List(ctx, l, client.InNamespace(ns), client.MatchingLabelsSelector{Selector: sel}); err != nil {
+	if err := v.r.List(ctx, l, client.InNamespace(ns), client.MatchingLabelsSelector{Selector: sel}); err != nil {
 		return nil, err
 	}
 	out := make([]ServerVersion, len(l.Items))
