@@ -178,20 +178,6 @@ func (x *ServerIndex) after(ns string, at *computev1.Server, desc bool, n int) [
 	return indexedAfter(x.tenant[ns], at, desc, n)
 }
 
-// get is the indexed server of ns with the name, made at created, or nil.
-func (x *ServerIndex) get(ns, name string, created time.Time) *computev1.Server {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	list := x.tenant[ns]
-	i, found := slices.BinarySearchFunc(list, name, func(s *computev1.Server, name string) int {
-		return compareIndexedTo(s, created, name)
-	})
-	if found {
-		return list[i]
-	}
-	return nil
-}
-
 // selected are the servers of ns that sel can hold (rules.CreatedSelection.MadeWithin),
 // those without the label, and those read past the cache: a superset of what the index and
 // reads hold that a LIST of sel names.

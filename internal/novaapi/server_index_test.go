@@ -309,3 +309,18 @@ func TestIndexedPageIndexChangedDuringCheck(t *testing.T) {
 		t.Errorf("the page lists %d servers, first %v; want %d, first the one made elsewhere %s", len(ids), ids[0], len(fleet)+1, made.UID)
 	}
 }
+
+// get is the indexed server of ns with the name, made at created, or nil: what the tests
+// read the index by (a page's check looks servers up in idx.selected).
+func (x *ServerIndex) get(ns, name string, created time.Time) *computev1.Server {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	list := x.tenant[ns]
+	i, found := slices.BinarySearchFunc(list, name, func(s *computev1.Server, name string) int {
+		return compareIndexedTo(s, created, name)
+	})
+	if found {
+		return list[i]
+	}
+	return nil
+}
