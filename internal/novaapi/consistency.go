@@ -35,9 +35,9 @@ import (
 //     too, with a GET when the cache does not have it finished, so its task shows at once
 //     (the other actions, made with kubectl, come from the cache);
 //   - a page of a list of servers is checked by a LIST of versions (server_versions.go),
-//     which names every server that can be on it and its resourceVersion: a cached copy with the same
-//     resourceVersion is the object, the others are read again, servers that are gone are
-//     dropped. In creation order the LIST holds only the range of creation seconds the
+//     which names every server that can be on it and its resourceVersion: a cached copy
+//     with the same resourceVersion is the object, the others are read again, servers that
+//     are gone are dropped. In creation order the LIST holds only the range of creation seconds the
 //     page spans (consistency_pages.go); otherwise it holds every server;
 //   - the floating IPs a server view shows are those the cache or the server itself names,
 //     each read with a GET (floatingip_views.go);

@@ -18,8 +18,8 @@ import (
 // not of the fleet. In creation order (Nova's default, created_at desc) a page spans the
 // creation times from its marker to its last server, and every server made in that span
 // carries a creation-time label (computev1.LabelCreated1s, the second it was made, stamped
-// by the admission webhook): a LIST of the versions (server_versions.go) of the range of seconds
-// (`created-1s>a,created-1s<b`, whatever the span's length), and, while the tenant has
+// by the admission webhook): a LIST of the versions (server_versions.go) of the range of
+// seconds (`created-1s>a,created-1s<b`, whatever the span's length), and, while the tenant has
 // servers without the label (made before Kova stamped it: no update can take it away), one
 // of those, name every server that can be on the page, with its resourceVersion, as the
 // API server has it now. The page is chosen from the cache; the cached copies in the range

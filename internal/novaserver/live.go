@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -23,12 +24,9 @@ import (
 // is what bounds them: client-go's own limiter is off (a negative QPS).
 const liveReadQPS = -1
 
-// The Server table's columns a page's check reads (api/v1alpha1: the printer columns).
-const (
-	columnName            = "Name"
-	columnID              = "ID"
-	columnResourceVersion = "Resource Version"
-)
+// versionColumns are the Server table's columns a check reads, in the order of
+// novaapi.ServerVersion's fields (api/v1alpha1: the printer columns; Name is every table's).
+var versionColumns = [...]string{"Name", "ID", "Resource Version"}
 
 // liveReader is the client the Nova handler reads past the cache with, and lists servers'
 // versions by their table (novaapi.ServerVersionLister).
@@ -82,26 +80,25 @@ func (l liveReader) ListServerVersions(ctx context.Context, ns string, sel label
 	if err := json.Unmarshal(raw, &t); err != nil {
 		return nil, fmt.Errorf("reading the servers' table: %w", err)
 	}
-	at := map[string]int{columnName: -1, columnID: -1, columnResourceVersion: -1}
+	// Where each column read is, in the order of versionColumns: found once per table.
+	at := [len(versionColumns)]int{-1, -1, -1}
 	for i, c := range t.ColumnDefinitions {
-		if _, ok := at[c.Name]; ok {
-			at[c.Name] = i
+		if j := slices.Index(versionColumns[:], c.Name); j >= 0 {
+			at[j] = i
 		}
 	}
-	for _, i := range at {
-		if i < 0 {
-			return nil, novaapi.ErrNoVersionColumns
-		}
+	if slices.Contains(at[:], -1) {
+		return nil, novaapi.ErrNoVersionColumns
 	}
 	out := make([]novaapi.ServerVersion, len(t.Rows))
 	for i, r := range t.Rows {
-		var cells [3]string
-		for j, c := range []string{columnName, columnID, columnResourceVersion} {
-			if at[c] >= len(r.Cells) {
+		var cells [len(versionColumns)]string
+		for j, col := range at {
+			if col >= len(r.Cells) {
 				return nil, fmt.Errorf("a row of the servers' table has %d cells", len(r.Cells))
 			}
-			if err := json.Unmarshal(r.Cells[at[c]], &cells[j]); err != nil {
-				return nil, fmt.Errorf("reading the servers' table, column %q: %w", c, err)
+			if err := json.Unmarshal(r.Cells[col], &cells[j]); err != nil {
+				return nil, fmt.Errorf("reading the servers' table, column %q: %w", versionColumns[j], err)
 			}
 		}
 		out[i] = novaapi.ServerVersion{Name: cells[0], UID: types.UID(cells[1]), ResourceVersion: cells[2]}
