@@ -43,16 +43,17 @@ type pageSpan struct {
 // maxSpanChecks bounds how many spans one list checks before it checks every server.
 const maxSpanChecks = 3
 
-// spanOf is the span of a page: from the marker (or, first in the order, now) to its last
-// server, or to the end of the order when the page is not full (nothing more follows).
-func spanOf(order serverSort, marker *computev1.Server, items []listedServer, limit int, now time.Time) pageSpan {
+// spanOf is the span of a page of n servers ending with last: from the marker (or, first in
+// the order, now) to its last server, or to the end of the order when the page is not full
+// (nothing more follows).
+func spanOf(order serverSort, marker *computev1.Server, n int, last *computev1.Server, limit int, now time.Time) pageSpan {
 	if len(order.keys) == 0 || order.keys[0] != "created_at" || limit == 0 {
 		return pageSpan{}
 	}
-	full := len(items) == limit
-	var last time.Time
-	if len(items) > 0 {
-		last = items[len(items)-1].srv.CreationTimestamp.Time
+	full := n == limit
+	var lastAt time.Time
+	if last != nil {
+		lastAt = last.CreationTimestamp.Time
 	}
 	var from time.Time // where the page starts in the order; zero: at its start
 	if marker != nil {
@@ -64,14 +65,14 @@ func spanOf(order serverSort, marker *computev1.Server, items []listedServer, li
 			sp.hi = from
 		}
 		if full {
-			sp.lo = last
+			sp.lo = lastAt
 		}
 		sp.ok = !sp.lo.IsZero() || marker != nil
 		return sp
 	}
 	sp := pageSpan{lo: from, hi: now, ok: true}
 	if full {
-		sp.hi = last
+		sp.hi = lastAt
 	}
 	sp.ok = !sp.lo.IsZero() || full
 	return sp

@@ -317,3 +317,89 @@ func TestUncachedServerFoundByTheVersionLister(t *testing.T) {
 		t.Errorf("finding them listed %d servers' metadata", n)
 	}
 }
+
+// checkFirstReader is the API server past the cache, where a read of a ServerAction waits
+// for the page's check (a LIST) to have gone out, then runs onAction.
+type checkFirstReader struct {
+	*countingReader
+	t        *testing.T
+	listed   chan struct{}
+	once     sync.Once
+	onAction func(ctx context.Context, key client.ObjectKey) error
+}
+
+func (r *checkFirstReader) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	r.once.Do(func() { close(r.listed) })
+	return r.countingReader.List(ctx, list, opts...)
+}
+
+func (r *checkFirstReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if _, ok := obj.(*computev1.ServerAction); ok {
+		select {
+		case <-r.listed:
+		case <-time.After(5 * time.Second):
+			r.t.Error("the servers' actions were read before the page's check went out")
+		}
+		if err := r.onAction(ctx, key); err != nil {
+			return err
+		}
+	}
+	return r.countingReader.Get(ctx, key, obj, opts...)
+}
+
+// TestPageCheckedWhileActionsRead: a page's check goes out before its servers' actions are
+// read (it needs only their creation times); a server found deleted while they are read
+// (its action finished, and the server gone when read again) is left out of the page, which
+// is chosen again full and checked for what it then spans: the walk shows every other
+// server once.
+func TestPageCheckedWhileActionsRead(t *testing.T) {
+	fleet := labelledFleet(30)
+	doomed := fleet[25] // on the first page, newest first
+	doomed.Annotations[annPendingAction] = doomed.Name + "-stop"
+	action := &computev1.ServerAction{ObjectMeta: metav1.ObjectMeta{Namespace: tenant, Name: doomed.Name + "-stop",
+		CreationTimestamp: metav1.NewTime(doomed.CreationTimestamp.Add(time.Hour))},
+		Spec: computev1.ServerActionSpec{ServerName: doomed.Name, Action: computev1.ActionStop}}
+	objs := []client.Object{action}
+	for _, s := range fleet {
+		objs = append(objs, s)
+	}
+	e := newEnvWith(t, bumpGeneration, standard(objs...)...)
+	live := &checkFirstReader{countingReader: &countingReader{r: e.c}, t: t, listed: make(chan struct{})}
+	finished := false
+	live.onAction = func(ctx context.Context, key client.ObjectKey) error {
+		if finished {
+			return nil
+		}
+		finished = true
+		// The action ends, written after the server (as an etcd revision would be), and
+		// the server is deleted.
+		sa := &computev1.ServerAction{}
+		if err := e.c.Get(ctx, key, sa); err != nil {
+			return err
+		}
+		sa.Status.Phase = computev1.ActionSucceeded
+		for range 2 {
+			if err := e.c.Status().Update(ctx, sa); err != nil {
+				return err
+			}
+		}
+		return e.c.Delete(ctx, doomed.DeepCopy())
+	}
+	cached := snapshotOf(t, standard(objs...))
+	e.h = New(Config{Client: e.c, Live: live, Cache: cached, ServerUIDs: listedUIDs{cached}, Admins: e.admins, PublicNamespace: public})
+
+	ids, _ := walk(t, e, 10)
+	if !finished {
+		t.Fatal("the pending action was not read past the cache")
+	}
+	var want []string
+	for _, s := range fleet {
+		if s != doomed {
+			want = append(want, string(s.UID))
+		}
+	}
+	slices.Reverse(want) // newest first, Nova's default
+	if !slices.Equal(ids, want) {
+		t.Errorf("the walk shows %d servers %v;\nwant the %d but the deleted one, each once, newest first: %v", len(ids), ids, len(want), want)
+	}
+}

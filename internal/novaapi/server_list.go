@@ -81,6 +81,14 @@ type serverSelection struct {
 	span  pageSpan
 }
 
+// lastServer is the last of the items' servers, or nil.
+func lastServer(items []listedServer) *computev1.Server {
+	if len(items) == 0 {
+		return nil
+	}
+	return items[len(items)-1].srv
+}
+
 // selectServers chooses a page: the servers' actions read, their states projected, the
 // filters, order, marker and limit applied.
 func (h *handler) selectServers(rq *request, search *serverSearch, all []computev1.Server, order serverSort, marker string, limit int, now time.Time) (*serverSelection, error) {
@@ -104,7 +112,7 @@ func (h *handler) selectServers(rq *request, search *serverSearch, all []compute
 		items = items[:limit]
 	}
 	project(items)
-	return &serverSelection{all: all, items: items, span: spanOf(order, at, items, limit, now)}, nil
+	return &serverSelection{all: all, items: items, span: spanOf(order, at, len(items), lastServer(items), limit, now)}, nil
 }
 
 // renderPage is the encoded body of a page of servers (renderServers): made while the

@@ -111,68 +111,94 @@ func (h *handler) indexedPage(rq *request, ns string, order serverSort, marker s
 	var checked *rules.CreatedSelection
 	for attempt := 0; ; attempt++ {
 		selected := idx.version(ns)
-		sel, err := h.indexedSelection(rq, idx, ns, at, desc, limit, reads, order, now)
+		page := indexedCandidates(idx, ns, at, desc, limit, reads)
+		var last *computev1.Server
+		if len(page) > 0 {
+			last = page[len(page)-1]
+		}
+		span := spanOf(order, at, len(page), last, limit, now)
+		// The check of the page's span needs only the candidates' creation times: it goes
+		// out before their actions are read, and runs while the page is rendered.
+		var check *spanCheck
+		if checked == nil || !everything(*checked) && (!span.ok || !checked.CoversSpan(span.lo, span.hi)) {
+			check = h.startSpanCheck(ctx, idx, ns, span, attempt, now, reads)
+		}
+		items, gone, err := h.withActions(ctx, page)
 		if err != nil {
 			return nil, false, err
 		}
-		if checked != nil && (everything(*checked) || sel.span.ok && checked.CoversSpan(sel.span.lo, sel.span.hi)) {
-			body, err := h.renderPage(rq, sel, limit, detail, rendered)
-			return body, true, err
-		}
-		want, ok := rules.CreatedSelection{Label: computev1.LabelCreated1s}, false
-		if sel.span.ok && attempt < maxSpanChecks {
-			want, ok = rules.CreatedSelectionFor(sel.span.lo, sel.span.hi, now)
-		}
-		if !ok {
-			// The page spans every server (it is the last, or there were too many tries):
-			// every one is checked, which the span then covers whatever it is.
-			want = rules.CreatedSelection{Label: computev1.LabelCreated1s}
-		}
-		type result struct {
-			changed bool
-			err     error
-		}
-		done := make(chan result, 1)
-		next := &pageReads{current: maps.Clone(reads.current), gone: maps.Clone(reads.gone)}
-		go func() {
-			changed, err := h.checkIndexed(ctx, idx, ns, want, next)
-			done <- result{changed, err}
-		}()
-		body, renderErr := h.renderPage(rq, sel, limit, detail, rendered)
-		res := <-done
-		if res.err != nil {
-			return nil, false, res.err
-		}
-		// The check found the cached copies current by the index as it is after the LIST;
-		// if the index changed since the page was chosen from it (a server the informer
-		// brought meanwhile), the page is chosen again from it, checked as it now is.
-		if !res.changed && idx.version(ns) == selected {
-			return body, true, renderErr
-		}
-		reads, checked = next, &want
-	}
-}
-
-// indexedSelection chooses the page from the index and what was read past the cache: the
-// servers after the marker, their actions read and their states projected. A server found
-// gone while its actions were read is noted in reads and the page chosen again.
-func (h *handler) indexedSelection(rq *request, idx *ServerIndex, ns string, at *computev1.Server, desc bool, limit int,
-	reads *pageReads, order serverSort, now time.Time) (*serverSelection, error) {
-	for {
-		page := indexedCandidates(idx, ns, at, desc, limit, reads)
-		items, gone, err := h.withActions(rq.ctx, page)
-		if err != nil {
-			return nil, err
-		}
 		if len(gone) > 0 {
+			// Servers found gone while their actions were read: the page is chosen again
+			// without them, from what the check read too when one went out.
 			for _, s := range gone {
 				reads.drop(s.Name, s.UID)
+			}
+			if check != nil {
+				if _, err := check.wait(); err != nil {
+					return nil, false, err
+				}
+				for _, s := range gone {
+					check.reads.drop(s.Name, s.UID)
+				}
+				reads, checked = check.reads, &check.sel
 			}
 			continue
 		}
 		project(items)
-		return &serverSelection{items: items, span: spanOf(order, at, items, limit, now)}, nil
+		body, renderErr := h.renderPage(rq, &serverSelection{items: items, span: span}, limit, detail, rendered)
+		if check == nil {
+			return body, true, renderErr
+		}
+		changed, err := check.wait()
+		if err != nil {
+			return nil, false, err
+		}
+		// The check found the cached copies current by the index as it is after the LIST;
+		// if the index changed since the page was chosen from it (a server the informer
+		// brought meanwhile), the page is chosen again from it, checked as it now is.
+		if !changed && idx.version(ns) == selected {
+			return body, true, renderErr
+		}
+		reads, checked = check.reads, &check.sel
 	}
+}
+
+// spanCheck is the check of a page's span under way: checkIndexed of sel, into a copy of
+// what the page had read past the cache.
+type spanCheck struct {
+	sel   rules.CreatedSelection
+	reads *pageReads
+	done  chan spanChecked
+}
+
+type spanChecked struct {
+	changed bool
+	err     error
+}
+
+// startSpanCheck starts the check of span, the page's attempt-th: every server when the
+// span is not one a selection can bound (the last page, or after too many tries), which
+// covers the span whatever it is.
+func (h *handler) startSpanCheck(ctx context.Context, idx *ServerIndex, ns string, span pageSpan, attempt int, now time.Time, reads *pageReads) *spanCheck {
+	want, ok := rules.CreatedSelection{Label: computev1.LabelCreated1s}, false
+	if span.ok && attempt < maxSpanChecks {
+		want, ok = rules.CreatedSelectionFor(span.lo, span.hi, now)
+	}
+	if !ok {
+		want = rules.CreatedSelection{Label: computev1.LabelCreated1s}
+	}
+	c := &spanCheck{sel: want, reads: &pageReads{current: maps.Clone(reads.current), gone: maps.Clone(reads.gone)}, done: make(chan spanChecked, 1)}
+	go func() {
+		changed, err := h.checkIndexed(ctx, idx, ns, c.sel, c.reads)
+		c.done <- spanChecked{changed, err}
+	}()
+	return c
+}
+
+// wait is the check's outcome: whether anything was not current.
+func (c *spanCheck) wait() (bool, error) {
+	r := <-c.done
+	return r.changed, r.err
 }
 
 // indexedCandidates are the page's servers: the index's after the marker with what was read
