@@ -143,9 +143,15 @@ func (h *handler) cachedName(ctx context.Context, gvk kschema.GroupVersionKind, 
 
 // liveName is the name of the object with the uid in ns, from a metadata-only LIST (a
 // server's, from the LIST of versions: serverVersions): an object made a moment ago through
-// another replica, one this replica's cache has not got yet, or none (a 404).
+// another replica, one this replica's cache has not got yet, or none (a 404). A server the
+// uid index saw deleted is none, without the LIST.
 func (h *handler) liveName(ctx context.Context, gvk kschema.GroupVersionKind, ns, uid string) (string, bool, error) {
 	if gvk.GroupKind() == serverGK {
+		if h.serverUIDs != nil {
+			if gone, ok := h.serverUIDs.Deleted(types.UID(uid)); ok && gone.Namespace == ns {
+				return "", false, nil // deleted, for good
+			}
+		}
 		live, err := h.serverVersions(ctx, []string{ns}, []labels.Selector{labels.Everything()})
 		if err != nil {
 			return "", false, err

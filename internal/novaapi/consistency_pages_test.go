@@ -18,6 +18,7 @@ import (
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/lifecycle"
 	"github.com/kova-dev/kova/internal/rules"
+	"github.com/kova-dev/kova/internal/uidindex"
 )
 
 // countingReader is the API server as the handler reads it past the cache, counting the
@@ -401,5 +402,40 @@ func TestPageCheckedWhileActionsRead(t *testing.T) {
 	slices.Reverse(want) // newest first, Nova's default
 	if !slices.Equal(ids, want) {
 		t.Errorf("the walk shows %d servers %v;\nwant the %d but the deleted one, each once, newest first: %v", len(ids), ids, len(want), want)
+	}
+}
+
+// TestDeletedServerIsA404WithoutAList: a server the informer saw deleted is a 404 at once,
+// asking the API server nothing (the answer a client that deleted it polls for); one
+// deleted where this replica has not seen it yet is a 404 too, found by the lister.
+func TestDeletedServerIsA404WithoutAList(t *testing.T) {
+	fleet := labelledFleet(5)
+	var objs []client.Object
+	for _, s := range fleet {
+		objs = append(objs, s)
+	}
+	e := newEnvWith(t, bumpGeneration, standard(objs...)...)
+	live := &versionReader{countingReader: &countingReader{r: e.c}}
+	uids := uidindex.New()
+	uids.RememberDeleted(10)
+	for _, s := range fleet {
+		uids.OnAdd(s, true)
+	}
+	e.h = New(Config{Client: e.c, Live: live, Cache: snapshotOf(t, standard(objs...)), ServerUIDs: uids, Admins: e.admins, PublicNamespace: public})
+
+	seen, unseen := fleet[2], fleet[3]
+	for _, s := range []*computev1.Server{seen, unseen} {
+		if err := e.c.Delete(context.Background(), s.DeepCopy()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	uids.OnDelete(seen) // the informer's event; the cache's copy is not gone yet either
+	e.do(http.MethodGet, "/servers/"+string(seen.UID), "").expect(404)
+	if live.calls != 0 || live.take() != 0 {
+		t.Errorf("the 404 for a server seen deleted asked the lister %d times", live.calls)
+	}
+	e.do(http.MethodGet, "/servers/"+string(unseen.UID), "").expect(404)
+	if live.calls == 0 {
+		t.Error("the 404 for a server deleted unseen asked nothing past the cache")
 	}
 }

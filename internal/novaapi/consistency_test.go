@@ -363,6 +363,10 @@ func (l listedUIDs) Lookup(uid types.UID) (types.NamespacedName, bool) {
 	return types.NamespacedName{}, false
 }
 
+func (listedUIDs) Deleted(types.UID) (types.NamespacedName, bool) {
+	return types.NamespacedName{}, false
+}
+
 // TestNoteNamingAnotherServersAction: a pending-action note edited (with kubectl) to name
 // another server's running action says nothing of this server: neither its show nor its
 // line in a list takes that action's task (a state is projected from the server's own

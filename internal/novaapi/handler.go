@@ -60,9 +60,12 @@ type Config struct {
 	ServerUIDs UIDIndex
 }
 
-// UIDIndex names a cached object by its uid.
+// UIDIndex names a cached object by its uid, and one lately deleted: a uid is never used
+// again, so a server the informer saw deleted is a 404 without a LIST of its tenant (the
+// answer a client deleting a server polls for).
 type UIDIndex interface {
 	Lookup(uid types.UID) (types.NamespacedName, bool)
+	Deleted(uid types.UID) (types.NamespacedName, bool)
 }
 
 const defaultMaxBodyBytes = 1 << 20

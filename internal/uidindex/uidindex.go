@@ -25,10 +25,34 @@ import (
 type Index struct {
 	mu   sync.RWMutex
 	keys map[types.UID]types.NamespacedName
+	// deleted names the last objects deleted (at most len(ring) of them), oldest first in
+	// the ring from next: see RememberDeleted.
+	deleted map[types.UID]types.NamespacedName
+	ring    []types.UID
+	next    int
 }
 
 // New returns an empty index; Watch (or the handler methods) fill it.
 func New() *Index { return &Index{keys: map[types.UID]types.NamespacedName{}} }
+
+// RememberDeleted makes x keep the namespace and name of the last n objects deleted, by
+// uid, for Deleted. A uid is never used again, so an object the informer saw deleted is
+// gone for good: a reader can say so without asking the API server. The memory is taken
+// as objects are deleted, about 150 bytes each.
+func (x *Index) RememberDeleted(n int) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.deleted, x.ring, x.next = map[types.UID]types.NamespacedName{}, make([]types.UID, 0, n), 0
+}
+
+// Deleted is the namespace and name of the object with uid, if x saw it deleted lately
+// (RememberDeleted).
+func (x *Index) Deleted(uid types.UID) (types.NamespacedName, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	k, ok := x.deleted[uid]
+	return k, ok
+}
 
 // Watch keeps x from the events of the informer of obj's kind in informers. Call it before
 // the cache starts, as one registers a field index, so that it sees every object.
@@ -89,6 +113,25 @@ func (x *Index) OnDelete(obj any) {
 	if k, ok := x.keys[m.GetUID()]; ok && k.Namespace == m.GetNamespace() && k.Name == m.GetName() {
 		delete(x.keys, m.GetUID())
 	}
+	x.remember(m.GetUID(), types.NamespacedName{Namespace: m.GetNamespace(), Name: m.GetName()})
+}
+
+// remember notes a deletion, forgetting the oldest once it holds cap(ring).
+func (x *Index) remember(uid types.UID, key types.NamespacedName) {
+	if x.deleted == nil || uid == "" || cap(x.ring) == 0 {
+		return
+	}
+	if _, ok := x.deleted[uid]; ok {
+		return
+	}
+	if len(x.ring) < cap(x.ring) {
+		x.ring = append(x.ring, uid)
+	} else {
+		delete(x.deleted, x.ring[x.next])
+		x.ring[x.next] = uid
+		x.next = (x.next + 1) % len(x.ring)
+	}
+	x.deleted[uid] = key
 }
 
 func (x *Index) put(obj any) {

@@ -68,6 +68,47 @@ func TestDeleteOnlyItsOwnEntry(t *testing.T) {
 	}
 }
 
+// TestRemembersTheLastDeletions: an index told to remember deletions names the last n
+// objects deleted (tombstones too), the oldest forgotten first; one not told to names none.
+func TestRemembersTheLastDeletions(t *testing.T) {
+	plain := New()
+	plain.OnAdd(server("t1", "a", "u-a"), false)
+	plain.OnDelete(server("t1", "a", "u-a"))
+	if k, ok := plain.Deleted("u-a"); ok {
+		t.Errorf("an index not told to remember deletions names %v", k)
+	}
+
+	x := New()
+	x.RememberDeleted(2)
+	a, b, c := server("t1", "a", "u-a"), server("t1", "b", "u-b"), server("t2", "c", "u-c")
+	for _, s := range []*computev1.Server{a, b, c} {
+		x.OnAdd(s, false)
+	}
+	if _, ok := x.Deleted("u-a"); ok {
+		t.Error("u-a named deleted while it is not")
+	}
+	x.OnDelete(a)
+	x.OnDelete(a) // a deletion seen twice is one
+	x.OnDelete(toolscache.DeletedFinalStateUnknown{Key: "t1/b", Obj: b})
+	for _, s := range []*computev1.Server{a, b} {
+		if k, ok := x.Deleted(s.UID); !ok || k != (types.NamespacedName{Namespace: s.Namespace, Name: s.Name}) {
+			t.Errorf("%s: deleted %v %v, want %s/%s", s.UID, k, ok, s.Namespace, s.Name)
+		}
+	}
+	x.OnDelete(c)
+	if _, ok := x.Deleted("u-a"); ok {
+		t.Error("u-a still named after two later deletions, with room for two")
+	}
+	for _, uid := range []types.UID{"u-b", "u-c"} {
+		if _, ok := x.Deleted(uid); !ok {
+			t.Errorf("%s forgotten", uid)
+		}
+	}
+	if _, ok := x.Lookup("u-c"); ok || x.Len() != 0 {
+		t.Errorf("deleted objects still indexed: %d entries", x.Len())
+	}
+}
+
 // What the index is for: it holds a server for far less than controller-runtime's field
 // index on metadata.uid, which the manager and nova-api used before.
 func TestCostsLessThanAFieldIndex(t *testing.T) {
