@@ -75,6 +75,15 @@ func labelledFleet(n int) []*computev1.Server {
 	return out
 }
 
+// objects are the servers as client objects, after extra.
+func objects(fleet []*computev1.Server, extra ...client.Object) []client.Object {
+	out := extra
+	for _, s := range fleet {
+		out = append(out, s)
+	}
+	return out
+}
+
 // pagedEnv is a lagging env (the cache never catches up) over a labelled fleet, with the
 // LISTs past the cache counted.
 func pagedEnv(t *testing.T, fleet []*computev1.Server) (*env, *countingReader) {
@@ -85,10 +94,7 @@ func pagedEnv(t *testing.T, fleet []*computev1.Server) (*env, *countingReader) {
 // pagedEnvWith is pagedEnv with the handler reading past the cache through wrap's reader.
 func pagedEnvWith(t *testing.T, fleet []*computev1.Server, wrap func(*countingReader) client.Reader) (*env, *countingReader) {
 	t.Helper()
-	var objs []client.Object
-	for _, s := range fleet {
-		objs = append(objs, s)
-	}
+	objs := objects(fleet)
 	e := newEnvWith(t, bumpGeneration, standard(objs...)...)
 	live := &countingReader{r: e.c}
 	cached := snapshotOf(t, standard(objs...))
@@ -360,10 +366,7 @@ func TestPageCheckedWhileActionsRead(t *testing.T) {
 	action := &computev1.ServerAction{ObjectMeta: metav1.ObjectMeta{Namespace: tenant, Name: doomed.Name + "-stop",
 		CreationTimestamp: metav1.NewTime(doomed.CreationTimestamp.Add(time.Hour))},
 		Spec: computev1.ServerActionSpec{ServerName: doomed.Name, Action: computev1.ActionStop}}
-	objs := []client.Object{action}
-	for _, s := range fleet {
-		objs = append(objs, s)
-	}
+	objs := objects(fleet, action)
 	e := newEnvWith(t, bumpGeneration, standard(objs...)...)
 	live := &checkFirstReader{countingReader: &countingReader{r: e.c}, t: t, listed: make(chan struct{})}
 	finished := false
@@ -410,10 +413,7 @@ func TestPageCheckedWhileActionsRead(t *testing.T) {
 // deleted where this replica has not seen it yet is a 404 too, found by the lister.
 func TestDeletedServerIsA404WithoutAList(t *testing.T) {
 	fleet := labelledFleet(5)
-	var objs []client.Object
-	for _, s := range fleet {
-		objs = append(objs, s)
-	}
+	objs := objects(fleet)
 	e := newEnvWith(t, bumpGeneration, standard(objs...)...)
 	live := &versionReader{countingReader: &countingReader{r: e.c}}
 	uids := uidindex.New()

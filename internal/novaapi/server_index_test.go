@@ -177,10 +177,7 @@ func rawWalk(t *testing.T, e *env, path string) []json.RawMessage {
 func TestIndexedPagesAtScale(t *testing.T) {
 	const n, limit = 3000, 1000
 	fleet := bigFleet(n)
-	var objs []client.Object
-	for _, s := range fleet {
-		objs = append(objs, s)
-	}
+	objs := objects(fleet)
 	e := newEnvWith(t, bumpGeneration, standard(objs...)...)
 	live := &countingReader{r: e.c}
 	cache := snapshotOf(t, standard(objs...))
@@ -276,10 +273,7 @@ func TestServerIndexWatch(t *testing.T) {
 // the LIST with it; the page shows the server all the same.
 func TestIndexedPageIndexChangedDuringCheck(t *testing.T) {
 	fleet := bigFleet(10)
-	var objs []client.Object
-	for _, s := range fleet {
-		objs = append(objs, s)
-	}
+	objs := objects(fleet)
 	e := newEnvWith(t, bumpGeneration, standard(objs...)...)
 	cache := snapshotOf(t, standard(objs...))
 	idx := readyIndex(t, cache)
