@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -100,8 +101,14 @@ func (r *QuotaReconciler) Reconcile(ctx context.Context, req reconcile.Request) 
 	}
 	q.Status = st
 	// An update, not a patch: it carries the resourceVersion read, so a reservation
-	// written since makes it fail and the count runs again.
-	return result, client.IgnoreNotFound(r.Status().Update(ctx, q))
+	// written since makes it fail and the count runs again. That write (or this count's
+	// own last one, which the cache had not caught up with) queued the count already
+	// (quotaChanges): a conflict is not an error to log and back off from.
+	err = r.Status().Update(ctx, q)
+	if apierrors.IsConflict(err) {
+		return result, nil
+	}
+	return result, client.IgnoreNotFound(err)
 }
 
 // quotaCountBatch is how long a change of a tenant's servers waits before its Quota is
