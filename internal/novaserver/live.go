@@ -88,9 +88,9 @@ func (l liveReader) ListServerVersions(ctx context.Context, ns string, sel label
 // decodeVersions reads the rows' names, uids and resourceVersions from a table's JSON.
 func decodeVersions(raw []byte) ([]novaapi.ServerVersion, error) {
 	// Every column of the Servers' table is text (a string or a date; null where a field is
-	// unset, read as ""), so its cells are decoded as strings, in half the time of each its
-	// own JSON; a table with a column that is not (another version of the CRD, say) is
-	// decoded again, each cell read alone.
+	// unset, read as ""), so its cells are decoded as strings, in half the time that
+	// decoding each cell as JSON of its own takes; a table with a column that is not text
+	// (another version of the CRD, say) is decoded again, each cell read alone.
 	var text serverTable[string]
 	err := json.Unmarshal(raw, &text)
 	var notText *json.UnmarshalTypeError
