@@ -164,14 +164,11 @@ func (h *handler) indexedPage(rq *request, ns string, order serverSort, marker s
 }
 
 // spanCheck is the check of a page's span under way: checkIndexed of sel, into a copy of
-// what the page had read past the cache.
+// what the page had read past the cache (as serverCheck is a list's).
 type spanCheck struct {
-	sel   rules.CreatedSelection
-	reads *pageReads
-	done  chan spanChecked
-}
-
-type spanChecked struct {
+	sel     rules.CreatedSelection
+	reads   *pageReads
+	done    chan struct{}
 	changed bool
 	err     error
 }
@@ -187,18 +184,18 @@ func (h *handler) startSpanCheck(ctx context.Context, idx *ServerIndex, ns strin
 	if !ok {
 		want = rules.CreatedSelection{Label: computev1.LabelCreated1s}
 	}
-	c := &spanCheck{sel: want, reads: &pageReads{current: maps.Clone(reads.current), gone: maps.Clone(reads.gone)}, done: make(chan spanChecked, 1)}
+	c := &spanCheck{sel: want, reads: &pageReads{current: maps.Clone(reads.current), gone: maps.Clone(reads.gone)}, done: make(chan struct{})}
 	go func() {
-		changed, err := h.checkIndexed(ctx, idx, ns, c.sel, c.reads)
-		c.done <- spanChecked{changed, err}
+		defer close(c.done)
+		c.changed, c.err = h.checkIndexed(ctx, idx, ns, c.sel, c.reads)
 	}()
 	return c
 }
 
 // wait is the check's outcome: whether anything was not current.
 func (c *spanCheck) wait() (bool, error) {
-	r := <-c.done
-	return r.changed, r.err
+	<-c.done
+	return c.changed, c.err
 }
 
 // indexedCandidates are the page's servers: the index's after the marker with what was read

@@ -3,6 +3,7 @@ package novaapi
 import (
 	"context"
 	"errors"
+	"maps"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -49,9 +50,7 @@ func (h *handler) serverVersions(ctx context.Context, namespaces []string, selec
 	}
 	live := map[client.ObjectKey]ServerVersion{}
 	for _, l := range lists {
-		for k, v := range l {
-			live[k] = v
-		}
+		maps.Copy(live, l)
 	}
 	return live, nil
 }
