@@ -137,7 +137,7 @@ func finishedAfter(done, sa *computev1.ServerAction) bool {
 // it was read.
 func (h *handler) actionsOf(ctx context.Context, srv *computev1.Server) (all, fresh []computev1.ServerAction, err error) {
 	var list computev1.ServerActionList
-	if err := h.cache.List(ctx, &list, client.InNamespace(srv.Namespace), client.MatchingFields{indexServerName: srv.Name}); err != nil {
+	if err := cachedNaming(ctx, h, &list, &list.Items, indexServerName, srv.Namespace, srv.Name); err != nil {
 		return nil, nil, err
 	}
 	key, done, ok := pendingAction(srv, list.Items)
@@ -174,7 +174,7 @@ func (h *handler) withActions(ctx context.Context, servers []*computev1.Server) 
 	for i, s := range servers {
 		// The cache's own actions, not copies: nothing here changes them.
 		var list computev1.ServerActionList
-		if err := h.cache.List(ctx, &list, client.InNamespace(s.Namespace), client.MatchingFields{indexServerName: s.Name}, client.UnsafeDisableDeepCopy); err != nil {
+		if err := cachedNaming(ctx, h, &list, &list.Items, indexServerName, s.Namespace, s.Name); err != nil {
 			return nil, nil, err
 		}
 		items[i] = listedServer{srv: s, actions: list.Items}

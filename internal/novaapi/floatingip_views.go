@@ -10,7 +10,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 )
@@ -87,8 +86,7 @@ type floatingMemo struct {
 // server has them.
 func (rq *request) floatingOf(srv *computev1.Server) ([]computev1.FloatingIP, error) {
 	var cached computev1.FloatingIPList
-	if err := rq.h.cache.List(rq.ctx, &cached, client.InNamespace(srv.Namespace),
-		client.MatchingFields{indexFloatingServer: srv.Name}, client.UnsafeDisableDeepCopy); err != nil {
+	if err := cachedNaming(rq.ctx, rq.h, &cached, &cached.Items, indexFloatingServer, srv.Namespace, srv.Name); err != nil {
 		return nil, err
 	}
 	names := floatingHints(srv)

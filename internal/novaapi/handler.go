@@ -88,6 +88,8 @@ type handler struct {
 	clientFor func(user.Info) (client.Client, error)
 	cache     client.Reader
 	index     *ServerIndex
+	// named finds the cache's informer indexes by field (cachedNaming).
+	named *informerIndexes
 	// serverUIDs is Config.ServerUIDs.
 	serverUIDs UIDIndex
 	admins     Admins
@@ -118,6 +120,7 @@ func newHandler(cfg Config) *handler {
 	if h.live == nil {
 		h.live = cfg.Client
 	}
+	h.named = newInformerIndexes(h.cache)
 	if h.public == "" {
 		h.public = rules.DefaultPublicNamespace
 	}
