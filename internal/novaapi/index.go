@@ -161,11 +161,12 @@ func (x *informerIndexes) get(field string) (toolscache.Indexer, bool) {
 	return ix, ok
 }
 
-// cachedNaming fills items with the cache's own objects in ns whose field (indexServerName,
-// indexFloatingServer) is value, in no order: shallow copies, which nothing may change
-// beyond the copy itself. A page of 1,000 servers looks each up twice; through the
-// informer's index that builds no list by reflection, and for a server with none allocates
-// nothing. Without one (a client as the cache) it lists through list by the field index.
+// cachedNaming fills items (list's) with the cache's objects in ns whose field
+// (indexServerName, indexFloatingServer) is value, in no order: copies of the structs only,
+// whose maps and slices are the cache's and must not be changed. A page of 1,000 servers
+// looks each server up twice; on the informer's index that builds no list by reflection,
+// and for a server with none allocates nothing. A cache without the index (a client, in
+// tests) is listed by its field index.
 func cachedNaming[T any](ctx context.Context, h *handler, list client.ObjectList, items *[]T, field, ns, value string) error {
 	ix, ok := h.named.get(field)
 	if !ok {
