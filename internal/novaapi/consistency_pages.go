@@ -43,6 +43,16 @@ type pageSpan struct {
 // maxSpanChecks bounds how many spans one list checks before it checks every server.
 const maxSpanChecks = 3
 
+// spanSelection is the selection that checks span on a list's attempt-th try; false when
+// every server is to be checked instead: a span no selection bounds (the last page, or
+// one holding every server), or after maxSpanChecks tries.
+func spanSelection(span pageSpan, attempt int, now time.Time) (rules.CreatedSelection, bool) {
+	if !span.ok || attempt >= maxSpanChecks {
+		return rules.CreatedSelection{}, false
+	}
+	return rules.CreatedSelectionFor(span.lo, span.hi, now)
+}
+
 // spanOf is the span of a page of n servers ending with last: from the marker (or, first in
 // the order, now) to its last server, or to the end of the order when the page is not full
 // (nothing more follows).
@@ -109,10 +119,7 @@ func (h *handler) freshPage(rq *request, search *serverSearch, order serverSort,
 		if all || checked != nil && checked.CoversSpan(sel.span.lo, sel.span.hi) {
 			return h.renderPage(rq, sel, limit, detail, rendered)
 		}
-		want, ok := rules.CreatedSelection{}, false
-		if sel.span.ok && attempt < maxSpanChecks {
-			want, ok = rules.CreatedSelectionFor(sel.span.lo, sel.span.hi, now)
-		}
+		want, ok := spanSelection(sel.span, attempt, now)
 		if !ok {
 			if current, err = h.checkAll(rq.ctx, search.namespaces, current); err != nil {
 				return nil, err

@@ -177,10 +177,7 @@ type spanCheck struct {
 // span is not one a selection can bound (the last page, or after too many tries), which
 // covers the span whatever it is.
 func (h *handler) startSpanCheck(ctx context.Context, idx *ServerIndex, ns string, span pageSpan, attempt int, now time.Time, reads *pageReads) *spanCheck {
-	want, ok := rules.CreatedSelection{Label: computev1.LabelCreated1s}, false
-	if span.ok && attempt < maxSpanChecks {
-		want, ok = rules.CreatedSelectionFor(span.lo, span.hi, now)
-	}
+	want, ok := spanSelection(span, attempt, now)
 	if !ok {
 		want = rules.CreatedSelection{Label: computev1.LabelCreated1s}
 	}
