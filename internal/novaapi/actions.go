@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
@@ -134,21 +135,17 @@ func oneShot(t computev1.ActionType, code int) func(*handler, *request, *compute
 // srv becomes the server as shown (read again if an action finished since it was read, with
 // its pending locks), so what the caller decides next it decides on what the check saw.
 func (h *handler) checkAction(rq *request, srv *computev1.Server, a lifecycle.Action) error {
-	cur, st, err := h.shownState(rq.ctx, srv)
+	cur, st, seen, err := h.checkedState(rq.ctx, srv)
 	if err != nil {
 		return err
 	}
-	*srv = *cur
+	*srv, rq.checked = *cur, seen
 	return rq.check(a, srv, st)
 }
 
 // startAction checks and creates a ServerAction.
 func (h *handler) startAction(rq *request, srv *computev1.Server, t computev1.ActionType, params func(*computev1.ServerActionSpec)) (*computev1.ServerAction, error) {
-	probe := &computev1.ServerAction{Spec: computev1.ServerActionSpec{Action: t}}
-	if params != nil {
-		params(&probe.Spec)
-	}
-	if err := h.checkAction(rq, srv, rules.LifecycleAction(probe)); err != nil {
+	if err := h.checkAction(rq, srv, rules.LifecycleAction(actionProbe(t, params))); err != nil {
 		return nil, err
 	}
 	return h.createAction(rq, srv, actionName(srv, t), t, params)
@@ -160,7 +157,53 @@ func actionName(srv *computev1.Server, t computev1.ActionType) string {
 
 // createAction writes a ServerAction with the request's id and the caller as requester
 // (the admission webhook stamps the requester again from the real request).
+//
+// Two requests for one server, through one replica or two, are taken one at a time, as
+// Nova takes them (it saves the task expecting none, and the second request finds the task
+// set): the note that names the action on the server is written only on the server as it
+// was checked (its resourceVersion), and an action the note names that does not exist yet
+// (its request has noted it and not made it yet, or never will) is made under that name,
+// which only one of them can. The request that comes second checks the server again, as
+// it is now, with the first one's action pending: Nova's 409 when that action forbids
+// this one, or a new try when it does not.
 func (h *handler) createAction(rq *request, srv *computev1.Server, name string, t computev1.ActionType, params func(*computev1.ServerActionSpec)) (*computev1.ServerAction, error) {
+	for try := 1; ; try++ {
+		sa, first, err := h.tryAction(rq, srv, name, t, params)
+		if err != nil || !first {
+			return sa, err
+		}
+		if try == maxActionTries {
+			return nil, conflict("Conflict updating instance %s, but we were unable to determine the cause", srv.UID)
+		}
+		cur, err := h.server(rq.ctx, srv.Namespace, string(srv.UID))
+		if err != nil {
+			return nil, err
+		}
+		if err := h.checkAction(rq, cur, rules.LifecycleAction(actionProbe(t, params))); err != nil {
+			return nil, err
+		}
+		*srv = *cur
+	}
+}
+
+// maxActionTries bounds how often one action request gives way to others on its server.
+const maxActionTries = 5
+
+// tryAction notes and makes the action once; first says another request came first (the
+// server changed since it was checked, or the name is taken), and nothing was made.
+func (h *handler) tryAction(rq *request, srv *computev1.Server, name string, t computev1.ActionType, params func(*computev1.ServerActionSpec)) (_ *computev1.ServerAction, first bool, _ error) {
+	// The action the note names, if it does not exist, is made under its name; whether it
+	// exists is as the check saw it, for the note that check saw (a request that has noted
+	// its action and is making it now came first), and as it is now for another.
+	if note := srv.Annotations[annPendingAction]; note != "" && note == rq.checked.name {
+		if rq.checked.unmade {
+			name = note
+		}
+	} else if noted, ok, err := h.notedMissing(rq.ctx, srv); err != nil {
+		return nil, false, err
+	} else if ok {
+		name = noted
+	}
 	sa := &computev1.ServerAction{
 		ObjectMeta: metav1.ObjectMeta{
 			Namespace:   srv.Namespace,
@@ -168,22 +211,36 @@ func (h *handler) createAction(rq *request, srv *computev1.Server, name string, 
 			Labels:      map[string]string{computev1.LabelServer: srv.Name},
 			Annotations: map[string]string{annUserID: rq.userName()},
 		},
-		Spec: computev1.ServerActionSpec{
-			ServerName:  srv.Name,
-			Action:      t,
-			RequestedBy: rq.userName(),
-			RequestID:   rq.id,
-		},
+		Spec: actionProbe(t, params).Spec,
 	}
-	if params != nil {
-		params(&sa.Spec)
-	}
+	sa.Spec.ServerName, sa.Spec.RequestedBy, sa.Spec.RequestID = srv.Name, rq.userName(), rq.id
 	// Named on the server first, so that once this answers, every replica shows its task.
-	if err := h.noteAction(rq.ctx, srv, name); err != nil {
-		return nil, err
+	rv, err := h.noteAction(rq.ctx, srv, name)
+	if err != nil {
+		if isOptimisticConflict(err) {
+			return nil, true, nil
+		}
+		return nil, false, err
 	}
 	if err := h.writer(rq.ctx).Create(rq.ctx, sa); err != nil {
-		return nil, err
+		if apierrors.IsAlreadyExists(err) {
+			return nil, true, nil
+		}
+		// Refused: the note of an action that will never be is taken back, so that the next
+		// action is not made under this one's name (not another request's note, claimed).
+		if name != srv.Annotations[annPendingAction] {
+			h.unnoteAction(rq.ctx, srv, rv)
+		}
+		return nil, false, err
 	}
-	return sa, nil
+	return sa, false, nil
+}
+
+// actionProbe is a ServerAction of type t with params, for what its spec says.
+func actionProbe(t computev1.ActionType, params func(*computev1.ServerActionSpec)) *computev1.ServerAction {
+	probe := &computev1.ServerAction{Spec: computev1.ServerActionSpec{Action: t}}
+	if params != nil {
+		params(&probe.Spec)
+	}
+	return probe
 }

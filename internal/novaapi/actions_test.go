@@ -6,12 +6,18 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/google/uuid"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8sschema "k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apiserver/pkg/authentication/user"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/lifecycle"
@@ -512,4 +518,123 @@ func TestCreateBackupAction(t *testing.T) {
 	rescued := inState(server("srv-a", srvUID, base), lifecycle.VMRescued, "", lifecycle.PowerShutdown)
 	newEnv(t, standard(rescued)...).do(http.MethodPost, act, `{"createBackup": {"name": "b", "backup_type": "daily", "rotation": 1}}`).
 		expectFault(409, "conflictingRequest", "Cannot 'createBackup' instance "+srvUID+" while it is in vm_state rescued")
+}
+
+// TestActionsOnOneServerOneAtATime: two requests for one server are taken one at a time, as
+// Nova takes them. Each test plays the other request, through another replica, at the
+// moment it matters, and checks that this one answers as Nova answers the one that comes
+// second: 409, with the other's stop pending, and nothing more made.
+func TestActionsOnOneServerOneAtATime(t *testing.T) {
+	const other = "srv-a-stop-other"
+	stopping := func(ctx context.Context, c client.WithWatch, name string) {
+		t.Helper()
+		sa := &computev1.ServerAction{ObjectMeta: metav1.ObjectMeta{Namespace: tenant, Name: name, UID: types.UID(uuid.NewString()),
+			CreationTimestamp: metav1.NewTime(time.Now())},
+			Spec: computev1.ServerActionSpec{ServerName: "srv-a", Action: computev1.ActionStop}}
+		if err := c.Create(ctx, sa); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const second = "Cannot 'stop' instance " + srvUID + " while it is in task_state powering-off"
+	t.Run("the server noted since its check", func(t *testing.T) {
+		patches := 0
+		e := newEnvWith(t, func(ctx context.Context, c client.WithWatch, obj client.Object, p client.Patch, opts ...client.PatchOption) error {
+			if patches++; patches == 1 {
+				// The other request notes its stop and makes it, between this one's check
+				// and its note.
+				srv := &computev1.Server{}
+				if err := c.Get(ctx, client.ObjectKeyFromObject(obj), srv); err != nil {
+					t.Fatal(err)
+				}
+				srv.Annotations[annPendingAction] = other
+				if err := c.Update(ctx, srv); err != nil {
+					t.Fatal(err)
+				}
+				stopping(ctx, c, other)
+			}
+			return c.Patch(ctx, obj, p, opts...)
+		}, standard(server("srv-a", srvUID, base))...)
+		e.do(http.MethodPost, "/servers/"+srvUID+"/action", `{"os-stop": null}`).expectFault(409, "conflictingRequest", second)
+		if sas := e.serverActions(); len(sas) != 1 || sas[0].Name != other {
+			t.Errorf("actions %+v, want only the other request's", sas)
+		}
+		if got := e.getServer("srv-a").Annotations[annPendingAction]; got != other {
+			t.Errorf("the server names %q, want the other request's action", got)
+		}
+	})
+	t.Run("a noted action not made yet is made under its name", func(t *testing.T) {
+		srv := server("srv-a", srvUID, base)
+		srv.Annotations[annPendingAction] = other // noted, then its request failed or stopped
+		e := newEnv(t, standard(srv)...)
+		e.do(http.MethodPost, "/servers/"+srvUID+"/action", `{"os-stop": null}`).expect(202)
+		if sas := e.serverActions(); len(sas) != 1 || sas[0].Name != other || sas[0].Spec.Action != computev1.ActionStop {
+			t.Errorf("actions %+v, want one stop named %s", sas, other)
+		}
+	})
+	t.Run("the noted name taken first", func(t *testing.T) {
+		srv := server("srv-a", srvUID, base)
+		srv.Annotations[annPendingAction] = other // the other request has noted its stop
+		e := newEnvWith(t, func(ctx context.Context, c client.WithWatch, obj client.Object, p client.Patch, opts ...client.PatchOption) error {
+			if err := c.Patch(ctx, obj, p, opts...); err != nil {
+				return err
+			}
+			// and makes it, between this one's note and its create.
+			var list computev1.ServerActionList
+			if err := c.List(ctx, &list, client.InNamespace(tenant)); err != nil {
+				t.Fatal(err)
+			}
+			if len(list.Items) == 0 {
+				stopping(ctx, c, other)
+			}
+			return nil
+		}, standard(srv)...)
+		e.do(http.MethodPost, "/servers/"+srvUID+"/action", `{"os-stop": null}`).expectFault(409, "conflictingRequest", second)
+		if sas := e.serverActions(); len(sas) != 1 || sas[0].Name != other {
+			t.Errorf("actions %+v, want only the other request's", sas)
+		}
+	})
+	t.Run("a refused action's note is taken back, not another's", func(t *testing.T) {
+		for _, noted := range []string{"", other} {
+			srv := server("srv-a", srvUID, base)
+			if noted != "" {
+				srv.Annotations[annPendingAction] = noted // made now by the other request: claimed
+			}
+			e := newEnv(t, standard(srv)...)
+			refusing := interceptor.NewClient(e.c, interceptor.Funcs{Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
+				return apierrors.NewForbidden(k8sschema.GroupResource{Group: "compute.kova.dev", Resource: "serveractions"}, obj.GetName(), errors.New("no"))
+			}})
+			e.h = New(Config{Client: e.c, Cache: e.c, ServerUIDs: listedUIDs{e.c}, Admins: e.admins, PublicNamespace: public,
+				ClientFor: func(user.Info) (client.Client, error) { return refusing, nil }})
+			e.do(http.MethodPost, "/servers/"+srvUID+"/action", `{"os-stop": null}`).expect(403)
+			if got, ok := e.getServer("srv-a").Annotations[annPendingAction]; got != noted || ok != (noted != "") {
+				t.Errorf("noted %q before: the note is %q (%v) after the refusal", noted, got, ok)
+			}
+		}
+	})
+	t.Run("a second try after an action that allows it", func(t *testing.T) {
+		patches := 0
+		e := newEnvWith(t, func(ctx context.Context, c client.WithWatch, obj client.Object, p client.Patch, opts ...client.PatchOption) error {
+			if patches++; patches == 1 {
+				// The other request changed the server's metadata meanwhile: nothing a stop
+				// waits for.
+				srv := &computev1.Server{}
+				if err := c.Get(ctx, client.ObjectKeyFromObject(obj), srv); err != nil {
+					t.Fatal(err)
+				}
+				srv.Spec.Metadata = map[string]string{"k": "v"}
+				if err := c.Update(ctx, srv); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return c.Patch(ctx, obj, p, opts...)
+		}, standard(server("srv-a", srvUID, base))...)
+		e.do(http.MethodPost, "/servers/"+srvUID+"/action", `{"os-stop": null}`).expect(202)
+		sas := e.serverActions()
+		if len(sas) != 1 || sas[0].Spec.Action != computev1.ActionStop || patches != 2 {
+			t.Fatalf("actions %+v after %d notes, want one stop after two", sas, patches)
+		}
+		if got := e.getServer("srv-a").Annotations[annPendingAction]; got != sas[0].Name {
+			t.Errorf("the server names %q, want %q", got, sas[0].Name)
+		}
+	})
 }

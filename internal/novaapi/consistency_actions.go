@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	computev1 "github.com/kova-dev/kova/api/v1alpha1"
 	"github.com/kova-dev/kova/internal/lifecycle"
@@ -55,23 +56,61 @@ func (h *handler) noteDelete(rq *request, srv *computev1.Server) (string, error)
 
 // noteAction names, on srv, the ServerAction about to be made for it, so every replica
 // reads that action with the server (annPendingAction). It is the shim's own record,
-// written with its own identity: the caller may act on the server without editing it.
-func (h *handler) noteAction(ctx context.Context, srv *computev1.Server, name string) error {
-	return h.noteOnServer(ctx, srv, annPendingAction, name)
+// written with its own identity: the caller may act on the server without editing it. It
+// is written only on srv as it is (its resourceVersion): a conflict says the server
+// changed since (createAction). It returns the noted server's resourceVersion.
+func (h *handler) noteAction(ctx context.Context, srv *computev1.Server, name string) (string, error) {
+	return h.noteOnServerAt(ctx, srv, srv.ResourceVersion, annPendingAction, fmt.Sprintf("%q", name))
+}
+
+// unnoteAction takes back the note of an action that was not made, while it is the last
+// write to the server (rv, noteAction's): whatever else came since stays as it is.
+func (h *handler) unnoteAction(ctx context.Context, srv *computev1.Server, rv string) {
+	if _, err := h.noteOnServerAt(ctx, srv, rv, annPendingAction, "null"); err != nil {
+		log.FromContext(ctx).V(1).Info("Left the note of an action not made", "server", srv.Name, "reason", err.Error())
+	}
+}
+
+// notedMissing is the name of the action srv's note names when there is no such action:
+// one a request has noted and not made yet, or never made (it stopped between the two).
+func (h *handler) notedMissing(ctx context.Context, srv *computev1.Server) (string, bool, error) {
+	name := srv.Annotations[annPendingAction]
+	if name == "" {
+		return "", false, nil
+	}
+	key := client.ObjectKey{Namespace: srv.Namespace, Name: name}
+	if err := h.cache.Get(ctx, key, &computev1.ServerAction{}); !apierrors.IsNotFound(err) {
+		return "", false, err
+	}
+	if err := h.live.Get(ctx, key, &computev1.ServerAction{}); !apierrors.IsNotFound(err) {
+		return "", false, err
+	}
+	return name, true, nil
 }
 
 // noteOnServer writes one of the shim's notes, annotation k, on srv, with the shim's own
 // identity (the Server webhook lets such an update by: internal/webhook/server.go).
 func (h *handler) noteOnServer(ctx context.Context, srv *computev1.Server, k, v string) error {
-	patch := client.RawPatch(types.MergePatchType, fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, k, v))
+	_, err := h.noteOnServerAt(ctx, srv, "", k, fmt.Sprintf("%q", v))
+	return err
+}
+
+// noteOnServerAt sets annotation k of srv to the JSON value v (null removes it), on the
+// server at resourceVersion rv only (none: as it is), and returns the new resourceVersion.
+func (h *handler) noteOnServerAt(ctx context.Context, srv *computev1.Server, rv, k, v string) (string, error) {
+	at := ""
+	if rv != "" {
+		at = fmt.Sprintf(`"resourceVersion":%q,`, rv)
+	}
+	patch := client.RawPatch(types.MergePatchType, fmt.Appendf(nil, `{"metadata":{%s"annotations":{%q:%s}}}`, at, k, v))
 	noted := &computev1.Server{ObjectMeta: metav1.ObjectMeta{Namespace: srv.Namespace, Name: srv.Name}}
 	if err := h.client.Patch(ctx, noted, patch); err != nil {
 		if apierrors.IsNotFound(err) {
-			return notFound("Instance %s could not be found.", srv.UID)
+			return "", notFound("Instance %s could not be found.", srv.UID)
 		}
-		return err
+		return "", err
 	}
-	return nil
+	return noted.ResourceVersion, nil
 }
 
 // pendingAction is the action annPendingAction names on srv when the cache does not have it
@@ -134,31 +173,31 @@ func finishedAfter(done, sa *computev1.ServerAction) bool {
 
 // actionsOf are the actions a server's state is projected from: the cached ones, and the
 // one accepted for it last as the API server has it now (see above). fresh is that one, if
-// it was read.
-func (h *handler) actionsOf(ctx context.Context, srv *computev1.Server) (all, fresh []computev1.ServerAction, err error) {
+// it was read; unmade says the API server has no action of the name the note gives.
+func (h *handler) actionsOf(ctx context.Context, srv *computev1.Server) (all, fresh []computev1.ServerAction, unmade bool, err error) {
 	var list computev1.ServerActionList
 	if err := cachedNaming(ctx, h, &list, &list.Items, indexServerName, srv.Namespace, srv.Name); err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	key, done, ok := pendingAction(srv, list.Items)
 	if done != nil {
 		// Finished, so current; but srv may have been read before it finished (an instant
 		// lock finishes at once): it counts as read now, for shownState to compare.
 		fresh = []computev1.ServerAction{*done}
-		return withFresh(list.Items, fresh), fresh, nil
+		return withFresh(list.Items, fresh), fresh, false, nil
 	}
 	if !ok {
-		return list.Items, nil, nil
+		return list.Items, nil, false, nil
 	}
 	sa := &computev1.ServerAction{}
 	if err := h.live.Get(ctx, key, sa); err != nil {
 		if apierrors.IsNotFound(err) {
-			return list.Items, nil, nil
+			return list.Items, nil, true, nil
 		}
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	fresh = []computev1.ServerAction{*sa}
-	return withFresh(list.Items, fresh), fresh, nil
+	return withFresh(list.Items, fresh), fresh, false, nil
 }
 
 // withActions are the servers given with the actions their states are projected from, in
@@ -236,22 +275,35 @@ func (h *handler) withActions(ctx context.Context, servers []*computev1.Server) 
 // older than the action, showing neither its task nor its outcome. Then the server is read
 // again, so what is shown is never older than the actions it is projected from.
 func (h *handler) shownState(ctx context.Context, srv *computev1.Server) (*computev1.Server, lifecycle.State, error) {
-	actions, fresh, err := h.actionsOf(ctx, srv)
+	cur, st, _, err := h.checkedState(ctx, srv)
+	return cur, st, err
+}
+
+// checkedNote is what a check of an action saw of the action the server's note names.
+type checkedNote struct {
+	name   string // the note
+	unmade bool   // no action of that name existed
+}
+
+// checkedState is shownState, and what it saw of the action the shown server's note names.
+func (h *handler) checkedState(ctx context.Context, srv *computev1.Server) (*computev1.Server, lifecycle.State, checkedNote, error) {
+	actions, fresh, unmade, err := h.actionsOf(ctx, srv)
 	if err != nil {
-		return nil, lifecycle.State{}, err
+		return nil, lifecycle.State{}, checkedNote{}, err
 	}
+	seen := checkedNote{name: srv.Annotations[annPendingAction], unmade: unmade}
 	if finishedSince(fresh, srv) {
 		again := &computev1.Server{}
 		err := h.live.Get(ctx, client.ObjectKeyFromObject(srv), again)
 		switch {
 		case apierrors.IsNotFound(err) || err == nil && again.UID != srv.UID:
-			return nil, lifecycle.State{}, notFound("Instance %s could not be found.", srv.UID)
+			return nil, lifecycle.State{}, checkedNote{}, notFound("Instance %s could not be found.", srv.UID)
 		case err != nil:
-			return nil, lifecycle.State{}, err
+			return nil, lifecycle.State{}, checkedNote{}, err
 		}
 		srv = again
 	}
-	return srv, rules.ProjectedState(srv, actions), nil
+	return srv, rules.ProjectedState(srv, actions), seen, nil
 }
 
 // finishedSince says whether an action finished after srv was last written. Resource

@@ -171,6 +171,9 @@ type request struct {
 	admin     bool
 	adminErr  error
 
+	// checked is what the last check of an action saw of the action the server's note
+	// names (checkAction), for the action made next (createAction).
+	checked checkedNote
 	// floating is the tenant's floating IPs, read once per request (floatingip_views.go).
 	floating floatingMemo
 	// bookmarkBase is bookmarkRoot(caller.Root), worked out once (a list's every server

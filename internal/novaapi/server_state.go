@@ -11,7 +11,7 @@ import (
 // serverState reads a server's actions (the one accepted last past the cache:
 // consistency.go) and projects its state.
 func (h *handler) serverState(ctx context.Context, srv *computev1.Server) (lifecycle.State, error) {
-	actions, _, err := h.actionsOf(ctx, srv)
+	actions, _, _, err := h.actionsOf(ctx, srv)
 	if err != nil {
 		return lifecycle.State{}, err
 	}

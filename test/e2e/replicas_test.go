@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/instanceactions"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -172,6 +173,84 @@ var _ = Describe("Two nova-api replicas answering alternately", Ordered, func() 
 		wg.Wait()
 		Expect(failures).To(BeEmpty())
 	}, NodeTimeout(3*time.Minute))
+})
+
+// Two os-stops of one server at the same instant, one through each replica: Nova takes
+// one and refuses the other with its 409 (it saves the task expecting none), and records one
+// stop. Five times over, so that the two meet in flight.
+var _ = Describe("Two nova-api replicas taking actions on one server at once", Ordered, func() {
+	var a, b *gophercloud.ServiceClient
+
+	BeforeAll(func(ctx SpecContext) {
+		replica, err := stack.StartReplica(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(replica.Stop)
+		a = compute(tokens["admin"], "direct")
+		b = computeAt(tokens["admin"], replica.DirectURL)
+	}, NodeTimeout(2*time.Minute))
+
+	It("takes one stop and refuses the other with Nova's 409", func(ctx SpecContext) {
+		image := listImages(ctx, a)["cirros"]
+		s, err := servers.Create(ctx, a, servers.CreateOpts{Name: "two-stops", FlavorRef: "m1.tiny", ImageRef: image,
+			Networks: []servers.Network{{UUID: networkID}}}, nil).Extract()
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func(ctx SpecContext) { _ = servers.Delete(ctx, a, s.ID).ExtractErr() })
+		shown := func(status string) {
+			Eventually(func(g Gomega) {
+				cur, err := servers.Get(ctx, b, s.ID).Extract()
+				g.Expect(err).NotTo(HaveOccurred())
+				g.Expect(cur.Status).To(Equal(status))
+				g.Expect(cur.TaskState).To(BeEmpty())
+			}).Should(Succeed())
+		}
+		stops := func() []instanceactions.InstanceAction {
+			pages, err := instanceactions.List(a, s.ID, nil).AllPages(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			all, err := instanceactions.ExtractInstanceActions(pages)
+			Expect(err).NotTo(HaveOccurred())
+			var out []instanceactions.InstanceAction
+			for _, x := range all {
+				if x.Action == "stop" {
+					out = append(out, x)
+				}
+			}
+			return out
+		}
+		shown("ACTIVE")
+		for round := range 5 {
+			ready := make(chan struct{})
+			errs := make([]error, 2)
+			var wg sync.WaitGroup
+			for i, c := range []*gophercloud.ServiceClient{a, b} {
+				wg.Go(func() {
+					<-ready
+					errs[i] = servers.Stop(ctx, c, s.ID).ExtractErr()
+				})
+			}
+			close(ready)
+			wg.Wait()
+			taken := 0
+			for _, err := range errs {
+				if err == nil {
+					taken++
+					continue
+				}
+				Expect(codeOf(err)).To(Equal(http.StatusConflict), "round %d: %v", round, err)
+				// In flight, or done already if the first was quick.
+				Expect(bodyOf(err)).To(Or(
+					ContainSubstring(fmt.Sprintf("Cannot 'stop' instance %s while it is in task_state powering-off", s.ID)),
+					ContainSubstring(fmt.Sprintf("Cannot 'stop' instance %s while it is in vm_state stopped", s.ID))), "round %d", round)
+			}
+			Expect(taken).To(Equal(1), "round %d: %v", round, errs)
+			shown("SHUTOFF")
+			Expect(stops()).To(HaveLen(round+1), "round %d: one stop recorded", round)
+			for _, x := range stops() {
+				Expect(x.Message).To(BeEmpty(), "round %d: a stop failed", round)
+			}
+			Expect(servers.Start(ctx, a, s.ID).ExtractErr()).To(Succeed())
+			shown("ACTIVE")
+		}
+	}, NodeTimeout(2*time.Minute))
 })
 
 // listAll is every server of c's tenant, page by page in Nova's default order, as
