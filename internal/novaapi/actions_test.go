@@ -536,24 +536,31 @@ func TestActionsOnOneServerOneAtATime(t *testing.T) {
 		}
 	}
 	const second = "Cannot 'stop' instance " + srvUID + " while it is in task_state powering-off"
-	t.Run("the server noted since its check", func(t *testing.T) {
-		patches := 0
-		e := newEnvWith(t, func(ctx context.Context, c client.WithWatch, obj client.Object, p client.Patch, opts ...client.PatchOption) error {
-			if patches++; patches == 1 {
-				// The other request notes its stop and makes it, between this one's check
-				// and its note.
+	// atFirstNote is a client patch that lets the other request change the server (and make
+	// what it makes) between this one's check and its first note; patches counts the notes.
+	atFirstNote := func(patches *int, change func(*computev1.Server), then func(context.Context, client.WithWatch)) func(context.Context, client.WithWatch, client.Object, client.Patch, ...client.PatchOption) error {
+		return func(ctx context.Context, c client.WithWatch, obj client.Object, p client.Patch, opts ...client.PatchOption) error {
+			if *patches++; *patches == 1 {
 				srv := &computev1.Server{}
 				if err := c.Get(ctx, client.ObjectKeyFromObject(obj), srv); err != nil {
 					t.Fatal(err)
 				}
-				srv.Annotations[annPendingAction] = other
+				change(srv)
 				if err := c.Update(ctx, srv); err != nil {
 					t.Fatal(err)
 				}
-				stopping(ctx, c, other)
+				if then != nil {
+					then(ctx, c)
+				}
 			}
 			return c.Patch(ctx, obj, p, opts...)
-		}, standard(server("srv-a", srvUID, base))...)
+		}
+	}
+	t.Run("the server noted since its check", func(t *testing.T) {
+		patches := 0
+		// The other request notes its stop and makes it.
+		e := newEnvWith(t, atFirstNote(&patches, func(srv *computev1.Server) { srv.Annotations[annPendingAction] = other },
+			func(ctx context.Context, c client.WithWatch) { stopping(ctx, c, other) }), standard(server("srv-a", srvUID, base))...)
 		e.do(http.MethodPost, "/servers/"+srvUID+"/action", `{"os-stop": null}`).expectFault(409, "conflictingRequest", second)
 		if sas := e.serverActions(); len(sas) != 1 || sas[0].Name != other {
 			t.Errorf("actions %+v, want only the other request's", sas)
@@ -613,21 +620,9 @@ func TestActionsOnOneServerOneAtATime(t *testing.T) {
 	})
 	t.Run("a second try after an action that allows it", func(t *testing.T) {
 		patches := 0
-		e := newEnvWith(t, func(ctx context.Context, c client.WithWatch, obj client.Object, p client.Patch, opts ...client.PatchOption) error {
-			if patches++; patches == 1 {
-				// The other request changed the server's metadata meanwhile: nothing a stop
-				// waits for.
-				srv := &computev1.Server{}
-				if err := c.Get(ctx, client.ObjectKeyFromObject(obj), srv); err != nil {
-					t.Fatal(err)
-				}
-				srv.Spec.Metadata = map[string]string{"k": "v"}
-				if err := c.Update(ctx, srv); err != nil {
-					t.Fatal(err)
-				}
-			}
-			return c.Patch(ctx, obj, p, opts...)
-		}, standard(server("srv-a", srvUID, base))...)
+		// The other request changes the server's metadata: nothing a stop waits for.
+		e := newEnvWith(t, atFirstNote(&patches, func(srv *computev1.Server) { srv.Spec.Metadata = map[string]string{"k": "v"} }, nil),
+			standard(server("srv-a", srvUID, base))...)
 		e.do(http.MethodPost, "/servers/"+srvUID+"/action", `{"os-stop": null}`).expect(202)
 		sas := e.serverActions()
 		if len(sas) != 1 || sas[0].Spec.Action != computev1.ActionStop || patches != 2 {

@@ -28,11 +28,7 @@ var _ = Describe("Two nova-api replicas answering alternately", Ordered, func() 
 	var a, b *gophercloud.ServiceClient
 
 	BeforeAll(func(ctx SpecContext) {
-		replica, err := stack.StartReplica(ctx)
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(replica.Stop)
-		a = compute(tokens["admin"], "direct")
-		b = computeAt(tokens["admin"], replica.DirectURL)
+		a, b = twoReplicas(ctx)
 		for _, c := range []*gophercloud.ServiceClient{a, b} {
 			c.Microversion = "2.52" // tags at create, and shown
 		}
@@ -182,11 +178,7 @@ var _ = Describe("Two nova-api replicas taking actions on one server at once", O
 	var a, b *gophercloud.ServiceClient
 
 	BeforeAll(func(ctx SpecContext) {
-		replica, err := stack.StartReplica(ctx)
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(replica.Stop)
-		a = compute(tokens["admin"], "direct")
-		b = computeAt(tokens["admin"], replica.DirectURL)
+		a, b = twoReplicas(ctx)
 	}, NodeTimeout(2*time.Minute))
 
 	It("takes one stop and refuses the other with Nova's 409", func(ctx SpecContext) {
@@ -252,6 +244,15 @@ var _ = Describe("Two nova-api replicas taking actions on one server at once", O
 		}
 	}, NodeTimeout(2*time.Minute))
 })
+
+// twoReplicas starts a second nova-api for the spec and gives the admin's client of each:
+// the stack's own and the second.
+func twoReplicas(ctx context.Context) (a, b *gophercloud.ServiceClient) {
+	replica, err := stack.StartReplica(ctx)
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(replica.Stop)
+	return compute(tokens["admin"], "direct"), computeAt(tokens["admin"], replica.DirectURL)
+}
 
 // listAll is every server of c's tenant, page by page in Nova's default order, as
 // /servers/detail shows them.
