@@ -116,17 +116,23 @@ func (h *handler) createBackup(rq *request, srv *computev1.Server, arg any) erro
 		return badRequest("Invalid input for field/attribute rotation. Value: %v.", v)
 	}
 	if err := h.checkAction(rq, srv, lifecycle.ActionCreateImage); err != nil {
-		var ae *apiError
-		if errors.As(err, &ae) {
-			ae.message = strings.Replace(ae.message, "'createImage'", "'createBackup'", 1)
-		}
-		return err
+		return inBackupWords(err)
 	}
 	if len(cb.Metadata) > maxMetaItems {
 		return forbidden("Image metadata limit exceeded")
 	}
-	return h.snapshot(rq, srv, &computev1.CreateImageParams{ImageName: cb.Name, Metadata: cb.Metadata,
-		Backup: &computev1.BackupParams{Type: cb.BackupType, Rotation: int32(rotation)}}, rotation > 0)
+	// A check made again (another request came first) is createImage's too.
+	return inBackupWords(h.snapshot(rq, srv, &computev1.CreateImageParams{ImageName: cb.Name, Metadata: cb.Metadata,
+		Backup: &computev1.BackupParams{Type: cb.BackupType, Rotation: int32(rotation)}}, rotation > 0))
+}
+
+// inBackupWords is createImage's refusal in createBackup's name, as Nova words it.
+func inBackupWords(err error) error {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		ae.message = strings.Replace(ae.message, "'createImage'", "'createBackup'", 1)
+	}
+	return err
 }
 
 // snapshot starts a createImage ServerAction and makes its image at once (Nova answers the

@@ -569,6 +569,13 @@ func TestActionsOnOneServerOneAtATime(t *testing.T) {
 			t.Errorf("the server names %q, want the other request's action", got)
 		}
 	})
+	t.Run("a backup checked again, in its own name", func(t *testing.T) {
+		patches := 0
+		e := newEnvWith(t, atFirstNote(&patches, func(srv *computev1.Server) { srv.Annotations[annPendingAction] = other },
+			func(ctx context.Context, c client.WithWatch) { stopping(ctx, c, other) }), standard(server("srv-a", srvUID, base))...)
+		e.do(http.MethodPost, "/servers/"+srvUID+"/action", `{"createBackup": {"name": "b", "backup_type": "daily", "rotation": 1}}`).
+			expectFault(409, "conflictingRequest", "Cannot 'createBackup' instance "+srvUID+" while it is in task_state powering-off")
+	})
 	t.Run("a noted action not made yet is made under its name", func(t *testing.T) {
 		srv := server("srv-a", srvUID, base)
 		srv.Annotations[annPendingAction] = other // noted, then its request failed or stopped
