@@ -192,17 +192,16 @@ const maxActionTries = 5
 // tryAction notes and makes the action once; first says another request came first (the
 // server changed since it was checked, or the name is taken), and nothing was made.
 func (h *handler) tryAction(rq *request, srv *computev1.Server, name string, t computev1.ActionType, params func(*computev1.ServerActionSpec)) (_ *computev1.ServerAction, first bool, _ error) {
-	// The action the note names, if it does not exist, is made under its name; whether it
-	// exists is as the check saw it, for the note that check saw (a request that has noted
-	// its action and is making it now came first), and as it is now for another.
-	if note := srv.Annotations[annPendingAction]; note != "" && note == rq.checked.name {
-		if rq.checked.unmade {
-			name = note
-		}
-	} else if noted, ok, err := h.notedMissing(rq.ctx, srv); err != nil {
-		return nil, false, err
-	} else if ok {
-		name = noted
+	// A server that names another action than the check saw was noted since (a rebuild's
+	// patch of the spec, retried on the latest server, can bring that note here unchecked).
+	note := srv.Annotations[annPendingAction]
+	if note != rq.checked.name {
+		return nil, true, nil
+	}
+	// The action the note names, if the check found none of that name, is made under its
+	// name: a request that has noted it and is making it now came first.
+	if note != "" && rq.checked.unmade {
+		name = note
 	}
 	sa := &computev1.ServerAction{
 		ObjectMeta: metav1.ObjectMeta{

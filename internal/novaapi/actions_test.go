@@ -576,6 +576,18 @@ func TestActionsOnOneServerOneAtATime(t *testing.T) {
 		e.do(http.MethodPost, "/servers/"+srvUID+"/action", `{"createBackup": {"name": "b", "backup_type": "daily", "rotation": 1}}`).
 			expectFault(409, "conflictingRequest", "Cannot 'createBackup' instance "+srvUID+" while it is in task_state powering-off")
 	})
+	t.Run("a rebuild whose patch of the spec meets the other's note", func(t *testing.T) {
+		patches := 0
+		// The rebuild's patch of the name is retried on the server as the other request
+		// left it, note and all: its action is checked again before it is noted.
+		e := newEnvWith(t, atFirstNote(&patches, func(srv *computev1.Server) { srv.Annotations[annPendingAction] = other },
+			func(ctx context.Context, c client.WithWatch) { stopping(ctx, c, other) }), standard(server("srv-a", srvUID, base))...)
+		e.do(http.MethodPost, "/servers/"+srvUID+"/action", `{"rebuild": {"imageRef": "`+imageUID+`", "name": "renamed"}}`).
+			expectFault(409, "conflictingRequest", "Cannot 'rebuild' instance "+srvUID+" while it is in task_state powering-off")
+		if sas := e.serverActions(); len(sas) != 1 || sas[0].Name != other {
+			t.Errorf("actions %+v, want only the other request's", sas)
+		}
+	})
 	t.Run("a noted action not made yet is made under its name", func(t *testing.T) {
 		srv := server("srv-a", srvUID, base)
 		srv.Annotations[annPendingAction] = other // noted, then its request failed or stopped

@@ -71,23 +71,6 @@ func (h *handler) unnoteAction(ctx context.Context, srv *computev1.Server, rv st
 	}
 }
 
-// notedMissing is the name of the action srv's note names when there is no such action:
-// one a request has noted and not made yet, or never made (it stopped between the two).
-func (h *handler) notedMissing(ctx context.Context, srv *computev1.Server) (string, bool, error) {
-	name := srv.Annotations[annPendingAction]
-	if name == "" {
-		return "", false, nil
-	}
-	key := client.ObjectKey{Namespace: srv.Namespace, Name: name}
-	if err := h.cache.Get(ctx, key, &computev1.ServerAction{}); !apierrors.IsNotFound(err) {
-		return "", false, err
-	}
-	if err := h.live.Get(ctx, key, &computev1.ServerAction{}); !apierrors.IsNotFound(err) {
-		return "", false, err
-	}
-	return name, true, nil
-}
-
 // noteOnServer writes one of the shim's notes, annotation k, on srv, with the shim's own
 // identity (the Server webhook lets such an update by: internal/webhook/server.go).
 func (h *handler) noteOnServer(ctx context.Context, srv *computev1.Server, k, v string) error {
