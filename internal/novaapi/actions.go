@@ -161,11 +161,11 @@ func actionName(srv *computev1.Server, t computev1.ActionType) string {
 // Two requests for one server, through one replica or two, are taken one at a time, as
 // Nova takes them (it saves the task expecting none, and the second request finds the task
 // set): the note that names the action on the server is written only on the server as it
-// was checked (its resourceVersion), and an action the note names that does not exist yet
-// (its request has noted it and not made it yet, or never will) is made under that name,
-// which only one of them can. The request that comes second checks the server again, as
-// it is now, with the first one's action pending: Nova's 409 when that action forbids
-// this one, or a new try when it does not.
+// was checked (its resourceVersion, and the note the check saw), and an action the note
+// names that does not exist yet (its request has noted it and not made it yet, or never
+// will) is made under that name, which only one of them can. The request that comes second
+// checks the server again, as it is now, with the first one's action pending: Nova's 409
+// when that action forbids this one, or a new try when it does not.
 func (h *handler) createAction(rq *request, srv *computev1.Server, name string, t computev1.ActionType, params func(*computev1.ServerActionSpec)) (*computev1.ServerAction, error) {
 	for try := 1; ; try++ {
 		sa, first, err := h.tryAction(rq, srv, name, t, params)
