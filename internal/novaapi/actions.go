@@ -200,7 +200,8 @@ func (h *handler) tryAction(rq *request, srv *computev1.Server, name string, t c
 	}
 	// The action the note names, if the check found none of that name, is made under its
 	// name: a request that has noted it and is making it now came first.
-	if note != "" && rq.checked.unmade {
+	claimed := note != "" && rq.checked.unmade
+	if claimed {
 		name = note
 	}
 	sa := &computev1.ServerAction{
@@ -227,7 +228,7 @@ func (h *handler) tryAction(rq *request, srv *computev1.Server, name string, t c
 		}
 		// Refused: the note of an action that will never be is taken back, so that the next
 		// action is not made under this one's name (not another request's note, claimed).
-		if name != srv.Annotations[annPendingAction] {
+		if !claimed {
 			h.unnoteAction(rq.ctx, srv, rv)
 		}
 		return nil, false, err

@@ -235,8 +235,9 @@ var _ = Describe("Two nova-api replicas taking actions on one server at once", O
 			}
 			Expect(taken).To(Equal(1), "round %d: %v", round, errs)
 			shown("SHUTOFF")
-			Expect(stops()).To(HaveLen(round+1), "round %d: one stop recorded", round)
-			for _, x := range stops() {
+			recorded := stops()
+			Expect(recorded).To(HaveLen(round+1), "round %d: one stop recorded", round)
+			for _, x := range recorded {
 				Expect(x.Message).To(BeEmpty(), "round %d: a stop failed", round)
 			}
 			Expect(servers.Start(ctx, a, s.ID).ExtractErr()).To(Succeed())
